@@ -1,0 +1,116 @@
+"""Float vs PTQ vs vanilla QAT vs FQSS (8-bit) on 2-speaker mixtures of synthesized speakers.
+
+Builds a speech corpus with espeak-ng and flite voices (8 kHz), splits speakers into disjoint train / valid /
+test sets, mixes 2-speaker mixtures, trains the tiny Conv-TasNet in float, then derives PTQ, vanilla QAT and
+FQSS 8-bit models from it with the same QAT budget, and records the test SI-SDRi of each in
+``benchmarks/results/qat_methods.{json,md}`` together with the command that produced them.
+
+    .venv/bin/python benchmarks/qat_methods.py                 # the recorded run
+    .venv/bin/python benchmarks/qat_methods.py --quick         # a few-minute smoke run (not recorded)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from fqss_edge.config import load_config
+from fqss_edge.data.generate import make_mixtures
+from fqss_edge.data.synth import synthesize_corpus
+from fqss_edge.evaluation_report import run_evaluation
+from fqss_edge.train.loop import train
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def build_data(work: Path, n_speakers: int, n_utts: int, n_train: int, seed: int) -> Path:
+    corpus, data = work / "corpus", work / "data"
+    if not (data / "test" / "mix").exists():
+        synthesize_corpus(corpus, n_speakers, n_utts, seed)
+        speakers = sorted(p.name for p in corpus.iterdir() if p.is_dir())
+        random.Random(seed).shuffle(speakers)
+        n_test = max(2, n_speakers // 5)
+        n_valid = max(2, n_speakers // 6)
+        split = {"test": speakers[:n_test], "valid": speakers[n_test:n_test + n_valid],
+                 "train": speakers[n_test + n_valid:]}
+        counts = {"train": n_train, "valid": 24, "test": 40}
+        for name, spk in split.items():
+            make_mixtures(corpus, data / name, counts[name], n_src=2, sample_rate=8000, seed=seed + len(name),
+                          speakers=spk)
+        (data / "speaker_split.json").write_text(json.dumps(split, indent=1))
+    return data
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "work" / "qat_methods")
+    ap.add_argument("--config", type=Path, default=ROOT / "configs" / "convtasnet_tiny.yaml")
+    ap.add_argument("--speakers", type=int, default=20)
+    ap.add_argument("--utterances", type=int, default=30)
+    ap.add_argument("--train-mixtures", type=int, default=1200)
+    ap.add_argument("--float-epochs", type=int, default=12)
+    ap.add_argument("--qat-epochs", type=int, default=4)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--quick", action="store_true", help="tiny smoke run; results are not recorded")
+    args = ap.parse_args()
+    if args.quick:
+        args.speakers, args.utterances, args.train_mixtures, args.float_epochs, args.qat_epochs = 8, 8, 64, 1, 1
+        args.work = args.work.with_name(args.work.name + "_quick")
+    torch.set_num_threads(2)
+    started = time.time()
+    data = build_data(args.work, args.speakers, args.utterances, args.train_mixtures, args.seed)
+    cfg = load_config(args.config).model_dump()
+    cfg["data"] = {"train": str(data / "train"), "valid": str(data / "valid"), "test": str(data / "test")}
+    runs, timings = args.work / "runs", {}
+    plan = [("float", args.float_epochs, None), ("ptq", 1, "float"), ("vanilla", args.qat_epochs, "float"),
+            ("fqss", args.qat_epochs, "float")]
+    results = {}
+    for method, epochs, teacher in plan:
+        t0 = time.time()
+        run_cfg = json.loads(json.dumps(cfg))
+        run_cfg["train"]["epochs"] = epochs
+        teacher_ckpt = runs / teacher / "best.safetensors" if teacher else None
+        out = runs / method
+        if out.exists():
+            import shutil
+
+            shutil.rmtree(out)
+        train(run_cfg, method, out, teacher_ckpt, progress=sys.stderr.isatty())
+        timings[method] = round(time.time() - t0, 1)
+        report = run_evaluation(out / "best.safetensors", data / "test", with_sdr=True, progress=False)
+        results[method] = report.as_dict()["mean"]
+        print(f"{method:8s} test SI-SDRi {results[method]['si_sdri']:6.2f} dB  ({timings[method]} s)", flush=True)
+    if args.quick:
+        return 0
+    command = "python benchmarks/qat_methods.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    record = {
+        "command": command.strip(), "config": str(args.config.relative_to(ROOT)), "args": {k: str(v) for k, v in vars(args).items()},
+        "data": json.loads((data / "speaker_split.json").read_text()), "results": results, "train_seconds": timings,
+        "total_seconds": round(time.time() - started, 1), "machine": f"{platform.machine()} {platform.processor()}",
+        "torch": torch.__version__,
+    }
+    out_dir = ROOT / "benchmarks" / "results"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "qat_methods.json").write_text(json.dumps(record, indent=2))
+    lines = ["# Float vs PTQ vs vanilla QAT vs FQSS, tiny Conv-TasNet, 8-bit", "",
+             f"Command: `{record['command']}`  ", f"Data: 2-speaker mixtures of espeak-ng/flite speakers, 8 kHz, "
+             f"speaker-disjoint test split ({len(record['data']['test'])} test speakers, 40 test mixtures).  ",
+             f"Budget: float {args.float_epochs} epochs; QAT {args.qat_epochs} epochs from the float model.", "",
+             "| method | test SI-SDR (dB) | test SI-SDRi (dB) | test SDR (dB) | train time (s) |", "|---|---:|---:|---:|---:|"]
+    for method, r in results.items():
+        lines.append(f"| {method} | {r['si_sdr']:.2f} | {r['si_sdri']:.2f} | {r['sdr']:.2f} | {timings[method]} |")
+    (out_dir / "qat_methods.md").write_text("\n".join(lines) + "\n")
+    print(f"recorded in {out_dir / 'qat_methods.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

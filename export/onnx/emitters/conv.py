@@ -1,0 +1,50 @@
+"""QConv1d (incl. depthwise and dilated) and QConvTranspose1d: ``DQ(x), DQ(int8 W, axis), DQ(int32 b) -> Conv -> Q``."""
+
+from __future__ import annotations
+
+from fqss_edge.export.onnx.graph import GraphBuilder, TensorRef, weight_storage_bits
+from fqss_edge.export.onnx.registry import child, register
+from fqss_edge.quant.layers import QConv1d, QConvTranspose1d
+from fqss_edge.quant.quantizers import export_bias
+
+QConv = QConv1d | QConvTranspose1d
+
+
+def conv_weight(b: GraphBuilder, layer: QConv, name: str, consumer: str) -> str:
+    w = layer.conv.weight.detach()
+    if not b.quantized or not layer.weight_quant.enabled:
+        return b.float_const(f"{name}.weight", w.numpy())
+    codes, scale = layer.weight_quant.export(w)
+    bits = weight_storage_bits(layer.weight_quant.bits)
+    return b.quantized_const(f"{name}.weight", codes.numpy(), scale.numpy(), bits, consumer, axis=layer.weight_axis)
+
+
+def conv_bias(b: GraphBuilder, layer: QConv, name: str, x: TensorRef, consumer: str) -> list[str]:
+    """int32 codes with scale ``s_in * s_w`` (float32), exactly the simulation's ``quantize_bias``."""
+    bias = layer.conv.bias
+    if bias is None:
+        return []
+    if not b.quantized or x.qparams is None or not layer.weight_quant.enabled:
+        return [b.float_const(f"{name}.bias", bias.detach().numpy())]
+    codes, scale = export_bias(bias.detach(), x.qparams.scale, layer.weight_quant.scale().detach())
+    return [b.quantized_const(f"{name}.bias", codes.numpy(), scale.numpy(), 32, consumer, axis=0)]
+
+
+def conv_linear(b: GraphBuilder, layer: QConv, name: str, x: TensorRef, node: str | None = None) -> str:
+    """The float accumulator (Conv/ConvTranspose output before requantization); ``node`` names the nodes
+    when one layer is applied twice (the FQSS shared decoder)."""
+    node = node or name
+    c = layer.conv
+    transposed = isinstance(layer, QConvTranspose1d)
+    op = "ConvTranspose" if transposed else "Conv"
+    attrs = dict(kernel_shape=list(c.kernel_size), strides=list(c.stride), pads=[c.padding[0], c.padding[0]],
+                 dilations=list(c.dilation), group=c.groups)
+    if transposed and c.output_padding[0]:
+        attrs["output_padding"] = list(c.output_padding)
+    inputs = [b.dequantize(x, node), conv_weight(b, layer, name, node), *conv_bias(b, layer, name, x, node)]
+    return b.node(op, inputs, f"{node}/{op}", **attrs)
+
+
+@register(QConv1d, QConvTranspose1d)
+def emit_conv(b: GraphBuilder, layer: QConv, name: str, x: TensorRef) -> TensorRef:
+    return b.quantize(conv_linear(b, layer, name, x), layer.out_quant, child(name, "out_quant"))

@@ -1,0 +1,110 @@
+"""Build the ONNX graph of a model from its module tree, check it, verify it and write it atomically."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import onnx
+from onnx import TensorProto, helper
+from torch import nn
+
+import fqss_edge.export.onnx.emitters  # noqa: F401  (registers the emitters)
+from fqss_edge.errors import FqssError
+from fqss_edge.export.onnx.expected import expected_from_model
+from fqss_edge.export.onnx.graph import GraphBuilder, TensorRef
+from fqss_edge.export.onnx.metadata import metadata_props
+from fqss_edge.export.onnx.registry import emit
+from fqss_edge.export.onnx.verify import verify_qdq_graph
+from fqss_edge.runtimes.base import INPUT_NAME, OUTPUT_NAME
+
+OPSET = 21
+IR_VERSION = 10  # opset 21; read by onnx 1.23 and onnxruntime 1.31
+
+
+@dataclass
+class OnnxExport:
+    path: Path
+    quantized: bool
+    op_counts: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        ops = ", ".join(f"{k} {v}" for k, v in sorted(self.op_counts.items(), key=lambda kv: -kv[1]))
+        kind = "int8 QDQ" if self.quantized else "float"
+        return f"{self.path} ({kind}, {sum(self.op_counts.values())} nodes: {ops})"
+
+
+def is_quantized(model: nn.Module) -> bool:
+    spec = getattr(model, "spec", None)
+    return bool(getattr(spec, "enabled", False))
+
+
+def build_onnx(model: nn.Module, quantized: bool | None = None, config: dict[str, Any] | None = None) -> onnx.ModelProto:
+    """The ONNX graph of ``model`` (eval mode): int8 QDQ (``quantized``) or the plain float network."""
+    quantized = is_quantized(model) if quantized is None else quantized
+    if quantized and not is_quantized(model):
+        raise FqssError("the model is a float model: export it with --float (it has no quantizers)")
+    model.eval()
+    b = GraphBuilder(quantized, module_names={id(m): n for n, m in model.named_modules()})
+    n_src = model.n_src  # type: ignore[attr-defined]
+    emit(b, model, "", TensorRef(INPUT_NAME))
+    graph = helper.make_graph(
+        b.nodes, "fqss_edge", [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, [1, 1, "T"])],
+        [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, [1, n_src, "T"])],
+        initializer=list(b.initializers.values()))
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="fqss-edge",
+                              ir_version=IR_VERSION)
+    helper.set_model_props(proto, metadata_props(model, config or {}, b))
+    return proto
+
+
+def check_onnx(proto: onnx.ModelProto, label: str) -> onnx.ModelProto:
+    """``onnx.checker`` (full check) and strict shape inference; returns the model with inferred shapes."""
+    try:
+        onnx.checker.check_model(proto, full_check=True)
+        return onnx.shape_inference.infer_shapes(proto, check_type=True, strict_mode=True, data_prop=True)
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as e:
+        raise FqssError(f"{label}: exported graph fails the ONNX checker ({str(e).splitlines()[0]})") from None
+
+
+def save_atomic(proto: onnx.ModelProto, path: str | Path) -> Path:
+    """Write ``proto`` to a temp file in the target folder and ``os.replace`` it into place."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    os.close(fd)
+    try:
+        onnx.save_model(proto, tmp)
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return p
+
+
+def export_onnx(model: nn.Module, path: str | Path, quantized: bool | None = None,
+                config: dict[str, Any] | None = None) -> OnnxExport:
+    """Export, check, verify (int8: the QDQ contract against the model's own quantizers) and write ``path``."""
+    quantized = is_quantized(model) if quantized is None else quantized
+    proto = build_onnx(model, quantized, config)
+    check_onnx(proto, str(path))
+    if quantized:
+        verify_qdq_graph(proto, expected_from_model(model), label=str(path))
+    save_atomic(proto, path)
+    return OnnxExport(Path(path), quantized, dict(Counter(n.op_type for n in proto.graph.node)))
+
+
+def export_checkpoint(checkpoint: str | Path, out_dir: str | Path, quantized: bool | None = None,
+                      config: dict[str, Any] | None = None, filename: str = "model.onnx") -> OnnxExport:
+    """``fqss-edge export CKPT --format onnx``: load a checkpoint and write ``out_dir/model.onnx``."""
+    from fqss_edge.models.io import load_model
+
+    loaded = load_model(checkpoint, config)
+    if quantized and not loaded.quantized:
+        raise FqssError(f"{checkpoint}: a float checkpoint cannot be exported --int8 (use --float, or quantize "
+                        f"it first with PTQ/QAT)")
+    return export_onnx(loaded.model, Path(out_dir) / filename, quantized, loaded.config)

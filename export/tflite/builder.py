@@ -1,0 +1,213 @@
+"""``ModelBuilder``: tensors, constant buffers and operators of one TFLite subgraph, packed with the schema's
+object API (``ModelT.Pack``) into a ``.tflite`` flatbuffer.
+
+Rules of the format this builder enforces (see docs: PLATFORM_FACTS): ``Model.version`` 3, the ``TFL3`` file
+identifier, buffer 0 empty, per-channel quantization with ``quantized_dimension``. Scales are stored as the
+float32 values given (bit for bit); zero points as int64.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import flatbuffers
+import numpy as np
+from ai_edge_litert import schema_py_generated as schema
+
+BuiltinOperator = schema.BuiltinOperator
+BuiltinOptions = schema.BuiltinOptions
+
+TENSOR_TYPES: dict[np.dtype, int] = {
+    np.dtype(np.float32): schema.TensorType.FLOAT32,
+    np.dtype(np.int8): schema.TensorType.INT8,
+    np.dtype(np.int16): schema.TensorType.INT16,
+    np.dtype(np.int32): schema.TensorType.INT32,
+    np.dtype(np.int64): schema.TensorType.INT64,
+    np.dtype(np.uint8): schema.TensorType.UINT8,
+}
+NUMPY_TYPES: dict[int, np.dtype] = {v: k for k, v in TENSOR_TYPES.items()}
+
+_OPERATOR_NAMES = {v: k for k, v in vars(BuiltinOperator).items() if not k.startswith("_")}
+
+
+def operator_name(code: int) -> str:
+    return _OPERATOR_NAMES.get(code, str(code))
+
+
+@dataclass(frozen=True)
+class Quant:
+    """Affine quantization of a tensor: float32 scales, integer zero points, the axis of per-channel scales."""
+
+    scale: np.ndarray
+    zero_point: np.ndarray
+    axis: int = 0
+
+    @classmethod
+    def make(cls, scale: object, zero_point: object, axis: int = 0) -> "Quant":
+        s = np.atleast_1d(np.asarray(scale, dtype=np.float32)).reshape(-1)
+        z = np.atleast_1d(np.asarray(zero_point)).astype(np.int64).reshape(-1)
+        if z.size == 1 and s.size > 1:
+            z = np.repeat(z, s.size)
+        if z.size != s.size:
+            raise ValueError(f"{s.size} scales but {z.size} zero points")
+        return cls(s, z, axis)
+
+    @property
+    def per_tensor(self) -> bool:
+        return self.scale.size == 1
+
+    def same_as(self, other: "Quant | None") -> bool:
+        return (other is not None and self.scale.size == other.scale.size
+                and self.scale.tobytes() == other.scale.tobytes()
+                and np.array_equal(self.zero_point, other.zero_point)
+                and (self.per_tensor or self.axis == other.axis))
+
+    def to_schema(self) -> schema.QuantizationParametersT:
+        q = schema.QuantizationParametersT()
+        q.scale = [float(v) for v in self.scale]
+        q.zeroPoint = [int(v) for v in self.zero_point]
+        q.quantizedDimension = int(self.axis)
+        return q
+
+
+@dataclass
+class TensorInfo:
+    """A tensor of the subgraph being built: its concrete shape, which dims vary with the input length."""
+
+    index: int
+    name: str
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    quant: Quant | None = None
+    dynamic: tuple[bool, ...] = ()
+    data: np.ndarray | None = None
+
+    @property
+    def is_const(self) -> bool:
+        return self.data is not None
+
+    @property
+    def signature(self) -> list[int]:
+        dyn = self.dynamic or (False,) * len(self.shape)
+        return [-1 if d else int(s) for s, d in zip(self.shape, dyn)]
+
+
+@dataclass
+class ModelBuilder:
+    tensors: list[TensorInfo] = field(default_factory=list)
+    operators: list[schema.OperatorT] = field(default_factory=list)
+    buffers: list[schema.BufferT] = field(default_factory=lambda: [schema.BufferT()])  # buffer 0 stays empty
+    _opcodes: dict[tuple[int, int], int] = field(default_factory=dict)
+    _names: set[str] = field(default_factory=set)
+    _tensor_buffer: dict[int, int] = field(default_factory=dict)
+
+    # -- tensors --------------------------------------------------------------------------------------------
+    def unique(self, name: str) -> str:
+        base, k = name, 1
+        while name in self._names:
+            name = f"{base}_{k}"
+            k += 1
+        self._names.add(name)
+        return name
+
+    def tensor(self, name: str, shape: tuple[int, ...] | list[int], dtype: object, quant: Quant | None = None,
+               dynamic: tuple[bool, ...] | None = None) -> TensorInfo:
+        shape = tuple(int(s) for s in shape)
+        dyn = tuple(bool(d) for d in dynamic) if dynamic is not None else (False,) * len(shape)
+        if len(dyn) != len(shape):
+            raise ValueError(f"{name}: dynamic flags {dyn} do not match shape {shape}")
+        info = TensorInfo(len(self.tensors), self.unique(name), shape, np.dtype(dtype), quant, dyn)
+        self.tensors.append(info)
+        return info
+
+    def const(self, name: str, value: np.ndarray, quant: Quant | None = None) -> TensorInfo:
+        value = np.ascontiguousarray(value)
+        if value.dtype not in TENSOR_TYPES:
+            raise ValueError(f"{name}: constants of type {value.dtype} are not supported")
+        info = self.tensor(name, value.shape, value.dtype, quant)
+        info.data = value
+        self._tensor_buffer[info.index] = len(self.buffers)
+        self.buffers.append(schema.BufferT(data=np.frombuffer(value.astype(value.dtype.newbyteorder("<")).tobytes(),
+                                                                dtype=np.uint8)))
+        return info
+
+    def like(self, name: str, ref: TensorInfo, dtype: object = None, quant: Quant | None = None,
+             shape: tuple[int, ...] | None = None, dynamic: tuple[bool, ...] | None = None) -> TensorInfo:
+        """A new activation tensor shaped like ``ref`` unless told otherwise."""
+        return self.tensor(name, ref.shape if shape is None else shape, ref.dtype if dtype is None else dtype,
+                           quant, ref.dynamic if dynamic is None and shape is None else dynamic)
+
+    # -- operators ------------------------------------------------------------------------------------------
+    def op(self, code: int, inputs: list[TensorInfo | None], outputs: list[TensorInfo], options: object = None,
+           version: int = 1) -> schema.OperatorT:
+        key = (code, version)
+        if key not in self._opcodes:
+            self._opcodes[key] = len(self._opcodes)
+        o = schema.OperatorT()
+        o.opcodeIndex = self._opcodes[key]
+        o.inputs = [-1 if t is None else t.index for t in inputs]
+        o.outputs = [t.index for t in outputs]
+        if options is not None:
+            o.builtinOptionsType = getattr(BuiltinOptions, type(options).__name__[:-1])
+            o.builtinOptions = options
+        self.operators.append(o)
+        return o
+
+    # -- packing --------------------------------------------------------------------------------------------
+    def _tensor_t(self, info: TensorInfo) -> schema.TensorT:
+        t = schema.TensorT()
+        t.name = info.name
+        t.shape = list(info.shape)
+        if any(info.dynamic):
+            t.shapeSignature = info.signature
+        t.type = TENSOR_TYPES[info.dtype]
+        t.buffer = self._tensor_buffer.get(info.index, 0)
+        if info.quant is not None:
+            t.quantization = info.quant.to_schema()
+        return t
+
+    def build(self, inputs: list[TensorInfo], outputs: list[TensorInfo], metadata: dict[str, bytes] | None = None,
+              description: str = "fqss-edge", signature_key: str = "serving_default") -> bytes:
+        model = schema.ModelT()
+        model.version = 3
+        model.description = description
+        codes = []
+        for (code, version), _ in sorted(self._opcodes.items(), key=lambda kv: kv[1]):
+            oc = schema.OperatorCodeT()
+            oc.builtinCode = code
+            oc.deprecatedBuiltinCode = min(code, BuiltinOperator.PLACEHOLDER_FOR_GREATER_OP_CODES)
+            oc.version = version
+            codes.append(oc)
+        model.operatorCodes = codes
+        sg = schema.SubGraphT()
+        sg.name = "main"
+        sg.tensors = [self._tensor_t(t) for t in self.tensors]
+        sg.inputs = [t.index for t in inputs]
+        sg.outputs = [t.index for t in outputs]
+        sg.operators = self.operators
+        model.subgraphs = [sg]
+        buffers = list(self.buffers)
+        model.metadata = []
+        for name, payload in (metadata or {}).items():
+            m = schema.MetadataT()
+            m.name = name
+            m.buffer = len(buffers)
+            buffers.append(schema.BufferT(data=np.frombuffer(payload, dtype=np.uint8)))
+            model.metadata.append(m)
+        model.buffers = buffers
+        sig = schema.SignatureDefT()
+        sig.signatureKey = signature_key
+        sig.subgraphIndex = 0
+        sig.inputs = [_tensor_map(t) for t in inputs]
+        sig.outputs = [_tensor_map(t) for t in outputs]
+        model.signatureDefs = [sig]
+        fb = flatbuffers.Builder(1024 + sum(b.data.size if b.data is not None else 0 for b in buffers))
+        fb.Finish(model.Pack(fb), file_identifier=b"TFL3")
+        return bytes(fb.Output())
+
+
+def _tensor_map(t: TensorInfo) -> schema.TensorMapT:
+    m = schema.TensorMapT()
+    m.name = t.name
+    m.tensorIndex = t.index
+    return m

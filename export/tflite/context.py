@@ -1,0 +1,153 @@
+"""``ConvertContext``: what an operator converter sees while the walker converts one ONNX graph.
+
+It maps every quantized ONNX tensor (the output of a QuantizeLinear, or an integer initializer) to its TFLite
+tensor, resolves an operator's inputs through their DequantizeLinear and its output through the
+QuantizeLinear behind it (``qinput`` / ``qoutput``), and builds activations, constants and operators.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import onnx
+
+from fqss_edge.errors import FqssError
+from fqss_edge.export.tflite.builder import ModelBuilder, Quant, TensorInfo
+from fqss_edge.export.tflite.layout import to_tflite_array, to_tflite_flags, to_tflite_shape
+from fqss_edge.export.tflite.onnx_graph import OnnxGraph, QParams
+
+
+@dataclass
+class QIn:
+    """One quantized input of an operator: ``DQ(name)`` with ``q``; ``const`` when ``name`` is an initializer."""
+
+    name: str
+    q: QParams
+    shape: tuple[int, ...]
+    dynamic: tuple[bool, ...]
+    const: np.ndarray | None = None
+    dq: onnx.NodeProto | None = None
+
+    @property
+    def bits(self) -> int:
+        return self.q.bits
+
+    @property
+    def scalar_scale(self) -> float:
+        return float(self.q.scale.reshape(-1)[0])
+
+    @property
+    def scalar_zp(self) -> int:
+        return int(self.q.zero_point.reshape(-1)[0])
+
+    def quant(self, axis: int = 0) -> Quant:
+        return Quant.make(self.q.scale, self.q.zero_point, axis)
+
+
+@dataclass
+class QOut:
+    """The QuantizeLinear behind an operator's output: the quantized tensor ``name`` with ``q``."""
+
+    name: str
+    q: QParams
+    shape: tuple[int, ...]
+    dynamic: tuple[bool, ...]
+    node: onnx.NodeProto | None = None
+
+    @property
+    def bits(self) -> int:
+        return self.q.bits
+
+    def quant(self) -> Quant:
+        return Quant.make(self.q.scale, self.q.zero_point)
+
+
+@dataclass
+class ConvertContext:
+    g: OnnxGraph
+    b: ModelBuilder = field(default_factory=ModelBuilder)
+    io: str = "int16"
+    tensors: dict[str, TensorInfo] = field(default_factory=dict)  # quantized ONNX tensor -> TFLite tensor
+    claimed: set[str] = field(default_factory=set)  # names of ONNX nodes converted
+    inputs: list[TensorInfo] = field(default_factory=list)
+    outputs: list[TensorInfo] = field(default_factory=list)
+    facts: dict[str, object] = field(default_factory=dict)  # what islands found (for the metadata)
+
+    # -- errors ---------------------------------------------------------------------------------------------
+    def fail(self, node: onnx.NodeProto, why: str) -> FqssError:
+        return FqssError(f"TFLite export: node {node.name!r} ({node.op_type}): {why}")
+
+    def claim(self, *nodes: onnx.NodeProto) -> None:
+        for n in nodes:
+            self.claimed.add(n.name or id(n).__str__())
+
+    def is_claimed(self, node: onnx.NodeProto) -> bool:
+        return (node.name or id(node).__str__()) in self.claimed
+
+    # -- inputs and outputs of an operator ------------------------------------------------------------------
+    def qinput(self, node: onnx.NodeProto, i: int) -> QIn:
+        if i >= len(node.input) or not node.input[i]:
+            raise self.fail(node, f"input {i} is missing")
+        src = self.g.dq_source(node.input[i])
+        if src is None:
+            raise self.fail(node, f"input {i} ({node.input[i]!r}) is not produced by DequantizeLinear: every tensor "
+                                  "between operators must be quantized (no float operator in the graph)")
+        dq, name, q = src
+        if q.bits not in (8, 16, 32):
+            raise self.fail(node, f"input {i} is {q.dtype} (int8, int16 or int32 expected)")
+        const = self.g.const(name)
+        shape = self.g.shape(name)
+        return QIn(name, q, shape, self.g.dynamic(name) if const is None else (False,) * len(shape), const, dq)
+
+    def optional_qinput(self, node: onnx.NodeProto, i: int) -> QIn | None:
+        if i >= len(node.input) or not node.input[i]:
+            return None
+        return self.qinput(node, i)
+
+    def qoutput(self, node: onnx.NodeProto, i: int = 0) -> QOut:
+        """The single QuantizeLinear consuming output ``i`` of ``node``; claims it."""
+        name = node.output[i]
+        cons = self.g.consumers.get(name, [])
+        if len(cons) != 1 or cons[0].op_type != "QuantizeLinear":
+            kinds = ", ".join(f"{c.op_type} {c.name!r}" for c in cons) or "nothing (graph output?)"
+            raise self.fail(node, f"output {name!r} must feed exactly one QuantizeLinear, it feeds {kinds}")
+        qn = cons[0]
+        q = self.g.qparams(qn)
+        if not q.per_tensor:
+            raise self.fail(qn, "per-channel activation quantization is not supported")
+        if q.bits == 16 and int(q.zero_point.reshape(-1)[0]) != 0:
+            raise self.fail(qn, "int16 activations need zero point 0 (TFLite 16x8)")
+        if q.dtype not in (np.int8, np.int16):
+            raise self.fail(qn, f"{q.dtype} activations are not supported (int8 or int16)")
+        self.claim(qn)
+        out = qn.output[0]
+        return QOut(out, q, self.g.shape(out), self.g.dynamic(out), qn)
+
+    # -- TFLite tensors -------------------------------------------------------------------------------------
+    def activation(self, x: QIn, node: onnx.NodeProto) -> TensorInfo:
+        if x.name not in self.tensors:
+            if x.const is not None:
+                return self.const_input(x)
+            raise self.fail(node, f"input {x.name!r} has not been converted yet (graph not topologically sorted?)")
+        return self.tensors[x.name]
+
+    def const_input(self, x: QIn, shape: tuple[int, ...] | None = None) -> TensorInfo:
+        """A quantized constant operand (per tensor) in the TFLite layout of ``shape`` (default: its own)."""
+        a = x.const
+        if shape is not None:
+            a = a.reshape((1,) * (len(shape) - a.ndim) + a.shape) if a.ndim < len(shape) else a
+        return self.b.const(x.name, to_tflite_array(np.asarray(a)), x.quant())
+
+    def new_output(self, out: QOut, dtype: object = None) -> TensorInfo:
+        """The TFLite tensor of a quantized ONNX output (std layout), registered under its ONNX name."""
+        if dtype is None:
+            dtype = out.q.dtype
+        t = self.b.tensor(out.name, to_tflite_shape(out.shape), dtype, out.quant(), to_tflite_flags(out.dynamic))
+        self.define(out.name, t)
+        return t
+
+    def define(self, onnx_name: str, t: TensorInfo) -> None:
+        if onnx_name in self.tensors:
+            raise FqssError(f"TFLite export: tensor {onnx_name!r} defined twice")
+        self.tensors[onnx_name] = t

@@ -1,0 +1,129 @@
+"""Small TFLite emitters shared by the operator converters: RESHAPE, TRANSPOSE, QUANTIZE, PAD, slices, and the
+moves between an application-facing tensor (ONNX axis order) and the internal NHWC layout."""
+
+from __future__ import annotations
+
+import numpy as np
+from ai_edge_litert import schema_py_generated as schema
+
+from fqss_edge.errors import FqssError
+from fqss_edge.export.tflite.builder import BuiltinOperator as B
+from fqss_edge.export.tflite.builder import ModelBuilder, Quant, TensorInfo
+from fqss_edge.export.tflite.layout import std_layout, to_tflite_flags, to_tflite_shape
+
+# Operator versions written (as TensorFlow's converter writes them for these types).
+INT8_VERSION = {B.CONV_2D: 3, B.DEPTHWISE_CONV_2D: 3, B.TRANSPOSE_CONV: 3, B.ADD: 2, B.SUB: 2, B.MUL: 2,
+                B.MEAN: 2, B.RSQRT: 2, B.LEAKY_RELU: 2, B.RELU: 2, B.LOGISTIC: 2, B.CONCATENATION: 2,
+                B.PAD: 2, B.TRANSPOSE: 2, B.STRIDED_SLICE: 2, B.RESHAPE: 1, B.QUANTIZE: 2, B.DEQUANTIZE: 2}
+INT16_VERSION = {B.ADD: 3, B.SUB: 3, B.MUL: 4, B.MEAN: 3, B.RSQRT: 3, B.LEAKY_RELU: 2, B.RELU: 3,
+                 B.CONCATENATION: 3, B.PAD: 4, B.TRANSPOSE: 5, B.STRIDED_SLICE: 4, B.RESHAPE: 1, B.QUANTIZE: 3,
+                 B.DEQUANTIZE: 3}
+
+
+def version(op: int, dtype: np.dtype) -> int:
+    table = INT16_VERSION if np.dtype(dtype) == np.int16 else INT8_VERSION
+    return table.get(op, 1)
+
+
+def dynamic_new_shape(shape: tuple[int, ...], dynamic: tuple[bool, ...], what: str) -> np.ndarray:
+    if sum(dynamic) > 1:
+        raise FqssError(f"TFLite export: {what}: more than one dimension follows the input length {shape}")
+    return np.array([-1 if d else s for s, d in zip(shape, dynamic)], dtype=np.int32)
+
+
+def reshape(b: ModelBuilder, x: TensorInfo, shape: tuple[int, ...], dynamic: tuple[bool, ...], name: str,
+            out: TensorInfo | None = None) -> TensorInfo:
+    """RESHAPE (same data, same quantization). Writes into ``out`` when given."""
+    shape = tuple(int(s) for s in shape)
+    if out is None:
+        if shape == x.shape and tuple(dynamic) == tuple(x.dynamic):
+            return x
+        out = b.tensor(name, shape, x.dtype, x.quant, dynamic)
+    new_shape = b.const(f"{name}/shape", dynamic_new_shape(shape, dynamic, name))
+    b.op(B.RESHAPE, [x, new_shape], [out], version=1)
+    return out
+
+
+def transpose(b: ModelBuilder, x: TensorInfo, perm: tuple[int, ...], name: str) -> TensorInfo:
+    shape = tuple(x.shape[p] for p in perm)
+    dyn = tuple(x.dynamic[p] for p in perm)
+    # moving only unit axes is a reshape
+    if [p for p in perm if x.shape[p] != 1 or x.dynamic[p]] == [p for p in range(len(perm)) if x.shape[p] != 1 or x.dynamic[p]]:
+        return reshape(b, x, shape, dyn, name)
+    out = b.tensor(name, shape, x.dtype, x.quant, dyn)
+    p = b.const(f"{name}/perm", np.array(perm, dtype=np.int32))
+    b.op(B.TRANSPOSE, [x, p], [out], version=version(B.TRANSPOSE, x.dtype))
+    return out
+
+
+def quantize(b: ModelBuilder, x: TensorInfo, dtype: object, quant: Quant, name: str) -> TensorInfo:
+    """QUANTIZE: float -> int, or requantize int8/int16 -> int8/int16 (TFLite QUANTIZE)."""
+    out = b.tensor(name, x.shape, dtype, quant, x.dynamic)
+    v = 4 if (np.dtype(dtype) == np.int16 or x.dtype == np.int16) else 2
+    b.op(B.QUANTIZE, [x], [out], version=v if x.dtype != np.float32 else (3 if np.dtype(dtype) == np.int16 else 2))
+    return out
+
+
+def dequantize(b: ModelBuilder, x: TensorInfo, name: str) -> TensorInfo:
+    out = b.tensor(name, x.shape, np.float32, None, x.dynamic)
+    b.op(B.DEQUANTIZE, [x], [out], version=version(B.DEQUANTIZE, x.dtype))
+    return out
+
+
+def pad_time(b: ModelBuilder, x: TensorInfo, before: int, after: int, name: str) -> TensorInfo:
+    """PAD axis 2 (time in [N, 1, T, C]) with the zero point (real 0)."""
+    pads = np.zeros((len(x.shape), 2), dtype=np.int32)
+    pads[2] = (before, after)
+    shape = list(x.shape)
+    shape[2] += before + after
+    out = b.tensor(name, tuple(shape), x.dtype, x.quant, x.dynamic)
+    b.op(B.PAD, [x, b.const(f"{name}/paddings", pads)], [out], version=version(B.PAD, x.dtype))
+    return out
+
+
+def crop_time(b: ModelBuilder, x: TensorInfo, start: int, stop_from_end: int, name: str) -> TensorInfo:
+    """STRIDED_SLICE of axis 2: drop ``start`` leading and ``stop_from_end`` trailing steps (works for any length)."""
+    if start == 0 and stop_from_end == 0:
+        return x
+    n = len(x.shape)
+    begin = np.zeros(n, dtype=np.int32)
+    end = np.zeros(n, dtype=np.int32)
+    begin[2] = start
+    end[2] = -stop_from_end
+    end_mask = sum(1 << i for i in range(n) if i != 2 or stop_from_end == 0)
+    begin_mask = sum(1 << i for i in range(n) if i != 2)
+    opt = schema.StridedSliceOptionsT()
+    opt.beginMask, opt.endMask = begin_mask, end_mask
+    shape = list(x.shape)
+    shape[2] -= start + stop_from_end
+    out = b.tensor(name, tuple(shape), x.dtype, x.quant, x.dynamic)
+    b.op(B.STRIDED_SLICE, [x, b.const(f"{name}/begin", begin), b.const(f"{name}/end", end),
+                           b.const(f"{name}/strides", np.ones(n, dtype=np.int32))], [out], opt,
+         version=version(B.STRIDED_SLICE, x.dtype))
+    return out
+
+
+def to_std_layout(b: ModelBuilder, x: TensorInfo, onnx_shape: tuple[int, ...], onnx_dyn: tuple[bool, ...],
+                  name: str) -> TensorInfo:
+    """A tensor holding data in ONNX axis order (any shape of that size) -> the std NHWC layout."""
+    x = reshape(b, x, onnx_shape, onnx_dyn, f"{name}/onnx_shape")
+    layout = std_layout(len(onnx_shape))
+    perm = tuple(p for p in layout if p >= 0)
+    if perm != tuple(sorted(perm)):
+        x = transpose(b, x, perm, f"{name}/to_nhwc")
+    return reshape(b, x, to_tflite_shape(onnx_shape), to_tflite_flags(onnx_dyn), f"{name}/nhwc")
+
+
+def from_std_layout(b: ModelBuilder, x: TensorInfo, onnx_shape: tuple[int, ...], onnx_dyn: tuple[bool, ...],
+                    app_shape: tuple[int, ...], app_dyn: tuple[bool, ...], name: str,
+                    out: TensorInfo | None = None) -> TensorInfo:
+    """The std NHWC layout -> data in ONNX axis order, shaped ``app_shape`` (written into ``out`` if given)."""
+    layout = std_layout(len(onnx_shape))
+    perm = tuple(p for p in layout if p >= 0)
+    if perm != tuple(sorted(perm)):
+        x = reshape(b, x, tuple(onnx_shape[p] for p in perm), tuple(onnx_dyn[p] for p in perm), f"{name}/squeeze")
+        inv = tuple(int(i) for i in np.argsort(perm))
+        x = transpose(b, x, inv, f"{name}/to_onnx")
+    if out is not None:
+        return reshape(b, x, out.shape, out.dynamic, name, out=out)
+    return reshape(b, x, app_shape, app_dyn, name)

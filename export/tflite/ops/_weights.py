@@ -1,0 +1,45 @@
+"""Checks and TFLite tensors for the int8 weights and int32 biases of convolutions."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+
+from fqss_edge.export.tflite.builder import Quant, TensorInfo
+from fqss_edge.export.tflite.context import ConvertContext, QIn
+
+
+def check_weight(ctx: ConvertContext, node: onnx.NodeProto, w: QIn, channel_axis: int) -> None:
+    if w.const is None:
+        raise ctx.fail(node, "the weight is not a constant (DQ of an int8 initializer expected)")
+    if w.const.dtype != np.int8:
+        raise ctx.fail(node, f"{w.const.dtype} weights; TFLite int8 kernels need int8 weights")
+    if np.any(w.q.zero_point != 0):
+        raise ctx.fail(node, "weight zero points must be 0 (symmetric int8 weights)")
+    if not w.q.per_tensor and w.q.axis % w.const.ndim != channel_axis:
+        raise ctx.fail(node, f"weights quantized along axis {w.q.axis}; the output-channel axis is {channel_axis}")
+
+
+def weight_scales(w: QIn, n_out: int) -> np.ndarray:
+    s = w.q.scale.reshape(-1).astype(np.float32)
+    return s if s.size == n_out else np.repeat(s, n_out) if s.size == 1 else s
+
+
+def bias_tensor(ctx: ConvertContext, node: onnx.NodeProto, bias: QIn | None, s_in: float, w_scales: np.ndarray,
+                name: str) -> TensorInfo:
+    """int32 bias with per-channel scale s_in * s_w; zeros (same scales) when the node has no bias."""
+    n = w_scales.size
+    expected = (np.float32(s_in) * w_scales).astype(np.float32)
+    if bias is None:
+        return ctx.b.const(f"{name}/bias", np.zeros(n, dtype=np.int32), Quant.make(expected, np.zeros(n), 0))
+    if bias.const is None or bias.const.dtype != np.int32:
+        raise ctx.fail(node, "the bias must be a DQ of an int32 initializer")
+    if np.any(bias.q.zero_point != 0):
+        raise ctx.fail(node, "bias zero points must be 0")
+    bs = bias.q.scale.reshape(-1).astype(np.float32)
+    bs = np.repeat(bs, n) if bs.size == 1 else bs
+    rel = np.abs(bs.astype(np.float64) - expected) / np.maximum(expected.astype(np.float64), 1e-30)
+    if bs.size != n or np.any(rel > 2.0**-20):
+        raise ctx.fail(node, "the bias scale is not s_in * s_w per channel: the int32 bias would be misread by "
+                             "TFLite, which takes the bias scale from the input and weight scales")
+    return ctx.b.const(bias.name, bias.const.reshape(-1), Quant.make(bs, np.zeros(n), 0))

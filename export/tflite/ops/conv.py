@@ -1,0 +1,91 @@
+"""ONNX Conv on (N, C, T) (DQ(x), DQ(w int8), DQ(b int32) -> Conv -> Q) -> TFLite CONV_2D / DEPTHWISE_CONV_2D.
+
+Layout [N, 1, T, C]: CONV_2D weights [Cout, 1, K, Cin] (quantized_dimension 0), depthwise [1, 1, K, C]
+(quantized_dimension 3). Padding: VALID, SAME when the ONNX pads equal TFLite's SAME pads, else a PAD.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from ai_edge_litert import schema_py_generated as schema
+
+from fqss_edge.export.tflite.builder import BuiltinOperator as B
+from fqss_edge.export.tflite.builder import Quant
+from fqss_edge.export.tflite.emit import pad_time, version
+from fqss_edge.export.tflite.ops._weights import bias_tensor, check_weight, weight_scales
+from fqss_edge.export.tflite.registry import register
+
+Padding = schema.Padding
+
+
+def same_pads(t: int, k_eff: int, stride: int) -> tuple[int, int]:
+    out = -(-t // stride)
+    total = max((out - 1) * stride + k_eff - t, 0)
+    return total // 2, total - total // 2
+
+
+def choose_padding(lengths: list[int], pads: tuple[int, int], k_eff: int, stride: int) -> int | None:
+    """TFLite padding that reproduces the ONNX pads at every input length in ``lengths`` (None: needs a PAD)."""
+    if pads == (0, 0):
+        return Padding.VALID
+    if all(same_pads(t, k_eff, stride) == pads for t in lengths):
+        return Padding.SAME
+    return None
+
+
+@register("Conv", tflite="CONV_2D / DEPTHWISE_CONV_2D", bits=(8,),
+          constraints="1-D (rank-3 input); group 1 or depthwise (group = C_in); stride, dilation, pads (SAME/VALID or "
+                      "an explicit PAD); int8 weights per output channel, zero points 0; int32 bias of scale s_in*s_w")
+def convert_conv(ctx, node) -> None:
+    x, w = ctx.qinput(node, 0), ctx.qinput(node, 1)
+    bias = ctx.optional_qinput(node, 2)
+    out = ctx.qoutput(node)
+    if len(x.shape) != 3:
+        raise ctx.fail(node, f"only 1-D convolutions (rank-3 input) are supported, got input shape {x.shape}")
+    if x.bits != 8 or out.bits != 8:
+        raise ctx.fail(node, f"int{x.bits} -> int{out.bits}: only int8 convolutions are exported")
+    if not x.q.per_tensor:
+        raise ctx.fail(node, "per-channel activation quantization is not supported")
+    check_weight(ctx, node, w, 0)
+    wq = w.const  # [Cout, Cin/g, K]
+    c_out, cg, k = wq.shape
+    c_in = x.shape[1]
+    group = int(ctx.g.attr(node, "group", 1))
+    stride = int((ctx.g.attr(node, "strides", None) or [1])[0])
+    dil = int((ctx.g.attr(node, "dilations", None) or [1])[0])
+    auto_pad = ctx.g.attr(node, "auto_pad", b"NOTSET")
+    auto_pad = auto_pad.decode() if isinstance(auto_pad, bytes) else auto_pad
+    pads = tuple(int(p) for p in (ctx.g.attr(node, "pads", None) or [0, 0]))
+    k_eff = (k - 1) * dil + 1
+    lengths = [x.shape[2], ctx.g.shapes2.get(x.name, x.shape)[2]]
+    if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        pads = same_pads(lengths[0], k_eff, stride)
+        if auto_pad == "SAME_LOWER":
+            pads = pads[::-1]
+    elif auto_pad == "VALID":
+        pads = (0, 0)
+    s_w = weight_scales(w, c_out)
+    t = ctx.activation(x, node)
+    padding = choose_padding(lengths, pads, k_eff, stride)
+    if padding is None:
+        t = pad_time(ctx.b, t, pads[0], pads[1], f"{out.name}/pad")
+        padding = Padding.VALID
+    b = bias_tensor(ctx, node, bias, x.scalar_scale, s_w, out.name)
+    y = ctx.new_output(out)
+    if group == 1:
+        filt = ctx.b.const(w.name, np.ascontiguousarray(wq.transpose(0, 2, 1)[:, None]),  # [Cout, 1, K, Cin]
+                           Quant.make(s_w, np.zeros(c_out), 0))
+        opt = schema.Conv2DOptionsT()
+        code = B.CONV_2D
+    elif group == c_in and cg == 1 and c_out % c_in == 0:
+        filt = ctx.b.const(w.name, np.ascontiguousarray(wq[:, 0, :].T[None, None]),  # [1, 1, K, Cout]
+                           Quant.make(s_w, np.zeros(c_out), 3))
+        opt = schema.DepthwiseConv2DOptionsT()
+        opt.depthMultiplier = c_out // c_in
+        code = B.DEPTHWISE_CONV_2D
+    else:
+        raise ctx.fail(node, f"grouped convolution (group {group}, C_in {c_in}) is not supported: group 1 or depthwise")
+    opt.padding = padding
+    opt.strideW, opt.strideH = stride, 1
+    opt.dilationWFactor, opt.dilationHFactor = dil, 1
+    ctx.b.op(code, [t, filt, b], [y], opt, version=version(code, y.dtype))

@@ -1,0 +1,25 @@
+"""ONNX LeakyRelu (DQ -> LeakyRelu(alpha) -> Q) -> TFLite LEAKY_RELU: a single-slope PReLU.
+
+TFLite folds alpha into a fixed-point multiplier, and XNNPACK delegates int8 LEAKY_RELU (it does not delegate
+int8 PRELU), so a one-slope PReLU is exported as LeakyRelu.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from ai_edge_litert import schema_py_generated as schema
+
+from fqss_edge.export.tflite.builder import BuiltinOperator as B
+from fqss_edge.export.tflite.emit import version
+from fqss_edge.export.tflite.ops._unary import unary_io
+from fqss_edge.export.tflite.registry import register
+
+
+@register("LeakyRelu", tflite="LEAKY_RELU", bits=(8, 16),
+          constraints="alpha is a float32 attribute (stored as is); int16 zero points 0")
+def convert_leaky_relu(ctx, node) -> None:
+    x, out = unary_io(ctx, node, (8, 16))
+    opt = schema.LeakyReluOptionsT()
+    opt.alpha = float(np.float32(ctx.g.attr(node, "alpha", 0.01)))
+    y = ctx.new_output(out)
+    ctx.b.op(B.LEAKY_RELU, [ctx.activation(x, node)], [y], opt, version=version(B.LEAKY_RELU, y.dtype))

@@ -1,0 +1,17 @@
+"""ONNX Sub (DQ, DQ -> Sub -> Q) -> TFLite SUB."""
+
+from __future__ import annotations
+
+from ai_edge_litert import schema_py_generated as schema
+
+from fqss_edge.export.tflite.builder import BuiltinOperator as B
+from fqss_edge.export.tflite.ops._binary import convert_binary
+from fqss_edge.export.tflite.registry import register
+
+
+@register("Sub", tflite="SUB", bits=(8, 16),
+          constraints="per-tensor operands of the output's type (int16: zero points 0); broadcasting")
+def convert_sub(ctx, node) -> None:
+    opt = schema.SubOptionsT()
+    opt.potScaleInt16 = False
+    convert_binary(ctx, node, B.SUB, opt)

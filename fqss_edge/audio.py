@@ -1,0 +1,76 @@
+"""WAV input/output: soundfile for I/O, soxr for resampling, atomic writes, user errors as ``FqssError``."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from fqss_edge.errors import FqssError
+
+PathLike = str | os.PathLike[str]
+_PCM_BITS = {"PCM_U8": 8, "PCM_S8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32}
+
+
+def read_wav(path: PathLike, expected_sr: int | None = None,
+             resample_to: int | None = None) -> tuple[np.ndarray, int]:
+    """Read an audio file as float32 ``[channels, samples]`` in [-1, 1] and its sample rate.
+
+    ``expected_sr`` without ``resample_to``: a different rate is an error. ``resample_to``: the audio is resampled
+    with soxr (high quality) to that rate, and the returned rate is ``resample_to``.
+    Raises ``FqssError`` naming the file when it is missing, unreadable, empty or holds NaN/Inf.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise FqssError(f"{p}: no such file")
+    try:
+        data, sr = sf.read(str(p), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as e:
+        raise FqssError(f"{p}: not a readable audio file ({_one_line(e)})") from None
+    if data.size == 0:
+        raise FqssError(f"{p}: empty audio file (no samples)")
+    if not np.isfinite(data).all():
+        raise FqssError(f"{p}: audio contains NaN or Inf samples")
+    if resample_to is not None:
+        if sr != resample_to:
+            data = soxr.resample(data, sr, resample_to, quality="HQ").astype(np.float32, copy=False)
+            sr = resample_to
+    elif expected_sr is not None and sr != expected_sr:
+        raise FqssError(f"{p}: sample rate {sr} Hz, expected {expected_sr} Hz")
+    return np.ascontiguousarray(data.T), int(sr)
+
+
+def write_wav(path: PathLike, audio: np.ndarray, sr: int, subtype: str = "PCM_16") -> Path:
+    """Write ``audio`` ([C, T] or [T], float) atomically: a temp file in the same folder, then ``os.replace``.
+
+    Values are clipped to [-1, 1) before integer encoding, so loud samples saturate instead of wrapping around.
+    """
+    p = Path(path)
+    a = np.asarray(audio, dtype=np.float64)
+    if a.ndim == 1:
+        a = a[None, :]
+    if a.ndim != 2:
+        raise FqssError(f"{p}: audio to write must be [channels, samples] or [samples], got shape {a.shape}")
+    if not np.isfinite(a).all():
+        raise FqssError(f"{p}: refusing to write NaN or Inf samples")
+    bits = _PCM_BITS.get(subtype.upper())
+    if bits is not None:
+        a = np.clip(a, -1.0, 1.0 - 2.0 ** (1 - bits))
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    os.close(fd)
+    try:
+        sf.write(tmp, a.T, int(sr), subtype=subtype, format="WAV")
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return p
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split()) or type(e).__name__

@@ -1,0 +1,44 @@
+"""``fqss-edge train``: float pre-training, PTQ calibration, vanilla QAT or FQSS QAT."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+EXAMPLES = """
+[bold]Examples[/bold]
+
+  fqss-edge train -c configs/convtasnet_tiny.yaml --method float -o runs/float
+  fqss-edge train -c configs/convtasnet_tiny.yaml --method fqss --teacher runs/float/best.safetensors -o runs/fqss
+  fqss-edge train -c configs/convtasnet_tiny.yaml --method ptq --teacher runs/float/best.safetensors -o runs/ptq
+  torchrun --nproc-per-node 2 -m fqss_edge.cli.main train -c CONFIG --method fqss --teacher T -o runs/ddp
+"""
+
+
+def register(app: typer.Typer) -> None:
+    @app.command(epilog=EXAMPLES)
+    def train(
+        config: Annotated[Path, typer.Option("-c", "--config", help="Run config YAML (model, quant, train, data).")],
+        out: Annotated[Path, typer.Option("-o", "--out", help="Run folder for checkpoints and metrics.jsonl.")],
+        method: Annotated[str, typer.Option(help="float | ptq | vanilla | fqss")] = "fqss",
+        teacher: Annotated[Path | None, typer.Option(help="Float checkpoint: teacher (fqss) and initial weights.")] = None,
+        resume: Annotated[bool, typer.Option(help="Resume from OUT/last.safetensors.")] = False,
+        epochs: Annotated[int | None, typer.Option(help="Override train.epochs.")] = None,
+        data: Annotated[Path | None, typer.Option(help="Override data: a folder with train/ valid/ (test/).")] = None,
+        progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    ) -> None:
+        """Train a separation model; [bold]fqss[/bold] = QAT with splitter, residual output and SAKD."""
+        from fqss_edge.config import load_config
+        from fqss_edge.train.loop import train as run_train
+
+        cfg = load_config(config).model_dump()
+        if epochs is not None:
+            cfg["train"]["epochs"] = epochs
+        if data is not None:
+            cfg["data"] = {"train": str(data / "train"), "valid": str(data / "valid"),
+                           "test": str(data / "test") if (data / "test").exists() else None}
+        result = run_train(cfg, method, out, teacher, resume, progress)
+        typer.echo(f"best valid SI-SDRi {result.best_si_sdri:.2f} dB after {result.epochs_run} epochs: "
+                   f"{result.best_checkpoint}")

@@ -1,0 +1,66 @@
+"""The ``fqss-edge`` command: thin typer commands that call library functions.
+
+User errors (``FqssError``) print one line to stderr and exit with status 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from fqss_edge import __version__
+from fqss_edge.cli.commands import COMMAND_MODULES
+from fqss_edge.errors import FqssError
+
+app = typer.Typer(
+    name="fqss-edge",
+    help="Fully quantized audio source separation: QAT -> int8 ONNX/TFLite -> parity -> bench -> app.",
+    rich_markup_mode="rich",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"fqss-edge {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
+    pass
+
+
+for _module in COMMAND_MODULES:
+    _module.register(app)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        app(args=argv, standalone_mode=False)
+    except FqssError as e:
+        typer.secho(f"error: {e}", fg="red", err=True)
+        return 2
+    except KeyboardInterrupt:
+        typer.secho("interrupted", err=True)
+        return 130
+    except typer.Exit as e:
+        return e.exit_code
+    except typer.Abort:
+        return 1
+    except Exception as e:  # click usage errors
+        import click
+
+        if isinstance(e, click.ClickException):
+            e.show()
+            return e.exit_code
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

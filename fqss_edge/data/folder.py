@@ -1,0 +1,47 @@
+"""Folder-of-wavs layout: ``<dir>/mix/*.wav`` with ``<dir>/s1/*.wav``, ``<dir>/s2/*.wav``, ... of the same names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from fqss_edge.data.common import SeparationDataset, read_mono
+from fqss_edge.errors import FqssError
+
+
+def is_folder_layout(path: Path) -> bool:
+    return (path / "mix").is_dir() and (path / "s1").is_dir()
+
+
+class FolderDataset(SeparationDataset):
+    """Mixtures in ``mix/`` and sources in ``s1/ .. s{n_src}/``; files at another rate are resampled (soxr)."""
+
+    def __init__(self, root: str | Path, sample_rate: int, n_src: int = 2, segment_seconds: float | None = None,
+                 seed: int = 0) -> None:
+        super().__init__(sample_rate, n_src, segment_seconds, seed)
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise FqssError(f"{self.root}: no such data folder")
+        missing = [d for d in ["mix"] + [f"s{k + 1}" for k in range(n_src)] if not (self.root / d).is_dir()]
+        if missing:
+            raise FqssError(f"{self.root}: missing sub-folder(s) {', '.join(m + '/' for m in missing)}")
+        self.names = sorted(p.name for p in (self.root / "mix").glob("*.wav"))
+        if not self.names:
+            raise FqssError(f"{self.root / 'mix'}: no .wav files")
+        for k in range(n_src):
+            lacking = [n for n in self.names if not (self.root / f"s{k + 1}" / n).is_file()]
+            if lacking:
+                raise FqssError(f"{self.root / f's{k + 1}' / lacking[0]}: no such file "
+                                f"({len(lacking)} mixture(s) without source {k + 1})")
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def load(self, index: int) -> tuple[np.ndarray, np.ndarray, str]:
+        name = self.names[index]
+        mix = read_mono(self.root / "mix" / name, self.sample_rate)
+        srcs = [read_mono(self.root / f"s{k + 1}" / name, self.sample_rate) for k in range(self.n_src)]
+        n = min([mix.shape[0]] + [s.shape[0] for s in srcs])
+        return mix[:n], np.stack([s[:n] for s in srcs]), Path(name).stem
+

@@ -1,0 +1,63 @@
+"""Evaluation: per-utterance SI-SDR, SI-SDRi (PIT) and SDR of a separation model on a data set."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+
+from fqss_edge.metrics import pit_si_sdr, reorder, sdr as bss_sdr, si_sdr
+
+
+@dataclass
+class UttScore:
+    utt_id: str
+    si_sdr: float
+    si_sdri: float
+    sdr: float
+
+
+def score_utterance(est: torch.Tensor, ref: torch.Tensor, mix: torch.Tensor, utt_id: str = "",
+                    with_sdr: bool = True) -> UttScore:
+    """est, ref: [S, T]; mix: [T]. PIT over sources; SDR is BSS-eval SDR of the PIT-paired estimates."""
+    est_b, ref_b = est.unsqueeze(0).double(), ref.unsqueeze(0).double()
+    best, perm = pit_si_sdr(est_b, ref_b)
+    si = best[0]
+    si_mix = si_sdr(mix.double().expand_as(ref).unsqueeze(0), ref_b).mean()
+    sdr = float(bss_sdr(reorder(est_b, perm)[0], ref_b[0]).mean()) if with_sdr else float("nan")
+    return UttScore(utt_id, float(si), float(si - si_mix), sdr)
+
+
+@torch.no_grad()
+def evaluate(separate: Callable[[torch.Tensor], torch.Tensor], items: Iterable[tuple[torch.Tensor, torch.Tensor, str]],
+             with_sdr: bool = True, on_item: Callable[[UttScore], None] | None = None) -> list[UttScore]:
+    """``separate`` maps a mixture [T] to sources [S, T]."""
+    scores = []
+    for mix, ref, utt_id in items:
+        s = score_utterance(separate(mix), ref, mix, utt_id, with_sdr)
+        scores.append(s)
+        if on_item is not None:
+            on_item(s)
+    return scores
+
+
+def summarize(scores: list[UttScore]) -> dict[str, float]:
+    if not scores:
+        return {"n": 0}
+    out: dict[str, float] = {"n": len(scores)}
+    for key in ("si_sdr", "si_sdri", "sdr"):
+        values = [getattr(s, key) for s in scores]
+        if not all(np.isnan(values)):
+            out[key] = float(np.nanmean(values))
+    return out
+
+
+def scores_as_dicts(scores: list[UttScore]) -> list[dict]:
+    return [asdict(s) for s in scores]
+
+
+def model_separator(model: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+    model.eval()
+    return lambda mix: model(mix.view(1, -1))[0]

@@ -1,0 +1,75 @@
+"""Runtime-vs-reference statistics in output LSBs, SQNR, and PIT SI-SDR against the ground truth."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from fqss_edge.train.losses import best_permutation, reorder, si_sdr_linear
+
+
+@dataclass
+class DiffAccumulator:
+    """Running |runtime - reference| statistics of one output over many utterances."""
+
+    lsb: float
+    n: int = 0
+    max_lsb: float = 0.0
+    sum_lsb: float = 0.0
+    n_exact: int = 0
+    n_within_1: int = 0
+    signal: float = 0.0
+    noise: float = 0.0
+
+    def add(self, y: np.ndarray, ref: np.ndarray) -> None:
+        y64, r64 = np.asarray(y, np.float64), np.asarray(ref, np.float64)
+        d = np.abs(y64 - r64) / self.lsb
+        self.n += d.size
+        if d.size:
+            self.max_lsb = max(self.max_lsb, float(d.max()))
+        self.sum_lsb += float(d.sum())
+        self.n_exact += int(np.count_nonzero(y64 == r64))
+        self.n_within_1 += int(np.count_nonzero(d <= 1.0 + 1e-6))
+        self.signal += float(np.sum(r64 * r64))
+        self.noise += float(np.sum((y64 - r64) ** 2))
+
+    def merge(self, other: "DiffAccumulator") -> "DiffAccumulator":
+        out = DiffAccumulator(self.lsb)
+        for acc in (self, other):
+            out.n += acc.n
+            out.max_lsb = max(out.max_lsb, acc.max_lsb)
+            out.sum_lsb += acc.sum_lsb
+            out.n_exact += acc.n_exact
+            out.n_within_1 += acc.n_within_1
+            out.signal += acc.signal
+            out.noise += acc.noise
+        return out
+
+    @property
+    def mean_lsb(self) -> float:
+        return self.sum_lsb / self.n if self.n else 0.0
+
+    @property
+    def pct_exact(self) -> float:
+        return 100.0 * self.n_exact / self.n if self.n else 100.0
+
+    @property
+    def pct_within_1lsb(self) -> float:
+        return 100.0 * self.n_within_1 / self.n if self.n else 100.0
+
+    @property
+    def sqnr_db(self) -> float:
+        """Reference energy over difference energy; +inf when identical."""
+        if self.noise == 0.0:
+            return float("inf")
+        return 10.0 * float(np.log10(max(self.signal, 1e-30) / self.noise))
+
+
+def pit_si_sdr(est: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """SI-SDR (dB) per reference source after the best permutation of the estimates: [S]."""
+    e = torch.from_numpy(np.asarray(est, np.float64))[None]
+    r = torch.from_numpy(np.asarray(ref, np.float64))[None]
+    e = reorder(e, best_permutation(e, r))
+    return (10 * torch.log10(si_sdr_linear(e, r)))[0].numpy()

@@ -1,0 +1,108 @@
+"""``run_parity``: the same mixtures through the PyTorch simulation and each exported model's runtimes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fqss_edge.errors import FqssError
+from fqss_edge.parity.metrics import DiffAccumulator, pit_si_sdr
+from fqss_edge.parity.per_layer import LayerDiffs
+from fqss_edge.parity.report import OutputStats, ParityReport, RuntimeStats
+from fqss_edge.runtimes import open_backend
+from fqss_edge.runtimes.base import Backend, SupportsIntermediates
+from fqss_edge.runtimes.onnxruntime_backend import OnnxRuntimeBackend
+from fqss_edge.runtimes.torch_backend import TorchBackend
+
+ONNX_LEVELS = ("off", "all")
+
+
+@dataclass
+class _Tracked:
+    backend: Backend
+    model: str
+    outputs: list[DiffAccumulator]
+    delta_si_sdr: list[list[float]] = field(default_factory=list)  # per utterance, per source
+    layers: LayerDiffs | None = None
+
+
+def runtimes_for(path: str | Path, reference: TorchBackend, threads: int = 1) -> list[Backend]:
+    """onnxruntime with optimisation off and all for ``.onnx``; the suffix's backend otherwise."""
+    p = Path(path)
+    if p.suffix.lower() == ".onnx":
+        return [OnnxRuntimeBackend(level, threads, require_qdq=bool(reference.quantized)).load(p)
+                for level in ONNX_LEVELS]
+    return [open_backend(p)]
+
+
+def _check_compatible(backend: Backend, model: str, reference: TorchBackend) -> None:
+    a, b = backend.io_contract, reference.io_contract
+    for key in ("n_src", "stride", "kernel_size", "sample_rate"):
+        if getattr(a, key) != getattr(b, key):
+            raise FqssError(f"{model}: {key}={getattr(a, key)} but the checkpoint has {key}={getattr(b, key)} "
+                            f"(exported from another model?)")
+    if isinstance(backend, OnnxRuntimeBackend) and backend.quantized and not reference.quantized:
+        raise FqssError(f"{model}: an int8 QDQ model, but the checkpoint is a float model")
+
+
+def _output_stats(name: str, acc: DiffAccumulator, delta: float) -> OutputStats:
+    return OutputStats(name, acc.max_lsb, acc.mean_lsb, acc.pct_exact, acc.pct_within_1lsb, acc.sqnr_db, delta)
+
+
+def _summarize(t: _Tracked, names: tuple[str, ...]) -> RuntimeStats:
+    deltas = np.asarray(t.delta_si_sdr, np.float64).reshape(-1, len(names))
+    mean_delta = deltas.mean(axis=0) if deltas.size else np.zeros(len(names))
+    outputs = [_output_stats(n, a, float(d)) for n, a, d in zip(names, t.outputs, mean_delta)]
+    total = t.outputs[0]
+    for a in t.outputs[1:]:
+        total = total.merge(a)
+    overall = _output_stats("all", total, float(mean_delta.mean()))
+    layers, first = t.layers.stats() if t.layers is not None else (None, None)
+    return RuntimeStats(t.backend.name, t.model, outputs, overall, layers, first)
+
+
+def run_parity(ckpt_path: str | Path, model_paths: list[str | Path], data_dir: str | Path,
+               max_utts: int | None = None, per_layer: bool = False, config: dict[str, Any] | None = None,
+               threads: int = 1, on_utt: Callable[[str], None] | None = None) -> ParityReport:
+    """Run the data set's mixtures through the PyTorch simulation of ``ckpt_path`` and the runtimes of every
+    model in ``model_paths``; report differences in output LSBs, SQNR and ΔSI-SDR (see ``ParityReport``)."""
+    from fqss_edge.data import open_dataset
+
+    reference = TorchBackend(config=config).load(ckpt_path)
+    contract = reference.io_contract
+    tracked = []
+    for path in model_paths:
+        for backend in runtimes_for(path, reference, threads):
+            _check_compatible(backend, str(path), reference)
+            layers = LayerDiffs() if per_layer and isinstance(backend, SupportsIntermediates) else None
+            accs = [DiffAccumulator(contract.output_lsb) for _ in range(contract.n_src)]
+            tracked.append(_Tracked(backend, str(path), accs, layers=layers))
+    ds = open_dataset(data_dir, "test", contract.sample_rate, contract.n_src, None, 0)
+    n = len(ds) if max_utts is None else min(max_utts, len(ds))
+    ref_si = []
+    for i in range(n):
+        mix_t, sources_t, utt_id = ds[i]
+        mix, sources = mix_t.numpy(), sources_t.numpy()
+        y_ref = reference.run(mix)
+        si_ref = pit_si_sdr(y_ref, sources)
+        ref_si.append(si_ref)
+        ref_layers = reference.intermediates(mix) if per_layer else None
+        for t in tracked:
+            y = t.backend.run(mix)
+            for s, acc in enumerate(t.outputs):
+                acc.add(y[s], y_ref[s])
+            t.delta_si_sdr.append(list(pit_si_sdr(y, sources) - si_ref))
+            if t.layers is not None and ref_layers is not None:
+                t.layers.add(ref_layers, t.backend.intermediates(mix))  # type: ignore[attr-defined]
+        if on_utt is not None:
+            on_utt(utt_id)
+    if n == 0:
+        raise FqssError(f"{data_dir}: no utterances to compare")
+    mean_ref = np.mean(np.asarray(ref_si), axis=0)
+    return ParityReport(str(ckpt_path), str(data_dir), n, contract.output_lsb, reference.name,
+                        {k: float(v) for k, v in zip(contract.source_names, mean_ref)},
+                        [_summarize(t, contract.source_names) for t in tracked])

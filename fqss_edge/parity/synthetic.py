@@ -1,0 +1,72 @@
+"""Tiny calibrated random-weight models and random data folders: for tests and smoke runs of export/parity."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from fqss_edge.quant.tools import observation
+
+TINY_MODEL = dict(n_src=2, n_filters=16, kernel_size=16, stride=8, bn_chan=8, hid_chan=16, skip_chan=8,
+                  conv_kernel_size=3, n_blocks=2, n_repeats=1, mask_act="relu", encoder_act="relu")
+FQSS_QUANT = dict(enabled=True, weight_bits=8, act_bits=8, norm_bits=16, calib_batches=2, ema_alpha=0.9,
+                  splitter=True, residual_output=True)
+VANILLA_QUANT = dict(FQSS_QUANT, splitter=False, residual_output=False)
+
+
+def random_audio(n: int, length: int, seed: int = 0) -> torch.Tensor:
+    """[n, length] in [-0.8, 0.8): uniform noise plus a sine, so activations have both signs and some structure."""
+    g = torch.Generator().manual_seed(seed)
+    t = torch.arange(length) / 8000.0
+    f = 200.0 + 600.0 * torch.rand(n, 1, generator=g)
+    return 0.4 * (torch.rand(n, length, generator=g) * 2 - 1) + 0.4 * torch.sin(2 * torch.pi * f * t)
+
+
+@torch.no_grad()
+def calibrate(model: nn.Module, batches: int = 2, length: int = 800, seed: int = 0) -> nn.Module:
+    """Observe activation ranges over ``batches`` random batches (PTQ-style), then eval mode."""
+    with observation(model):
+        for k in range(batches):
+            model(random_audio(2, length, seed + k))
+    return model.eval()
+
+
+def calibrated_random_model(model_cfg: dict[str, Any] | None = None, quant_cfg: dict[str, Any] | None = None,
+                            seed: int = 0, batches: int = 2, length: int = 800) -> nn.Module:
+    from fqss_edge.models import build_model
+
+    torch.manual_seed(seed)
+    model = build_model(model_cfg or TINY_MODEL, quant_cfg)
+    return calibrate(model, batches, length, seed) if quant_cfg and quant_cfg.get("enabled", True) else model.eval()
+
+
+def save_random_checkpoint(path: str | Path, model_cfg: dict[str, Any] | None = None,
+                           quant_cfg: dict[str, Any] | None = None, seed: int = 0, sample_rate: int = 8000) -> Path:
+    from fqss_edge.checkpoint import save_checkpoint
+
+    model_cfg = dict(model_cfg or TINY_MODEL)
+    model = calibrated_random_model(model_cfg, quant_cfg, seed)
+    config = {"model": dict(model_cfg, sample_rate=sample_rate), "quant": quant_cfg or {"enabled": False}}
+    return save_checkpoint(path, model.state_dict(), config, {"method": "random"})
+
+
+def write_random_dataset(root: str | Path, n_utts: int = 2, seconds: float = 0.25, sample_rate: int = 8000,
+                         n_src: int = 2, seed: int = 0) -> Path:
+    """``root/mix``, ``root/s1``, ... with ``n_utts`` random mixtures of tones and noise (16-bit wavs)."""
+    from fqss_edge.audio import write_wav
+
+    rng = np.random.default_rng(seed)
+    root = Path(root)
+    n = int(seconds * sample_rate)
+    t = np.arange(n) / sample_rate
+    for u in range(n_utts):
+        srcs = [0.3 * np.sin(2 * np.pi * rng.uniform(100, 1500) * t) * rng.uniform(0.2, 1.0, 1)
+                + 0.05 * rng.standard_normal(n) for _ in range(n_src)]
+        for k, s in enumerate(srcs):
+            write_wav(root / f"s{k + 1}" / f"utt{u}.wav", s, sample_rate)
+        write_wav(root / "mix" / f"utt{u}.wav", np.sum(srcs, axis=0), sample_rate)
+    return root

@@ -1,0 +1,73 @@
+"""FQSS input splitter and residual output block: the two bytes of 16-bit PCM, in and out.
+
+Input: x in [-1, 1) (int16 PCM p / 32768). ``x_hi = clip(floor(128 x), -128, 127)`` is the high byte of p;
+the residual ``x - x_hi/128`` in [0, 1/128), rescaled to [-1, 1) and floored the same way, is
+``x_lo = (p & 0xFF) - 128``. Both are int8 with scale 1/128 and zero point 0.
+
+Output: the decoder output y0 is quantized with scale 1/128 (the high byte); the residual branch re-encodes it,
+quantizes what the decoder still has to say, ``Y1 = Q(Y - reenc(y0))``, decodes it with the shared decoder
+into y1 (scale 1/128) and the output is ``y = y0 + y1 / 256``: ``256*q0 + q1`` is 16-bit PCM.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from fqss_edge.quant.layers.conv import QConv1d, QConvTranspose1d
+from fqss_edge.quant.layers.elementwise import QSub
+from fqss_edge.quant.qtensor import QTensor
+from fqss_edge.quant.spec import QuantSpec
+
+BYTE_SCALE = 1.0 / 128.0
+PCM16_SCALE = 1.0 / 32768.0
+
+
+def split_bytes(x: torch.Tensor) -> torch.Tensor:
+    """[B, 1, T] float in [-1, 1) -> [B, 2, T] (x_hi/128, x_lo/128), exactly the PCM16 bytes."""
+    hi = torch.clamp(torch.floor(x * 128.0), -128, 127)
+    r = x * 128.0 - hi  # in [0, 1)
+    lo = torch.clamp(torch.floor(r * 256.0) - 128.0, -128, 127)
+    return torch.cat([hi, lo], dim=1) * BYTE_SCALE
+
+
+class InputSplitter(nn.Module):
+    def __init__(self, spec: QuantSpec = QuantSpec()):
+        super().__init__()
+        self.enabled = spec.enabled
+
+    def forward(self, x: torch.Tensor) -> QTensor:
+        v = split_bytes(x)
+        if not self.enabled:
+            return QTensor(v)
+        return QTensor(v, torch.tensor(BYTE_SCALE), torch.tensor(0.0), 8)
+
+
+class InputQuant(nn.Module):
+    """Plain learned-range input quantizer (vanilla QAT: no splitter)."""
+
+    def __init__(self, spec: QuantSpec = QuantSpec()):
+        super().__init__()
+        self.out_quant = spec.act()
+
+    def forward(self, x: torch.Tensor) -> QTensor:
+        return self.out_quant(x)
+
+
+class ResidualOutput(nn.Module):
+    """FQSS residual output quantization around a shared decoder."""
+
+    def __init__(self, decoder: QConvTranspose1d, n_filters: int, kernel_size: int, stride: int,
+                 spec: QuantSpec = QuantSpec()):
+        super().__init__()
+        self.decoder = [decoder]  # shared, not registered twice; its output quantizer is the fixed high byte
+        self.reencoder = QConv1d(1, n_filters, kernel_size, stride, bias=False, spec=spec)
+        self.sub = QSub(spec)
+        self.q_y1 = spec.fixed(BYTE_SCALE, 0)
+
+    def forward(self, latent: QTensor) -> torch.Tensor:
+        dec = self.decoder[0]
+        y0 = dec(latent)
+        residual = self.sub(latent, self.reencoder(y0))
+        y1 = self.q_y1(dec.linear(residual))
+        return y0.value + y1.value * (BYTE_SCALE * 0.5)

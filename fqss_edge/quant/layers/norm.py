@@ -1,0 +1,75 @@
+"""Global layer normalisation (gLN) expressed with quantized element-wise operations.
+
+Every intermediate tensor has its own quantizer, so the graph maps one-to-one onto int8/int16 runtime
+operators (MEAN, SUB, MUL, ADD, RSQRT, MUL, ADD). The statistics path (squared deviations, variance,
+1/std, normalised values) uses ``norm_bits`` (int16 by default: an int16 island, declared as such by
+``island_tensors``); the output is ``act_bits``.
+
+    mean = Q8(mean(x))               xc = Q8(x - mean)         xn = Q16(xc)
+    sq   = Q16(xn * xn)              var = Q16(mean(sq))       ve = Q16(var + eps)
+    rstd = Q16(rsqrt(ve))            nrm = Q16(xn * rstd)      n8 = Q8(nrm)
+    y    = Q8(n8 * gamma_q)          out = Q8(y + beta_q)
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from fqss_edge.quant.qtensor import QTensor
+from fqss_edge.quant.spec import QuantSpec
+
+
+class QGlobalLayerNorm(nn.Module):
+    def __init__(self, channels: int, spec: QuantSpec = QuantSpec(), eps: float = 1e-5):
+        super().__init__()
+        self.eps = eps
+        self.gamma = nn.Parameter(torch.ones(channels))
+        self.beta = nn.Parameter(torch.zeros(channels))
+        nb, ab = spec.norm_bits, spec.act_bits
+        self.widen = nb != ab
+        self.q_mean = spec.act(ab)
+        self.q_centered = spec.act(ab)
+        self.q_centered_wide = spec.act(nb)
+        self.q_square = spec.act(nb)
+        self.q_var = spec.act(nb)
+        self.q_var_eps = spec.act(nb)
+        self.q_rstd = spec.act(nb)
+        self.q_normed = spec.act(nb)
+        self.q_normed_narrow = spec.act(ab)
+        self.q_scaled = spec.act(ab)
+        self.out_quant = spec.act(ab)
+        # gamma and beta: per-tensor symmetric int8 constants (TFLite MUL/ADD take per-tensor operands)
+        self.gamma_quant = spec.weight(1, axis=0, bits=8)
+        self.beta_quant = spec.weight(1, axis=0, bits=8)
+
+    def island_tensors(self) -> list[str]:
+        """Names of the quantizers whose tensors are int16 (declared int16 island)."""
+        if not self.widen:
+            return []
+        return ["q_centered_wide", "q_square", "q_var", "q_var_eps", "q_rstd", "q_normed"]
+
+    def init_quant_ranges(self) -> None:
+        self.gamma_quant.init_range(self.gamma.view(1, -1))
+        self.beta_quant.init_range(self.beta.view(1, -1))
+
+    def quantized_affine(self) -> tuple[torch.Tensor, torch.Tensor]:
+        g = self.gamma_quant(self.gamma.view(1, -1)).view(-1)
+        b = self.beta_quant(self.beta.view(1, -1)).view(-1)
+        return g, b
+
+    def forward(self, x: QTensor) -> QTensor:
+        v = x.value  # [B, C, T]
+        mean = self.q_mean(v.mean(dim=(1, 2), keepdim=True))
+        xc = self.q_centered(v - mean.value)
+        xn = self.q_centered_wide(xc.value) if self.widen else xc
+        sq = self.q_square(xn.value * xn.value)
+        var = self.q_var(sq.value.mean(dim=(1, 2), keepdim=True))
+        ve = self.q_var_eps(var.value + self.eps)
+        rstd = self.q_rstd(torch.rsqrt(torch.clamp(ve.value, min=1e-12)))
+        nrm = self.q_normed(xn.value * rstd.value)
+        if self.widen:
+            nrm = self.q_normed_narrow(nrm.value)
+        g, b = self.quantized_affine()
+        y = self.q_scaled(nrm.value * g.view(1, -1, 1))
+        return self.out_quant(y.value + b.view(1, -1, 1))

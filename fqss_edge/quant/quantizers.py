@@ -1,0 +1,193 @@
+"""Fake quantizers with the integer semantics of the int8 runtimes.
+
+* ``WeightQuantizer``: per-output-channel, symmetric, signed b-bit, zero point 0, codes in
+  [-(2^(b-1)-1), 2^(b-1)-1]. The per-channel range ``max_abs`` is initialised from max|w| and then trained
+  (straight-through estimator on the rounding).
+* ``ActQuantizer``: per-tensor. 8-bit is asymmetric int8 with an integer zero point; 16-bit is symmetric
+  int16 with zero point 0 (TFLite 16x8). The range (lo, hi) is initialised by an exponential moving average
+  over the first ``calib_batches`` training batches, during which values pass unquantized, and trained by
+  gradient afterwards (learned range, PACT-like).
+* ``FixedQuantizer``: a range the runtime imposes (e.g. LOGISTIC output 1/256, -128) or the FQSS
+  output bytes (1/128, 0).
+* ``quantize_bias``: int32 with scale ``s_in * s_w`` per output channel.
+
+``qparams()`` of every quantizer is the single source of truth for its scale and zero point: the
+simulation and the exporters read the same float32 numbers, so export has nothing left to decide.
+Rounding is half-to-even (``torch.round``), as onnxruntime's QuantizeLinear.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from fqss_edge.quant.qtensor import QTensor
+from fqss_edge.quant.ranges import INT32, activation_range, weight_range
+
+_MIN_SCALE = 1e-10
+
+
+def round_ste(x: torch.Tensor) -> torch.Tensor:
+    """Round half-to-even forward, identity gradient backward."""
+    return x + (torch.round(x) - x).detach()
+
+
+def fake_quant(x: torch.Tensor, scale: torch.Tensor, zero_point: torch.Tensor, qmin: int, qmax: int) -> torch.Tensor:
+    q = torch.clamp(round_ste(x / scale) + zero_point, qmin, qmax)
+    return (q - zero_point) * scale
+
+
+class ActQuantizer(nn.Module):
+    """Per-tensor activation quantizer with a learned range and EMA initialisation."""
+
+    def __init__(self, bits: int = 8, calib_batches: int = 50, ema_alpha: float = 0.9, enabled: bool = True):
+        super().__init__()
+        self.bits = bits
+        self.range = activation_range(bits)
+        self.calib_batches = calib_batches
+        self.ema_alpha = ema_alpha
+        self.enabled = enabled
+        self.observing = False  # forced observation (post-training calibration)
+        self.lo = nn.Parameter(torch.zeros(()))
+        self.hi = nn.Parameter(torch.zeros(()))
+        self.register_buffer("n_obs", torch.zeros((), dtype=torch.long))
+
+    @property
+    def calibrated(self) -> bool:
+        return int(self.n_obs) > 0
+
+    def extra_repr(self) -> str:
+        return f"bits={self.bits}, enabled={self.enabled}"
+
+    @torch.no_grad()
+    def observe(self, x: torch.Tensor) -> None:
+        lo, hi = x.min().float(), x.max().float()
+        if int(self.n_obs) == 0:
+            self.lo.copy_(lo)
+            self.hi.copy_(hi)
+        else:
+            a = self.ema_alpha
+            self.lo.mul_(a).add_((1 - a) * lo)
+            self.hi.mul_(a).add_((1 - a) * hi)
+        self.n_obs += 1
+
+    def qparams(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(scale float32 0-d, zero point 0-d float holding an integer); differentiable in lo/hi."""
+        r = self.range
+        lo = torch.clamp(self.lo, max=0.0)
+        hi = torch.clamp(self.hi, min=0.0)
+        if self.bits == 16:
+            scale = torch.clamp(torch.maximum(-lo, hi) / r.qmax, min=_MIN_SCALE)
+            return scale, torch.zeros((), device=scale.device)
+        scale = torch.clamp((hi - lo) / r.levels, min=_MIN_SCALE)
+        zero_point = torch.clamp(round_ste(r.qmin - lo / scale), r.qmin, r.qmax)
+        return scale, zero_point
+
+    def export_qparams(self) -> tuple[float, int]:
+        if not self.calibrated:
+            raise RuntimeError("activation quantizer was never calibrated")
+        scale, zp = self.qparams()
+        return float(scale.detach().to(torch.float32)), int(zp.detach())
+
+    def forward(self, x: torch.Tensor) -> QTensor:
+        if not self.enabled:
+            return QTensor(x)
+        if self.observing or (self.training and int(self.n_obs) < self.calib_batches):
+            self.observe(x.detach())
+            return QTensor(x)
+        if not self.calibrated:
+            raise RuntimeError("activation quantizer used before calibration (run training or `calibrate`)")
+        scale, zp = self.qparams()
+        y = fake_quant(x, scale, zp, self.range.qmin, self.range.qmax)
+        return QTensor(y, scale.detach(), zp.detach(), self.bits)
+
+
+class FixedQuantizer(nn.Module):
+    """A quantizer whose scale and zero point are fixed (set by the runtime's operator or the I/O contract)."""
+
+    def __init__(self, scale: float, zero_point: int, bits: int = 8, enabled: bool = True):
+        super().__init__()
+        self.bits = bits
+        self.range = activation_range(bits) if bits == 16 else activation_range(8)
+        self.enabled = enabled
+        self.register_buffer("scale", torch.tensor(scale, dtype=torch.float32))
+        self.register_buffer("zero_point", torch.tensor(float(zero_point)))
+
+    def qparams(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.scale, self.zero_point
+
+    def export_qparams(self) -> tuple[float, int]:
+        return float(self.scale), int(self.zero_point)
+
+    def forward(self, x: torch.Tensor) -> QTensor:
+        if not self.enabled:
+            return QTensor(x)
+        y = fake_quant(x, self.scale, self.zero_point, self.range.qmin, self.range.qmax)
+        return QTensor(y, self.scale, self.zero_point, self.bits)
+
+
+class WeightQuantizer(nn.Module):
+    """Per-channel symmetric weight quantizer with a learned per-channel range."""
+
+    def __init__(self, n_channels: int, bits: int = 8, axis: int = 0, enabled: bool = True):
+        super().__init__()
+        self.bits = bits
+        self.range = weight_range(bits)
+        self.axis = axis
+        self.enabled = enabled
+        self.max_abs = nn.Parameter(torch.zeros(n_channels))
+        self.register_buffer("initialized", torch.zeros((), dtype=torch.bool))
+
+    def extra_repr(self) -> str:
+        return f"channels={self.max_abs.numel()}, bits={self.bits}, axis={self.axis}, enabled={self.enabled}"
+
+    @torch.no_grad()
+    def init_range(self, w: torch.Tensor) -> None:
+        dims = [d for d in range(w.dim()) if d != self.axis]
+        self.max_abs.copy_(w.detach().abs().amax(dim=dims))
+        self.initialized.fill_(True)
+
+    def scale(self) -> torch.Tensor:
+        return torch.clamp(self.max_abs.abs(), min=_MIN_SCALE) / self.range.qmax
+
+    def _shape(self, w: torch.Tensor) -> list[int]:
+        shape = [1] * w.dim()
+        shape[self.axis] = -1
+        return shape
+
+    def forward(self, w: torch.Tensor) -> torch.Tensor:
+        if not self.enabled:
+            return w
+        if not bool(self.initialized):
+            self.init_range(w)
+        s = self.scale().view(self._shape(w))
+        q = torch.clamp(round_ste(w / s), self.range.qmin, self.range.qmax)
+        return q * s
+
+    @torch.no_grad()
+    def export(self, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(integer codes as int64, per-channel scale float32) exactly as the simulation uses them."""
+        if not bool(self.initialized):
+            self.init_range(w)
+        s = self.scale().to(torch.float32)
+        q = torch.clamp(torch.round(w / s.view(self._shape(w))), self.range.qmin, self.range.qmax)
+        return q.to(torch.int64), s
+
+
+def bias_scale(input_scale: torch.Tensor, weight_scale: torch.Tensor) -> torch.Tensor:
+    """int32 bias scale per output channel, computed in float32 as the runtimes expect."""
+    return (input_scale.to(torch.float32) * weight_scale.to(torch.float32)).to(torch.float32)
+
+
+def quantize_bias(bias: torch.Tensor, input_scale: torch.Tensor, weight_scale: torch.Tensor) -> torch.Tensor:
+    s = torch.clamp(bias_scale(input_scale, weight_scale), min=_MIN_SCALE)
+    q = torch.clamp(round_ste(bias / s), INT32.qmin, INT32.qmax)
+    return q * s
+
+
+@torch.no_grad()
+def export_bias(bias: torch.Tensor, input_scale: float, weight_scale: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(int32 codes, float32 scale per channel) as the simulation uses them."""
+    s = torch.clamp(bias_scale(torch.tensor(input_scale, dtype=torch.float32), weight_scale), min=_MIN_SCALE)
+    q = torch.clamp(torch.round(bias / s), INT32.qmin, INT32.qmax)
+    return q.to(torch.int32), s

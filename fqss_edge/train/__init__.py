@@ -1,0 +1,1 @@
+"""Training: methods (float, ptq, vanilla, fqss), losses and the loop."""

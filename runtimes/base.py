@@ -1,0 +1,122 @@
+"""The common runtime interface: every backend loads a model file and maps a waveform [T] to sources [S, T].
+
+``IoContract`` is the model's I/O description (written into the ONNX metadata as ``fqss.io_contract`` by the
+exporter). Backends take any length: they zero-pad to the contract (``T % stride == 0``, ``T >= kernel_size``)
+and crop the output back to ``T``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from fqss_edge.errors import FqssError
+
+INPUT_NAME = "mixture"
+OUTPUT_NAME = "sources"
+
+
+@dataclass(frozen=True)
+class IoContract:
+    sample_rate: int
+    n_src: int
+    stride: int
+    kernel_size: int
+    source_names: tuple[str, ...] = ()
+    input_name: str = INPUT_NAME
+    output_name: str = OUTPUT_NAME
+    output_lsb: float = 1.0 / 32768.0  # one step of the output: 1/32768 for FQSS, the output scale otherwise
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.source_names:
+            object.__setattr__(self, "source_names", tuple(f"s{k + 1}" for k in range(self.n_src)))
+
+    def valid_length(self, n: int) -> int:
+        """The shortest length >= n the model accepts."""
+        n = max(n, self.kernel_size)
+        return -(-n // self.stride) * self.stride
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["source_names"] = list(self.source_names)
+        d.pop("extra")
+        d.update(
+            input={"name": self.input_name, "dtype": "float32", "shape": [1, 1, "T"], "layout": "NCT",
+                   "range": "[-1, 1)"},
+            output={"name": self.output_name, "dtype": "float32", "shape": [1, self.n_src, "T"], "layout": "NCT"},
+            length={"multiple_of": self.stride, "min": self.kernel_size,
+                    "constraint": "T % stride == 0 and T >= kernel_size"},
+        )
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "IoContract":
+        keys = ("sample_rate", "n_src", "stride", "kernel_size", "input_name", "output_name", "output_lsb")
+        kw = {k: d[k] for k in keys if k in d}
+        return cls(**kw, source_names=tuple(d.get("source_names", ())))
+
+    @classmethod
+    def from_json(cls, text: str) -> "IoContract":
+        return cls.from_dict(json.loads(text))
+
+
+def output_lsb(model: Any, quantized: bool) -> float:
+    """One step of the output: 1/32768 (16-bit PCM) for FQSS and float models, the output scale otherwise."""
+    if quantized and getattr(model, "residual", None) is None:
+        return float(model.decoder.out_quant.export_qparams()[0])
+    return 1.0 / 32768.0
+
+
+def contract_for_model(model: Any, config: dict[str, Any] | None, quantized: bool) -> IoContract:
+    """The I/O contract of an in-memory ConvTasNet (``config``: the run config, for the sample rate)."""
+    m = (config or {}).get("model", {})
+    return IoContract(sample_rate=int(m.get("sample_rate", 8000)), n_src=model.n_src, stride=model.stride,
+                      kernel_size=model.kernel_size, source_names=tuple(m.get("source_names", ())),
+                      output_lsb=output_lsb(model, quantized))
+
+
+def as_waveform(waveform: np.ndarray) -> np.ndarray:
+    """Validate a mono waveform: 1-D float in [-1, 1) (values outside are clipped as 16-bit PCM would be)."""
+    w = np.asarray(waveform, dtype=np.float32)
+    if w.ndim != 1 or w.size == 0:
+        raise FqssError(f"waveform must be a non-empty 1-D array [T], got shape {w.shape}")
+    if not np.isfinite(w).all():
+        raise FqssError("waveform contains NaN or Inf samples")
+    return np.clip(w, -1.0, 1.0 - 2.0**-15)
+
+
+def pad_to_contract(waveform: np.ndarray, contract: IoContract) -> np.ndarray:
+    """[T] -> zero-padded [1, 1, T'] with T' the valid length."""
+    w = as_waveform(waveform)
+    out = np.zeros((1, 1, contract.valid_length(w.shape[0])), dtype=np.float32)
+    out[0, 0, : w.shape[0]] = w
+    return out
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """A runtime for exported (or simulated) separation models."""
+
+    name: str
+
+    @property
+    def io_contract(self) -> IoContract: ...
+
+    def load(self, path: str | Path) -> "Backend": ...
+
+    def run(self, waveform: np.ndarray) -> np.ndarray:
+        """float32 [T] in [-1, 1) -> float32 [S, T] (any T: padded to the contract, cropped back)."""
+        ...
+
+
+@runtime_checkable
+class SupportsIntermediates(Protocol):
+    """Optional: integer codes of the quantized tensors, keyed by the PyTorch quantizer's module path
+    (``masker.blocks.0.in_conv.out_quant``), for parity ``--per-layer``."""
+
+    def intermediates(self, waveform: np.ndarray) -> dict[str, np.ndarray]: ...

@@ -1,0 +1,159 @@
+"""onnxruntime backend (CPU) with a choice of graph optimisation level and thread count.
+
+With optimisation ``extended``/``all``, onnxruntime fuses ``DQ -> Conv -> Q`` into integer kernels
+(QLinearConv, QLinearAdd, QLinearMul, QLinearLeakyRelu). On x86 it converts int8 QDQ pairs to uint8 first, which
+it cannot do for a tensor read by several operators (the TCN residual/skip branches), and those convolutions
+would stay float. ``int8_kernels=True`` (default) sets ``session.qdqisint8allowed`` so that every convolution
+runs as an int8 kernel.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from google.protobuf.message import DecodeError
+
+from fqss_edge.errors import FqssError
+from fqss_edge.runtimes.base import IoContract, pad_to_contract
+
+OPT_LEVELS = {
+    "off": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+    "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+    "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+    "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+}
+
+
+def read_onnx(path: str | Path) -> onnx.ModelProto:
+    """Load an ONNX file or raise a one-line ``FqssError`` naming it."""
+    p = Path(path)
+    if not p.is_file():
+        raise FqssError(f"{p}: no such file")
+    try:
+        return onnx.load(str(p))
+    except (DecodeError, ValueError, RuntimeError, OSError) as e:
+        raise FqssError(f"{p}: not a readable ONNX model ({_one_line(e)})") from None
+
+
+def contract_of(proto: onnx.ModelProto, path: str | Path) -> IoContract:
+    meta = {p.key: p.value for p in proto.metadata_props}
+    if "fqss.io_contract" not in meta:
+        raise FqssError(f"{path}: not an fqss-edge export (no fqss.io_contract metadata); "
+                        f"write it with `fqss-edge export`")
+    try:
+        return IoContract.from_json(meta["fqss.io_contract"])
+    except (ValueError, TypeError, KeyError) as e:
+        raise FqssError(f"{path}: unreadable fqss.io_contract metadata ({_one_line(e)})") from None
+
+
+def is_qdq(proto: onnx.ModelProto) -> bool:
+    return any(n.op_type == "QuantizeLinear" for n in proto.graph.node)
+
+
+def with_quantized_outputs(proto: onnx.ModelProto) -> tuple[onnx.ModelProto, list[str]]:
+    """A copy whose graph also outputs every QuantizeLinear result (the quantized tensors, by name)."""
+    m = onnx.ModelProto()
+    m.CopyFrom(proto)
+    inits = {i.name: i for i in m.graph.initializer}
+    existing = {o.name for o in m.graph.output}
+    names = []
+    for n in m.graph.node:
+        if n.op_type != "QuantizeLinear" or n.output[0] in existing:
+            continue
+        zp = inits.get(n.input[2]) if len(n.input) > 2 else None
+        elem = zp.data_type if zp is not None else onnx.TensorProto.UINT8
+        m.graph.output.append(onnx.helper.make_tensor_value_info(n.output[0], elem, None))
+        names.append(n.output[0])
+    return m, names
+
+
+class OnnxRuntimeBackend:
+    def __init__(self, optimization: str = "all", threads: int = 1, int8_kernels: bool = True,
+                 optimized_model_path: str | Path | None = None, require_qdq: bool = False):
+        if optimization not in OPT_LEVELS:
+            raise FqssError(f"onnxruntime optimisation {optimization!r}: choose one of {', '.join(OPT_LEVELS)}")
+        self.optimization = optimization
+        self.threads = threads
+        self.int8_kernels = int8_kernels
+        self.optimized_model_path = optimized_model_path
+        self.require_qdq = require_qdq
+        self.path: Path | None = None
+        self.proto: onnx.ModelProto | None = None
+        self.session: ort.InferenceSession | None = None
+        self._contract: IoContract | None = None
+        self._debug: tuple[ort.InferenceSession, list[str]] | None = None
+
+    @property
+    def name(self) -> str:
+        return f"onnxruntime[opt={self.optimization}]"
+
+    @property
+    def io_contract(self) -> IoContract:
+        if self._contract is None:
+            raise FqssError("backend not loaded: call load(path) first")
+        return self._contract
+
+    @property
+    def quantized(self) -> bool:
+        return self.proto is not None and is_qdq(self.proto)
+
+    def load(self, path: str | Path) -> "OnnxRuntimeBackend":
+        proto = read_onnx(path)
+        contract = contract_of(proto, path)
+        if self.require_qdq and not is_qdq(proto):
+            raise FqssError(f"{path}: not a QDQ model (no QuantizeLinear nodes): export it with "
+                            f"`fqss-edge export CKPT --int8`")
+        self.path, self.proto, self._contract = Path(path), proto, contract
+        self.session = self._session(proto.SerializeToString(), self.optimized_model_path)
+        self._debug = None
+        return self
+
+    def _options(self, optimized_model_path: str | Path | None) -> ort.SessionOptions:
+        so = ort.SessionOptions()
+        so.graph_optimization_level = OPT_LEVELS[self.optimization]
+        so.intra_op_num_threads = self.threads
+        so.inter_op_num_threads = 1
+        so.log_severity_level = 3
+        if self.int8_kernels:
+            so.add_session_config_entry("session.qdqisint8allowed", "1")
+        if optimized_model_path is not None:
+            so.optimized_model_filepath = str(optimized_model_path)
+        return so
+
+    def _session(self, model_bytes: bytes, optimized_model_path: str | Path | None = None) -> ort.InferenceSession:
+        try:
+            return ort.InferenceSession(model_bytes, self._options(optimized_model_path),
+                                        providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime raises its own exception types (Fail, InvalidGraph, ...)
+            raise FqssError(f"{self.path}: onnxruntime cannot load it ({_one_line(e)})") from None
+
+    def _feed(self, waveform: np.ndarray) -> dict[str, np.ndarray]:
+        return {self.io_contract.input_name: pad_to_contract(waveform, self.io_contract)}
+
+    def run(self, waveform: np.ndarray) -> np.ndarray:
+        if self.session is None:
+            raise FqssError("backend not loaded: call load(path) first")
+        y = self.session.run([self.io_contract.output_name], self._feed(waveform))[0]
+        return np.ascontiguousarray(y[0, :, : np.asarray(waveform).shape[-1]], dtype=np.float32)
+
+    def intermediates(self, waveform: np.ndarray) -> dict[str, np.ndarray]:
+        """Integer codes of every QuantizeLinear output (named after the PyTorch quantizers), graph order."""
+        if self.proto is None:
+            raise FqssError("backend not loaded: call load(path) first")
+        if self._debug is None:
+            debug, names = with_quantized_outputs(self.proto)
+            self._debug = (self._session(debug.SerializeToString()), names)
+        session, names = self._debug
+        values = session.run(names, self._feed(waveform))
+        return {n: v.astype(np.int64) for n, v in zip(names, values)}
+
+
+def _one_line(e: BaseException) -> str:
+    text = " ".join(str(e).split())
+    return (text[:300] + "...") if len(text) > 300 else (text or type(e).__name__)
+
+
+__all__ = ["OPT_LEVELS", "OnnxRuntimeBackend", "contract_of", "is_qdq", "read_onnx", "with_quantized_outputs"]

@@ -1,0 +1,77 @@
+import math
+
+import pytest
+import torch
+
+from fqss_edge.quant import QuantSpec, QTensor
+from fqss_edge.quant.layers import (InputSplitter, QAdd, QConv1d, QConvTranspose1d, QGlobalLayerNorm, QMul,
+                                    QPReLU, QReLU, QSigmoid, QSub, split_bytes)
+from fqss_edge.quant.tools import observation
+
+SPEC = QuantSpec(calib_batches=1)
+
+
+def sqnr_db(ref: torch.Tensor, x: torch.Tensor) -> float:
+    return 20 * math.log10(float(ref.norm() / (ref - x).norm()))
+
+
+def _qin(x: torch.Tensor) -> QTensor:
+    q = SPEC.act()
+    q.train()
+    q(x)
+    q.eval()
+    return q(x)
+
+
+LAYERS = {
+    "conv": lambda: QConv1d(8, 12, 3, padding=1, spec=SPEC),
+    "conv_strided": lambda: QConv1d(8, 12, 16, stride=8, spec=SPEC),
+    "depthwise_dilated": lambda: QConv1d(8, 8, 3, padding=4, dilation=4, groups=8, spec=SPEC),
+    "conv_transpose": lambda: QConvTranspose1d(8, 1, 16, stride=8, spec=SPEC),
+    "prelu": lambda: QPReLU(spec=SPEC),
+    "relu": lambda: QReLU(SPEC),
+    "sigmoid": lambda: QSigmoid(SPEC),
+    "gln": lambda: QGlobalLayerNorm(8, SPEC),
+}
+
+
+@pytest.mark.parametrize("name", LAYERS, ids=list(LAYERS))
+def test_quantized_layer_tracks_its_float_twin(name):
+    torch.manual_seed(0)
+    layer = LAYERS[name]()
+    x = torch.randn(2, 8, 240)
+    with torch.no_grad(), observation(layer):
+        ref = layer(QTensor(x)).value  # observing: float path
+    layer.eval()
+    with torch.no_grad():
+        out = layer(_qin(x))
+    assert out.scale is not None, "output must be quantized"
+    assert sqnr_db(ref, out.value) > 25.0
+
+
+@pytest.mark.parametrize("cls,op", [(QAdd, torch.add), (QSub, torch.sub), (QMul, torch.mul)], ids=["add", "sub", "mul"])
+def test_elementwise(cls, op):
+    a, b = torch.randn(2, 4, 50), torch.randn(2, 4, 50)
+    layer = cls(SPEC)
+    with torch.no_grad(), observation(layer):
+        layer(QTensor(a), QTensor(b))
+    layer.eval()
+    out = layer(_qin(a), _qin(b))
+    assert out.scale is not None and sqnr_db(op(a, b), out.value) > 30
+
+
+def test_splitter_gives_the_two_bytes_of_pcm16():
+    pcm = torch.randint(-32768, 32768, (1, 1, 5000))
+    pcm[0, 0, :4] = torch.tensor([-32768, -1, 0, 32767])
+    v = split_bytes(pcm.float() / 32768)
+    hi, lo = (v[0, 0] * 128).long(), (v[0, 1] * 128).long()
+    assert torch.equal(hi, pcm[0, 0] >> 8)
+    assert torch.equal(lo, (pcm[0, 0] & 0xFF) - 128)
+    assert torch.equal(hi * 256 + lo + 128, pcm[0, 0])
+    out = InputSplitter(SPEC)(pcm.float() / 32768)
+    assert float(out.scale) == 1 / 128 and int(out.zero_point) == 0
+
+
+def test_gln_declares_its_int16_island():
+    assert len(QGlobalLayerNorm(4, QuantSpec(norm_bits=16)).island_tensors()) == 6
+    assert QGlobalLayerNorm(4, QuantSpec(norm_bits=8)).island_tensors() == []
