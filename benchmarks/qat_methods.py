@@ -14,8 +14,8 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import random
 import shlex
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -23,30 +23,11 @@ from pathlib import Path
 import torch
 
 from fqss_edge.config import load_config
-from fqss_edge.data.generate import make_mixtures
-from fqss_edge.data.synth import synthesize_corpus
+from fqss_edge.data.synthetic_set import build_synthetic_set
 from fqss_edge.evaluation_report import run_evaluation
 from fqss_edge.train.loop import train
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def build_data(work: Path, n_speakers: int, n_utts: int, n_train: int, seed: int) -> Path:
-    corpus, data = work / "corpus", work / "data"
-    if not (data / "test" / "mix").exists():
-        synthesize_corpus(corpus, n_speakers, n_utts, seed)
-        speakers = sorted(p.name for p in corpus.iterdir() if p.is_dir())
-        random.Random(seed).shuffle(speakers)
-        n_test = max(2, n_speakers // 5)
-        n_valid = max(2, n_speakers // 6)
-        split = {"test": speakers[:n_test], "valid": speakers[n_test:n_test + n_valid],
-                 "train": speakers[n_test + n_valid:]}
-        counts = {"train": n_train, "valid": 24, "test": 40}
-        for name, spk in split.items():
-            make_mixtures(corpus, data / name, counts[name], n_src=2, sample_rate=8000, seed=seed + len(name),
-                          speakers=spk)
-        (data / "speaker_split.json").write_text(json.dumps(split, indent=1))
-    return data
 
 
 def main() -> int:
@@ -58,6 +39,7 @@ def main() -> int:
     ap.add_argument("--train-mixtures", type=int, default=1200)
     ap.add_argument("--float-epochs", type=int, default=12)
     ap.add_argument("--qat-epochs", type=int, default=4)
+    ap.add_argument("--qat-steps", type=int, default=None, help="cap on QAT steps per epoch (default: whole epoch)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true", help="tiny smoke run; results are not recorded")
     args = ap.parse_args()
@@ -66,7 +48,8 @@ def main() -> int:
         args.work = args.work.with_name(args.work.name + "_quick")
     torch.set_num_threads(2)
     started = time.time()
-    data = build_data(args.work, args.speakers, args.utterances, args.train_mixtures, args.seed)
+    data = build_synthetic_set(args.work, args.speakers, args.utterances,
+                               {"train": args.train_mixtures, "valid": 24, "test": 40}, args.seed)
     cfg = load_config(args.config).model_dump()
     cfg["data"] = {"train": str(data / "train"), "valid": str(data / "valid"), "test": str(data / "test")}
     runs, timings = args.work / "runs", {}
@@ -77,13 +60,15 @@ def main() -> int:
         t0 = time.time()
         run_cfg = json.loads(json.dumps(cfg))
         run_cfg["train"]["epochs"] = epochs
+        if method != "float":
+            run_cfg["train"]["max_steps_per_epoch"] = args.qat_steps
         teacher_ckpt = runs / teacher / "best.safetensors" if teacher else None
         out = runs / method
-        if out.exists():
-            import shutil
-
+        # the float model is resumed if a previous run left one (the same data and config), the others start anew
+        resume = method == "float" and (out / "last.optim.safetensors").exists()
+        if out.exists() and not resume:
             shutil.rmtree(out)
-        train(run_cfg, method, out, teacher_ckpt, progress=sys.stderr.isatty())
+        train(run_cfg, method, out, teacher_ckpt, resume=resume, progress=sys.stderr.isatty())
         timings[method] = round(time.time() - t0, 1)
         report = run_evaluation(out / "best.safetensors", data / "test", with_sdr=True, progress=False)
         results[method] = report.as_dict()["mean"]
@@ -103,7 +88,9 @@ def main() -> int:
     lines = ["# Float vs PTQ vs vanilla QAT vs FQSS, tiny Conv-TasNet, 8-bit", "",
              f"Command: `{record['command']}`  ", f"Data: 2-speaker mixtures of espeak-ng/flite speakers, 8 kHz, "
              f"speaker-disjoint test split ({len(record['data']['test'])} test speakers, 40 test mixtures).  ",
-             f"Budget: float {args.float_epochs} epochs; QAT {args.qat_epochs} epochs from the float model.", "",
+             f"Budget: float {args.float_epochs} epochs; QAT {args.qat_epochs} epochs"
+             f"{f' of {args.qat_steps} steps' if args.qat_steps else ''} from the float model "
+             f"(batch {cfg['train']['batch_size']}, {cfg['train']['segment_seconds']} s segments).", "",
              "| method | test SI-SDR (dB) | test SI-SDRi (dB) | test SDR (dB) | train time (s) |", "|---|---:|---:|---:|---:|"]
     for method, r in results.items():
         lines.append(f"| {method} | {r['si_sdr']:.2f} | {r['si_sdri']:.2f} | {r['sdr']:.2f} | {timings[method]} |")

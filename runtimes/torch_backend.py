@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,19 @@ from fqss_edge.quant.quantizers import ActQuantizer, FixedQuantizer, WeightQuant
 from fqss_edge.runtimes.base import IoContract, contract_for_model, pad_to_contract
 
 QUANTIZERS = (ActQuantizer, FixedQuantizer, WeightQuantizer)
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Run a block with ``n`` PyTorch threads (``None``: unchanged). Small models run fastest on one thread,
+    and a busy machine slows PyTorch's thread pool down a lot."""
+    old = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
 
 
 def is_quantized(model: nn.Module) -> bool:
@@ -34,7 +49,7 @@ def without_quantization(model: nn.Module) -> nn.Module:
 class TorchBackend:
     """``quantized=False`` runs a quantized checkpoint as its float network (quantizers disabled)."""
 
-    def __init__(self, quantized: bool | None = None, threads: int | None = None,
+    def __init__(self, quantized: bool | None = None, threads: int | None = 1,
                  config: dict[str, Any] | None = None):
         self.quantized = quantized
         self.threads = threads
@@ -76,9 +91,8 @@ class TorchBackend:
     @torch.no_grad()
     def run(self, waveform: np.ndarray) -> np.ndarray:
         x = pad_to_contract(waveform, self.io_contract)
-        if self.threads:
-            torch.set_num_threads(self.threads)
-        y = self.model.forward_core(torch.from_numpy(x))  # type: ignore[union-attr]
+        with torch_threads(self.threads):
+            y = self.model.forward_core(torch.from_numpy(x))  # type: ignore[union-attr]
         return y[0, :, : np.asarray(waveform).shape[-1]].numpy().astype(np.float32)
 
     @torch.no_grad()

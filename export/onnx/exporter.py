@@ -43,22 +43,29 @@ def is_quantized(model: nn.Module) -> bool:
     return bool(getattr(spec, "enabled", False))
 
 
-def build_onnx(model: nn.Module, quantized: bool | None = None, config: dict[str, Any] | None = None) -> onnx.ModelProto:
-    """The ONNX graph of ``model`` (eval mode): int8 QDQ (``quantized``) or the plain float network."""
+def build_onnx(model: nn.Module, quantized: bool | None = None, config: dict[str, Any] | None = None,
+               split_reduce_mean: bool = False) -> onnx.ModelProto:
+    """The ONNX graph of ``model`` (eval mode): int8 QDQ (``quantized``) or the plain float network.
+    ``split_reduce_mean``: write gLN means as ReduceMean over T then over C (see ``emitters/norm.py``)."""
     quantized = is_quantized(model) if quantized is None else quantized
     if quantized and not is_quantized(model):
         raise FqssError("the model is a float model: export it with --float (it has no quantizers)")
     model.eval()
-    b = GraphBuilder(quantized, module_names={id(m): n for n, m in model.named_modules()})
+    b = GraphBuilder(quantized, split_reduce_mean, module_names={id(m): n for n, m in model.named_modules()})
     n_src = model.n_src  # type: ignore[attr-defined]
     emit(b, model, "", TensorRef(INPUT_NAME))
-    graph = helper.make_graph(
-        b.nodes, "fqss_edge", [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, [1, 1, "T"])],
-        [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, [1, n_src, "T"])],
-        initializer=list(b.initializers.values()))
+    return make_model(b, [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, [1, 1, "T"])],
+                      [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, [1, n_src, "T"])],
+                      metadata_props(model, config or {}, b))
+
+
+def make_model(b: GraphBuilder, inputs: list[onnx.ValueInfoProto], outputs: list[onnx.ValueInfoProto],
+               props: dict[str, str]) -> onnx.ModelProto:
+    """The opset-21 model of what ``b`` holds (also used to export single layers in tests)."""
+    graph = helper.make_graph(b.nodes, "fqss_edge", inputs, outputs, initializer=list(b.initializers.values()))
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="fqss-edge",
                               ir_version=IR_VERSION)
-    helper.set_model_props(proto, metadata_props(model, config or {}, b))
+    helper.set_model_props(proto, props)
     return proto
 
 
@@ -87,10 +94,10 @@ def save_atomic(proto: onnx.ModelProto, path: str | Path) -> Path:
 
 
 def export_onnx(model: nn.Module, path: str | Path, quantized: bool | None = None,
-                config: dict[str, Any] | None = None) -> OnnxExport:
+                config: dict[str, Any] | None = None, split_reduce_mean: bool = False) -> OnnxExport:
     """Export, check, verify (int8: the QDQ contract against the model's own quantizers) and write ``path``."""
     quantized = is_quantized(model) if quantized is None else quantized
-    proto = build_onnx(model, quantized, config)
+    proto = build_onnx(model, quantized, config, split_reduce_mean)
     check_onnx(proto, str(path))
     if quantized:
         verify_qdq_graph(proto, expected_from_model(model), label=str(path))
@@ -99,7 +106,8 @@ def export_onnx(model: nn.Module, path: str | Path, quantized: bool | None = Non
 
 
 def export_checkpoint(checkpoint: str | Path, out_dir: str | Path, quantized: bool | None = None,
-                      config: dict[str, Any] | None = None, filename: str = "model.onnx") -> OnnxExport:
+                      config: dict[str, Any] | None = None, filename: str = "model.onnx",
+                      split_reduce_mean: bool = False) -> OnnxExport:
     """``fqss-edge export CKPT --format onnx``: load a checkpoint and write ``out_dir/model.onnx``."""
     from fqss_edge.models.io import load_model
 
@@ -107,4 +115,4 @@ def export_checkpoint(checkpoint: str | Path, out_dir: str | Path, quantized: bo
     if quantized and not loaded.quantized:
         raise FqssError(f"{checkpoint}: a float checkpoint cannot be exported --int8 (use --float, or quantize "
                         f"it first with PTQ/QAT)")
-    return export_onnx(loaded.model, Path(out_dir) / filename, quantized, loaded.config)
+    return export_onnx(loaded.model, Path(out_dir) / filename, quantized, loaded.config, split_reduce_mean)

@@ -14,7 +14,6 @@ ISLAND_KINDS = {"input_splitter": "float", "output_reconstruction": "float"}
 
 def metadata_props(model: Any, config: dict[str, Any], b: GraphBuilder) -> dict[str, str]:
     contract = contract_for_model(model, config, b.quantized)
-    islands = {k: {"kind": ISLAND_KINDS.get(k, "float"), "nodes": v} for k, v in b.islands.items()}
     return {
         "fqss.version": __version__,
         "fqss.quantized": json.dumps(b.quantized),
@@ -26,9 +25,14 @@ def metadata_props(model: Any, config: dict[str, Any], b: GraphBuilder) -> dict[
         "fqss.io_contract": json.dumps(contract.to_dict()),
         "fqss.model_config": json.dumps(config.get("model", model_config_of(model))),
         "fqss.quant_config": json.dumps(config.get("quant")),
-        "fqss.islands": json.dumps(islands),
-        "fqss.int16_tensors": json.dumps(b.int16_tensors),
+        **island_props(b),
     }
+
+
+def island_props(b: GraphBuilder) -> dict[str, str]:
+    """The declared islands: float islands by node name, the int16 tensors by name (read by the verifier)."""
+    islands = {k: {"kind": ISLAND_KINDS.get(k, "float"), "nodes": v} for k, v in b.islands.items()}
+    return {"fqss.islands": json.dumps(islands), "fqss.int16_tensors": json.dumps(b.int16_tensors)}
 
 
 def model_config_of(model: Any) -> dict[str, Any]:

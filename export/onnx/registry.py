@@ -22,7 +22,8 @@ def register(*classes: type[nn.Module]) -> Callable[[Emitter], Emitter]:
     def deco(fn: Emitter) -> Emitter:
         for cls in classes:
             if cls in _EMITTERS:
-                raise ValueError(f"an ONNX emitter for {cls.__name__} is already registered ({_EMITTERS[cls].__name__})")
+                raise ValueError(f"an ONNX emitter for {cls.__name__} is already registered "
+                                 f"({_EMITTERS[cls].__name__})")
             _EMITTERS[cls] = fn
         return fn
 

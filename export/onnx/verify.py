@@ -5,7 +5,8 @@
   must go to ``QuantizeLinear``. The only float edge allowed between two compute ops is the inside of a
   composite op (``Sqrt -> Reciprocal`` = RSQRT). int16 tensors must be declared (``fqss.int16_tensors``).
 * *Parameters*: each Q's scale/zero point must be bit for bit its quantizer's in the checkpoint (by name), each
-  DQ's those of the Q it reads, each constant's codes/scales the checkpoint's, each bias scale ``s_in * s_w``.
+  DQ's those of the Q it reads, each constant's codes/scales the checkpoint's, each bias scale ``s_in * s_w``;
+  every calibrated quantizer of the checkpoint must be written.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from fqss_edge.export.onnx.expected import Expected
 
 Q, DQ = "QuantizeLinear", "DequantizeLinear"
 DATA_MOVEMENT = {"Reshape", "Unsqueeze", "Squeeze", "Transpose", "Flatten"}
-COMPOSITES = {("Sqrt", "Reciprocal")}  # RSQRT: the Sqrt output stays float
+# Composite ops whose inner tensor stays float: RSQRT, and a mean over (C, T) as mean over T then over C
+COMPOSITES = {("Sqrt", "Reciprocal"), ("ReduceMean", "ReduceMean")}
 CONV_OPS = {"Conv", "ConvTranspose"}
 MAX_LISTED = 40
 
@@ -217,6 +219,10 @@ def qparam_mismatches(model: onnx.ModelProto, expected: Expected | None = None,
             issues += _check_q(gi, n, expected)
         elif n.op_type == DQ:
             issues += _check_dq(gi, n, expected)
+    if expected is not None:
+        written = {n.output[0] for n in gi.nodes if n.op_type == Q}
+        issues += [Issue(name, "quantizer of the checkpoint has no QuantizeLinear in the graph", "qparams")
+                   for name in expected.activations if name not in written]
     return issues
 
 
@@ -238,4 +244,4 @@ def verify_qdq_graph(model: onnx.ModelProto | str | Path, expected: Expected | N
     listed = "\n".join(f"  - {i}" for i in issues[:MAX_LISTED])
     more = f"\n  ... and {len(issues) - MAX_LISTED} more" if len(issues) > MAX_LISTED else ""
     raise FqssError(f"{label}: QDQ contract violated: {n_unq} unquantized tensor(s), "
-                    f"{len(issues) - n_unq} scale/zero point mismatch(es) with the checkpoint\n{listed}{more}")
+                    f"{len(issues) - n_unq} scale/zero point problem(s) vs the checkpoint\n{listed}{more}")

@@ -100,6 +100,7 @@ class ModelBuilder:
     _opcodes: dict[tuple[int, int], int] = field(default_factory=dict)
     _names: set[str] = field(default_factory=set)
     _tensor_buffer: dict[int, int] = field(default_factory=dict)
+    producer: dict[int, schema.OperatorT] = field(default_factory=dict)  # tensor index -> operator writing it
 
     # -- tensors --------------------------------------------------------------------------------------------
     def unique(self, name: str) -> str:
@@ -151,7 +152,12 @@ class ModelBuilder:
             o.builtinOptionsType = getattr(BuiltinOptions, type(options).__name__[:-1])
             o.builtinOptions = options
         self.operators.append(o)
+        for t in outputs:
+            self.producer[t.index] = o
         return o
+
+    def opcode(self, o: schema.OperatorT) -> int:
+        return next(code for (code, _), idx in self._opcodes.items() if idx == o.opcodeIndex)
 
     # -- packing --------------------------------------------------------------------------------------------
     def _tensor_t(self, info: TensorInfo) -> schema.TensorT:

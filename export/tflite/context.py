@@ -69,7 +69,7 @@ class ConvertContext:
     b: ModelBuilder = field(default_factory=ModelBuilder)
     io: str = "int16"
     tensors: dict[str, TensorInfo] = field(default_factory=dict)  # quantized ONNX tensor -> TFLite tensor
-    claimed: set[str] = field(default_factory=set)  # names of ONNX nodes converted
+    claimed: set[int] = field(default_factory=set)  # ids of the ONNX nodes converted (or skipped as dead)
     inputs: list[TensorInfo] = field(default_factory=list)
     outputs: list[TensorInfo] = field(default_factory=list)
     facts: dict[str, object] = field(default_factory=dict)  # what islands found (for the metadata)
@@ -80,10 +80,10 @@ class ConvertContext:
 
     def claim(self, *nodes: onnx.NodeProto) -> None:
         for n in nodes:
-            self.claimed.add(n.name or id(n).__str__())
+            self.claimed.add(id(n))
 
     def is_claimed(self, node: onnx.NodeProto) -> bool:
-        return (node.name or id(node).__str__()) in self.claimed
+        return id(node) in self.claimed
 
     # -- inputs and outputs of an operator ------------------------------------------------------------------
     def qinput(self, node: onnx.NodeProto, i: int) -> QIn:

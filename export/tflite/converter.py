@@ -17,7 +17,7 @@ from fqss_edge.export.tflite.onnx_graph import OnnxGraph
 from fqss_edge.export.tflite.registry import lookup
 
 ISLANDS = ("input_splitter", "output_reconstruction")
-IO_MODES = ("int16", "float32")
+IO_MODES = ("int16", "float32", "quantized")  # quantized: the int8/int16 tensors themselves (tests, parity)
 
 
 def island_of(node: onnx.NodeProto) -> str | None:
@@ -27,14 +27,19 @@ def island_of(node: onnx.NodeProto) -> str | None:
     return None
 
 
-def convert_graph(model: onnx.ModelProto, io: str = "int16", name: str = "model.onnx") -> ConvertContext:
-    """Convert ``model``; returns the context holding the built subgraph (``ctx.b``) and its I/O tensors."""
+def convert_graph(model: onnx.ModelProto, io: str = "int16", name: str = "model.onnx",
+                  length: int | None = None) -> ConvertContext:
+    """Convert ``model``; returns the context holding the built subgraph (``ctx.b``) and its I/O tensors.
+    ``length``: a fixed input length (static shapes) instead of a resizable one."""
     if io not in IO_MODES:
         raise FqssError(f"TFLite export: io={io!r}; choose one of {', '.join(IO_MODES)}")
-    g = OnnxGraph(model, name)
+    g = OnnxGraph(model, name, length)
     if len(g.inputs) != 1:
         raise FqssError(f"{name}: {len(g.inputs)} graph inputs; the TFLite exporter converts single-input models")
     ctx = ConvertContext(g, io=io)
+    dead = [n for n in g.nodes if id(n) not in _live(g)]
+    ctx.claim(*dead)  # nodes no graph output depends on (e.g. the unused residual branch of the last TCN block)
+    ctx.facts["dead_nodes"] = len(dead)
     islands: dict[str, list[onnx.NodeProto]] = {}
     for n in g.nodes:
         isl = island_of(n)
@@ -67,6 +72,18 @@ def convert_graph(model: onnx.ModelProto, io: str = "int16", name: str = "model.
 
     _check_all_converted(ctx)
     return ctx
+
+
+def _live(g: OnnxGraph) -> set[int]:
+    live: set[int] = set()
+    todo = [o.name for o in g.outputs]
+    while todo:
+        n = g.producer.get(todo.pop())
+        if n is None or id(n) in live:
+            continue
+        live.add(id(n))
+        todo.extend(i for i in n.input if i)
+    return live
 
 
 def _is_output_tail(g: OnnxGraph, n: onnx.NodeProto) -> bool:

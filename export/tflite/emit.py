@@ -103,13 +103,18 @@ def crop_time(b: ModelBuilder, x: TensorInfo, start: int, stop_from_end: int, na
     return out
 
 
+def _memory_order_kept(onnx_shape: tuple[int, ...], onnx_dyn: tuple[bool, ...]) -> bool:
+    """True when the std NHWC layout keeps the ONNX row-major order of the non-unit axes (a RESHAPE suffices)."""
+    nonunit = [p for p in std_layout(len(onnx_shape)) if p >= 0 and (onnx_shape[p] != 1 or onnx_dyn[p])]
+    return nonunit == sorted(nonunit)
+
+
 def to_std_layout(b: ModelBuilder, x: TensorInfo, onnx_shape: tuple[int, ...], onnx_dyn: tuple[bool, ...],
                   name: str) -> TensorInfo:
     """A tensor holding data in ONNX axis order (any shape of that size) -> the std NHWC layout."""
-    x = reshape(b, x, onnx_shape, onnx_dyn, f"{name}/onnx_shape")
-    layout = std_layout(len(onnx_shape))
-    perm = tuple(p for p in layout if p >= 0)
-    if perm != tuple(sorted(perm)):
+    if not _memory_order_kept(onnx_shape, onnx_dyn):
+        x = reshape(b, x, onnx_shape, onnx_dyn, f"{name}/onnx_shape")
+        perm = tuple(p for p in std_layout(len(onnx_shape)) if p >= 0)
         x = transpose(b, x, perm, f"{name}/to_nhwc")
     return reshape(b, x, to_tflite_shape(onnx_shape), to_tflite_flags(onnx_dyn), f"{name}/nhwc")
 
@@ -118,12 +123,10 @@ def from_std_layout(b: ModelBuilder, x: TensorInfo, onnx_shape: tuple[int, ...],
                     app_shape: tuple[int, ...], app_dyn: tuple[bool, ...], name: str,
                     out: TensorInfo | None = None) -> TensorInfo:
     """The std NHWC layout -> data in ONNX axis order, shaped ``app_shape`` (written into ``out`` if given)."""
-    layout = std_layout(len(onnx_shape))
-    perm = tuple(p for p in layout if p >= 0)
-    if perm != tuple(sorted(perm)):
+    if not _memory_order_kept(onnx_shape, onnx_dyn):
+        perm = tuple(p for p in std_layout(len(onnx_shape)) if p >= 0)
         x = reshape(b, x, tuple(onnx_shape[p] for p in perm), tuple(onnx_dyn[p] for p in perm), f"{name}/squeeze")
-        inv = tuple(int(i) for i in np.argsort(perm))
-        x = transpose(b, x, inv, f"{name}/to_onnx")
+        x = transpose(b, x, tuple(int(i) for i in np.argsort(perm)), f"{name}/to_onnx")
     if out is not None:
         return reshape(b, x, out.shape, out.dynamic, name, out=out)
     return reshape(b, x, app_shape, app_dyn, name)

@@ -82,11 +82,12 @@ def _groups(in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> list[tuple
 
 def reshape_plan(in_shape: tuple[int, ...], out_shape: tuple[int, ...],
                  in_shape2: tuple[int, ...] | None = None, out_shape2: tuple[int, ...] | None = None
-                 ) -> tuple[int, ...] | None:
+                 ) -> tuple[int, ...] | str | None:
     """How to reshape a std-layout TFLite tensor so that it holds the ONNX reshape's output in std layout.
 
-    Returns ``None`` when a RESHAPE alone is right, else the TRANSPOSE permutation (over the input's TFLite
-    axes) to apply before the RESHAPE. ``in_shape2``/``out_shape2`` are the same shapes at a second input
+    Returns ``None`` when a RESHAPE alone is right, the TRANSPOSE permutation (over the input's TFLite axes) to
+    apply before the RESHAPE, or ``"canonical"`` when the data must go through ONNX order (TRANSPOSE, RESHAPE,
+    TRANSPOSE). ``in_shape2``/``out_shape2`` are the same shapes at a second input
     length: the grouping must hold for both (dynamic lengths).
     """
     groups = _groups(in_shape, out_shape)
@@ -109,7 +110,7 @@ def reshape_plan(in_shape: tuple[int, ...], out_shape: tuple[int, ...],
     for k, (_, outs) in enumerate(groups):  # out axes of a group must be in ONNX order in memory
         mem = [a for a in mem_out if a in outs]
         if mem != sorted(mem):
-            raise FqssError(f"TFLite export: reshape {in_shape} -> {out_shape} is not a pure reshape in NHWC")
+            return "canonical"
     wanted = [a for k in order for a in sorted(groups[k][0])]  # ONNX input axes in the memory order needed
     tfl_dim = {p: t for t, p in enumerate(lin) if p >= 0}
     perm_nonunit = [tfl_dim[a] for a in wanted]

@@ -64,9 +64,10 @@ def load_onnx(path: str | Path) -> onnx.ModelProto:
 
 
 class OnnxGraph:
-    def __init__(self, model: onnx.ModelProto, name: str = "model.onnx"):
+    def __init__(self, model: onnx.ModelProto, name: str = "model.onnx", length: int | None = None):
         self.model = model
         self.name = name
+        self.length = length
         g = model.graph
         self.nodes: list[onnx.NodeProto] = list(g.node)
         self.producer: dict[str, onnx.NodeProto] = {}
@@ -92,6 +93,8 @@ class OnnxGraph:
 
     # -- lengths and shapes ---------------------------------------------------------------------------------
     def _lengths(self) -> tuple[int, int]:
+        if self.length is not None:
+            return self.length, self.length
         md = self.metadata
         stride = int(md.get("fqss.stride", 64) or 64)
         kernel = int(md.get("fqss.kernel_size", 1) or 1)
@@ -109,7 +112,7 @@ class OnnxGraph:
                         d.dim_value = t
             del m.graph.value_info[:]
             for o in m.graph.output:
-                o.type.tensor_type.shape.Clear()
+                o.type.tensor_type.ClearField("shape")
             try:
                 m = onnx.shape_inference.infer_shapes(m, strict_mode=False, data_prop=True)
             except Exception as e:

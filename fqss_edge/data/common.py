@@ -33,9 +33,10 @@ def normalize_peak(mix: np.ndarray, sources: np.ndarray) -> tuple[np.ndarray, np
     return mix, sources
 
 
-def read_mono(path: str | Path, sample_rate: int) -> np.ndarray:
-    """A file as float32 ``[T]`` at ``sample_rate`` (soxr-resampled if needed; channels averaged)."""
-    audio, _ = read_wav(path, resample_to=sample_rate)
+def read_mono(path: str | Path, sample_rate: int, resample: bool = False) -> np.ndarray:
+    """A file as float32 ``[T]`` at ``sample_rate`` (channels averaged). Another rate is an error naming the file,
+    unless ``resample`` (then soxr resamples it)."""
+    audio, _ = read_wav(path, resample_to=sample_rate) if resample else read_wav(path, expected_sr=sample_rate)
     return audio.mean(axis=0) if audio.shape[0] > 1 else audio[0]
 
 

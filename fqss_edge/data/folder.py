@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 
 from fqss_edge.data.common import SeparationDataset, read_mono
 from fqss_edge.errors import FqssError
@@ -15,7 +16,7 @@ def is_folder_layout(path: Path) -> bool:
 
 
 class FolderDataset(SeparationDataset):
-    """Mixtures in ``mix/`` and sources in ``s1/ .. s{n_src}/``; files at another rate are resampled (soxr)."""
+    """Mixtures in ``mix/`` and sources in ``s1/ .. s{n_src}/``, all at ``sample_rate`` (another rate is an error)."""
 
     def __init__(self, root: str | Path, sample_rate: int, n_src: int = 2, segment_seconds: float | None = None,
                  seed: int = 0) -> None:
@@ -34,6 +35,20 @@ class FolderDataset(SeparationDataset):
             if lacking:
                 raise FqssError(f"{self.root / f's{k + 1}' / lacking[0]}: no such file "
                                 f"({len(lacking)} mixture(s) without source {k + 1})")
+
+        self._check_rates()
+
+    def _check_rates(self) -> None:
+        """Fail early, naming the first file whose header says another sample rate (reading it would fail later)."""
+        for d in ["mix"] + [f"s{k + 1}" for k in range(self.n_src)]:
+            for name in self.names:
+                path = self.root / d / name
+                try:
+                    rate = sf.info(str(path)).samplerate
+                except Exception:
+                    continue  # unreadable files get their own error when read
+                if rate != self.sample_rate:
+                    raise FqssError(f"{path}: sample rate {rate} Hz, expected {self.sample_rate} Hz")
 
     def __len__(self) -> int:
         return len(self.names)

@@ -72,7 +72,7 @@ def make_mixtures(speech_dir: str | Path, out_dir: str | Path, n_mixtures: int, 
     for i in range(n_mixtures):
         chosen = [names[j] for j in rng.choice(len(names), n_src, replace=False)]
         files = [available[s][rng.integers(len(available[s]))] for s in chosen]
-        sigs = [_crop(read_mono(f, sample_rate), seconds, sample_rate, rng) for f in files]
+        sigs = [_crop(read_mono(f, sample_rate, resample=True), seconds, sample_rate, rng) for f in files]
         n = min(len(s) for s in sigs)
         targets = rng.uniform(level_db[0], level_db[1], size=n_src)
         gains = [_gain(s[:n], t, f) for s, t, f in zip(sigs, targets, files)]

@@ -73,7 +73,7 @@ class LibriMixDataset(SeparationDataset):
 
     def load(self, index: int) -> tuple[np.ndarray, np.ndarray, str]:
         row = self.rows[index]
-        sigs = [read_mono(res(row[col]), self.sample_rate) for res, col in zip(self.resolvers, self.columns)]
+        sigs = [read_mono(res(row[col]), self.sample_rate, resample=True) for res, col in zip(self.resolvers, self.columns)]
         n = min(s.shape[0] for s in sigs)
         return sigs[0][:n], np.stack([s[:n] for s in sigs[1:]]), row["mixture_ID"]
 

@@ -143,7 +143,7 @@ def _render(exe: str, v: Voice, utt: str, text: str, tmp: Path, out: Path, sampl
     else:
         _run([exe, "-voice", v.name, "--setf", f"duration_stretch={v.speed}",
               "--setf", f"int_f0_target_mean={v.pitch}", "-t", text, "-o", str(raw)])
-    x = _trim(read_mono(raw, sample_rate))
+    x = _trim(read_mono(raw, sample_rate, resample=True))
     write_wav(out / v.speaker_id / f"{utt}.wav", x * (0.9 / max(float(np.abs(x).max()), 1e-9)), sample_rate)
     raw.unlink()
 

@@ -10,6 +10,7 @@ from torch import nn
 
 from fqss_edge.checkpoint import load_checkpoint
 from fqss_edge.errors import FqssError
+from fqss_edge.models.asteroid_keys import from_asteroid, is_asteroid_state
 from fqss_edge.models.factory import build_model
 from fqss_edge.quant.tools import load_network_state, uncalibrated
 
@@ -39,8 +40,11 @@ def load_model(path: str | Path, config: dict[str, Any] | None = None) -> Loaded
         raise FqssError(f"{path}: checkpoint carries no model config; pass --config CONFIG.yaml")
     quant = cfg.get("quant")
     model = build_model(cfg["model"], quant if quant and quant.get("enabled", False) else None)
+    state = ck.state_dict
     try:
-        load_network_state(model, ck.state_dict)
+        if is_asteroid_state(state):
+            state = from_asteroid(state)
+        load_network_state(model, state)
     except (KeyError, RuntimeError) as e:
         raise FqssError(f"{path}: tensors do not fit the model config ({str(e).splitlines()[0]})") from None
     missing = uncalibrated(model)

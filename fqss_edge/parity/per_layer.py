@@ -26,7 +26,9 @@ class LayerDiffs:
                 continue
             acc.add(y.astype(np.float64), ref.astype(np.float64))
 
-    def stats(self) -> tuple[list[LayerStats], str | None]:
+    def stats(self) -> tuple[list[LayerStats], str | None, str | None]:
+        """(layers in execution order, first layer off by > 1 LSB, first layer off at all)."""
         layers = [LayerStats(n, a.max_lsb, a.mean_lsb, a.pct_exact, n in self.mismatched) for n, a in self.accs.items()]
         first = next((s.layer for s in layers if s.max_lsb > 1.0 or s.shape_mismatch), None)
-        return layers, first
+        first_any = next((s.layer for s in layers if s.max_lsb > 0.0 or s.shape_mismatch), None)
+        return layers, first, first_any

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 
@@ -36,6 +37,7 @@ class RuntimeStats:
     overall: OutputStats
     layers: list[LayerStats] | None = None  # --per-layer, in execution order
     first_divergent_layer: str | None = None  # first layer differing by > 1 LSB
+    first_different_layer: str | None = None  # first layer differing at all (often a 1-code flip of a statistic)
 
     @property
     def exact(self) -> bool:
@@ -64,30 +66,41 @@ class ParityReport:
                  + ", ".join(f"{k} {v:.2f} dB" for k, v in self.reference_si_sdr_db.items()), "",
                  "| runtime | output | max LSB | mean LSB | exact % | within 1 LSB % | SQNR dB | ΔSI-SDR dB |",
                  "|---|---|---:|---:|---:|---:|---:|---:|"]
+        several = len({rt.model for rt in self.runtimes}) > 1
         for rt in self.runtimes:
+            label = f"{rt.runtime} `{Path(rt.model).name}`" if several else rt.runtime
             for o in [*rt.outputs, rt.overall]:
-                lines.append(f"| {rt.runtime} | {o.output} | {o.max_lsb:.0f} | {o.mean_lsb:.4f} | {o.pct_exact:.2f} "
+                lines.append(f"| {label} | {o.output} | {_num(o.max_lsb)} | {o.mean_lsb:.4f} | {o.pct_exact:.2f} "
                              f"| {o.pct_within_1lsb:.2f} | {_db(o.sqnr_db)} | {o.delta_si_sdr_db:+.3f} |")
         for rt in self.runtimes:
             if rt.layers is None:
                 continue
+            if not rt.layers:
+                lines += ["", f"**{rt.runtime}** (`{Path(rt.model).name}`) per layer: no quantized tensors to compare"]
+                continue
             first = f"`{rt.first_divergent_layer}`" if rt.first_divergent_layer else "none (all within 1 LSB)"
-            lines += ["", f"**{rt.runtime}** per layer: first layer off by more than 1 LSB: {first}", "",
+            any_diff = f"`{rt.first_different_layer}`" if rt.first_different_layer else "none (bit-exact)"
+            lines += ["", f"**{rt.runtime}** (`{Path(rt.model).name}`) per layer: first layer off by more than 1 LSB: "
+                          f"{first}; first layer that differs at all: {any_diff}", "",
                       "| layer | max LSB | mean LSB | exact % |", "|---|---:|---:|---:|"]
             shown = _layers_to_show(rt, per_layer_rows)
             for lay in shown:
                 note = " (shape differs)" if lay.shape_mismatch else ""
-                lines.append(f"| `{lay.layer}`{note} | {lay.max_lsb:.0f} | {lay.mean_lsb:.4f} | {lay.pct_exact:.2f} |")
+                lines.append(f"| `{lay.layer}`{note} | {_num(lay.max_lsb)} | {lay.mean_lsb:.4f} | {lay.pct_exact:.2f} |")
             if len(shown) < len(rt.layers):
                 lines.append(f"| ... {len(rt.layers) - len(shown)} more layers | | | |")
         return "\n".join(lines) + "\n"
 
 
 def _layers_to_show(rt: RuntimeStats, n: int) -> list[LayerStats]:
-    """The first ``n`` layers from the first divergent one (or from the start)."""
+    """The first ``n`` layers from the first one that differs (or from the start)."""
     layers = rt.layers or []
-    start = next((i for i, lay in enumerate(layers) if lay.layer == rt.first_divergent_layer), 0)
+    start = next((i for i, lay in enumerate(layers) if lay.layer == rt.first_different_layer), 0)
     return layers[start:start + n]
+
+
+def _num(v: float) -> str:
+    return f"{v:.0f}" if v == round(v) else f"{v:.3g}"
 
 
 def _db(v: float) -> str:

@@ -18,7 +18,12 @@ from fqss_edge.runtimes.base import Backend, SupportsIntermediates
 from fqss_edge.runtimes.onnxruntime_backend import OnnxRuntimeBackend
 from fqss_edge.runtimes.torch_backend import TorchBackend
 
-ONNX_LEVELS = ("off", "all")
+# The runtimes each model file runs in: onnxruntime without and with its integer kernels; LiteRT's reference
+# kernels and XNNPACK.
+VARIANTS: dict[str, tuple[dict[str, Any], ...]] = {
+    ".onnx": ({"optimization": "off"}, {"optimization": "all"}),
+    ".tflite": ({"kernels": "ref"}, {"kernels": "xnnpack"}),
+}
 
 
 @dataclass
@@ -31,12 +36,11 @@ class _Tracked:
 
 
 def runtimes_for(path: str | Path, reference: TorchBackend, threads: int = 1) -> list[Backend]:
-    """onnxruntime with optimisation off and all for ``.onnx``; the suffix's backend otherwise."""
+    """The backends ``path`` runs in (``VARIANTS``; the suffix's default backend for other files)."""
     p = Path(path)
-    if p.suffix.lower() == ".onnx":
-        return [OnnxRuntimeBackend(level, threads, require_qdq=bool(reference.quantized)).load(p)
-                for level in ONNX_LEVELS]
-    return [open_backend(p)]
+    suffix = p.suffix.lower()
+    extra: dict[str, Any] = {"require_qdq": bool(reference.quantized)} if suffix == ".onnx" else {}
+    return [open_backend(p, threads=threads, **opts, **extra) for opts in VARIANTS.get(suffix, ({},))]
 
 
 def _check_compatible(backend: Backend, model: str, reference: TorchBackend) -> None:
@@ -61,8 +65,8 @@ def _summarize(t: _Tracked, names: tuple[str, ...]) -> RuntimeStats:
     for a in t.outputs[1:]:
         total = total.merge(a)
     overall = _output_stats("all", total, float(mean_delta.mean()))
-    layers, first = t.layers.stats() if t.layers is not None else (None, None)
-    return RuntimeStats(t.backend.name, t.model, outputs, overall, layers, first)
+    layers, first, first_any = t.layers.stats() if t.layers is not None else (None, None, None)
+    return RuntimeStats(t.backend.name, t.model, outputs, overall, layers, first, first_any)
 
 
 def run_parity(ckpt_path: str | Path, model_paths: list[str | Path], data_dir: str | Path,
@@ -72,7 +76,7 @@ def run_parity(ckpt_path: str | Path, model_paths: list[str | Path], data_dir: s
     model in ``model_paths``; report differences in output LSBs, SQNR and ΔSI-SDR (see ``ParityReport``)."""
     from fqss_edge.data import open_dataset
 
-    reference = TorchBackend(config=config).load(ckpt_path)
+    reference = TorchBackend(config=config, threads=threads).load(ckpt_path)
     contract = reference.io_contract
     tracked = []
     for path in model_paths:

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from fqss_edge.quant.tools import observation
+from fqss_edge.runtimes.torch_backend import torch_threads
 
 TINY_MODEL = dict(n_src=2, n_filters=16, kernel_size=16, stride=8, bn_chan=8, hid_chan=16, skip_chan=8,
                   conv_kernel_size=3, n_blocks=2, n_repeats=1, mask_act="relu", encoder_act="relu")
@@ -27,21 +28,23 @@ def random_audio(n: int, length: int, seed: int = 0) -> torch.Tensor:
 
 
 @torch.no_grad()
-def calibrate(model: nn.Module, batches: int = 2, length: int = 800, seed: int = 0) -> nn.Module:
+def calibrate(model: nn.Module, batches: int = 2, length: int = 800, seed: int = 0, batch_size: int = 2) -> nn.Module:
     """Observe activation ranges over ``batches`` random batches (PTQ-style), then eval mode."""
-    with observation(model):
+    with observation(model), torch_threads(1):
         for k in range(batches):
-            model(random_audio(2, length, seed + k))
+            model(random_audio(batch_size, length, seed + k))
     return model.eval()
 
 
 def calibrated_random_model(model_cfg: dict[str, Any] | None = None, quant_cfg: dict[str, Any] | None = None,
-                            seed: int = 0, batches: int = 2, length: int = 800) -> nn.Module:
+                            seed: int = 0, batches: int = 2, length: int = 800, batch_size: int = 2) -> nn.Module:
     from fqss_edge.models import build_model
 
     torch.manual_seed(seed)
     model = build_model(model_cfg or TINY_MODEL, quant_cfg)
-    return calibrate(model, batches, length, seed) if quant_cfg and quant_cfg.get("enabled", True) else model.eval()
+    if not quant_cfg or not quant_cfg.get("enabled", True):
+        return model.eval()
+    return calibrate(model, batches, length, seed, batch_size)
 
 
 def save_random_checkpoint(path: str | Path, model_cfg: dict[str, Any] | None = None,

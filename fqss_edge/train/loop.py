@@ -52,6 +52,14 @@ def _loader(cfg: dict[str, Any], split: str, info: ddp.DistInfo, train: bool) ->
     return DataLoader(ds, batch_size=None, shuffle=False, num_workers=0)
 
 
+def _float_state(path: Path) -> dict[str, torch.Tensor]:
+    ck = load_checkpoint(path)
+    if ck.config.get("quant", {}).get("enabled", False):
+        raise FqssError(f"{path}: --teacher must be a float checkpoint (this one was trained with "
+                        f"--method {ck.meta.get('method', '?')})")
+    return ck.state_dict
+
+
 def _valid_items(loader: DataLoader, limit: int | None):
     for i, item in enumerate(loader):
         if limit is not None and i >= limit:
@@ -73,7 +81,7 @@ class Trainer:
         self.info = ddp.init_distributed()
         t = cfg["train"]
         torch.manual_seed(t["seed"])
-        float_state = load_checkpoint(teacher).state_dict if teacher is not None else None
+        float_state = _float_state(teacher) if teacher is not None else None
         self.cfg = dict(cfg, quant=effective_quant(cfg["quant"], method))
         self.student, self.teacher = build_models(cfg["model"], cfg["quant"], method, float_state, t["seed"])
         self.train_loader = _loader(cfg, "train", self.info, True)
@@ -85,7 +93,9 @@ class Trainer:
         self.progress = TrainProgress(enabled=progress and self.info.is_main)
         if resume:
             self._resume()
-        self.model = DistributedDataParallel(self.student) if self.info.enabled else self.student
+        # quantizer ranges get no gradient while calibrating (and a clamped bound never does)
+        self.model = (DistributedDataParallel(self.student, find_unused_parameters=True) if self.info.enabled
+                      else self.student)
 
     # -- checkpoints ----------------------------------------------------------------------------------------
     def _meta(self, metrics: dict[str, float]) -> dict[str, Any]:
@@ -131,6 +141,7 @@ class Trainer:
         self.student.train()
         if self.info.enabled and isinstance(self.train_loader.sampler, DistributedSampler):
             self.train_loader.sampler.set_epoch(self.epoch)
+        self.train_loader.dataset.set_epoch(self.epoch)  # deterministic crops per (seed, epoch, index)
         n = len(self.train_loader) if t["max_steps_per_epoch"] is None else min(len(self.train_loader), t["max_steps_per_epoch"])
         total, count = 0.0, 0
         task = self.progress.start_epoch(self.epoch + 1, t["epochs"], n)
@@ -160,7 +171,8 @@ class Trainer:
                 started = time.time()
                 loss = self._train_epoch()
                 self.epoch += 1
-                record: dict[str, Any] = {"epoch": self.epoch, "train_loss": loss, "lr": self.opt.param_groups[0]["lr"]}
+                record: dict[str, Any] = {"epoch": self.epoch, "train_loss": loss, "lr": self.opt.param_groups[0]["lr"],
+                                          "world_size": self.info.world_size}
                 stop = False
                 if self.info.is_main:
                     stop = self._end_epoch(record, started)

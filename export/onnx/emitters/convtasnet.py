@@ -57,10 +57,18 @@ def emit_convtasnet(b: GraphBuilder, m: ConvTasNet, name: str, mixture: TensorRe
     if m.enc_act is not None:
         tf_rep = emit(b, m.enc_act, "enc_act", tf_rep)
     masked = emit_apply_masks(b, m, tf_rep, emit(b, m.masker, "masker", tf_rep))
+    shape = _shape(b, "1_S_T", [1, m.n_src, -1])
     if m.residual is not None:
         y = emit(b, m.residual, "residual", masked).name
-    else:
-        y = b.dequantize(emit(b, m.decoder, "decoder", masked), "decoder", island=RECONSTRUCTION)
-    shape = _shape(b, "1_S_T", [1, m.n_src, -1])
-    b.node("Reshape", [y, shape], "Reshape", output=OUTPUT, island=RECONSTRUCTION)
+        b.node("Reshape", [y, shape], "Reshape", output=OUTPUT, island=RECONSTRUCTION)
+        return TensorRef(OUTPUT)
+    dec = emit(b, m.decoder, "decoder", masked)
+    if dec.qparams is None:
+        b.node("Reshape", [dec.name, shape], "output/Reshape", output=OUTPUT)
+        return TensorRef(OUTPUT)
+    # No float island: DQ -> Reshape -> Q -> DQ -> sources. (onnxruntime 1.31, default options, fails on
+    # DQ -> Reshape -> graph output: its QDQ propagation adds a Q that its S8->U8 pass then leaves mistyped.)
+    y = b.same_params("Reshape", dec, "decoder.out_quant.reshaped", [shape])
+    b.node("DequantizeLinear", [y.name, *b.qparam_inputs(y.name, y.qparams)], "output/DequantizeLinear",
+           output=OUTPUT)
     return TensorRef(OUTPUT)

@@ -25,13 +25,13 @@ def weight_scales(w: QIn, n_out: int) -> np.ndarray:
     return s if s.size == n_out else np.repeat(s, n_out) if s.size == 1 else s
 
 
-def bias_tensor(ctx: ConvertContext, node: onnx.NodeProto, bias: QIn | None, s_in: float, w_scales: np.ndarray,
-                name: str) -> TensorInfo:
-    """int32 bias with per-channel scale s_in * s_w; zeros (same scales) when the node has no bias."""
+def bias_arrays(ctx: ConvertContext, node: onnx.NodeProto, bias: QIn | None, s_in: float, w_scales: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """(int32 codes, float32 scales) of the bias: zeros with scales s_in * s_w when the node has none."""
     n = w_scales.size
     expected = (np.float32(s_in) * w_scales).astype(np.float32)
     if bias is None:
-        return ctx.b.const(f"{name}/bias", np.zeros(n, dtype=np.int32), Quant.make(expected, np.zeros(n), 0))
+        return np.zeros(n, dtype=np.int32), expected
     if bias.const is None or bias.const.dtype != np.int32:
         raise ctx.fail(node, "the bias must be a DQ of an int32 initializer")
     if np.any(bias.q.zero_point != 0):
@@ -42,4 +42,13 @@ def bias_tensor(ctx: ConvertContext, node: onnx.NodeProto, bias: QIn | None, s_i
     if bs.size != n or np.any(rel > 2.0**-20):
         raise ctx.fail(node, "the bias scale is not s_in * s_w per channel: the int32 bias would be misread by "
                              "TFLite, which takes the bias scale from the input and weight scales")
-    return ctx.b.const(bias.name, bias.const.reshape(-1), Quant.make(bs, np.zeros(n), 0))
+    return bias.const.reshape(-1), bs
+
+
+def bias_tensor(ctx: ConvertContext, node: onnx.NodeProto, bias: QIn | None, s_in: float, w_scales: np.ndarray,
+                name: str, repeat: int = 1) -> TensorInfo:
+    """The int32 bias tensor (per-channel scales, quantized_dimension 0), tiled ``repeat`` times."""
+    codes, scales = bias_arrays(ctx, node, bias, s_in, w_scales)
+    codes, scales = np.tile(codes, repeat), np.tile(scales, repeat)
+    return ctx.b.const(bias.name if bias is not None and repeat == 1 else f"{name}/bias", codes,
+                       Quant.make(scales, np.zeros(scales.size), 0))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from ai_edge_litert import schema_py_generated as schema
 
 from fqss_edge.export.tflite.builder import BuiltinOperator as B
-from fqss_edge.export.tflite.builder import Quant
 from fqss_edge.export.tflite.emit import quantize, version
 from fqss_edge.export.tflite.layout import tflite_axis
 from fqss_edge.export.tflite.registry import register

@@ -1,4 +1,12 @@
-"""ONNX ReduceMean (DQ -> ReduceMean(axes, keepdims=1) -> Q) -> TFLite MEAN."""
+"""ONNX ReduceMean (DQ -> ReduceMean(axes, keepdims=1) -> Q) -> TFLite MEAN.
+
+TFLite's quantized MEAN sums into an int32 accumulator. For an int16 input (e.g. the squared deviations of a
+gLN) the sum over C x T elements overflows for a few seconds of audio (512 channels x 8000 frames of values
+around 2000 already do), and the result is garbage. An int16 mean over the length-dependent axis and other
+axes is therefore written as two MEANs: over time first (per channel, kept at the input's scale: at most half
+an input step of rounding), then over the rest. The time sum itself overflows only past 65536 frames at full
+scale.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +21,9 @@ from fqss_edge.export.tflite.registry import register
 
 
 @register("ReduceMean", tflite="MEAN", bits=(8, 16),
-          constraints="keepdims=1; constant axes; int16 zero points 0. The kernel sums in int32: an int16 mean over "
-                      "n elements overflows when n * |mean| exceeds 2^31")
+          constraints="keepdims=1; constant axes; int16 zero points 0. int16 over time and channels: MEAN over time, "
+                      "then over the rest (the kernel's int32 sum would overflow); time sums overflow past 65536 "
+                      "frames at full scale")
 def convert_reduce_mean(ctx, node) -> None:
     x, out = unary_io(ctx, node, (8, 16))
     rank = len(x.shape)
@@ -30,9 +39,29 @@ def convert_reduce_mean(ctx, node) -> None:
         if int(ctx.g.attr(node, "noop_with_empty_axes", 0)):
             raise ctx.fail(node, "noop_with_empty_axes is not supported")
         axes = list(range(rank))
-    tfl_axes = sorted({tflite_axis(int(a), rank) for a in axes})
+    axes = sorted({int(a) % rank for a in axes})
+    t = ctx.activation(x, node)
+    n = int(np.prod([x.shape[a] for a in axes]))
+    dyn = [a for a in axes if x.dynamic[a]]  # the time axis: length-dependent, else T of (N, C, T)
+    if not dyn and rank == 3 and 2 in axes:
+        dyn = [2]
+    if not dyn and n * 32767 >= 2**31:
+        dyn = [max(axes, key=lambda a: x.shape[a])]
+    rest = [a for a in axes if a not in dyn and x.shape[a] != 1]
+    if x.bits == 16 and dyn and rest:
+        shape = list(t.shape)
+        for a in dyn:
+            shape[tflite_axis(a, rank)] = 1
+        mid = ctx.b.tensor(f"{out.name}/mean_over_time", tuple(shape), t.dtype, t.quant,
+                           tuple(d and s != 1 for d, s in zip(t.dynamic, shape)))
+        _mean(ctx, t, mid, [tflite_axis(a, rank) for a in dyn], f"{out.name}/time_axes")
+        t, axes = mid, rest
+    y = ctx.new_output(out)
+    _mean(ctx, t, y, [tflite_axis(a, rank) for a in axes], f"{out.name}/axes")
+
+
+def _mean(ctx, x, y, tfl_axes: list[int], name: str) -> None:
     opt = schema.ReducerOptionsT()
     opt.keepDims = True
-    y = ctx.new_output(out)
-    ctx.b.op(B.MEAN, [ctx.activation(x, node), ctx.b.const(f"{out.name}/axes", np.array(tfl_axes, dtype=np.int32))],
-             [y], opt, version=version(B.MEAN, y.dtype))
+    ctx.b.op(B.MEAN, [x, ctx.b.const(name, np.array(sorted(tfl_axes), dtype=np.int32))], [y], opt,
+             version=version(B.MEAN, y.dtype))

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from fqss_edge.export.tflite.builder import Quant
-from fqss_edge.export.tflite.emit import quantize, reshape, transpose
+from fqss_edge.export.tflite.emit import from_std_layout, quantize, reshape, to_std_layout, transpose
 from fqss_edge.export.tflite.layout import reshape_plan, to_tflite_flags, to_tflite_shape
 from fqss_edge.export.tflite.registry import register
 
@@ -23,7 +23,10 @@ def convert_reshape(ctx, node) -> None:
     in2 = g.shapes2.get(x.name, x.shape)
     out2 = g.shapes2.get(out.name, out.shape)
     perm = reshape_plan(x.shape, out.shape, in2, out2)
-    if perm is not None:
+    if perm == "canonical":  # through ONNX (row-major) order
+        t = from_std_layout(ctx.b, t, x.shape, x.dynamic, out.shape, out.dynamic, f"{out.name}/onnx_order")
+        t = to_std_layout(ctx.b, t, out.shape, out.dynamic, f"{out.name}/std")
+    elif perm is not None:
         t = transpose(ctx.b, t, perm, f"{out.name}/transpose")
     shape, dyn = to_tflite_shape(out.shape), to_tflite_flags(out.dynamic)
     if x.q.same(out.q):

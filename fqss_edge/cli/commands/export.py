@@ -1,4 +1,4 @@
-"""``fqss-edge export``: a checkpoint to an int8 QDQ ONNX graph (or its float graph), verified against the checkpoint."""
+"""``fqss-edge export``: a checkpoint to an int8 QDQ ONNX graph (or its float graph), verified against it."""
 
 from __future__ import annotations
 
@@ -11,18 +11,27 @@ import typer
 EXAMPLES = """
 [bold]Examples[/bold]
 
+  fqss-edge export runs/fqss/best.safetensors --int8 -o exported/fqss          # model.onnx + model.tflite
   fqss-edge export runs/fqss/best.safetensors --int8 --format onnx -o exported/fqss
   fqss-edge export runs/float/best.safetensors --float -o exported/float
   fqss-edge export fqss_model.pth --config configs/convtasnet_2spks_8k.yaml --int8 -o exported/fqss
 
-The int8 graph is checked with onnx.checker (full check) and the QDQ verifier: every tensor between operations
-is quantized with the checkpoint's own scales and zero points, except in the declared float islands.
-"""
+""" + (
+    "The int8 graph is checked with onnx.checker (full check) and the QDQ verifier: every tensor between "
+    "operations is quantized with the checkpoint's own scales and zero points, except in the declared float "
+    "islands.\n"
+)
 
 
 class ExportFormat(str, Enum):
+    both = "both"
     onnx = "onnx"
     tflite = "tflite"
+
+
+class IoKind(str, Enum):
+    int16 = "int16"
+    float32 = "float32"
 
 
 def _config_dict(config: Path | None) -> dict | None:
@@ -31,17 +40,6 @@ def _config_dict(config: Path | None) -> dict | None:
     from fqss_edge.config import load_config
 
     return load_config(config).model_dump()
-
-
-def _tflite_from_onnx(onnx_path: Path, out_dir: Path) -> str:
-    """Hook for the TFLite converter (``fqss_edge.export.tflite.export_tflite(onnx_path, out_dir) -> Path``)."""
-    from fqss_edge.errors import FqssError
-
-    try:
-        from fqss_edge.export.tflite import export_tflite  # type: ignore[attr-defined]
-    except ImportError:
-        raise FqssError("--format tflite: the TFLite converter is not available in this installation") from None
-    return str(export_tflite(onnx_path, out_dir))
 
 
 def register(app: typer.Typer) -> None:
@@ -53,14 +51,22 @@ def register(app: typer.Typer) -> None:
                                                   help="int8 QDQ graph (quantized checkpoints) or the plain float "
                                                        "graph of the same network. Default: what the checkpoint is.",
                                                   show_default=False)] = None,
-        fmt: Annotated[ExportFormat, typer.Option("--format", help="onnx, or tflite (via the int8 ONNX graph).")]
-        = ExportFormat.onnx,
+        fmt: Annotated[ExportFormat | None, typer.Option(
+            "--format", help="both (model.onnx + model.tflite; the default for int8), onnx (the default for float), or tflite "
+                             "(the .tflite is converted from the int8 ONNX graph).", show_default=False)] = None,
+        io: Annotated[IoKind, typer.Option(help="TFLite I/O: int16 PCM (default) or float32 in [-1, 1).")]
+        = IoKind.int16,
         config: Annotated[Path | None, typer.Option(help="Config YAML for a bare .pth state dict.")] = None,
+        split_reduce_mean: Annotated[bool, typer.Option(
+            "--split-reduce-mean", help="Write the gLN means as ReduceMean over T then over C (precise in "
+                                        "onnxruntime; the TFLite converter must accept the pair).")] = False,
     ) -> None:
-        """Export a checkpoint to ONNX (opset 21, dynamic time axis; int8: QDQ with the checkpoint's scales)."""
-        from fqss_edge.export.onnx import export_checkpoint
+        """Export a checkpoint: int8 QDQ ONNX + fully-int8 TFLite (or the float ONNX graph)."""
+        from fqss_edge.export.bundle import export_bundle
 
-        result = export_checkpoint(checkpoint, out, int8, _config_dict(config))
-        typer.echo(f"wrote {result.summary()}")
-        if fmt is ExportFormat.tflite:
-            typer.echo(f"wrote {_tflite_from_onnx(result.path, out)}")
+        formats = None if fmt is None else {"both": ("onnx", "tflite"), "onnx": ("onnx",), "tflite": ("tflite",)}[fmt.value]
+        result = export_bundle(checkpoint, out, int8, _config_dict(config), formats, io.value, split_reduce_mean)
+        if result.onnx_written:
+            typer.echo(f"wrote {result.onnx.summary()}")
+        if result.tflite is not None:
+            typer.echo(f"wrote {result.tflite} ({result.tflite.stat().st_size} bytes, I/O {io.value})")

@@ -15,10 +15,11 @@ EXAMPLES = """
   fqss-edge parity runs/fqss/best.safetensors exported/fqss/model.onnx --data data/test --per-layer --max-utts 5
   fqss-edge parity runs/fqss/best.safetensors exported/fqss/model.onnx --data data/test --json > parity.json
 
-Each .onnx model runs in onnxruntime with graph optimisation off and all (integer kernels). Differences are in
-output LSBs (1/32768 for the FQSS 16-bit output, the output quantizer's step otherwise). --per-layer compares every
-quantized tensor and names the first layer where a runtime is off by more than 1 LSB.
-"""
+""" + (
+    "Each .onnx model runs in onnxruntime with graph optimisation off and all (integer kernels). Differences are "
+    "in output LSBs (1/32768 for the FQSS 16-bit output, the output quantizer's step otherwise). --per-layer "
+    "compares every quantized tensor and names the first layer where a runtime is off by more than 1 LSB.\n"
+)
 
 
 def register(app: typer.Typer) -> None:

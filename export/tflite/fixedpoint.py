@@ -1,0 +1,179 @@
+"""TFLite's fixed-point arithmetic in numpy (int64 arrays), as in tflite/kernels/internal/common.h and
+quantization_util.cc (double-rounding build, the default): QuantizeMultiplier to a 31-bit multiplier and a
+shift, SaturatingRoundingDoublingHighMul, RoundingDivideByPOT, MultiplyByQuantizedMultiplier, and the LUTs
+some kernels build in float32 at Prepare time.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+
+
+def tflite_round(x: float) -> float:
+    """std::round: half away from zero."""
+    return math.copysign(math.floor(abs(x) + 0.5), x)
+
+
+def np_round_away(x: np.ndarray) -> np.ndarray:
+    """std::round element-wise, keeping the dtype (float32 stays float32)."""
+    return (np.sign(x) * np.floor(np.abs(x) + x.dtype.type(0.5))).astype(x.dtype)
+
+
+def quantize_multiplier(m: float) -> tuple[int, int]:
+    """(quantized multiplier in [2^30, 2^31), shift) with m = q * 2^(shift - 31)."""
+    if m == 0.0:
+        return 0, 0
+    q, shift = math.frexp(m)
+    q_fixed = int(tflite_round(q * (1 << 31)))
+    if q_fixed == (1 << 31):
+        q_fixed //= 2
+        shift += 1
+    if shift < -31:
+        shift, q_fixed = 0, 0
+    return q_fixed, shift
+
+
+def wrap32(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.int64)
+    return ((x + 2**31) % 2**32) - 2**31
+
+
+def _trunc_div_pow2(v: np.ndarray, bits: int) -> np.ndarray:
+    """C integer division by 2^bits (truncates toward zero)."""
+    return np.where(v >= 0, v >> bits, -((-v) >> bits))
+
+
+def srdhm(a: np.ndarray, b: np.ndarray | int) -> np.ndarray:
+    """gemmlowp SaturatingRoundingDoublingHighMul on int32 values held in int64."""
+    a = np.asarray(a, dtype=np.int64)
+    b = np.asarray(b, dtype=np.int64)
+    overflow = (a == INT32_MIN) & (b == INT32_MIN)
+    ab = a * b
+    nudge = np.where(ab >= 0, 1 << 30, 1 - (1 << 30))
+    out = _trunc_div_pow2(ab + nudge, 31)
+    return np.where(overflow, INT32_MAX, out)
+
+
+def rdbpot(x: np.ndarray, exponent: np.ndarray | int) -> np.ndarray:
+    """gemmlowp RoundingDivideByPOT: x / 2^exponent rounded to nearest, ties away from zero."""
+    x = np.asarray(x, dtype=np.int64)
+    e = np.asarray(exponent, dtype=np.int64)
+    mask = (np.int64(1) << e) - 1
+    remainder = x & mask
+    threshold = (mask >> 1) + (x < 0)
+    return (x >> e) + (remainder > threshold)
+
+
+def mbqm(x: np.ndarray, multiplier: np.ndarray | int, shift: np.ndarray | int) -> np.ndarray:
+    """MultiplyByQuantizedMultiplier(int32 x, multiplier, shift) (double rounding)."""
+    shift = np.asarray(shift, dtype=np.int64)
+    left = np.maximum(shift, 0)
+    right = np.maximum(-shift, 0)
+    return rdbpot(srdhm(wrap32(np.asarray(x, dtype=np.int64) << left), multiplier), right)
+
+
+def mbqm_smaller_than_one(x: np.ndarray, multiplier: int, shift: int) -> np.ndarray:
+    """MultiplyByQuantizedMultiplierSmallerThanOneExp (shift <= 0)."""
+    return rdbpot(srdhm(x, multiplier), -shift)
+
+
+def saturating_rounding_mul_by_pot(x: int, exponent: int) -> int:
+    """gemmlowp SaturatingRoundingMultiplyByPOT on a Python int (int32)."""
+    if exponent < 0:
+        return int(rdbpot(np.int64(x), -exponent))
+    threshold = (1 << (31 - exponent)) - 1
+    if x > threshold:
+        return INT32_MAX
+    if x < -threshold:
+        return INT32_MIN
+    return x << exponent
+
+
+def _fp_mul(a: int, b: int) -> int:
+    return int(srdhm(np.int64(a), np.int64(b)))
+
+
+def inv_sqrt_quantized_multiplier_exp(x: int, reverse_shift: int = -1) -> tuple[int, int]:
+    """GetInvSqrtQuantizedMultiplierExp (Newton-Raphson in gemmlowp fixed point), for one int32 input."""
+    if x <= 1:
+        return INT32_MAX, 0
+    shift = 11
+    while x >= (1 << 29):
+        x //= 4
+        shift += 1
+    clz = 32 - int(x).bit_length()
+    left_shift_bit_pairs = (clz - 1) // 2 - 1
+    shift -= left_shift_bit_pairs
+    x <<= 2 * left_shift_bit_pairs
+    fx = x >> 1  # F3
+    half_x = saturating_rounding_mul_by_pot(fx, -1)
+    half_three = (1 << 28) + (1 << 27)  # F3 1.5
+    one_f3 = 1 << 28
+    v = one_f3
+    for _ in range(5):
+        x3 = saturating_rounding_mul_by_pot(_fp_mul(_fp_mul(v, v), v), 6)  # F9 -> F3
+        diff = _fp_mul(half_three, v) - _fp_mul(half_x, x3)  # F6
+        diff = ((diff + 2**31) % 2**32) - 2**31
+        v = saturating_rounding_mul_by_pot(diff, 3)  # F6 -> F3
+    v = _fp_mul(v, 1518500250)  # * sqrt(2)/2 (F0)
+    if shift < 0:
+        v = wrap32_int(v << -shift)
+        shift = 0
+    return v, shift * reverse_shift
+
+
+def wrap32_int(v: int) -> int:
+    return ((v + 2**31) % 2**32) - 2**31
+
+
+# -- lookup tables built in float32 at Prepare time --------------------------------------------------------------
+def lut_int8(transform, in_scale: float, in_zp: int, out_scale: float, out_zp: int) -> np.ndarray:
+    """LUTPopulateInt8: a 256-entry table indexed by the int8 value + 128 (float32 math)."""
+    f32 = np.float32
+    vals = np.arange(-128, 128, dtype=np.int32)
+    deq = f32(in_scale) * (vals - in_zp).astype(np.float32)
+    tr = transform(deq).astype(np.float32)
+    inv = f32(1) / f32(out_scale)
+    rescaled = np_round_away((tr * inv).astype(np.float32))
+    q = rescaled.astype(np.int64) + out_zp
+    return np.clip(q, -128, 127).astype(np.int8)
+
+
+def lut_int16(transform, in_scale: float, in_zp: int, out_scale: float, out_zp: int) -> np.ndarray:
+    """LUTPopulateInt16<float>: 513 entries, interpolated by ``lut_int16_lookup``."""
+    f32 = np.float32
+    rnd = lambda v: f32(tflite_round(float(v)))  # noqa: E731
+    input_min = f32(in_scale) * f32(-32768 - in_zp)
+    input_max = f32(in_scale) * f32(32767 - in_zp)
+    output_min = f32(out_scale) * f32(-32768 - out_zp)
+    output_max = f32(out_scale) * f32(32767 - out_zp)
+    step = (input_max - input_min) / f32(512)
+    half_step = step / f32(2)
+    inv = f32(65536) / (output_max - output_min)
+    lut = np.zeros(513, dtype=np.int16)
+    for i in range(512):
+        xi = input_min + f32(i) * step
+        val = transform(xi)
+        val_mid = transform(xi + half_step)
+        val_next = transform(input_min + f32(i + 1) * step)
+        sample = rnd(val * inv)
+        mid_interp = rnd((val_next * inv + rnd(val * inv)) / f32(2))
+        mid = rnd(val_mid * inv)
+        bias = rnd((mid_interp - mid) / f32(2))
+        lut[i] = int(min(max(sample - bias, f32(-32768)), f32(32767)))
+    lut[512] = int(min(max(rnd(transform(input_max) * inv), f32(-32768)), f32(32767)))
+    return lut
+
+
+def lut_int16_lookup(x: np.ndarray, lut: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.int32)
+    index = 256 + (x >> 7)
+    offset = x & 0x7F
+    base = lut[index].astype(np.int32)
+    slope = lut[index + 1].astype(np.int32) - base
+    delta = (slope * offset + 64) >> 7
+    return (base + delta).astype(np.int16)

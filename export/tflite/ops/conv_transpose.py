@@ -1,0 +1,86 @@
+"""ONNX ConvTranspose on (N, C, T) (DQ(x), DQ(w int8, axis 1), DQ(b) -> ConvTranspose -> Q).
+
+* Fixed input length: TFLite TRANSPOSE_CONV (VALID, weights [Cout, 1, K, Cin], constant output shape), then a
+  STRIDED_SLICE for the ONNX pads.
+* Length-dependent input (T dynamic): TRANSPOSE_CONV's output shape is a constant tensor, so it cannot follow
+  a resized input (and XNNPACK needs it constant). The same integer sums are computed as
+  PAD(m-1 frames) -> CONV_2D(kernel m = ceil(K/stride), stride*Cout output channels) -> RESHAPE -> STRIDED_SLICE:
+  y[u*s + j, co] = sum_r sum_ci x[u - r, ci] w[ci, co, r*s + j]. Each output channel keeps its ConvTranspose
+  weight scale, so the requantization (and the result) is that of TRANSPOSE_CONV.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from ai_edge_litert import schema_py_generated as schema
+
+from fqss_edge.export.tflite.builder import BuiltinOperator as B
+from fqss_edge.export.tflite.builder import Quant
+from fqss_edge.export.tflite.emit import crop_time, pad_time, reshape, version
+from fqss_edge.export.tflite.ops._weights import bias_tensor, check_weight, weight_scales
+from fqss_edge.export.tflite.registry import register
+
+
+@register("ConvTranspose", tflite="TRANSPOSE_CONV (fixed length) / PAD+CONV_2D+RESHAPE (dynamic length)", bits=(8,),
+          constraints="1-D, group 1, dilation 1; int8 weights per output channel (axis 1), zero points 0; int32 bias "
+                      "of scale s_in*s_w; pads cropped with STRIDED_SLICE; output_padding <= end pad")
+def convert_conv_transpose(ctx, node) -> None:
+    x, w = ctx.qinput(node, 0), ctx.qinput(node, 1)
+    bias = ctx.optional_qinput(node, 2)
+    out = ctx.qoutput(node)
+    if len(x.shape) != 3:
+        raise ctx.fail(node, f"only 1-D transposed convolutions are supported, got input shape {x.shape}")
+    if x.bits != 8 or out.bits != 8:
+        raise ctx.fail(node, f"int{x.bits} -> int{out.bits}: only int8 is exported")
+    check_weight(ctx, node, w, 1)
+    attr = ctx.g.attr
+    if int(attr(node, "group", 1)) != 1 or int((attr(node, "dilations", None) or [1])[0]) != 1:
+        raise ctx.fail(node, "grouped or dilated ConvTranspose is not supported")
+    ap = attr(node, "auto_pad", b"NOTSET")
+    if (ap.decode() if isinstance(ap, bytes) else ap) != "NOTSET":
+        raise ctx.fail(node, "auto_pad is not supported (give explicit pads)")
+    wq = w.const  # [Cin, Cout, K]
+    c_in, c_out, k = wq.shape
+    s = int((attr(node, "strides", None) or [1])[0])
+    pl, pr = (int(p) for p in (attr(node, "pads", None) or [0, 0]))
+    op_ = int((attr(node, "output_padding", None) or [0])[0])
+    if op_ > pr:
+        raise ctx.fail(node, f"output_padding {op_} larger than the end pad {pr} is not supported")
+    s_w = weight_scales(w, c_out)
+    t = ctx.activation(x, node)
+    n, _, f, _ = t.shape
+    dyn_t = t.dynamic[2]
+    q = out.quant()
+    if not dyn_t:
+        full = (f - 1) * s + k
+        filt = ctx.b.const(w.name, np.ascontiguousarray(wq.transpose(1, 2, 0)[:, None]),  # [Cout, 1, K, Cin]
+                           Quant.make(s_w, np.zeros(c_out), 0))
+        b = bias_tensor(ctx, node, bias, x.scalar_scale, s_w, out.name)
+        shape = ctx.b.const(f"{out.name}/output_shape", np.array([n, 1, full, c_out], dtype=np.int32))
+        y = ctx.b.tensor(f"{out.name}/full", (n, 1, full, c_out), out.q.dtype, q)
+        opt = schema.TransposeConvOptionsT()
+        opt.padding = schema.Padding.VALID
+        opt.strideW, opt.strideH = s, 1
+        ctx.b.op(B.TRANSPOSE_CONV, [shape, filt, t, b], [y], opt, version=version(B.TRANSPOSE_CONV, y.dtype))
+        extra = 0
+    else:
+        m = -(-k // s)
+        wp = np.zeros((c_in, c_out, m * s), dtype=np.int8)
+        wp[:, :, :k] = wq
+        # filt[j*Cout + co, 0, i, ci] = wp[ci, co, (m-1-i)*s + j]
+        taps = wp.reshape(c_in, c_out, m, s)[:, :, ::-1, :]  # [ci, co, i, j]
+        filt_np = np.ascontiguousarray(taps.transpose(3, 1, 2, 0).reshape(s * c_out, 1, m, c_in))
+        filt = ctx.b.const(w.name, filt_np, Quant.make(np.tile(s_w, s), np.zeros(s * c_out), 0))
+        b2 = bias_tensor(ctx, node, bias, x.scalar_scale, s_w, out.name, repeat=s)
+        if m > 1:
+            t = pad_time(ctx.b, t, m - 1, m - 1, f"{out.name}/pad")
+        frames = f + m - 1
+        y = ctx.b.tensor(f"{out.name}/frames", (n, 1, frames, s * c_out), out.q.dtype, q, (False, False, True, False))
+        opt = schema.Conv2DOptionsT()
+        opt.padding = schema.Padding.VALID
+        opt.strideW = opt.strideH = opt.dilationWFactor = opt.dilationHFactor = 1
+        ctx.b.op(B.CONV_2D, [t, filt, b2], [y], opt, version=version(B.CONV_2D, y.dtype))
+        y = reshape(ctx.b, y, (n, 1, frames * s, c_out), (False, False, True, False), f"{out.name}/overlap_add")
+        extra = m * s - k
+    y = crop_time(ctx.b, y, pl, pr - op_ + extra, f"{out.name}/crop")
+    ctx.define(out.name, y)

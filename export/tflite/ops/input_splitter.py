@@ -1,0 +1,98 @@
+"""The declared ``input_splitter`` island: float mixture -> the two bytes of 16-bit PCM, int8 scale 1/128.
+
+The ONNX island (Mul/Floor/Clip/Sub/Concat -> QuantizeLinear) is first run on all 65536 PCM values to prove
+it computes ``hi = p >> 8`` and ``lo = (p & 0xFF) - 128``. The TFLite graph computes the same bytes with
+integer operators only, exactly:
+
+    pcm int16 [1, T] -> RESHAPE [1, 1, T, 1] -> RIGHT_SHIFT 8 -> CAST int8 = hi
+                                             -> CAST int8 (low byte, wraps) -> BITWISE_XOR 0x80 = lo
+    CONCATENATION([hi, lo], channels) -> int8 [1, 1, T, 2], scale 1/128, zero point 0
+
+With ``io="float32"`` the input is float32 ``p / 32768`` and a QUANTIZE (scale 1/32768, round to nearest)
+gives the int16 PCM first; the ONNX island floors, which is the same for inputs on the 1/32768 grid.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from ai_edge_litert import schema_py_generated as schema
+
+from fqss_edge.errors import FqssError
+from fqss_edge.export.tflite.builder import BuiltinOperator as B
+from fqss_edge.export.tflite.builder import Quant
+from fqss_edge.export.tflite.emit import quantize, reshape
+from fqss_edge.export.tflite.ops._island import island_boundary, run_island
+from fqss_edge.export.tflite.ops.io import PCM16, graph_input
+from fqss_edge.export.tflite.registry import register
+
+BYTE = Quant.make(1.0 / 128.0, 0)
+
+
+def pcm_bytes(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    p = p.astype(np.int32)
+    return (p >> 8).astype(np.int8), ((p & 0xFF) - 128).astype(np.int8)
+
+
+def _verify(ctx, nodes, qnode) -> None:
+    g = ctx.g
+    x_name = g.inputs[0].name
+    p = np.arange(-32768, 32768, dtype=np.int32)
+    feed = {x_name: (p.astype(np.float32) / np.float32(32768.0)).reshape(1, 1, -1)}
+    (q,) = run_island(g, nodes + ([qnode] if qnode not in nodes else []), feed, [qnode.output[0]])
+    hi, lo = pcm_bytes(p)
+    if q.dtype != np.int8 or q.shape != (1, 2, p.size) or not (np.array_equal(q[0, 0], hi) and np.array_equal(q[0, 1], lo)):
+        raise FqssError("TFLite export: the input_splitter island does not compute the PCM16 bytes "
+                        "[p >> 8, (p & 0xFF) - 128] as int8 channels (checked on all 65536 values)")
+
+
+def emit_split(ctx, pcm_std, out_name: str):
+    """int16 PCM [1, 1, T, 1] -> int8 [1, 1, T, 2] = [hi, lo] bytes (scale 1/128)."""
+    b = ctx.b
+    shape, dyn = pcm_std.shape, pcm_std.dynamic
+    hi16 = b.tensor(f"{out_name}/hi16", shape, np.int16, None, dyn)
+    b.op(B.RIGHT_SHIFT, [pcm_std, b.const(f"{out_name}/eight", np.array([8], dtype=np.int16))], [hi16],
+         schema.RightShiftOptionsT())
+    hi = b.tensor(f"{out_name}/hi", shape, np.int8, BYTE, dyn)
+    lo_raw = b.tensor(f"{out_name}/low_byte", shape, np.int8, BYTE, dyn)
+    for src, dst in ((hi16, hi), (pcm_std, lo_raw)):
+        opt = schema.CastOptionsT()
+        opt.inDataType, opt.outDataType = schema.TensorType.INT16, schema.TensorType.INT8
+        b.op(B.CAST, [src], [dst], opt)
+    lo = b.tensor(f"{out_name}/lo", shape, np.int8, BYTE, dyn)
+    b.op(B.BITWISE_XOR, [lo_raw, b.const(f"{out_name}/sign_bit", np.array([-128], dtype=np.int8))], [lo],
+         schema.BitwiseXorOptionsT())
+    out = b.tensor(out_name, shape[:3] + (2,), np.int8, BYTE, dyn)
+    opt = schema.ConcatenationOptionsT()
+    opt.axis = 3
+    b.op(B.CONCATENATION, [hi, lo], [out], opt, version=2)
+    return out
+
+
+@register("island:input_splitter", tflite="RESHAPE, RIGHT_SHIFT, CAST, BITWISE_XOR, CONCATENATION (exact bytes)",
+          bits=(8,), pattern="island input_splitter/*: mixture -> bytes -> QuantizeLinear(1/128, 0)",
+          constraints="verified on all 65536 PCM values; graph input [1, 1, T]")
+def convert_input_splitter(ctx, nodes) -> None:
+    g = ctx.g
+    ctx.claim(*nodes)
+    _, outs = island_boundary(g, nodes)
+    if len(outs) != 1:
+        raise FqssError(f"TFLite export: the input_splitter island has {len(outs)} outputs ({outs}); expected one")
+    qnode = g.producer[outs[0]] if g.producer[outs[0]].op_type == "QuantizeLinear" else None
+    if qnode is None:
+        cons = g.consumers.get(outs[0], [])
+        if len(cons) != 1 or cons[0].op_type != "QuantizeLinear":
+            raise FqssError("TFLite export: the input_splitter island output must feed one QuantizeLinear")
+        qnode = cons[0]
+        ctx.claim(qnode)
+    q = g.qparams(qnode)
+    if q.bits != 8 or float(q.scale.reshape(-1)[0]) != 1.0 / 128 or int(q.zero_point.reshape(-1)[0]) != 0:
+        raise ctx.fail(qnode, f"the input_splitter output must be int8 scale 1/128 zero point 0, not {q.describe()}")
+    _verify(ctx, nodes, qnode)
+    t, shape, dyn = graph_input(ctx, g.inputs[0])
+    if len(shape) != 3 or shape[:2] != (1, 1):
+        raise FqssError(f"TFLite export: the input_splitter expects a [1, 1, T] input, not {shape}")
+    if t.dtype == np.float32:
+        t = quantize(ctx.b, t, np.int16, PCM16, "pcm")
+    pcm = reshape(ctx.b, t, (1, 1, shape[2], 1), (False, False, dyn[2], False), "pcm/nhwc")
+    ctx.define(qnode.output[0], emit_split(ctx, pcm, qnode.output[0]))
+    ctx.facts["input_splitter"] = True

@@ -1,0 +1,206 @@
+"""Per-operator profiles (``fqss-edge bench --op-profile out.csv``).
+
+- ``.onnx``: onnxruntime's own profiler (``SessionOptions.enable_profiling``): the time of every node of the
+  optimised graph (QLinearConv, ...), summed over the timed runs.
+- ``.tflite``: LiteRT's Python API has no profiler and ``benchmark_litert_model`` no ``--enable_op_profiling``.
+  Each operator is timed ALONE, as a one-operator model fed with the real input it receives in the full model
+  (captured with ``experimental_preserve_all_tensors``), with the run's kernels: this shows which operators cost
+  the most and whether XNNPACK takes each of them, but misses XNNPACK's fusion and cache effects inside a
+  partition, so the sum is not the full model's latency. The whole model's XNNPACK partitions come from
+  ``runtimes.litert_backend.xnnpack_delegation``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fqss_edge.bench.device_runner import speech_like_input
+from fqss_edge.bench.runner import Target, chunk_waveform
+
+ONNX_FIELDS = ("node", "op_type", "provider", "calls", "total_ms", "mean_ms", "percent")
+TFLITE_FIELDS = ("index", "op", "xnnpack", "output_shape", "output_dtype", "calls", "mean_ms", "median_ms", "percent")
+
+
+def write_csv(rows: list[dict[str, Any]], path: str | Path, fields: tuple[str, ...]) -> Path:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    with p.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+    return p
+
+
+# -- onnxruntime ------------------------------------------------------------------------------------------------
+
+
+def onnx_node_profile(target: Target, chunk_seconds: float, runs: int = 10, seed: int = 0) -> list[dict[str, Any]]:
+    """Per-node times from onnxruntime's profiler, most expensive first (the first, unprofiled run excluded)."""
+    import onnxruntime as ort
+
+    from fqss_edge.runtimes.onnxruntime_backend import OPT_LEVELS, contract_of, read_onnx
+
+    proto = read_onnx(target.path)
+    contract = contract_of(proto, target.path)
+    with tempfile.TemporaryDirectory() as tmp:
+        so = ort.SessionOptions()
+        so.graph_optimization_level = OPT_LEVELS[target.options.get("optimization", "all")]
+        so.intra_op_num_threads = int(target.options.get("threads", 1))
+        so.inter_op_num_threads = 1
+        so.log_severity_level = 3
+        so.add_session_config_entry("session.qdqisint8allowed", "1")
+        so.enable_profiling = True
+        so.profile_file_prefix = str(Path(tmp) / "ort")
+        sess = ort.InferenceSession(proto.SerializeToString(), so, providers=["CPUExecutionProvider"])
+        x = chunk_waveform(contract.sample_rate, chunk_seconds, seed)
+        feed = {contract.input_name: _padded(x, contract.valid_length(x.shape[0]))}
+        for _ in range(runs + 1):
+            sess.run(None, feed)
+        events = json.loads(Path(sess.end_profiling()).read_text())
+    return aggregate_ort_events(events, skip_first_run=True)
+
+
+def _padded(x: np.ndarray, n: int) -> np.ndarray:
+    out = np.zeros((1, 1, n), dtype=np.float32)
+    out[0, 0, : x.shape[0]] = x
+    return out
+
+
+def aggregate_ort_events(events: list[dict[str, Any]], skip_first_run: bool = True) -> list[dict[str, Any]]:
+    """Sum onnxruntime's ``*_kernel_time`` node events by node (optionally without the first model_run)."""
+    runs = sorted(e["ts"] for e in events if e.get("cat") == "Session" and e.get("name") == "model_run")
+    start = runs[1] if skip_first_run and len(runs) > 1 else -1
+    rows: dict[str, dict[str, Any]] = {}
+    for e in events:
+        if e.get("cat") != "Node" or not str(e.get("name", "")).endswith("_kernel_time") or e["ts"] < start:
+            continue
+        name = e["name"][: -len("_kernel_time")]
+        args = e.get("args", {})
+        r = rows.setdefault(name, {"node": name, "op_type": args.get("op_name", ""),
+                                   "provider": args.get("provider", ""), "calls": 0, "total_ms": 0.0})
+        r["calls"] += 1
+        r["total_ms"] += e.get("dur", 0) / 1000.0
+    total = sum(r["total_ms"] for r in rows.values()) or 1.0
+    for r in rows.values():
+        r["mean_ms"] = r["total_ms"] / r["calls"]
+        r["percent"] = 100.0 * r["total_ms"] / total
+    return sorted(rows.values(), key=lambda r: -r["total_ms"])
+
+
+# -- LiteRT -----------------------------------------------------------------------------------------------------
+
+
+def tflite_delegation(target: Target, chunk_seconds: float) -> dict[str, Any]:
+    """Operators taken by XNNPACK vs left to TFLite's kernels, and the number of XNNPACK partitions."""
+    from fqss_edge.runtimes.litert_backend import LiteRtBackend, xnnpack_delegation
+
+    contract = LiteRtBackend(kernels="builtin").load(target.path).io_contract
+    n = contract.valid_length(round(chunk_seconds * contract.sample_rate))
+    d = xnnpack_delegation(target.path, length=n, threads=int(target.options.get("threads", 1)))
+    d["fully_delegated"] = d["delegated"] == d["operators"]
+    return d
+
+
+def tflite_op_profile(target: Target, chunk_seconds: float, runs: int = 10, seed: int = 0) -> list[dict[str, Any]]:
+    """Time every operator of a .tflite alone (see the module docstring), in graph order."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    from ai_edge_litert.tools import flatbuffer_utils as fu
+
+    from fqss_edge.runtimes.litert_backend import LiteRtBackend
+
+    kernels = target.options.get("kernels", "xnnpack")
+    threads = int(target.options.get("threads", 1))
+    be = LiteRtBackend(kernels="builtin").load(target.path)
+    n = be.io_contract.valid_length(round(chunk_seconds * be.io_contract.sample_rate))
+    values = _all_tensor_values(target.path, n, seed)
+    model = fu.read_model(str(target.path))
+    resolver = {"xnnpack": OpResolverType.AUTO, "builtin": OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+                "ref": OpResolverType.BUILTIN_REF}[kernels]
+    rows = []
+    for i, op in enumerate(model.subgraphs[0].operators):
+        buf, feeds = _single_op_model(model, op, values)
+        it = Interpreter(model_content=buf, num_threads=threads, experimental_op_resolver_type=resolver)
+        it.allocate_tensors()
+        ins = it.get_input_details()
+        times = []
+        for _ in range(runs + 1):
+            for d, v in zip(ins, feeds):
+                it.set_tensor(d["index"], v)
+            t0 = time.perf_counter_ns()
+            it.invoke()
+            times.append((time.perf_counter_ns() - t0) / 1e6)
+        out = it.get_output_details()[0]
+        delegated = any(o["op_name"] == "DELEGATE" for o in it._get_ops_details())
+        rows.append({"index": i, "op": fu.opcode_to_name(model, op.opcodeIndex), "xnnpack": delegated,
+                     "output_shape": "x".join(str(s) for s in out["shape"]), "output_dtype": np.dtype(out["dtype"]).name,
+                     "calls": runs, "mean_ms": float(np.mean(times[1:])), "median_ms": float(np.median(times[1:]))})
+    total = sum(r["median_ms"] for r in rows) or 1.0
+    for r in rows:
+        r["percent"] = 100.0 * r["median_ms"] / total
+    return rows
+
+
+def _all_tensor_values(path: Path, length: int, seed: int) -> dict[int, np.ndarray]:
+    """Every tensor's value after one run of the whole model (builtin kernels, all tensors preserved)."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    it = Interpreter(model_path=str(path), experimental_preserve_all_tensors=True,
+                     experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    d = it.get_input_details()[0]
+    shape = [1] * (len(d["shape"]) - 1) + [length]
+    it.resize_tensor_input(d["index"], shape, strict=False)
+    it.allocate_tensors()
+    it.set_tensor(d["index"], speech_like_input(shape, d["dtype"], seed))
+    it.invoke()
+    values = {}
+    for t in it.get_tensor_details():
+        try:
+            values[t["index"]] = np.array(it.get_tensor(t["index"]))
+        except ValueError:  # tensors without data (none expected with preserve_all_tensors)
+            pass
+    return values
+
+
+def _single_op_model(model: Any, op: Any, values: dict[int, np.ndarray]) -> tuple[bytes, list[np.ndarray]]:
+    """A one-operator model (its constants kept, its other inputs made graph inputs with their real shapes)."""
+    import copy
+
+    from ai_edge_litert.tools import flatbuffer_utils as fu
+
+    sg = model.subgraphs[0]
+    is_const = lambda t: sg.tensors[t].buffer > 0 and model.buffers[sg.tensors[t].buffer].data is not None  # noqa
+    used = [t for t in list(op.inputs) + list(op.outputs) if t >= 0]
+    remap = {t: k for k, t in enumerate(dict.fromkeys(used))}
+    new = fu.schema_fb.ModelT()
+    new.version = model.version
+    new.operatorCodes = model.operatorCodes
+    new.buffers = [fu.schema_fb.BufferT()]
+    new_sg = fu.schema_fb.SubGraphT()
+    new_sg.tensors = []
+    for t in remap:
+        tt = copy.copy(sg.tensors[t])
+        if is_const(t):
+            new.buffers.append(model.buffers[tt.buffer])
+            tt.buffer = len(new.buffers) - 1
+        else:
+            new.buffers.append(fu.schema_fb.BufferT())
+            tt.buffer = len(new.buffers) - 1
+            tt.shape = list(values[t].shape) if t in values else tt.shape
+            tt.shapeSignature = None
+        new_sg.tensors.append(tt)
+    new_op = copy.copy(op)
+    new_op.inputs = [remap[t] if t >= 0 else -1 for t in op.inputs]
+    new_op.outputs = [remap[t] for t in op.outputs]
+    new_sg.operators = [new_op]
+    graph_inputs = [t for t in dict.fromkeys(t for t in op.inputs if t >= 0) if not is_const(t)]
+    new_sg.inputs = [remap[t] for t in graph_inputs]
+    new_sg.outputs = [remap[t] for t in op.outputs]
+    new.subgraphs = [new_sg]
+    return bytes(fu.convert_object_to_bytearray(new)), [values[t] for t in graph_inputs]

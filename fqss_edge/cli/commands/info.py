@@ -1,0 +1,48 @@
+"""``fqss-edge info``: the I/O contract and metadata embedded in an exported model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+EXAMPLES = """
+[bold]Examples[/bold]
+
+  fqss-edge info exported/model.tflite
+  fqss-edge info exported/model.onnx --json
+"""
+
+
+def register(app: typer.Typer) -> None:
+    @app.command(epilog=EXAMPLES)
+    def info(
+        model: Annotated[Path, typer.Argument(help="An exported .tflite or .onnx model.")],
+        as_json: Annotated[bool, typer.Option("--json", help="Print everything as JSON.")] = False,
+    ) -> None:
+        """Show an exported model's I/O contract, sample rate, frame/hop constraints and source names."""
+        from fqss_edge.model_info import model_info
+
+        data = model_info(model)
+        if as_json:
+            typer.echo(json.dumps(data, indent=2))
+            return
+        md = data["metadata"]
+        typer.echo(f"{data['path']} ({data['format']}, {data['bytes']} bytes)")
+        if data["format"] == "tflite":
+            typer.echo(f"  sample rate : {md.get('sample_rate')} Hz")
+            typer.echo(f"  sources     : {md.get('n_src')} {md.get('source_names')}")
+            typer.echo(f"  input       : {md['input']['name']} {md['input']['dtype']} {md['input']['shape']} "
+                       f"({md['input']['value']})")
+            typer.echo(f"  output      : {md['output']['name']} {md['output']['dtype']} {md['output']['shape']}")
+            typer.echo(f"  length      : T % {md['length']['multiple_of']} == 0 and T >= {md['length']['min']}")
+            typer.echo(f"  FQSS        : splitter={md.get('input_splitter')} residual_output={md.get('residual_output')}")
+        else:
+            for key in ("fqss.sample_rate", "fqss.n_src", "fqss.source_names", "fqss.stride", "fqss.kernel_size",
+                        "fqss.islands", "fqss.version"):
+                if key in md:
+                    typer.echo(f"  {key.removeprefix('fqss.'):12s}: {md[key]}")
+            typer.echo(f"  opset       : {data['opset']}")
+            typer.echo("  operators   : " + ", ".join(f"{k} x{v}" for k, v in sorted(data["operators"].items())))

@@ -1,0 +1,51 @@
+"""What an exported model says about itself: I/O contract, sample rate, frame constraints, sources."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fqss_edge.errors import FqssError
+
+
+def onnx_info(path: Path) -> dict[str, Any]:
+    import onnx
+
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as e:
+        raise FqssError(f"{path}: not a readable ONNX model ({type(e).__name__})") from None
+    meta = {}
+    for p in model.metadata_props:
+        try:
+            meta[p.key] = json.loads(p.value)
+        except json.JSONDecodeError:
+            meta[p.key] = p.value
+    ops: dict[str, int] = {}
+    for node in model.graph.node:
+        ops[node.op_type] = ops.get(node.op_type, 0) + 1
+    return {"format": "onnx", "opset": max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")),
+                                            default=None), "metadata": meta, "operators": ops}
+
+
+def tflite_info(path: Path) -> dict[str, Any]:
+    from fqss_edge.export.tflite.metadata import read_tflite_metadata
+
+    return {"format": "tflite", "metadata": read_tflite_metadata(path)}
+
+
+def model_info(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise FqssError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".onnx":
+        info = onnx_info(path)
+    elif suffix == ".tflite":
+        info = tflite_info(path)
+    else:
+        raise FqssError(f"{path}: 'info' reads .onnx and .tflite files")
+    info["path"] = str(path)
+    info["bytes"] = path.stat().st_size
+    return info

@@ -1,0 +1,103 @@
+"""Offline separation of audio files of any length, rate and channel count, in constant memory.
+
+Per file: read blocks -> resample to the model's rate (soxr, streaming) -> one ``StreamingSeparator`` per channel
+(the app streaming API: chunked overlap-add with source-order alignment) -> resample each source back to the
+input rate -> append to one temp wav per source -> rename all into place (``DIR/<mixname>_<source>.wav``,
+same rate, channels and length as the input).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from fqss_edge.errors import FqssError
+from fqss_edge.runtimes.base import Backend
+from fqss_edge.runtimes.streaming import StreamingSeparator
+from fqss_edge.separate.reader import AudioInfo, probe, read_blocks
+from fqss_edge.separate.resample import StreamResampler
+from fqss_edge.separate.writer import WAV_SUBTYPES, AtomicWavSet, output_subtype
+
+Progress = Callable[[int], None]  # called with the number of input frames just processed
+
+
+@dataclass(frozen=True)
+class SeparateOptions:
+    chunk_seconds: float = 4.0
+    overlap_seconds: float = 0.5
+    block_seconds: float = 1.0  # input read size
+    subtype: str | None = None  # output sample format; None: like the input (16-bit PCM if a WAV cannot hold it)
+    align_sources: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.block_seconds > 0:
+            raise FqssError(f"block length must be > 0 seconds, not {self.block_seconds}")
+        if self.subtype is not None and self.subtype not in WAV_SUBTYPES:
+            raise FqssError(f"output sample format {self.subtype!r}: choose one of {', '.join(WAV_SUBTYPES)}")
+
+
+def output_paths(mixture: str | Path, out_dir: str | Path, source_names: Sequence[str]) -> dict[str, Path]:
+    """``{source: out_dir/<mixture stem>_<source>.wav}``."""
+    stem = Path(mixture).stem
+    return {name: Path(out_dir) / f"{stem}_{name}.wav" for name in source_names}
+
+
+def separate_file(mixture: str | Path, backend: Backend, out_dir: str | Path,
+                  options: SeparateOptions | None = None, progress: Progress | None = None) -> dict[str, Path]:
+    """Separate one file; returns ``{source name: written wav}``. Nothing is written if it fails."""
+    opts = options or SeparateOptions()
+    info = probe(mixture)
+    contract = backend.io_contract
+    seps = [StreamingSeparator(backend, opts.chunk_seconds, opts.overlap_seconds, opts.align_sources)
+            for _ in range(info.channels)]
+    names = seps[0].source_names
+    paths = output_paths(info.path, out_dir, names)
+    down = StreamResampler(info.sample_rate, contract.sample_rate, info.channels)
+    ups = [StreamResampler(contract.sample_rate, info.sample_rate, info.channels) for _ in names]
+    block = max(int(opts.block_seconds * info.sample_rate), 1)
+    subtype = opts.subtype or output_subtype(info.subtype)
+    with AtomicWavSet(paths, info.sample_rate, info.channels, info.frames, subtype) as out:
+        for x in read_blocks(info, block):
+            _write(out, names, ups, _separate(seps, down.process(x)), last=False)
+            if progress:
+                progress(x.shape[0])
+        y = _separate(seps, down.finish())
+        flushed = np.stack([s.flush() for s in seps], axis=-1)  # [S, n, C]
+        _write(out, names, ups, np.concatenate([y, flushed], axis=1), last=True)
+        return out.commit()
+
+
+def separate_files(mixtures: Sequence[str | Path], backend: Backend, out_dir: str | Path,
+                   options: SeparateOptions | None = None,
+                   progress: Progress | None = None) -> dict[Path, dict[str, Path]]:
+    """Separate several files (all headers are checked first); ``{mixture: {source: wav}}``."""
+    infos = [probe(m) for m in mixtures]
+    stems: dict[str, Path] = {}
+    for info in infos:
+        if info.path.stem in stems and stems[info.path.stem] != info.path:
+            raise FqssError(f"{info.path}: same name as {stems[info.path.stem]}; their outputs would collide "
+                            f"(separate them into different folders)")
+        stems[info.path.stem] = info.path
+    return {info.path: separate_file(info.path, backend, out_dir, options, progress) for info in infos}
+
+
+def total_frames(mixtures: Sequence[str | Path]) -> int:
+    return sum(probe(m).frames for m in mixtures)
+
+
+def _separate(seps: list[StreamingSeparator], x: np.ndarray) -> np.ndarray:
+    """[n, C] at the model rate -> [S, m, C] (every channel's separator emits the same number of samples)."""
+    return np.stack([s.push(x[:, c]) for c, s in enumerate(seps)], axis=-1)
+
+
+def _write(out: AtomicWavSet, names: Sequence[str], ups: list[StreamResampler], y: np.ndarray, last: bool) -> None:
+    for k, name in enumerate(names):
+        out.write(name, ups[k].process(y[k]))
+        if last:
+            out.write(name, ups[k].finish())
+
+
+__all__ = ["AudioInfo", "SeparateOptions", "output_paths", "separate_file", "separate_files", "total_frames"]

@@ -1,0 +1,186 @@
+"""LiteRT (TFLite) backend for the integer-only ``.tflite`` files of ``fqss_edge.export.tflite``.
+
+Kernels: ``"xnnpack"`` (LiteRT's default: XNNPACK delegate, builtin kernels for what it does not take),
+``"builtin"`` (optimised builtin kernels, no delegate) and ``"ref"`` (reference kernels: bit-exact with
+``fqss_edge.export.tflite.reference``). Uses ``ai_edge_litert`` and falls back to ``tflite_runtime`` where it
+does not import.
+
+    be = LiteRtBackend(kernels="xnnpack", threads=2).load("model.tflite")
+    sources = be.run(waveform)        # float32 [T] in [-1, 1) -> float32 [S, T]
+    pcm_out = be.run_int16(pcm)       # int16 [T] -> int16 [S, T]
+
+The input length is padded with zeros to the model's contract (``T % stride == 0``, ``T >= kernel_size``), the
+interpreter's input is resized to it, and the outputs are cropped back to ``T``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fqss_edge.errors import FqssError
+from fqss_edge.export.tflite.metadata import read_tflite_metadata
+from fqss_edge.runtimes.base import IoContract, as_waveform
+
+KERNELS = ("xnnpack", "builtin", "ref")
+
+
+def _interpreter_api() -> tuple[Any, Any, str]:
+    try:
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+        return Interpreter, OpResolverType, "ai_edge_litert"
+    except ImportError:
+        pass
+    try:
+        from tflite_runtime.interpreter import Interpreter, OpResolverType  # type: ignore[import-not-found]
+
+        return Interpreter, OpResolverType, "tflite_runtime"
+    except ImportError:
+        raise FqssError("no TFLite interpreter: install ai-edge-litert (or tflite-runtime)") from None
+
+
+def contract_from_metadata(meta: dict[str, Any]) -> IoContract:
+    onnx_md = meta.get("onnx_metadata", {}) or {}
+    base = onnx_md.get("fqss.io_contract")
+    d: dict[str, Any] = dict(base) if isinstance(base, dict) else {}
+    n_src = meta.get("n_src") or d.get("n_src") or 1
+    d.update(sample_rate=int(meta.get("sample_rate") or d.get("sample_rate") or 8000), n_src=int(n_src),
+             stride=int(meta.get("length", {}).get("multiple_of") or d.get("stride") or 1),
+             kernel_size=int(meta.get("length", {}).get("min") or d.get("kernel_size") or 1),
+             source_names=meta.get("source_names") or d.get("source_names") or (),
+             input_name=meta["input"]["name"], output_name=meta["output"]["name"])
+    c = IoContract.from_dict(d)
+    c.extra.update(tflite=meta)
+    return c
+
+
+class LiteRtBackend:
+    def __init__(self, kernels: str = "xnnpack", threads: int = 1):
+        if kernels not in KERNELS:
+            raise FqssError(f"LiteRT kernels {kernels!r}: choose one of {', '.join(KERNELS)}")
+        if threads < 1:
+            raise FqssError(f"LiteRT threads must be >= 1, not {threads}")
+        self.kernels = kernels
+        self.threads = threads
+        self.name = f"litert-{kernels}"
+        self.path: Path | None = None
+        self.meta: dict[str, Any] = {}
+        self._contract: IoContract | None = None
+        self._it = None
+        self._length = -1
+        self.api = ""
+
+    # -- loading --------------------------------------------------------------------------------------------
+    def load(self, path: str | Path) -> "LiteRtBackend":
+        p = Path(path)
+        if not p.is_file():
+            raise FqssError(f"{p}: no such file")
+        self.meta = read_tflite_metadata(p)  # FqssError for non-TFLite / corrupt / foreign files
+        if self.meta.get("io") not in ("int16", "float32"):
+            raise FqssError(f"{p}: I/O mode {self.meta.get('io')!r}; the backend runs int16 or float32 exports")
+        Interpreter, OpResolverType, api = _interpreter_api()
+        resolver = {"xnnpack": OpResolverType.AUTO, "builtin": OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+                    "ref": OpResolverType.BUILTIN_REF}[self.kernels]
+        try:
+            self._it = Interpreter(model_path=str(p), num_threads=self.threads,
+                                   experimental_op_resolver_type=resolver)
+        except (ValueError, RuntimeError) as e:
+            raise FqssError(f"{p}: LiteRT cannot load the model ({_one_line(e)})") from None
+        self.api = api
+        self.path = p
+        self._contract = contract_from_metadata(self.meta)
+        self._length = -1
+        return self
+
+    @property
+    def io_contract(self) -> IoContract:
+        if self._contract is None:
+            raise FqssError("LiteRT backend: no model loaded (call load(path) first)")
+        return self._contract
+
+    # -- running --------------------------------------------------------------------------------------------
+    def _invoke(self, x: np.ndarray) -> np.ndarray:
+        it = self._it
+        if it is None:
+            raise FqssError("LiteRT backend: no model loaded (call load(path) first)")
+        d = it.get_input_details()[0]
+        if x.shape[-1] != self._length:
+            it.resize_tensor_input(d["index"], list(x.shape), strict=False)
+            try:
+                it.allocate_tensors()
+            except RuntimeError as e:
+                raise FqssError(f"{self.path}: LiteRT cannot run length {x.shape[-1]} ({_one_line(e)})") from None
+            self._length = x.shape[-1]
+        it.set_tensor(d["index"], np.ascontiguousarray(x, dtype=d["dtype"]))
+        try:
+            it.invoke()
+        except RuntimeError as e:
+            raise FqssError(f"{self.path}: LiteRT failed ({_one_line(e)})") from None
+        return it.get_tensor(it.get_output_details()[0]["index"])
+
+    def run_int16(self, pcm: np.ndarray) -> np.ndarray:
+        """int16 PCM [T] (or [1, T]) -> int16 PCM [S, T]."""
+        p = np.asarray(pcm)
+        if p.ndim == 2 and p.shape[0] == 1:
+            p = p[0]
+        if p.ndim != 1 or p.size == 0 or p.dtype != np.int16:
+            raise FqssError(f"run_int16 needs int16 PCM [T], got {p.dtype} {p.shape}")
+        t = p.shape[0]
+        n = self.io_contract.valid_length(t)
+        x = np.zeros((1, n), dtype=np.int16)
+        x[0, :t] = p
+        if self.meta["io"] == "float32":
+            y = self._invoke(x.astype(np.float32) / np.float32(32768.0))
+            y = np.clip(np.floor(y.astype(np.float64) * 32768.0 + 0.5), -32768, 32767).astype(np.int16)
+        else:
+            y = self._invoke(x)
+        return np.ascontiguousarray(y.reshape(y.shape[0], -1)[:, :t])
+
+    def run(self, waveform: np.ndarray) -> np.ndarray:
+        """float32 [T] in [-1, 1) -> float32 [S, T]. The waveform is taken as 16-bit PCM (floor(32768 x), as
+        the model's input splitter reads it)."""
+        w = as_waveform(waveform)
+        pcm = np.clip(np.floor(w.astype(np.float64) * 32768.0), -32768, 32767).astype(np.int16)
+        return self.run_int16(pcm).astype(np.float32) / np.float32(32768.0)
+
+
+def _one_line(e: BaseException) -> str:
+    s = str(e).strip().splitlines()
+    return s[0] if s else type(e).__name__
+
+
+def xnnpack_delegation(path: str | Path, length: int | None = None, threads: int = 1) -> dict[str, Any]:
+    """Which operators LiteRT's default XNNPACK delegate takes: ``{"operators", "delegated", "partitions",
+    "not_delegated": {op: count}}`` (an int8 PRELU or an int16 op stays on TFLite's own kernels)."""
+    Interpreter, OpResolverType, _ = _interpreter_api()
+    it = Interpreter(model_path=str(path), num_threads=threads, experimental_op_resolver_type=OpResolverType.AUTO)
+    d = it.get_input_details()[0]
+    if length is not None:
+        shape = list(d["shape"])
+        shape[-1] = length
+        it.resize_tensor_input(d["index"], shape, strict=False)
+    it.allocate_tensors()
+    ops = it._get_ops_details()  # original nodes, then one DELEGATE node per partition
+    original = [o for o in ops if o["op_name"] != "DELEGATE"]
+    producer = {int(t): o["index"] for o in original for t in o["outputs"]}
+    delegated: set[int] = set()
+    partitions = 0
+    for dn in (o for o in ops if o["op_name"] == "DELEGATE"):
+        partitions += 1
+        stop = {int(t) for t in dn["inputs"]}
+        todo = [int(t) for t in dn["outputs"]]
+        while todo:
+            t = todo.pop()
+            if t in stop or t not in producer or producer[t] in delegated:
+                continue
+            delegated.add(producer[t])
+            todo.extend(int(i) for i in ops[producer[t]]["inputs"] if i >= 0)
+    rest: dict[str, int] = {}
+    for o in original:
+        if o["index"] not in delegated:
+            rest[o["op_name"]] = rest.get(o["op_name"], 0) + 1
+    return {"operators": len(original), "delegated": len(delegated), "partitions": partitions,
+            "not_delegated": dict(sorted(rest.items(), key=lambda kv: -kv[1]))}

@@ -1,0 +1,151 @@
+"""One quantized layer at a time: export it with its emitter, run onnxruntime (optimisation off and all) and
+compare with the PyTorch simulation in LSBs of the layer's own output quantizer (<= 1 LSB)."""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+from onnx import TensorProto, helper
+from torch import nn
+
+from fqss_edge.export.onnx.exporter import check_onnx, make_model
+from fqss_edge.export.onnx.expected import expected_from_model
+from fqss_edge.export.onnx.graph import GraphBuilder, TensorRef
+from fqss_edge.export.onnx.metadata import island_props
+from fqss_edge.export.onnx.registry import emit
+from fqss_edge.export.onnx.verify import check_qdq_graph
+from fqss_edge.quant.layers import (InputQuant, InputSplitter, QAdd, QConv1d, QConvTranspose1d, QGlobalLayerNorm,
+                                    QMul, QPReLU, QReLU, QSigmoid, QSub, ResidualOutput)
+from fqss_edge.quant.layers.io import BYTE_SCALE
+from fqss_edge.quant.spec import QuantSpec
+from fqss_edge.quant.tools import observation
+
+SPEC = QuantSpec(calib_batches=2)
+T = 96
+
+
+class OneLayer(nn.Module):
+    """Input quantizers (one per input; none for the splitter) -> the layer under test."""
+
+    def __init__(self, layer: nn.Module, shapes: list[tuple[int, ...]], raw_input: bool = False,
+                 extra: nn.Module | None = None):
+        super().__init__()
+        self.shapes = shapes
+        self.raw_input = raw_input
+        self.inputs = nn.ModuleList([] if raw_input else [InputQuant(SPEC) for _ in shapes])
+        self.layer = layer
+        self.extra = extra  # registers modules the layer shares (the FQSS decoder)
+
+    def forward(self, *xs: torch.Tensor):
+        qs = xs if self.raw_input else [q(x) for q, x in zip(self.inputs, xs)]
+        return self.layer(*qs)
+
+
+def _inputs(shapes: list[tuple[int, ...]], seed: int) -> list[torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    return [torch.rand(s, generator=g) * 1.8 - 0.9 for s in shapes]
+
+
+def _calibrated(model: OneLayer) -> OneLayer:
+    with torch.no_grad(), contextlib.ExitStack() as stack:
+        stack.enter_context(observation(model))
+        for k in range(2):
+            model(*_inputs(model.shapes, k))
+    return model.eval()
+
+
+def _export(model: OneLayer, out_shape: tuple[int, ...]):
+    b = GraphBuilder(True, module_names={id(m): n for n, m in model.named_modules()})
+    names = [f"x{i}" for i in range(len(model.shapes))]
+    refs = [TensorRef(n) for n in names] if model.raw_input else [
+        emit(b, q, f"inputs.{i}", TensorRef(n)) for i, (q, n) in enumerate(zip(model.inputs, names))]
+    out = emit(b, model.layer, "layer", *refs)
+    elem = {None: TensorProto.FLOAT, 8: TensorProto.INT8, 16: TensorProto.INT16}[out.qparams and out.qparams.bits]
+    inputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, list(s)) for n, s in zip(names, model.shapes)]
+    proto = make_model(b, inputs, [helper.make_tensor_value_info(out.name, elem, list(out_shape))], island_props(b))
+    return check_onnx(proto, "one-layer"), out
+
+
+def _run_ort(proto, feeds: dict[str, np.ndarray], level: ort.GraphOptimizationLevel) -> np.ndarray:
+    so = ort.SessionOptions()
+    so.graph_optimization_level = level
+    so.add_session_config_entry("session.qdqisint8allowed", "1")
+    sess = ort.InferenceSession(proto.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    return sess.run(None, feeds)[0]
+
+
+def _residual_case() -> OneLayer:
+    dec = QConvTranspose1d(8, 1, 16, 8, bias=False, spec=SPEC, out_quant=SPEC.fixed(BYTE_SCALE, 0))
+    return OneLayer(ResidualOutput(dec, 8, 16, 8, SPEC), [(2, 8, T // 8 - 1)], extra=dec)
+
+
+def _gln() -> QGlobalLayerNorm:
+    m = QGlobalLayerNorm(6, SPEC)
+    with torch.no_grad():
+        m.gamma.copy_(torch.linspace(0.5, 1.5, 6))
+        m.beta.copy_(torch.linspace(-0.2, 0.3, 6))
+    return m
+
+
+CASES = {
+    "QConv1d-1x1-bias": lambda: OneLayer(QConv1d(4, 6, 1, spec=SPEC), [(1, 4, T)]),
+    "QConv1d-strided-encoder": lambda: OneLayer(QConv1d(2, 8, 16, 8, bias=False, spec=SPEC), [(1, 2, T)]),
+    "QConv1d-depthwise-dilated": lambda: OneLayer(QConv1d(6, 6, 3, padding=4, dilation=4, groups=6, spec=SPEC),
+                                                 [(1, 6, T)]),
+    "QConvTranspose1d": lambda: OneLayer(QConvTranspose1d(8, 1, 16, 8, spec=SPEC), [(2, 8, T // 8 - 1)]),
+    "QPReLU": lambda: OneLayer(QPReLU(spec=SPEC), [(1, 4, T)]),
+    "QReLU": lambda: OneLayer(QReLU(SPEC), [(1, 4, T)]),
+    "QSigmoid": lambda: OneLayer(QSigmoid(SPEC), [(1, 4, T)]),
+    "QGlobalLayerNorm": lambda: OneLayer(_gln(), [(1, 6, T)]),
+    "QAdd": lambda: OneLayer(QAdd(SPEC), [(1, 4, T), (1, 4, T)]),
+    "QSub": lambda: OneLayer(QSub(SPEC), [(1, 4, T), (1, 4, T)]),
+    "QMul-broadcast": lambda: OneLayer(QMul(SPEC), [(1, 1, 4, T), (1, 2, 4, T)]),
+    "InputSplitter": lambda: OneLayer(InputSplitter(SPEC), [(1, 1, T)], raw_input=True),
+    "ResidualOutput": _residual_case,
+}
+LEVELS = {"opt-off": ort.GraphOptimizationLevel.ORT_DISABLE_ALL, "opt-all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL}
+
+
+@pytest.mark.parametrize("level", list(LEVELS.values()), ids=list(LEVELS))
+@pytest.mark.parametrize("case", list(CASES), ids=list(CASES))
+def test_layer_matches_simulation_within_1_lsb(case, level):
+    torch.manual_seed(0)
+    model = _calibrated(CASES[case]())
+    xs = _inputs(model.shapes, seed=7)
+    with torch.no_grad():
+        y = model(*xs)
+    proto, out = _export(model, tuple(getattr(y, "value", y).shape))
+    assert check_qdq_graph(proto, expected_from_model(model)) == []
+    got = _run_ort(proto, {f"x{i}": x.numpy() for i, x in enumerate(xs)}, level)
+    if out.qparams is None:  # ResidualOutput: the float 16-bit PCM output
+        diff = np.abs(got.astype(np.float64) - y.numpy()) * 32768
+    else:
+        diff = np.abs(got.astype(np.int64) - y.int_repr().numpy())
+    assert diff.max() <= 1, f"{case}: {out.name} off by up to {diff.max()} LSB ({(diff > 0).mean():.2%} of values)"
+
+
+def test_prelu_is_leaky_relu_with_float32_slope():
+    model = _calibrated(OneLayer(QPReLU(init=0.1, spec=SPEC), [(1, 4, T)]))
+    proto, _ = _export(model, (1, 4, T))
+    (node,) = [n for n in proto.graph.node if n.op_type == "LeakyRelu"]
+    assert node.attribute[0].f == np.float32(0.1)
+
+
+def test_every_layer_type_has_an_emitter():
+    from fqss_edge.export.onnx.registry import supported
+
+    for cls in ("QConv1d", "QConvTranspose1d", "QPReLU", "QReLU", "QSigmoid", "QGlobalLayerNorm", "QAdd", "QMul",
+                "QSub", "InputSplitter", "InputQuant", "ResidualOutput", "ConvTasNet", "TCN", "TCNBlock"):
+        assert cls in supported()
+
+
+def test_unknown_module_fails_loudly_with_its_name():
+    from fqss_edge.errors import FqssError
+
+    b = GraphBuilder(True)
+    with pytest.raises(FqssError, match=r"no emitter for Linear \(masker.oops\)"):
+        emit(b, nn.Linear(2, 2), "masker.oops", TensorRef("x"))

@@ -1,0 +1,47 @@
+"""``fqss-edge export CKPT --int8``: model.onnx and model.tflite together, or nothing."""
+
+import pytest
+
+from fqss_edge.cli.main import main
+from fqss_edge.errors import FqssError
+from fqss_edge.export.bundle import export_bundle
+from fqss_edge.export.tflite.metadata import read_tflite_metadata
+from fqss_edge.parity.synthetic import FQSS_QUANT, save_random_checkpoint
+
+
+@pytest.fixture(scope="module")
+def ckpts(tmp_path_factory):
+    d = tmp_path_factory.mktemp("ckpts")
+    return {"int8": save_random_checkpoint(d / "int8.safetensors", quant_cfg=FQSS_QUANT),
+            "float": save_random_checkpoint(d / "float.safetensors", quant_cfg={"enabled": False})}
+
+
+def test_int8_default_writes_both(ckpts, tmp_path, capsys):
+    assert main(["export", str(ckpts["int8"]), "--int8", "-o", str(tmp_path)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx", "model.tflite"]
+    meta = read_tflite_metadata(tmp_path / "model.tflite")
+    assert meta["input"]["dtype"] == "int16" and meta["sample_rate"] == 8000
+    assert "model.tflite" in capsys.readouterr().out
+
+
+def test_float_checkpoint_defaults_to_the_onnx_graph(ckpts, tmp_path):
+    result = export_bundle(ckpts["float"], tmp_path)
+    assert result.tflite is None and sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx"]
+
+
+def test_tflite_of_a_float_graph_is_refused_and_writes_nothing(ckpts, tmp_path):
+    with pytest.raises(FqssError, match="integer-only"):
+        export_bundle(ckpts["float"], tmp_path, formats=("onnx", "tflite"))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failing_tflite_step_leaves_no_onnx_behind(ckpts, tmp_path, monkeypatch):
+    import fqss_edge.export.tflite as tfl
+
+    def boom(*a, **k):
+        raise FqssError("simulated converter failure")
+
+    monkeypatch.setattr(tfl, "export", boom)
+    with pytest.raises(FqssError, match="simulated"):
+        export_bundle(ckpts["int8"], tmp_path)
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,113 @@
+"""Parity: run_parity on a tiny generated data folder, the per-layer search for the first diverging layer, the
+CLI (export + parity, --json), and one-line errors for corrupt or non-QDQ models."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import onnx
+import pytest
+from onnx import numpy_helper
+from typer.testing import CliRunner
+
+from fqss_edge.export.onnx import export_checkpoint
+from fqss_edge.parity import ParityReport, run_parity
+from fqss_edge.parity.metrics import DiffAccumulator
+from fqss_edge.parity.synthetic import FQSS_QUANT, TINY_MODEL, save_random_checkpoint, write_random_dataset
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    d = tmp_path_factory.mktemp("parity")
+    ckpt = save_random_checkpoint(d / "fqss.safetensors", TINY_MODEL, FQSS_QUANT)
+    onnx_path = export_checkpoint(ckpt, d / "exported").path
+    data = write_random_dataset(d / "data", n_utts=2, seconds=0.2)
+    return d, ckpt, onnx_path, data
+
+
+def test_run_parity_reports_every_runtime_and_output(setup):
+    _, ckpt, onnx_path, data = setup
+    report = run_parity(ckpt, [onnx_path], data)
+    assert isinstance(report, ParityReport) and report.n_utts == 2 and report.lsb == 1 / 32768
+    assert [r.runtime for r in report.runtimes] == ["onnxruntime[opt=off]", "onnxruntime[opt=all]"]
+    for rt in report.runtimes:
+        assert [o.output for o in rt.outputs] == ["s1", "s2"]
+        assert rt.overall.max_lsb <= 1 and rt.overall.pct_within_1lsb == 100.0
+        assert abs(rt.overall.delta_si_sdr_db) < 0.1
+    d = json.loads(report.to_json())
+    assert set(d["runtimes"][0]["outputs"][0]) == {"output", "max_lsb", "mean_lsb", "pct_exact", "pct_within_1lsb",
+                                                   "sqnr_db", "delta_si_sdr_db"}
+    md = report.to_markdown()
+    assert "| onnxruntime[opt=all] | s2 |" in md and "ΔSI-SDR" in md
+
+
+def test_per_layer_names_the_first_diverging_layer(setup):
+    d, ckpt, onnx_path, data = setup
+    proto = onnx.load(str(onnx_path))
+    name = "masker.blocks.1.dw_conv.weight"
+    (init,) = [i for i in proto.graph.initializer if i.name == name]
+    w = numpy_helper.to_array(init).copy()
+    w[:, 0, :] = -w[:, 0, :]  # a wrong weight in one layer
+    init.CopyFrom(numpy_helper.from_array(w, name))
+    broken = d / "broken.onnx"
+    onnx.save(proto, str(broken))
+    report = run_parity(ckpt, [onnx_path, broken], data, max_utts=1, per_layer=True)
+    good_off, good_all, broken_off, broken_all = report.runtimes
+    assert good_off.first_divergent_layer is None and good_all.layers
+    for rt in (broken_off, broken_all):
+        assert rt.first_divergent_layer == "masker.blocks.1.dw_conv.out_quant"
+        assert rt.first_different_layer == "masker.blocks.1.dw_conv.out_quant"
+    assert "first layer off by more than 1 LSB: `masker.blocks.1.dw_conv.out_quant`" in report.to_markdown()
+
+
+def test_diff_accumulator_counts_lsbs():
+    acc = DiffAccumulator(lsb=0.5)
+    acc.add(np.array([0.0, 0.5, 1.0, 3.0]), np.array([0.0, 0.0, 1.0, 1.0]))
+    assert (acc.max_lsb, acc.mean_lsb, acc.pct_exact, acc.pct_within_1lsb) == (4.0, 1.25, 50.0, 75.0)
+    same = DiffAccumulator(lsb=1.0)
+    same.add(np.ones(3), np.ones(3))
+    assert same.sqnr_db == float("inf")
+
+
+def _cli():
+    from fqss_edge.cli.main import app
+
+    return CliRunner(), app
+
+
+def test_cli_export_then_parity_json(setup):
+    d, ckpt, _, data = setup
+    runner, app = _cli()
+    out = d / "cli"
+    res = runner.invoke(app, ["export", str(ckpt), "--int8", "--format", "onnx", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert (out / "model.onnx").is_file()
+    res = runner.invoke(app, ["parity", str(ckpt), str(out / "model.onnx"), "--data", str(data), "--json"])
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.output)
+    assert report["n_utts"] == 2 and len(report["runtimes"]) == 2
+
+
+def test_cli_help_has_examples():
+    runner, app = _cli()
+    for cmd in ("export", "parity"):
+        res = runner.invoke(app, [cmd, "--help"])
+        assert res.exit_code == 0 and "Examples" in res.output and f"fqss-edge {cmd}" in res.output
+
+
+@pytest.mark.parametrize("kind", ["corrupt", "float"])
+def test_corrupt_or_non_qdq_onnx_is_a_one_line_error(setup, capsys, kind):
+    from fqss_edge.cli.main import main
+
+    d, ckpt, _, data = setup
+    if kind == "corrupt":
+        model = d / "corrupt.onnx"
+        model.write_bytes(b"not an onnx file at all")
+        expected = "not a readable ONNX model"
+    else:
+        model = export_checkpoint(ckpt, d / "float", quantized=False).path
+        expected = "not a QDQ model"
+    assert main(["parity", str(ckpt), str(model), "--data", str(data)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and expected in err and str(model) in err

@@ -1,0 +1,145 @@
+"""fqss_edge.report.summary_page: a self-contained page whose every <audio> loads its wav and every <img> its PNG in
+headless Chromium (served from a local http.server), plus the tables and relative links."""
+
+from __future__ import annotations
+
+import functools
+import html.parser
+import shutil
+import subprocess
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from fqss_edge.errors import FqssError
+from fqss_edge.report import build_summary_page, html_table
+
+SR = 8000
+
+
+def chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        if path := shutil.which(name):
+            return path
+    pytest.skip("headless Chromium not found: install Debian's `chromium` package (apt-get install chromium)")
+
+
+class Elements(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.found: list[tuple[str, dict]] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("audio", "img", "source", "a", "td", "th"):
+            self.found.append((tag, dict(attrs)))
+
+
+def parse(text: str) -> list[tuple[str, dict]]:
+    p = Elements()
+    p.feed(text)
+    return p.found
+
+
+@pytest.fixture
+def page(tmp_path) -> Path:
+    rng = np.random.default_rng(0)
+    t = np.arange(SR * 2) / SR
+    s1, s2 = 0.3 * np.sin(2 * np.pi * 300 * t), 0.1 * rng.standard_normal(t.size)
+    sf.write(tmp_path / "mix.wav", s1 + s2, SR)
+    outputs = {}
+    for label in ("float", "int8 tflite"):
+        d = tmp_path / label.replace(" ", "_")
+        d.mkdir()
+        sf.write(d / "mix_s1.wav", s1, SR)
+        sf.write(d / "mix_s2.wav", np.stack([s2, s2], 1), 44_100)  # stereo, another rate: any wav plays
+        outputs[label] = [d / "mix_s1.wav", d / "mix_s2.wav"]
+    metrics = [{"model": "float", "SI-SDRi (dB)": 14.2, "params": 5_100_000},
+               {"model": "int8 tflite", "SI-SDRi (dB)": 13.9, "size (MB)": 1.3}]
+    latency = [{"runtime": "litert-xnnpack", "threads": 1, "ms per 4 s": 61.25, "RTF": 0.0153}]
+    return build_summary_page(tmp_path / "site", tmp_path / "mix.wav", outputs, metrics, latency,
+                              title="Demo <2 speakers>")
+
+
+def test_page_is_self_contained(page):
+    text = page.read_text()
+    els = parse(text)
+    sources = [a["src"] for tag, a in els if tag == "source"]
+    images = [a["src"] for tag, a in els if tag == "img"]
+    assert len(sources) == len(images) == 5 and sum(tag == "audio" for tag, _ in els) == 5
+    for rel in sources + images:
+        assert not rel.startswith(("/", "http", "file:")) and (page.parent / rel).is_file(), rel
+    assert (page.parent / sources[0]).read_bytes() == (page.parent.parent / "mix.wav").read_bytes()
+    assert "Demo &lt;2 speakers&gt;" in text and "<2 speakers>" not in text
+    assert "SI-SDRi (dB)" in text and "13.90" in text and "5100000" in text and "litert-xnnpack" in text
+    assert text.count("<th>") == 4 + 4  # metrics: model, SI-SDRi, params, size; latency: 4 columns
+
+
+def test_html_table_columns_and_formatting():
+    t = html_table([{"a": 1.0, "b": "x"}, {"c": 0.0012, "a": None}])
+    assert t.index("<th>a</th>") < t.index("<th>b</th>") < t.index("<th>c</th>")
+    assert "<td>1.00</td>" in t and "<td>0.0012</td>" in t and "<td></td>" in t
+
+
+def test_missing_wav_is_an_error(tmp_path):
+    with pytest.raises(FqssError, match="nope.wav"):
+        build_summary_page(tmp_path / "site", tmp_path / "nope.wav", {})
+
+
+def served(directory: Path):
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def rendered_dom(url: str, profile: Path) -> str:
+    cmd = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+           "--disable-component-update", "--no-first-run", "--mute-audio", f"--user-data-dir={profile}",
+           "--virtual-time-budget=5000", "--dump-dom", url]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    return r.stdout
+
+
+def media_status(dom: str) -> list[tuple[str, dict]]:
+    return [(tag, a) for tag, a in parse(dom) if tag in ("audio", "img")]
+
+
+def test_every_audio_and_image_loads_in_chromium(page, tmp_path):
+    server = served(page.parent)
+    try:
+        dom = rendered_dom(f"http://127.0.0.1:{server.server_port}/index.html", tmp_path / "profile")
+    finally:
+        server.shutdown()
+    media = media_status(dom)
+    assert len(media) == 10
+    for tag, a in media:
+        name = a.get("alt") or tag
+        assert a.get("data-status") == "ok", f"{tag} {name}: {a.get('data-status')}"
+        if tag == "audio":
+            assert int(a["data-ready-state"]) >= 1, f"audio readyState {a['data-ready-state']}"
+        else:
+            assert int(a["data-natural-width"]) > 0, f"{name}: naturalWidth 0"
+    assert "10 of 10 media loaded" in dom
+
+
+def test_broken_media_are_detected(page, tmp_path):
+    """The check itself works: a deleted wav and a deleted PNG are reported as errors."""
+    (page.parent / "audio" / "mixture" / "mix.wav").unlink()
+    next((page.parent / "img" / "float").glob("*.png")).unlink()
+    server = served(page.parent)
+    try:
+        dom = rendered_dom(f"http://127.0.0.1:{server.server_port}/index.html", tmp_path / "profile")
+    finally:
+        server.shutdown()
+    statuses = [a.get("data-status") for _, a in media_status(dom)]
+    assert statuses.count("error") == 2 and statuses.count("ok") == 8

@@ -1,0 +1,55 @@
+"""``fqss-edge separate``: the command writes one wav per source; bad input is a one-line error (exit 2)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from fqss_edge.cli.main import main
+from tests.app_models import SR, noise, tiny_models  # noqa: F401
+
+
+def run_cli(args, capsys):
+    code = main([str(a) for a in args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_help_has_examples(capsys):
+    code, out, _ = run_cli(["separate", "--help"], capsys)
+    assert code == 0 and "Examples" in out and "fqss-edge separate" in out
+
+
+@pytest.mark.parametrize("fmt", ["tflite", "onnx", "checkpoint"])
+def test_separate_command(fmt, tiny_models, tmp_path, capsys):
+    a, b = tmp_path / "a.wav", tmp_path / "b.flac"
+    sf.write(a, noise(SR * 2), SR)
+    sf.write(b, np.stack([noise(22_050 * 3, 1), noise(22_050 * 3, 2)], 1), 22_050)
+    code, out, err = run_cli(["separate", a, b, "--model", tiny_models[fmt], "-o", tmp_path / "out",
+                              "--chunk", "1", "--overlap", "0.25"], capsys)
+    assert code == 0, err
+    assert "a_s1.wav" in out and "b_s2.wav" in out
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a_s1.wav", "a_s2.wav", "b_s1.wav",
+                                                                    "b_s2.wav"]
+    info = sf.info(tmp_path / "out" / "b_s1.wav")
+    assert (info.samplerate, info.channels, info.frames) == (22_050, 2, 22_050 * 3)
+
+
+def test_bad_input_is_one_line_error(tiny_models, tmp_path, capsys):
+    good, bad = tmp_path / "good.wav", tmp_path / "notes.wav"
+    sf.write(good, noise(SR), SR)
+    bad.write_text("not audio")
+    code, _, err = run_cli(["separate", good, bad, "--model", tiny_models["tflite"], "-o", tmp_path / "out",
+                            "-q"], capsys)
+    lines = [line for line in err.strip().splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1 and "notes.wav" in lines[0] and "Traceback" not in err
+    assert not (tmp_path / "out").exists()  # every header is checked before any output
+
+
+def test_bad_model_is_one_line_error(tmp_path, capsys):
+    mix = tmp_path / "m.wav"
+    sf.write(mix, noise(SR), SR)
+    (tmp_path / "model.tflite").write_bytes(b"junk")
+    code, _, err = run_cli(["separate", mix, "--model", tmp_path / "model.tflite", "-o", tmp_path / "o"], capsys)
+    assert code == 2 and "model.tflite" in err and len(err.strip().splitlines()) == 1
