@@ -1,57 +1,115 @@
-"""The built-in default job: from nothing to a trained, evaluated FQSS model in a few minutes on 2 CPU cores.
+"""The built-in default job (the README's main command): the shipped tiny FQSS Conv-TasNet from checkpoint to
+app in one run, with a summary page a person can open.
 
-Synthesizes speakers offline (espeak-ng, flite), builds speaker-disjoint 2-speaker mixtures, trains the tiny
-Conv-TasNet in float, fine-tunes it with FQSS 8-bit QAT, and evaluates both on the held-out speakers.
+export (model.onnx + model.tflite) -> parity (PyTorch vs onnxruntime vs LiteRT) -> evaluation (float vs int8 on
+held-out speakers) -> bench (latency / real-time factor, float vs int8 side by side) -> separate the example
+mixture with the float model and the int8 .tflite -> ``summary/index.html``.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fqss_edge.config import load_config, shipped_config
-from fqss_edge.data.synthetic_set import build_synthetic_set
-from fqss_edge.evaluation_report import run_evaluation
-from fqss_edge.train.loop import train
+from fqss_edge.assets import asset
 
 
 @dataclass
 class DemoResult:
     out_dir: Path
-    scores: dict[str, dict[str, float]] = field(default_factory=dict)
-    checkpoints: dict[str, str] = field(default_factory=dict)
+    page: Path | None = None
     seconds: dict[str, float] = field(default_factory=dict)
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+    latency: list[dict[str, Any]] = field(default_factory=list)
+    parity_markdown: str = ""
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"out_dir": str(self.out_dir), "scores": self.scores, "checkpoints": self.checkpoints,
-                "seconds": self.seconds}
+
+def _step(result: DemoResult, name: str, log: Callable[[str], None], msg: str):
+    log(msg)
+    t = time.time()
+
+    def done() -> None:
+        result.seconds[name] = round(time.time() - t, 1)
+
+    return done
 
 
-def run_demo(out_dir: Path, float_epochs: int = 4, qat_epochs: int = 1, progress: bool = True,
-             log=print) -> DemoResult:
-    out_dir = Path(out_dir)
-    result = DemoResult(out_dir)
+def _metrics(float_ckpt: Path, int8_ckpt: Path, parity: Any, data: Path) -> list[dict[str, Any]]:
+    from fqss_edge.evaluation_report import run_evaluation
+
+    rows = []
+    for label, ckpt in (("float (PyTorch)", float_ckpt), ("FQSS int8 (PyTorch simulation)", int8_ckpt)):
+        m = run_evaluation(ckpt, data, with_sdr=True, progress=False).as_dict()["mean"]
+        rows.append({"model": label, "SI-SDR (dB)": round(m["si_sdr"], 2), "SI-SDRi (dB)": round(m["si_sdri"], 2),
+                     "SDR (dB)": round(m["sdr"], 2)})
+    for rt in parity.runtimes:
+        o = rt.overall
+        rows.append({"model": f"FQSS int8 ({rt.runtime}, {Path(rt.model).suffix})",
+                     "ΔSI-SDR vs simulation (dB)": round(o.delta_si_sdr_db, 3), "max |diff| (LSB)": o.max_lsb,
+                     "% within 1 LSB": round(o.pct_within_1lsb, 2), "SQNR vs simulation (dB)": round(o.sqnr_db, 1)})
+    return rows
+
+
+def _latency(models: list[Path], chunk: float, runs: int) -> tuple[list[dict[str, Any]], str]:
+    from fqss_edge.bench.session import BenchRequest, run_bench
+
+    report = run_bench(BenchRequest(models=models, chunk_seconds=chunk, runs=runs, warmup=3, threads=1))
+    rows = []
+    for r in report.results:
+        lat = r.latency
+        rows.append({"model": r.label, "file (KB)": round(r.file_bytes / 1024, 1), "mean (ms)": round(lat.mean, 2),
+                     "p90 (ms)": round(lat.p90, 2), "RTF": round(r.rtf, 4),
+                     "peak RSS (MB)": round(r.memory.peak_rss_mb, 1) if r.memory else "-"})
+    return rows, report.to_markdown()
+
+
+def run_demo(out_dir: Path, log: Callable[[str], None] = print, bench_runs: int = 20) -> DemoResult:
+    from fqss_edge.export.bundle import export_bundle
+    from fqss_edge.parity import run_parity
+    from fqss_edge.report.summary_page import build_summary_page
+    from fqss_edge.runtimes import open_backend
+    from fqss_edge.separate.pipeline import separate_file
+
+    out = Path(out_dir)
+    result = DemoResult(out)
     t0 = time.time()
-    log("1/4 synthesizing speakers and mixing 2-speaker mixtures (speaker-disjoint test set)")
-    data = build_synthetic_set(out_dir / "synthetic", 12, 14, {"train": 240, "valid": 8, "test": 12}, seed=0)
-    result.seconds["data"] = round(time.time() - t0, 1)
-    cfg = load_config(shipped_config("convtasnet_tiny")).model_dump()
-    cfg["data"] = {"train": str(data / "train"), "valid": str(data / "valid"), "test": str(data / "test")}
-    teacher = None
-    for step, (method, epochs) in enumerate([("float", float_epochs), ("fqss", qat_epochs)], start=2):
-        log(f"{step}/4 training {method} ({epochs} epoch{'s' * (epochs != 1)})")
-        t = time.time()
-        run = dict(cfg, train=dict(cfg["train"], epochs=epochs))
-        res = train(run, method, out_dir / "runs" / method, teacher, progress=progress)
-        result.checkpoints[method] = str(res.best_checkpoint)
-        result.seconds[method] = round(time.time() - t, 1)
-        teacher = res.best_checkpoint
-    log("4/4 evaluating on held-out speakers")
-    for method, ckpt in result.checkpoints.items():
-        result.scores[method] = run_evaluation(Path(ckpt), data / "test", progress=False).as_dict()["mean"]
+    float_ckpt, int8_ckpt = asset("convtasnet_tiny_float.safetensors"), asset("convtasnet_tiny_fqss.safetensors")
+    example, test_set = asset("example_mixture.wav"), asset("test_set")
+
+    done = _step(result, "export", log, "1/5 export: FQSS checkpoint -> model.onnx + model.tflite (int8), float -> ONNX")
+    int8 = export_bundle(int8_ckpt, out / "export" / "int8")
+    flt = export_bundle(float_ckpt, out / "export" / "float")
+    done()
+
+    done = _step(result, "parity", log, "2/5 parity and quality on held-out speakers: PyTorch vs onnxruntime vs LiteRT")
+    parity = run_parity(int8_ckpt, [int8.onnx.path, int8.tflite], test_set)
+    result.parity_markdown = parity.to_markdown()
+    (out / "parity.md").write_text(result.parity_markdown)
+    result.metrics = _metrics(float_ckpt, int8_ckpt, parity, test_set)
+    done()
+
+    done = _step(result, "bench", log, "3/5 bench: float vs int8, 4 s chunks, 1 thread, on this CPU")
+    result.latency, bench_md = _latency([flt.onnx.path, int8.onnx.path, int8.tflite], 4.0, bench_runs)
+    (out / "bench.md").write_text(bench_md)
+    done()
+
+    done = _step(result, "separate", log, "4/5 separate the example mixture with the float model and the int8 .tflite")
+    outputs = {}
+    for label, model in (("float (PyTorch)", float_ckpt), ("int8 TFLite (LiteRT, XNNPACK)", int8.tflite)):
+        sub = out / "separated" / ("float" if "float" in label else "int8_tflite")
+        paths = separate_file(example, open_backend(model), sub)
+        outputs[label] = list(paths.values())
+    done()
+
+    done = _step(result, "page", log, "5/5 summary page")
+    result.page = build_summary_page(out / "summary", example, outputs, result.metrics, result.latency,
+                                     title="fqss-edge: tiny FQSS Conv-TasNet, float vs int8")
+    done()
     result.seconds["total"] = round(time.time() - t0, 1)
-    (out_dir / "summary.json").write_text(json.dumps(result.as_dict(), indent=2))
+    (out / "summary.json").write_text(json.dumps({"seconds": result.seconds, "metrics": result.metrics,
+                                                  "latency": result.latency, "page": str(result.page)}, indent=2))
     return result

@@ -8,7 +8,9 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 TORCH_VERSION="2.13.0"
-APT_PACKAGES=(espeak-ng flite sox)
+# speech synthesis (tests, benchmarks), sox, an SSH server for the real SSH bench test (not started by
+# installing it), and Chromium for the summary-page test
+APT_PACKAGES=(espeak-ng flite sox openssh-server openssh-client chromium)
 
 step() { printf '==> %s\n' "$*"; }
 note() { printf '    %s\n' "$*"; }
@@ -68,6 +70,13 @@ else
     then
         note "warning: apt-get failed; please install ${missing[*]} yourself"
     fi
+fi
+
+# 5. Optional aarch64 emulation root for `fqss-edge bench --emulate` and tests/bench/test_emulate.py
+#    (~30 s, ~210 MB in ~/.cache/fqss-edge/aarch64, nothing installed system-wide). FQSS_SKIP_EMULATION=1 skips it.
+if [[ "${FQSS_SKIP_EMULATION:-0}" != 1 ]] && command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null; then
+    step "Preparing the aarch64 emulation root (qemu-user 10, arm64 python3.11, aarch64 LiteRT)"
+    .venv/bin/python -m fqss_edge.bench.emulate prepare >/dev/null || note "warning: no emulation root; test_emulate.py will skip"
 fi
 
 step "Done: $(.venv/bin/fqss-edge --version 2>/dev/null || echo 'fqss-edge installed')"

@@ -49,7 +49,8 @@ def interpreter_api():
 
         return Interpreter, OpResolverType, "tflite_runtime", getattr(tflite_runtime, "__version__", "?")
     except ImportError:
-        raise SystemExit(fail("no TFLite interpreter on the device: pip install ai-edge-litert (or tflite-runtime)"))
+        pass
+    raise SystemExit(fail("no TFLite interpreter on the device: pip install ai-edge-litert (or tflite-runtime)"))
 
 
 def fail(message: str) -> int:

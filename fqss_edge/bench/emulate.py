@@ -108,7 +108,8 @@ def _apt_options(work: Path, suite: str, arch: str) -> list[str]:
     (work / "status").touch()
     return ["-o", f"APT::Architecture={arch}", "-o", f"APT::Architectures::={arch}",
             "-o", f"Dir::Etc::sourcelist={work / 'sources.list'}", "-o", "Dir::Etc::sourceparts=-",
-            "-o", f"Dir::State::Lists={lists}", "-o", f"Dir::Cache={cache}", "-o", f"Dir::State::status={work / 'status'}",
+            "-o", f"Dir::State::Lists={lists}", "-o", f"Dir::Cache={cache}",
+            "-o", f"Dir::State::status={work / 'status'}",
             "-o", "Debug::NoLocking=1", "-o", "APT::Sandbox::User=root", "-qq"]
 
 

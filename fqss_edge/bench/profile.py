@@ -139,7 +139,8 @@ def tflite_op_profile(target: Target, chunk_seconds: float, runs: int = 10, seed
         out = it.get_output_details()[0]
         delegated = any(o["op_name"] == "DELEGATE" for o in it._get_ops_details())
         rows.append({"index": i, "op": fu.opcode_to_name(model, op.opcodeIndex), "xnnpack": delegated,
-                     "output_shape": "x".join(str(s) for s in out["shape"]), "output_dtype": np.dtype(out["dtype"]).name,
+                     "output_shape": "x".join(str(s) for s in out["shape"]),
+                     "output_dtype": np.dtype(out["dtype"]).name,
                      "calls": runs, "mean_ms": float(np.mean(times[1:])), "median_ms": float(np.median(times[1:]))})
     total = sum(r["median_ms"] for r in rows) or 1.0
     for r in rows:

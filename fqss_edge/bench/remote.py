@@ -61,7 +61,8 @@ def _run(cmd: list[str], what: str, target: SshTarget, timeout: float = 120.0) -
     except subprocess.TimeoutExpired:
         raise FqssError(f"host {target.host} port {target.port}: {what} timed out after {timeout:.0f} s") from None
     if out.returncode != 0:
-        raise FqssError(f"host {target.host} port {target.port}: {what} failed ({_last_line(out.stderr, out.returncode)})")
+        reason = _last_line(out.stderr, out.returncode)
+        raise FqssError(f"host {target.host} port {target.port}: {what} failed ({reason})")
     return out.stdout
 
 

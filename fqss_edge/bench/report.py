@@ -73,9 +73,11 @@ class BenchReport:
         def ratio(a: float | None, b: float | None) -> float | None:
             return a / b if a is not None and b else None
 
+        def peak(x: ModelResult) -> float | None:
+            return x.memory.peak_mb if x.memory else None
+
         return {"latency": ratio(r.latency.mean, first.latency.mean), "rtf": ratio(r.rtf, first.rtf),
-                "file_size": ratio(r.file_bytes, first.file_bytes),
-                "peak_rss": ratio(r.memory.peak_mb if r.memory else None, first.memory.peak_mb if first.memory else None)}
+                "file_size": ratio(r.file_bytes, first.file_bytes), "peak_rss": ratio(peak(r), peak(first))}
 
     def to_dict(self) -> dict[str, Any]:
         return {"device": self.device, "where": self.where, "emulated": self.emulated,
@@ -114,7 +116,7 @@ class BenchReport:
             (f"init (ms){tag}", cells(lambda r: f"{r.init_ms:.1f}")),
             (f"first inference (ms){tag}", cells(lambda r: f"{r.first_ms:.2f}")),
             (f"warm-up mean (ms){tag}", cells(lambda r: "-" if r.warmup_mean_ms is None
-                                              else f"{r.warmup_mean_ms:.2f} ({len(r.warmup_ms)} run{'s' if len(r.warmup_ms) != 1 else ''})")),
+                                              else f"{r.warmup_mean_ms:.2f} ({_plural(len(r.warmup_ms), 'run')})")),
             (f"latency mean ± std (ms){tag}", cells(lambda r: with_ratio(
                 f"{lat[id(r)].mean:.2f} ± {lat[id(r)].std:.2f}", self.ratios(r)["latency"], r))),
         ]
@@ -159,7 +161,11 @@ def _xnnpack_cell(r: ModelResult) -> str:
     d = r.delegation
     if not d:
         return "on"
-    return f"on: {d['delegated']}/{d['operators']} ops, {d['partitions']} partition{'s' if d['partitions'] != 1 else ''}"
+    return f"on: {d['delegated']}/{d['operators']} ops, {_plural(d['partitions'], 'partition')}"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _memory_cell_with(report: BenchReport) -> Any:

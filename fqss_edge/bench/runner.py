@@ -119,9 +119,9 @@ def chunk_waveform(sample_rate: int, seconds: float, seed: int = 0) -> np.ndarra
     return speech_like_input([n], np.float32, seed)
 
 
-def _timed(fn: Callable[[], Any]) -> float:
+def _timed(fn: Callable[..., Any], *args: Any) -> float:
     t0 = time.perf_counter_ns()
-    fn()
+    fn(*args)
     return (time.perf_counter_ns() - t0) / 1e6
 
 
@@ -138,7 +138,7 @@ def run_round_robin(targets: list[Target], settings: Settings,
         init_ms = (time.perf_counter_ns() - t0) / 1e6
         sr = int(be.io_contract.sample_rate)
         x = chunk_waveform(sr, settings.chunk_seconds, settings.seed)
-        first = _timed(lambda: be.run(x))
+        first = _timed(be.run, x)
         backends.append(be)
         inputs.append(x)
         results.append(Measurement(t.label, sr, x.shape[0], init_ms, first, backend=str(getattr(be, "name", ""))))
@@ -147,7 +147,7 @@ def run_round_robin(targets: list[Target], settings: Settings,
         for be, x, r in zip(backends, inputs, results):
             if on_run is not None:
                 on_run(r.label)
-            ms = _timed(lambda: be.run(x))
+            ms = _timed(be.run, x)
             (r.warmup_ms if phase == "warmup" else r.latencies_ms).append(ms)
 
     for _ in range(settings.warmup):

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 PERCENTILES = (50, 90, 99)
 

@@ -47,7 +47,11 @@ STATUS_SCRIPT = """
   }
   function update() {
     var all = document.querySelectorAll("audio, img"), ok = 0, bad = 0;
-    all.forEach(function (el) { var s = el.getAttribute("data-status"); if (s === "ok") ok++; if (s === "error") bad++; });
+    all.forEach(function (el) {
+      var s = el.getAttribute("data-status");
+      if (s === "ok") ok++;
+      if (s === "error") bad++;
+    });
     var f = document.getElementById("media-status");
     if (f) f.textContent = ok + " of " + all.length + " media loaded" + (bad ? ", " + bad + " failed" : "");
   }

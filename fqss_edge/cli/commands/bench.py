@@ -14,7 +14,7 @@ EXAMPLES = """
   fqss-edge bench exported/fqss/model.tflite exported/fqss/model.tflite --no-xnnpack --md
   fqss-edge bench runs/fqss/best.safetensors exported/fqss/model.onnx --torch-float --json > bench.json
   fqss-edge bench exported/fqss/model.onnx --op-profile ort_nodes.csv
-  fqss-edge bench exported/fqss/model.tflite --device rpi4 --host pi@192.168.1.20 --remote-python /home/pi/venv/bin/python
+  fqss-edge bench exported/fqss/model.tflite --device rpi4 --host pi@10.0.0.7 --remote-python /home/pi/env/bin/python
   fqss-edge bench exported/fqss/model.tflite --emulate --runs 3
 
 """ + (

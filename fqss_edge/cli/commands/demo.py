@@ -10,33 +10,49 @@ import typer
 EXAMPLES = """
 [bold]Examples[/bold]
 
-  fqss-edge demo                      # synthesize data, train float + FQSS, evaluate (a few minutes)
-  fqss-edge demo -o /tmp/demo --float-epochs 8
+  fqss-edge demo                       # shipped tiny FQSS model: export, parity, bench, separate, summary page
+  fqss-edge demo -o /tmp/demo
+  fqss-edge demo --from-scratch        # synthesize speakers, train float + FQSS, evaluate (needs espeak-ng, flite)
 """
 
 
 def register(app: typer.Typer) -> None:
     @app.command(epilog=EXAMPLES)
     def demo(
-        out: Annotated[Path, typer.Option("-o", "--out", help="Folder for data, runs and summary.json.")] = Path("demo_out"),
-        float_epochs: Annotated[int, typer.Option(help="Float pre-training epochs.")] = 4,
-        qat_epochs: Annotated[int, typer.Option(help="FQSS QAT epochs.")] = 1,
-        progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+        out: Annotated[Path, typer.Option("-o", "--out", help="Output folder.")] = Path("demo_out"),
+        from_scratch: Annotated[bool, typer.Option(help="Train the tiny model from synthesized speakers instead.")]
+        = False,
+        float_epochs: Annotated[int, typer.Option(help="--from-scratch: float pre-training epochs.")] = 4,
+        qat_epochs: Annotated[int, typer.Option(help="--from-scratch: FQSS QAT epochs.")] = 1,
+        bench_runs: Annotated[int, typer.Option(help="Timed runs per model in the bench step.")] = 20,
     ) -> None:
-        """Run the built-in default: synthetic speakers -> float -> FQSS 8-bit -> evaluation."""
+        """Run the built-in default: checkpoint -> int8 ONNX/TFLite -> parity -> bench -> separate -> summary page."""
         from rich.console import Console
-        from rich.table import Table
-
-        from fqss_edge.demo import run_demo
+        from rich.markdown import Markdown
 
         console = Console()
-        result = run_demo(out, float_epochs, qat_epochs, progress, log=lambda m: console.print(f"[bold]{m}[/bold]"))
-        table = Table(title="Test set (held-out synthesized speakers)")
-        for col in ("model", "SI-SDR dB", "SI-SDRi dB", "SDR dB", "train s"):
-            table.add_column(col, justify="right")
-        for method, s in result.scores.items():
-            table.add_row(method, f"{s['si_sdr']:.2f}", f"{s['si_sdri']:.2f}", f"{s.get('sdr', float('nan')):.2f}",
-                          f"{result.seconds[method]}")
-        console.print(table)
-        console.print(f"checkpoints: {result.checkpoints}\nsummary: {out / 'summary.json'} "
-                      f"({result.seconds['total']} s in all)")
+        log = lambda m: console.print(f"[bold]{m}[/bold]")  # noqa: E731
+        if from_scratch:
+            from fqss_edge.train_from_scratch import run_from_scratch
+
+            result = run_from_scratch(out, float_epochs, qat_epochs, log=log)
+            for method, s in result.scores.items():
+                console.print(f"{method}: test SI-SDRi {s['si_sdri']:.2f} dB")
+            console.print(f"checkpoints: {result.checkpoints} ({result.seconds['total']} s in all)")
+            return
+        from fqss_edge.demo import run_demo
+
+        result = run_demo(out, log=log, bench_runs=bench_runs)
+        console.print(Markdown(_table(result.metrics)))
+        console.print(Markdown(_table(result.latency)))
+        console.print(f"summary page: [bold]{result.page}[/bold]  ({result.seconds['total']} s in all: "
+                      + ", ".join(f"{k} {v} s" for k, v in result.seconds.items() if k != "total") + ")")
+
+
+def _table(rows: list[dict]) -> str:
+    if not rows:
+        return ""
+    cols = list(dict.fromkeys(k for r in rows for k in r))
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(str(r.get(c, "")) for c in cols) + " |" for r in rows]
+    return "\n".join(lines)

@@ -22,6 +22,17 @@ EXAMPLES = """
 )
 
 
+def _backend_options(model: Path, threads: int, config: Path | None) -> dict:
+    if config is None:
+        return {"threads": threads}
+    from fqss_edge.cli.commands.export import _config_dict
+    from fqss_edge.errors import FqssError
+
+    if model.suffix.lower() not in (".pth", ".pt", ".safetensors"):
+        raise FqssError(f"--config is for PyTorch checkpoints, not {model.suffix or 'suffix-less'} files")
+    return {"threads": threads, "config": _config_dict(config)}
+
+
 def register(app: typer.Typer) -> None:
     @app.command("separate", epilog=EXAMPLES)
     def separate(
@@ -36,6 +47,7 @@ def register(app: typer.Typer) -> None:
         align: Annotated[bool, typer.Option("--align/--no-align",
                                             help="Keep the source order consistent across chunks.")] = True,
         threads: Annotated[int, typer.Option(help="Runtime threads.")] = 1,
+        config: Annotated[Path | None, typer.Option(help="Config YAML for a bare .pth state dict.")] = None,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     ) -> None:
         """Separate each mixture into one wav per source (chunked streaming, constant memory, atomic outputs)."""
@@ -44,7 +56,7 @@ def register(app: typer.Typer) -> None:
 
         options = SeparateOptions(chunk_seconds=chunk, overlap_seconds=overlap, subtype=subtype, align_sources=align)
         total = total_frames(mixtures)  # also checks every file before any work
-        backend = open_backend(model, threads=threads)
+        backend = open_backend(model, **_backend_options(model, threads, config))
         if quiet:
             results = separate_files(mixtures, backend, out, options)
         else:

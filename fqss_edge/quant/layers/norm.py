@@ -30,13 +30,13 @@ class QGlobalLayerNorm(nn.Module):
         self.widen = nb != ab
         self.q_mean = spec.act(ab)
         self.q_centered = spec.act(ab)
-        self.q_centered_wide = spec.act(nb)
+        self.q_centered_wide = spec.act(nb) if self.widen else None
         self.q_square = spec.act(nb)
         self.q_var = spec.act(nb)
         self.q_var_eps = spec.act(nb)
         self.q_rstd = spec.act(nb)
         self.q_normed = spec.act(nb)
-        self.q_normed_narrow = spec.act(ab)
+        self.q_normed_narrow = spec.act(ab) if self.widen else None
         self.q_scaled = spec.act(ab)
         self.out_quant = spec.act(ab)
         # gamma and beta: per-tensor symmetric int8 constants (TFLite MUL/ADD take per-tensor operands)
@@ -62,13 +62,13 @@ class QGlobalLayerNorm(nn.Module):
         v = x.value  # [B, C, T]
         mean = self.q_mean(v.mean(dim=(1, 2), keepdim=True))
         xc = self.q_centered(v - mean.value)
-        xn = self.q_centered_wide(xc.value) if self.widen else xc
+        xn = self.q_centered_wide(xc.value) if self.q_centered_wide is not None else xc
         sq = self.q_square(xn.value * xn.value)
         var = self.q_var(sq.value.mean(dim=(1, 2), keepdim=True))
         ve = self.q_var_eps(var.value + self.eps)
         rstd = self.q_rstd(torch.rsqrt(torch.clamp(ve.value, min=1e-12)))
         nrm = self.q_normed(xn.value * rstd.value)
-        if self.widen:
+        if self.q_normed_narrow is not None:
             nrm = self.q_normed_narrow(nrm.value)
         g, b = self.quantized_affine()
         y = self.q_scaled(nrm.value * g.view(1, -1, 1))

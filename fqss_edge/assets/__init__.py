@@ -1,0 +1,9 @@
+"""Built-in default assets (see README.md here): the tiny Conv-TasNet trained on synthesized speakers, float and
+FQSS 8-bit, an example mixture and a few held-out test mixtures with their sources."""
+
+from importlib.resources import files
+from pathlib import Path
+
+
+def asset(name: str) -> Path:
+    return Path(str(files(__name__) / name))
