@@ -40,6 +40,8 @@ def main() -> int:
     ap.add_argument("--float-epochs", type=int, default=12)
     ap.add_argument("--qat-epochs", type=int, default=4)
     ap.add_argument("--qat-steps", type=int, default=None, help="cap on QAT steps per epoch (default: whole epoch)")
+    ap.add_argument("--retrain", nargs="*", default=None, metavar="METHOD",
+                    help="retrain only these methods; reuse the other runs' best checkpoints (evaluated again)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true", help="tiny smoke run; results are not recorded")
     args = ap.parse_args()
@@ -56,14 +58,21 @@ def main() -> int:
     plan = [("float", args.float_epochs, None), ("ptq", 1, "float"), ("vanilla", args.qat_epochs, "float"),
             ("fqss", args.qat_epochs, "float")]
     results = {}
+    previous_file = ROOT / "benchmarks" / "results" / "qat_methods.json"
+    previous = json.loads(previous_file.read_text()) if previous_file.exists() else {}
     for method, epochs, teacher in plan:
         t0 = time.time()
+        out = runs / method
+        if args.retrain is not None and method not in args.retrain and (out / "best.safetensors").exists():
+            timings[method] = previous.get("train_seconds", {}).get(method)
+            results[method] = run_evaluation(out / "best.safetensors", data / "test", progress=False).as_dict()["mean"]
+            print(f"{method:8s} test SI-SDRi {results[method]['si_sdri']:6.2f} dB  (reused run)", flush=True)
+            continue
         run_cfg = json.loads(json.dumps(cfg))
         run_cfg["train"]["epochs"] = epochs
         if method != "float":
             run_cfg["train"]["max_steps_per_epoch"] = args.qat_steps
         teacher_ckpt = runs / teacher / "best.safetensors" if teacher else None
-        out = runs / method
         # the float model is resumed if a previous run left one (the same data and config), the others start anew
         resume = method == "float" and (out / "last.optim.safetensors").exists()
         if out.exists() and not resume:

@@ -63,7 +63,7 @@ def _latency(models: list[Path], chunk: float, runs: int) -> tuple[list[dict[str
         lat = r.latency
         rows.append({"model": r.label, "file (KB)": round(r.file_bytes / 1024, 1), "mean (ms)": round(lat.mean, 2),
                      "p90 (ms)": round(lat.p90, 2), "RTF": round(r.rtf, 4),
-                     "peak RSS (MB)": round(r.memory.peak_rss_mb, 1) if r.memory else "-"})
+                     "peak RSS (MB)": round(r.memory.peak_mb, 1) if r.memory else "-"})
     return rows, report.to_markdown()
 
 

@@ -1,8 +1,8 @@
 """Separation metrics: SI-SDR (zero-mean, scale-invariant), PIT, SI-SDRi, and BSS-eval SDR.
 
 All functions work on torch tensors with time on the last axis and any leading batch/source axes.
-``sdr`` is BSS-eval (v3-style, 512-tap distortion filter) SDR from ``fast_bss_eval`` (torchmetrics as a
-fallback). fast_bss_eval does **not** reproduce museval's BSSEval v4 (1 s windows, medians) used for music
+``sdr`` is BSS-eval (v3-style, 512-tap distortion filter) SDR from ``fast_bss_eval`` (numpy
+backend). fast_bss_eval does **not** reproduce museval's BSSEval v4 (1 s windows, medians) used for music
 (SiSEC 2018): never put the two in one table.
 """
 
@@ -71,14 +71,9 @@ def sdr(est: torch.Tensor, ref: torch.Tensor, filter_length: int = 512) -> torch
     shape = torch.broadcast_shapes(est.shape, ref.shape)
     e = est.expand(shape).reshape(-1, 1, shape[-1]).double()
     r = ref.expand(shape).reshape(-1, 1, shape[-1]).double()
-    try:
-        import fast_bss_eval
-    except ImportError:
-        from torchmetrics.functional.audio import signal_distortion_ratio
+    import fast_bss_eval
 
-        out = signal_distortion_ratio(e, r, filter_length=filter_length)
-    else:
-        # numpy backend: fast_bss_eval's torch backend calls lu_solve in a way torch >= 2.x rejects;
-        # clamp_db keeps a perfect estimate finite (its permutation step fails on an all-inf matrix)
-        out = torch.from_numpy(fast_bss_eval.sdr(r.numpy(), e.numpy(), filter_length=filter_length, clamp_db=SDR_CLAMP_DB))
+    # numpy backend: fast_bss_eval's torch backend calls lu_solve in a way torch >= 2.x rejects;
+    # clamp_db keeps a perfect estimate finite (its permutation step fails on an all-inf matrix)
+    out = torch.from_numpy(fast_bss_eval.sdr(r.numpy(), e.numpy(), filter_length=filter_length, clamp_db=SDR_CLAMP_DB))
     return out.reshape(shape[:-1]).to(est.dtype if est.is_floating_point() else torch.float64)

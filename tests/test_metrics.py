@@ -76,16 +76,13 @@ def test_matches_direct_implementation(snr: float) -> None:
     np.testing.assert_allclose(ours.numpy(), direct, atol=1e-6)
 
 
-@pytest.mark.parametrize("library", ["torchmetrics", "fast_bss_eval"])
-def test_matches_library_si_sdr(library: str) -> None:
+def test_matches_library_si_sdr() -> None:
+    """fast_bss_eval (a dependency) and a direct numpy SI-SDR agree with ours."""
     ref = _signals((4, 8000), 5) + 0.2
     est = ref + _noise_at_snr(ref, 8.0, seed=6, orthogonal=False)
-    if library == "torchmetrics":
-        tm = pytest.importorskip("torchmetrics.functional.audio")
-        lib = tm.scale_invariant_signal_distortion_ratio(est, ref, zero_mean=True)
-    else:
-        fbe = pytest.importorskip("fast_bss_eval")
-        lib = fbe.si_sdr(ref.unsqueeze(1), est.unsqueeze(1), zero_mean=True)[:, 0]  # one pair at a time
+    import fast_bss_eval as fbe
+
+    lib = torch.from_numpy(fbe.si_sdr(ref.unsqueeze(1).numpy(), est.unsqueeze(1).numpy(), zero_mean=True)[:, 0])
     direct = torch.tensor([direct_si_sdr(e.numpy(), r.numpy()) for e, r in zip(est, ref)], dtype=torch.float64)
     torch.testing.assert_close(lib.double(), direct, atol=1e-4, rtol=0)
     torch.testing.assert_close(si_sdr(est, ref), lib.double(), atol=1e-4, rtol=0)
@@ -142,8 +139,21 @@ def test_sdr_keeps_the_given_pairing() -> None:
     assert sdr(ref.float().unsqueeze(0), ref.float().unsqueeze(0)).shape == (1, 2)
 
 
-def test_sdr_matches_torchmetrics() -> None:
-    tm = pytest.importorskip("torchmetrics.functional.audio")
-    ref = _signals((3, 8000), 14)
-    est = ref + _noise_at_snr(ref, 10.0, seed=15, orthogonal=False)
-    torch.testing.assert_close(sdr(est, ref), tm.signal_distortion_ratio(est, ref).double(), atol=1e-3, rtol=0)
+def _direct_bss_sdr(est: np.ndarray, ref: np.ndarray, taps: int = 512) -> float:
+    """BSS-eval SDR written out: project est onto the span of the reference delayed by 0..taps-1 samples."""
+    n = len(ref)
+    delayed = np.stack([np.concatenate([np.zeros(k), ref[: n - k]]) for k in range(taps)], axis=1)
+    coef, *_ = np.linalg.lstsq(delayed, est, rcond=None)
+    target = delayed @ coef
+    return 10 * np.log10(np.sum(target**2) / np.sum((est - target) ** 2))
+
+
+@pytest.mark.parametrize("snr_db", [0.0, 10.0, 20.0])
+def test_sdr_matches_a_direct_projection(snr_db: float) -> None:
+    ref = _signals((2, 4000), 14)
+    est = ref + _noise_at_snr(ref, snr_db, seed=15, orthogonal=False)
+    ours = sdr(est, ref)
+    direct = [_direct_bss_sdr(est[i].numpy(), ref[i].numpy()) for i in range(2)]
+    # fast_bss_eval estimates the correlations with FFTs over the whole signal (a Toeplitz approximation), so it
+    # differs from the exact least-squares projection by a few hundredths of a dB
+    np.testing.assert_allclose(ours.numpy(), direct, atol=0.1)

@@ -41,7 +41,6 @@ def load_float_weights(student: nn.Module, float_state: dict[str, torch.Tensor],
     around their statistics. The residual block's re-encoder starts from the float encoder."""
     prefixes = quantizer_prefixes(student)
     target = student.state_dict()
-    gen = torch.Generator().manual_seed(seed)
     missing = []
     for key, value in target.items():
         if is_quantizer_key(key, prefixes):
@@ -53,9 +52,13 @@ def load_float_weights(student: nn.Module, float_state: dict[str, torch.Tensor],
         elif src.shape == value.shape:
             value.copy_(src)
         elif key == "encoder.conv.weight" and value.shape[1] == 2 * src.shape[1]:
+            # x = x_hi + (x_lo + 1) / 256 exactly, so [w, w / 256] reproduces the float encoder up to a constant
+            # sum(w) / 256. (Drawing the low-byte weights with the statistics of w, as the reference does, feeds
+            # the full-scale noise-like low byte through at full gain: measured -2.3 dB SI-SDRi after 200 QAT
+            # steps on the tiny model, vs 4.3 dB for vanilla QAT.) w / 256 quantizes to 0 at first; the
+            # straight-through gradient lets training grow it.
             value[:, : src.shape[1]].copy_(src)
-            noise = torch.randn(src.shape, generator=gen) * src.std() + src.mean()
-            value[:, src.shape[1]:].copy_(noise)
+            value[:, src.shape[1]:].copy_(src / 256.0)
         else:
             raise FqssError(f"teacher checkpoint: tensor {key} has shape {tuple(src.shape)}, "
                             f"the model needs {tuple(value.shape)} (different model config?)")
