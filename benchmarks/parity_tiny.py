@@ -27,19 +27,22 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=ROOT / "benchmarks/work/qat_methods/data/test")
     ap.add_argument("--utts", type=int, default=20)
     ap.add_argument("--name", default="parity_tiny_fqss")
+    ap.add_argument("--split-reduce-mean", action="store_true", help="gLN means as ReduceMean over T, then C")
+    ap.add_argument("--onnx-only", action="store_true", help="export and compare model.onnx only")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        bundle = export_bundle(args.checkpoint, Path(tmp))
-        deleg = xnnpack_delegation(bundle.tflite, length=32000)
-        report = run_parity(args.checkpoint, [bundle.onnx.path, bundle.tflite], args.data, max_utts=args.utts)
+        formats = ("onnx",) if args.onnx_only else ("onnx", "tflite")
+        bundle = export_bundle(args.checkpoint, Path(tmp), formats=formats, split_reduce_mean=args.split_reduce_mean)
+        deleg = xnnpack_delegation(bundle.tflite, length=32000) if bundle.tflite else None
+        report = run_parity(args.checkpoint, bundle.files, args.data, max_utts=args.utts)
     command = "python benchmarks/parity_tiny.py " + " ".join(sys.argv[1:])
     out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{args.name}.json").write_text(report.to_json())
     md = (f"# Parity, tiny FQSS Conv-TasNet, {report.n_utts} synthesized-speech mixtures (held-out speakers)\n\n"
           f"Command: `{command.strip()}`  \nCheckpoint: `{args.checkpoint.relative_to(ROOT)}`\n\n"
-          f"XNNPACK delegation of model.tflite (4 s input): {deleg['delegated']}/{deleg['operators']} operators, "
-          f"{deleg['partitions']} partitions; left to TFLite kernels: {deleg['not_delegated']}\n\n"
+          + (f"XNNPACK delegation of model.tflite (4 s input): {deleg['delegated']}/{deleg['operators']} operators, "
+             f"{deleg['partitions']} partitions; left to TFLite kernels: {deleg['not_delegated']}\n\n" if deleg else "")
           + report.to_markdown())
     (out / f"{args.name}.md").write_text(md)
     print(md)

@@ -16,6 +16,8 @@ def onnx_info(path: Path) -> dict[str, Any]:
         model = onnx.load(str(path), load_external_data=False)
     except Exception as e:
         raise FqssError(f"{path}: not a readable ONNX model ({type(e).__name__})") from None
+    if not model.ir_version or not model.graph.node:
+        raise FqssError(f"{path}: not an ONNX model (no IR version or no graph nodes)")
     meta = {}
     for p in model.metadata_props:
         try:

@@ -1,6 +1,6 @@
 """Shared item handling for the separation datasets: peak normalisation, fixed-length segments, epoch seeding.
 
-Items are ``(mixture [T], sources [n_src, T], utt_id)`` float32 tensors with ``max|mixture| <= 1 - 2**-15``.
+Items are ``(mixture [T], sources [n_src, T], utt_id)`` float32 tensors, peak-normalised to ``max|mixture| = 0.9``.
 
 Segments (training): a random crop of ``segment`` samples. Utterances shorter than the segment are
 **zero-padded at the end** (not dropped), so that small corpora keep every utterance; SI-SDR over a padded
@@ -24,13 +24,24 @@ Item = tuple[torch.Tensor, torch.Tensor, str]
 PEAK = 1.0 - 2.0**-15
 
 
+# FQSS normalises the input waveform to full scale: the model's 8-bit input byte and output byte then use their
+# whole range (quiet LibriMix-level mixtures, -25..-33 dB RMS, otherwise use a tenth of the codes).
+PEAK_TARGET: float | None = 0.9
+MIN_PEAK = 1e-4  # near-silent items are left alone rather than amplifying their noise
+
+
 def normalize_peak(mix: np.ndarray, sources: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Scale mixture and sources by the same factor when ``max|mix|`` exceeds ``1 - 2**-15``."""
+    """Scale mixture and sources by the same factor so that ``max|mix| == PEAK_TARGET``; with ``PEAK_TARGET = None``
+    only scale down a mixture whose peak exceeds ``1 - 2**-15``."""
     peak = float(np.max(np.abs(mix))) if mix.size else 0.0
-    if peak > PEAK:
-        g = PEAK / peak
-        return mix * g, sources * g
-    return mix, sources
+    if PEAK_TARGET is None:
+        target = PEAK if peak > PEAK else None
+    else:
+        target = min(PEAK_TARGET, PEAK) if peak >= MIN_PEAK else None
+    if target is None:
+        return mix, sources
+    g = target / peak
+    return mix * g, sources * g
 
 
 def read_mono(path: str | Path, sample_rate: int, resample: bool = False) -> np.ndarray:

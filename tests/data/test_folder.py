@@ -32,7 +32,7 @@ def make_folder(root: Path, sr: int = SR, loud: bool = False) -> dict[str, np.nd
     return out
 
 
-def test_full_utterances(tmp_path: Path) -> None:
+def test_full_utterances(tmp_path: Path, raw_levels) -> None:
     srcs = make_folder(tmp_path)
     ds = FolderDataset(tmp_path, SR, n_src=2)
     assert len(ds) == 3
@@ -44,7 +44,7 @@ def test_full_utterances(tmp_path: Path) -> None:
         np.testing.assert_allclose(mix.numpy(), srcs[name].sum(0), atol=1e-6)
 
 
-def test_loud_mixture_is_scaled_with_its_sources(tmp_path: Path) -> None:
+def test_loud_mixture_is_scaled_with_its_sources(tmp_path: Path, raw_levels) -> None:
     srcs = make_folder(tmp_path, loud=True)
     mix, sources, _ = FolderDataset(tmp_path, SR)[0]
     assert mix.abs().max().item() == pytest.approx(PEAK, abs=1e-6)
@@ -53,7 +53,7 @@ def test_loud_mixture_is_scaled_with_its_sources(tmp_path: Path) -> None:
     torch.testing.assert_close(mix, sources.sum(0), atol=1e-5, rtol=0)
 
 
-def test_segments_crop_pad_and_repeat(tmp_path: Path) -> None:
+def test_segments_crop_pad_and_repeat(tmp_path: Path, raw_levels) -> None:
     srcs = make_folder(tmp_path)
     ds = FolderDataset(tmp_path, SR, segment_seconds=0.5, seed=3)
     ds.set_epoch(0)
@@ -128,3 +128,13 @@ def test_folder_without_wavs(tmp_path: Path) -> None:
         (tmp_path / d).mkdir()
     with pytest.raises(FqssError, match="no .wav files"):
         open_dataset(tmp_path, "train", SR, 2, None, 0)
+
+
+def test_items_are_normalised_to_full_scale(tmp_path: Path) -> None:
+    """FQSS feeds the model full-scale input: every mixture peaks at 0.9, sources scaled alike."""
+    srcs = make_folder(tmp_path)
+    for i, name in enumerate(sorted(LENGTHS)):
+        mix, sources, _ = FolderDataset(tmp_path, SR)[i]
+        g = 0.9 / np.abs(srcs[name].sum(0)).max()
+        assert mix.abs().max().item() == pytest.approx(0.9, abs=1e-6)
+        np.testing.assert_allclose(sources.numpy(), srcs[name] * g, rtol=1e-5, atol=1e-6)

@@ -48,7 +48,7 @@ def make_librimix(root: Path, rate: str = "wav8k", split: str = "dev", n: int = 
 
 
 @pytest.mark.parametrize("absolute", [FOREIGN, ""], ids=["foreign-paths", "local-paths"])
-def test_items_match_files(tmp_path: Path, absolute: str) -> None:
+def test_items_match_files(tmp_path: Path, absolute: str, raw_levels) -> None:
     srcs = make_librimix(tmp_path, absolute=absolute)
     ds = LibriMixDataset(tmp_path, "dev", 8000, 2)
     assert len(ds) == 3
@@ -75,7 +75,7 @@ def test_split_aliases(tmp_path: Path, split: str, folder: str) -> None:
     assert len(open_dataset(tmp_path, split, 8000, 2, 1.0, 0)) == 2
 
 
-def test_16k_only_is_resampled_to_8k(tmp_path: Path) -> None:
+def test_16k_only_is_resampled_to_8k(tmp_path: Path, raw_levels) -> None:
     srcs = make_librimix(tmp_path, rate="wav16k")
     assert not (tmp_path / "wav8k").exists()
     ds = open_dataset(tmp_path, "valid", 8000, 2, None, 0)

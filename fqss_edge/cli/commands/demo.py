@@ -52,12 +52,13 @@ def register(app: typer.Typer) -> None:
 
 
 def _table(title: str, rows: list[dict]):
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=title)
     cols = list(dict.fromkeys(k for r in rows for k in r))
     for c in cols:
-        table.add_column(c, justify="left" if c == "model" else "right")
+        table.add_column(escape(c), justify="left" if c == "model" else "right")
     for r in rows:
-        table.add_row(*(str(r.get(c, "")) for c in cols))
+        table.add_row(*(escape(str(r.get(c, ""))) for c in cols))  # labels like "onnxruntime[opt=off]"
     return table
