@@ -33,7 +33,3 @@ class QTensor(NamedTuple):
 
     def with_value(self, value: torch.Tensor) -> "QTensor":
         return QTensor(value, self.scale, self.zero_point, self.bits)
-
-
-def float_tensor(x: torch.Tensor) -> QTensor:
-    return QTensor(x)
