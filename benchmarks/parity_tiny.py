@@ -27,12 +27,11 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=ROOT / "benchmarks/work/qat_methods/data/test")
     ap.add_argument("--utts", type=int, default=20)
     ap.add_argument("--name", default="parity_tiny_fqss")
-    ap.add_argument("--split-reduce-mean", action="store_true", help="gLN means as ReduceMean over T, then C")
     ap.add_argument("--onnx-only", action="store_true", help="export and compare model.onnx only")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         formats = ("onnx",) if args.onnx_only else ("onnx", "tflite")
-        bundle = export_bundle(args.checkpoint, Path(tmp), formats=formats, split_reduce_mean=args.split_reduce_mean)
+        bundle = export_bundle(args.checkpoint, Path(tmp), formats=formats)
         deleg = xnnpack_delegation(bundle.tflite, length=32000) if bundle.tflite else None
         report = run_parity(args.checkpoint, bundle.files, args.data, max_utts=args.utts)
     command = "python benchmarks/parity_tiny.py " + " ".join(sys.argv[1:])

@@ -1,4 +1,6 @@
-"""``fqss-edge export CKPT --int8``: model.onnx (QDQ) and model.tflite (fully int8) written as a pair.
+"""``fqss-edge export CKPT``: model.onnx and model.tflite written as a pair: with ``--int8`` the QDQ graph and a
+fully integer .tflite, with ``--float`` the float graph and a float32 .tflite (float32 I/O, for float-vs-int8
+comparisons).
 
 Both files are built in a temporary folder next to the output folder and moved into place only when both
 succeeded, so an error leaves no half-written export behind."""
@@ -29,24 +31,27 @@ class BundleExport:
 
 def export_bundle(checkpoint: str | Path, out_dir: str | Path, quantized: bool | None = None,
                   config: dict[str, Any] | None = None, formats: tuple[str, ...] | None = None,
-                  io: str = "int16", split_reduce_mean: bool = False) -> BundleExport:
+                  io: str | None = None) -> BundleExport:
+    """``formats``: ("onnx", "tflite") by default. ``io``: the TFLite I/O, int16 (default) or float32 for an int8
+    export; a float export has float32 I/O only."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out))
     try:
-        onnx_result = export_checkpoint(checkpoint, staging, quantized, config, split_reduce_mean=split_reduce_mean)
-        if formats is None:  # int8: both files; float: the ONNX graph only (the TFLite writer is integer-only)
-            formats = ("onnx", "tflite") if onnx_result.quantized else ("onnx",)
+        onnx_result = export_checkpoint(checkpoint, staging, quantized, config)
+        if formats is None:  # int8: QDQ ONNX + integer .tflite; float: float ONNX + float32 .tflite
+            formats = ("onnx", "tflite")
         tflite, meta = None, None
         if "tflite" in formats:
             from fqss_edge.errors import FqssError
             from fqss_edge.export.tflite import export as export_tflite
 
-            if not onnx_result.quantized:
-                raise FqssError(f"{checkpoint}: the TFLite export is integer-only: export a quantized checkpoint "
-                                "with --int8 (or --format onnx for the float graph)")
+            precision = "int8" if onnx_result.quantized else "float32"
+            if precision == "float32" and io not in (None, "float32"):
+                raise FqssError(f"{checkpoint}: a float export writes a float32 .tflite with float32 I/O; --io {io} "
+                                "is for --int8 exports")
             tflite = staging / "model.tflite"
-            meta = export_tflite(onnx_result.path, tflite, io=io)
+            meta = export_tflite(onnx_result.path, tflite, io=io, precision=precision)
         moved = {}
         for name in ["model.onnx"] * ("onnx" in formats) + ["model.tflite"] * (tflite is not None):
             os.replace(staging / name, out / name)

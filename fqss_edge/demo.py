@@ -82,7 +82,7 @@ def run_demo(out_dir: Path, log: Callable[[str], None] = print, bench_runs: int 
 
     done = _step(result, "export", log, "1/5 export: FQSS checkpoint -> model.onnx + model.tflite (int8), float -> ONNX")
     int8 = export_bundle(int8_ckpt, out / "export" / "int8")
-    flt = export_bundle(float_ckpt, out / "export" / "float")
+    flt = export_bundle(float_ckpt, out / "export" / "float", formats=("onnx",))
     done()
 
     done = _step(result, "parity", log, "2/5 parity and quality on held-out speakers: PyTorch vs onnxruntime vs LiteRT")

@@ -1,4 +1,5 @@
-"""LiteRT (TFLite) backend for the integer-only ``.tflite`` files of ``fqss_edge.export.tflite``.
+"""LiteRT (TFLite) backend for the ``.tflite`` files of ``fqss_edge.export.tflite``: integer-only models
+(int16 PCM or float32 I/O) and float32 models (``export --float``, float32 I/O).
 
 Kernels: ``"xnnpack"`` (LiteRT's default: XNNPACK delegate, builtin kernels for what it does not take),
 ``"builtin"`` (optimised builtin kernels, no delegate) and ``"ref"`` (reference kernels: bit-exact with
@@ -9,6 +10,8 @@ does not import.
     sources = be.run(waveform)        # float32 [T] in [-1, 1) -> float32 [S, T]
     pcm_out = be.run_int16(pcm)       # int16 [T] -> int16 [S, T]
 
+An integer model reads the waveform as 16-bit PCM (``floor(32768 x)``, as its input splitter does); a float32
+model (metadata ``precision: float32``) takes the waveform as it is and returns its float outputs unrounded.
 The input length is padded with zeros to the model's contract (``T % stride == 0``, ``T >= kernel_size``), the
 interpreter's input is resized to it, and the outputs are cropped back to ``T``.
 """
@@ -72,6 +75,7 @@ class LiteRtBackend:
         self._it = None
         self._length = -1
         self.api = ""
+        self.precision = "int8"
 
     # -- loading --------------------------------------------------------------------------------------------
     def load(self, path: str | Path) -> "LiteRtBackend":
@@ -91,6 +95,7 @@ class LiteRtBackend:
             raise FqssError(f"{p}: LiteRT cannot load the model ({_one_line(e)})") from None
         self.api = api
         self.path = p
+        self.precision = self.meta.get("precision", "int8")  # files written before float32 models: int8
         self._contract = contract_from_metadata(self.meta)
         self._length = -1
         return self
@@ -140,9 +145,15 @@ class LiteRtBackend:
         return np.ascontiguousarray(y.reshape(y.shape[0], -1)[:, :t])
 
     def run(self, waveform: np.ndarray) -> np.ndarray:
-        """float32 [T] in [-1, 1) -> float32 [S, T]. The waveform is taken as 16-bit PCM (floor(32768 x), as
-        the model's input splitter reads it)."""
+        """float32 [T] in [-1, 1) -> float32 [S, T]. An integer model takes the waveform as 16-bit PCM
+        (floor(32768 x), as the model's input splitter reads it); a float32 model takes it as it is."""
         w = as_waveform(waveform)
+        if self.precision == "float32":
+            t = w.shape[0]
+            x = np.zeros((1, self.io_contract.valid_length(t)), dtype=np.float32)
+            x[0, :t] = w
+            y = self._invoke(x)
+            return np.ascontiguousarray(y.reshape(y.shape[0], -1)[:, :t], dtype=np.float32)
         pcm = np.clip(np.floor(w.astype(np.float64) * 32768.0), -32768, 32767).astype(np.int16)
         return self.run_int16(pcm).astype(np.float32) / np.float32(32768.0)
 

@@ -15,7 +15,7 @@ from torch import nn
 from fqss_edge.export.onnx.graph import QParams
 from fqss_edge.quant.layers import InputSplitter, QConv1d, QConvTranspose1d, QGlobalLayerNorm
 from fqss_edge.quant.layers.io import BYTE_SCALE
-from fqss_edge.quant.quantizers import ActQuantizer, FixedQuantizer
+from fqss_edge.quant.quantizers import ActQuantizer, FixedQuantizer, TiedQuantizer
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,8 @@ def expected_from_model(model: nn.Module) -> Expected:
     e = Expected()
     for name, m in model.named_modules():
         if isinstance(m, ActQuantizer) and m.enabled and m.calibrated or isinstance(m, FixedQuantizer) and m.enabled:
+            e.activations[name] = QParams.of(m)
+        elif isinstance(m, TiedQuantizer) and m.enabled and m.tied.enabled and getattr(m.tied, "calibrated", True):
             e.activations[name] = QParams.of(m)
         elif isinstance(m, InputSplitter) and m.enabled:
             e.activations[name] = QParams(float(np.float32(BYTE_SCALE)), 0, 8)

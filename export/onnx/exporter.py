@@ -43,15 +43,14 @@ def is_quantized(model: nn.Module) -> bool:
     return bool(getattr(spec, "enabled", False))
 
 
-def build_onnx(model: nn.Module, quantized: bool | None = None, config: dict[str, Any] | None = None,
-               split_reduce_mean: bool = False) -> onnx.ModelProto:
-    """The ONNX graph of ``model`` (eval mode): int8 QDQ (``quantized``) or the plain float network.
-    ``split_reduce_mean``: write gLN means as ReduceMean over T then over C (see ``emitters/norm.py``)."""
+def build_onnx(model: nn.Module, quantized: bool | None = None, config: dict[str, Any] | None = None
+               ) -> onnx.ModelProto:
+    """The ONNX graph of ``model`` (eval mode): int8 QDQ (``quantized``) or the plain float network."""
     quantized = is_quantized(model) if quantized is None else quantized
     if quantized and not is_quantized(model):
         raise FqssError("the model is a float model: export it with --float (it has no quantizers)")
     model.eval()
-    b = GraphBuilder(quantized, split_reduce_mean, module_names={id(m): n for n, m in model.named_modules()})
+    b = GraphBuilder(quantized, module_names={id(m): n for n, m in model.named_modules()})
     n_src = model.n_src  # type: ignore[attr-defined]
     emit(b, model, "", TensorRef(INPUT_NAME))
     return make_model(b, [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, [1, 1, "T"])],
@@ -94,10 +93,10 @@ def save_atomic(proto: onnx.ModelProto, path: str | Path) -> Path:
 
 
 def export_onnx(model: nn.Module, path: str | Path, quantized: bool | None = None,
-                config: dict[str, Any] | None = None, split_reduce_mean: bool = False) -> OnnxExport:
+                config: dict[str, Any] | None = None) -> OnnxExport:
     """Export, check, verify (int8: the QDQ contract against the model's own quantizers) and write ``path``."""
     quantized = is_quantized(model) if quantized is None else quantized
-    proto = build_onnx(model, quantized, config, split_reduce_mean)
+    proto = build_onnx(model, quantized, config)
     check_onnx(proto, str(path))
     if quantized:
         verify_qdq_graph(proto, expected_from_model(model), label=str(path))
@@ -115,4 +114,4 @@ def export_checkpoint(checkpoint: str | Path, out_dir: str | Path, quantized: bo
     if quantized and not loaded.quantized:
         raise FqssError(f"{checkpoint}: a float checkpoint cannot be exported --int8 (use --float, or quantize "
                         f"it first with PTQ/QAT)")
-    return export_onnx(loaded.model, Path(out_dir) / filename, quantized, loaded.config, split_reduce_mean)
+    return export_onnx(loaded.model, Path(out_dir) / filename, quantized, loaded.config)

@@ -42,7 +42,6 @@ class TensorRef:
 @dataclass
 class GraphBuilder:
     quantized: bool
-    split_reduce_mean: bool = False  # gLN means as ReduceMean(T) -> ReduceMean(C): precise in onnxruntime
     nodes: list[onnx.NodeProto] = field(default_factory=list)
     initializers: dict[str, onnx.TensorProto] = field(default_factory=dict)
     int16_tensors: list[str] = field(default_factory=list)

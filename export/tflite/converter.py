@@ -37,7 +37,7 @@ def convert_graph(model: onnx.ModelProto, io: str = "int16", name: str = "model.
     if len(g.inputs) != 1:
         raise FqssError(f"{name}: {len(g.inputs)} graph inputs; the TFLite exporter converts single-input models")
     ctx = ConvertContext(g, io=io)
-    live = _live(g)  # once: the walk is over the whole graph
+    live = live_nodes(g)  # once: the walk is over the whole graph
     dead = [n for n in g.nodes if id(n) not in live]
     ctx.claim(*dead)  # nodes no graph output depends on (e.g. the unused residual branch of the last TCN block)
     ctx.facts["dead_nodes"] = len(dead)
@@ -75,7 +75,8 @@ def convert_graph(model: onnx.ModelProto, io: str = "int16", name: str = "model.
     return ctx
 
 
-def _live(g: OnnxGraph) -> set[int]:
+def live_nodes(g: OnnxGraph) -> set[int]:
+    """ids of the nodes some graph output depends on."""
     live: set[int] = set()
     todo = [o.name for o in g.outputs]
     while todo:

@@ -8,13 +8,15 @@ import sys
 from pathlib import Path
 
 from fqss_edge.export.tflite import ops as _ops  # noqa: F401  (registers the converters)
-from fqss_edge.export.tflite.registry import specs
+from fqss_edge.export.tflite import ops_float as _ops_float  # noqa: F401  (registers the float32 converters)
+from fqss_edge.export.tflite.registry import FLOAT32, INT8, OpSpec
 
 HEADER = """# TFLite operators written by `fqss_edge.export.tflite`
 
 Generated from the converter registry by `python -m fqss_edge.export.tflite.docs`; do not edit by hand.
 
-Every converter matches one QDQ ONNX pattern (`DQ -> Op -> Q`) and writes integer-only TFLite operators:
+Integer path (the table below; float32 converters for plain float graphs are in the last section). Every
+converter matches one QDQ ONNX pattern (`DQ -> Op -> Q`) and writes integer-only TFLite operators:
 activations int8 (int16 with zero point 0 inside declared 16x8 islands), weights int8 per output channel with
 zero points 0 and `quantized_dimension` set, biases int32 of scale `s_in * s_w`. Scales and zero points are
 copied from the ONNX graph bit for bit. ONNX `(N, C, T)` tensors are laid out `[N, 1, T, C]` (rank 4
@@ -33,14 +35,38 @@ PAD + CONV_2D + RESHAPE, the same integer sums as TRANSPOSE_CONV, since TRANSPOS
 constant tensor).
 """
 
+FLOAT_HEADER = """
+## float32
+
+A plain float ONNX graph (`fqss-edge export CKPT --float`, no QuantizeLinear / DequantizeLinear) is written as a
+float32 model by a separate registry (`export/tflite/ops_float/`), for side-by-side float vs int8 benchmarks:
+the same `[N, 1, T, C]` layout and, wherever the operation is the same, the same TFLite operators as the integer
+path, so that XNNPACK takes the whole graph. I/O is float32 only: the waveform `[1, T]` in `[-1, 1)` in, the
+sources `[n_src, T]` out. A node without a float32 converter fails the export with its name and op type; a QDQ
+graph is never converted by these converters, nor a float graph by the integer ones.
+
+| ONNX op / pattern | TFLite | matched pattern | constraints |
+|---|---|---|---|
+"""
+
+
+def _cell(t: str) -> str:
+    return t.replace("|", "\\|").replace("\n", " ")
+
+
+def _int_row(s: OpSpec) -> str:
+    bits = ", ".join(f"int{b}" for b in s.bits)
+    return f"| `{s.op_type}` | {_cell(s.tflite)} | {bits} | {_cell(s.pattern)} | {_cell(s.constraints)} |"
+
+
+def _float_row(s: OpSpec) -> str:
+    return f"| `{s.op_type}` | {_cell(s.tflite)} | {_cell(s.pattern)} | {_cell(s.constraints)} |"
+
 
 def render() -> str:
-    rows = []
-    for s in specs():
-        bits = ", ".join(f"int{b}" for b in s.bits)
-        cell = lambda t: t.replace("|", "\\|").replace("\n", " ")  # noqa: E731
-        rows.append(f"| `{s.op_type}` | {cell(s.tflite)} | {bits} | {cell(s.pattern)} | {cell(s.constraints)} |")
-    return HEADER + "\n".join(rows) + "\n" + FOOTER
+    rows = [_int_row(s) for s in INT8.specs()]
+    float_rows = [_float_row(s) for s in FLOAT32.specs()]
+    return HEADER + "\n".join(rows) + "\n" + FOOTER + FLOAT_HEADER + "\n".join(float_rows) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if ok else 1
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
-    print(f"wrote {out} ({len(specs())} converters)")
+    print(f"wrote {out} ({len(INT8.specs())} int8 and {len(FLOAT32.specs())} float32 converters)")
     return 0
 
 

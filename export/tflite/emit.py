@@ -20,8 +20,14 @@ INT16_VERSION = {B.ADD: 3, B.SUB: 3, B.MUL: 4, B.MEAN: 3, B.RSQRT: 3, B.LEAKY_RE
                  B.DEQUANTIZE: 3}
 
 
+# float32: version 1 for every operator written, except the features that need a newer one (dilated
+# DEPTHWISE_CONV_2D: 2, TRANSPOSE_CONV with a bias: 3), which the float converters choose themselves.
+FLOAT_VERSION: dict[int, int] = {}
+
+
 def version(op: int, dtype: np.dtype) -> int:
-    table = INT16_VERSION if np.dtype(dtype) == np.int16 else INT8_VERSION
+    dtype = np.dtype(dtype)
+    table = INT16_VERSION if dtype == np.int16 else FLOAT_VERSION if dtype == np.float32 else INT8_VERSION
     return table.get(op, 1)
 
 

@@ -1,5 +1,6 @@
-"""The ``fqss_edge`` metadata entry of the .tflite (JSON): I/O contract, sample rate, length constraints,
-source names, and the ONNX model's own ``fqss.*`` metadata. ``read_tflite_metadata`` reads it back."""
+"""The ``fqss_edge`` metadata entry of the .tflite (JSON): precision (int8 / float32), I/O contract, sample
+rate, length constraints, source names, and the ONNX model's own ``fqss.*`` metadata (model config included).
+``read_tflite_metadata`` reads it back."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def _num(v: object, default: object = None) -> object:
         return v if v is not None else default
 
 
-def build_metadata(ctx, io: str) -> dict:
+def build_metadata(ctx, io: str, precision: str = "int8") -> dict:
     g = ctx.g
     md = {k: _num(v) for k, v in g.metadata.items()}
     inp, out = ctx.inputs[0], ctx.outputs[0]
@@ -33,6 +34,8 @@ def build_metadata(ctx, io: str) -> dict:
     dtype = str(inp.dtype)
     value = {"int16": "16-bit PCM, full scale 32768", "float32": "float32 in [-1, 1) (16-bit PCM / 32768)"}.get(
         io, "the quantized tensors themselves (scale / zero point in the tensor)")
+    if precision == "float32":
+        value = "float32 in [-1, 1) (any float value; a float model)"
     length = {"multiple_of": stride, "min": kernel,
               "rule": "T % multiple_of == 0 and T >= min; pad with zeros and crop the outputs otherwise"}
     return {
@@ -51,7 +54,8 @@ def build_metadata(ctx, io: str) -> dict:
         "frame": {"hop": stride, "window": kernel},
         "input_splitter": bool(ctx.facts.get("input_splitter")),
         "residual_output": bool(ctx.facts.get("residual_output")),
-        "integer_only": True,
+        "precision": precision,  # "int8": integer-only operators; "float32": a float model
+        "integer_only": precision == "int8",
         "onnx_metadata": md,
     }
 

@@ -264,6 +264,10 @@ class ReferenceModel:
     def from_file(cls, path: str | Path) -> "ReferenceModel":
         return cls(Path(path).read_bytes(), str(path))
 
+    def op_names(self) -> list[str]:
+        """The builtin operator of every operator, in execution order."""
+        return [operator_name(self.codes[op.opcodeIndex]) for op in self.sg.operators]
+
     def run(self, *inputs: np.ndarray, keep: bool = False):
         vals: dict[int, np.ndarray] = {i: t.data for i, t in enumerate(self.tensors) if t.data is not None}
         for idx, x in zip(self.sg.inputs, inputs):

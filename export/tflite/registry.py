@@ -1,12 +1,18 @@
-"""Operator registry: one converter per ONNX-QDQ pattern, keyed by the ONNX op type of its anchor node.
+"""Operator registries: one converter per ONNX pattern, keyed by the ONNX op type of its anchor node.
 
-A converter is ``fn(ctx: ConvertContext, node: onnx.NodeProto) -> None``; it reads its quantized inputs
+Two registries, never mixed: ``INT8`` (QDQ ONNX -> integer-only TFLite, converters under ``ops/``) and
+``FLOAT32`` (plain float ONNX -> float32 TFLite, converters under ``ops_float/``). The module-level
+``register`` / ``lookup`` / ``supported`` / ``specs`` / ``unregister`` are the int8 registry's; the float
+converters register with ``register_float``.
+
+An int8 converter is ``fn(ctx: ConvertContext, node: onnx.NodeProto) -> None``; it reads its quantized inputs
 through ``ctx`` (the DequantizeLinear in front of each), claims the QuantizeLinear behind its output and
-emits TFLite operators. It declares what it accepts (TFLite builtin, bit widths, constraints), which
-``python -m fqss_edge.export.tflite.docs`` turns into ``docs/operators.md``.
+emits TFLite operators. A float converter is ``fn(ctx: FloatContext, node) -> None``. Each declares what it
+accepts (TFLite builtin, bit widths, constraints), which ``python -m fqss_edge.export.tflite.docs`` turns into
+``docs/operators.md``.
 
 A duplicate registration raises ``ValueError``; a node without a converter raises ``FqssError`` naming the
-node and its op type (never a silent float fallback).
+node and its op type (never a silent fallback to the other registry or to float kernels).
 """
 
 from __future__ import annotations
@@ -25,46 +31,60 @@ class OpSpec:
     op_type: str  # ONNX op type of the anchor node (or "island:<name>" for a declared I/O island)
     fn: Converter
     tflite: str  # TFLite builtin(s) written
-    bits: tuple[int, ...]  # accepted activation bit widths
+    bits: tuple[int, ...]  # accepted activation bit widths (32 for the float32 registry)
     pattern: str  # the ONNX pattern matched
     constraints: str = ""
 
 
-_REGISTRY: dict[str, OpSpec] = {}
+class Registry:
+    """The converters of one precision (``kind``: "int8" or "float32")."""
+
+    def __init__(self, kind: str, default_bits: tuple[int, ...], default_pattern: str):
+        self.kind = kind
+        self.default_bits = default_bits
+        self.default_pattern = default_pattern  # formatted with {op}
+        self._specs: dict[str, OpSpec] = {}
+
+    def register(self, *op_types: str, tflite: str, bits: tuple[int, ...] | None = None, pattern: str = "",
+                 constraints: str = "") -> Callable[[Converter], Converter]:
+        """Register ``fn`` as the converter of ``op_types`` (ONNX op types, or ``island:<name>``)."""
+
+        def deco(fn: Converter) -> Converter:
+            for op_type in op_types:
+                if op_type in self._specs:
+                    prev = self._specs[op_type].fn
+                    raise ValueError(f"a TFLite converter ({self.kind}) for {op_type} is already registered "
+                                     f"({prev.__module__}.{prev.__name__})")
+                self._specs[op_type] = OpSpec(op_type, fn, tflite, tuple(bits or self.default_bits),
+                                              pattern or self.default_pattern.format(op=op_type), constraints)
+            return fn
+
+        return deco
+
+    def unregister(self, op_type: str) -> None:
+        """Remove a registration (tests only)."""
+        self._specs.pop(op_type, None)
+
+    def lookup(self, op_type: str, node_name: str) -> OpSpec:
+        spec = self._specs.get(op_type)
+        if spec is None:
+            raise FqssError(f"TFLite export: node {node_name!r} (op type {op_type}) has no {self.kind} converter; "
+                            f"supported op types: {', '.join(self.supported())}")
+        return spec
+
+    def supported(self) -> list[str]:
+        return sorted(k for k in self._specs if not k.startswith("island:"))
+
+    def specs(self) -> list[OpSpec]:
+        return [self._specs[k] for k in sorted(self._specs)]
 
 
-def register(*op_types: str, tflite: str, bits: tuple[int, ...] = (8,), pattern: str = "",
-             constraints: str = "") -> Callable[[Converter], Converter]:
-    """Register ``fn`` as the converter of ``op_types`` (ONNX op types, or ``island:<name>``)."""
+INT8 = Registry("int8", (8,), "DQ -> {op} -> Q")
+FLOAT32 = Registry("float32", (32,), "{op}")
 
-    def deco(fn: Converter) -> Converter:
-        for op_type in op_types:
-            if op_type in _REGISTRY:
-                raise ValueError(f"a TFLite converter for {op_type} is already registered "
-                                 f"({_REGISTRY[op_type].fn.__module__}.{_REGISTRY[op_type].fn.__name__})")
-            _REGISTRY[op_type] = OpSpec(op_type, fn, tflite, tuple(bits), pattern or f"DQ -> {op_type} -> Q",
-                                        constraints)
-        return fn
-
-    return deco
-
-
-def unregister(op_type: str) -> None:
-    """Remove a registration (tests only)."""
-    _REGISTRY.pop(op_type, None)
-
-
-def lookup(op_type: str, node_name: str) -> OpSpec:
-    spec = _REGISTRY.get(op_type)
-    if spec is None:
-        raise FqssError(f"TFLite export: node {node_name!r} (op type {op_type}) has no int8 converter; "
-                        f"supported op types: {', '.join(supported())}")
-    return spec
-
-
-def supported() -> list[str]:
-    return sorted(k for k in _REGISTRY if not k.startswith("island:"))
-
-
-def specs() -> list[OpSpec]:
-    return [_REGISTRY[k] for k in sorted(_REGISTRY)]
+register = INT8.register
+unregister = INT8.unregister
+lookup = INT8.lookup
+supported = INT8.supported
+specs = INT8.specs
+register_float = FLOAT32.register

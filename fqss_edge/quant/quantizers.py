@@ -9,6 +9,7 @@
   gradient afterwards (learned range, PACT-like).
 * ``FixedQuantizer``: a range the runtime imposes (e.g. LOGISTIC output 1/256, -128) or the FQSS
   output bytes (1/128, 0).
+* ``TiedQuantizer``: another quantizer's scale and zero point (an intermediate a runtime keeps at that scale).
 * ``quantize_bias``: int32 with scale ``s_in * s_w`` per output channel.
 
 ``qparams()`` of every quantizer is the single source of truth for its scale and zero point: the
@@ -32,8 +33,15 @@ def round_ste(x: torch.Tensor) -> torch.Tensor:
     return x + (torch.round(x) - x).detach()
 
 
+_rounding_noise: list[tuple[float, torch.Generator]] = []  # set by ``tools.perturbed_rounding`` (analysis only)
+
+
 def fake_quant(x: torch.Tensor, scale: torch.Tensor, zero_point: torch.Tensor, qmin: int, qmax: int) -> torch.Tensor:
-    q = torch.clamp(round_ste(x / scale) + zero_point, qmin, qmax)
+    v = x / scale
+    if _rounding_noise:
+        eps, gen = _rounding_noise[-1]
+        v = v + (torch.rand(v.shape, generator=gen, dtype=v.dtype) * 2 - 1) * eps
+    q = torch.clamp(round_ste(v) + zero_point, qmin, qmax)
     return (q - zero_point) * scale
 
 
@@ -124,6 +132,46 @@ class FixedQuantizer(nn.Module):
             return QTensor(x)
         y = fake_quant(x, self.scale, self.zero_point, self.range.qmin, self.range.qmax)
         return QTensor(y, self.scale, self.zero_point, self.bits)
+
+
+class TiedQuantizer(nn.Module):
+    """Quantizes with another quantizer's scale and zero point (no parameters of its own).
+
+    Used where a runtime keeps an intermediate at its input's scale, e.g. the per-channel time means of an int16
+    tensor before the mean over channels (TFLite's int16 MEAN over C x T would overflow its int32 sum)."""
+
+    def __init__(self, tied: nn.Module):
+        super().__init__()
+        self._tied = [tied]  # not a child: its parameters belong to the module that owns it
+        self.enabled = True
+
+    @property
+    def tied(self) -> nn.Module:
+        return self._tied[0]
+
+    @property
+    def bits(self) -> int:
+        return int(self.tied.bits)
+
+    @property
+    def range(self):  # noqa: ANN201
+        return self.tied.range
+
+    def qparams(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.tied.qparams()
+
+    def export_qparams(self) -> tuple[float, int]:
+        return self.tied.export_qparams()
+
+    def forward(self, x: torch.Tensor) -> QTensor:
+        t = self.tied
+        if not (self.enabled and t.enabled):
+            return QTensor(x)
+        if isinstance(t, ActQuantizer) and (t.observing or (t.training and int(t.n_obs) < t.calib_batches)):
+            return QTensor(x)  # the tied quantizer is still observing: so is this one
+        scale, zp = self.qparams()
+        y = fake_quant(x, scale, zp, self.range.qmin, self.range.qmax)
+        return QTensor(y, scale.detach(), zp.detach(), self.bits)
 
 
 class WeightQuantizer(nn.Module):

@@ -83,3 +83,20 @@ def load_network_state(model: nn.Module, state: dict[str, torch.Tensor]) -> None
         what = missing[:3] if missing else result.unexpected_keys[:3]
         kind = "missing" if missing else "unexpected"
         raise KeyError(f"{kind} tensors {', '.join(what)}")
+
+
+@contextlib.contextmanager
+def perturbed_rounding(eps: float, seed: int = 0) -> Iterator[None]:
+    """Within the block, every activation rounding of the simulation sees uniform noise in [-eps, eps] codes
+    added to its input: a model of runtimes whose arithmetic differs by ~eps codes before rounding (float32
+    summation order ~1e-6..1e-5, fixed-point double rounding up to 2^-(shift+1)). Comparing the outputs with
+    an unperturbed run measures how far such differences carry through the network (``benchmarks/
+    parity_sensitivity.py``). Analysis only."""
+    from fqss_edge.quant import quantizers
+
+    gen = torch.Generator().manual_seed(seed)
+    quantizers._rounding_noise.append((float(eps), gen))
+    try:
+        yield
+    finally:
+        quantizers._rounding_noise.pop()

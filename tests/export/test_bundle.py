@@ -1,4 +1,4 @@
-"""``fqss-edge export CKPT --int8``: model.onnx and model.tflite together, or nothing."""
+"""``fqss-edge export CKPT --int8`` / ``--float``: model.onnx and model.tflite together, or nothing."""
 
 import pytest
 
@@ -24,14 +24,31 @@ def test_int8_default_writes_both(ckpts, tmp_path, capsys):
     assert "model.tflite" in capsys.readouterr().out
 
 
-def test_float_checkpoint_defaults_to_the_onnx_graph(ckpts, tmp_path):
-    result = export_bundle(ckpts["float"], tmp_path)
+@pytest.mark.parametrize("ckpt", ["float", "int8"])
+def test_float_default_writes_both_with_a_float32_tflite(ckpts, tmp_path, capsys, ckpt):
+    """``--float`` (a float checkpoint, or a quantized one as its float network): float ONNX + float32 .tflite."""
+    assert main(["export", str(ckpts[ckpt]), "--float", "-o", str(tmp_path)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx", "model.tflite"]
+    meta = read_tflite_metadata(tmp_path / "model.tflite")
+    assert meta["precision"] == "float32" and meta["io"] == "float32" and meta["input"]["dtype"] == "float32"
+    assert "float32, I/O float32" in capsys.readouterr().out
+
+
+def test_float_tflite_only(ckpts, tmp_path):
+    result = export_bundle(ckpts["float"], tmp_path, formats=("tflite",))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.tflite"]
+    assert result.tflite_meta["precision"] == "float32"
+
+
+def test_float_onnx_only(ckpts, tmp_path):
+    result = export_bundle(ckpts["float"], tmp_path, formats=("onnx",))
     assert result.tflite is None and sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx"]
 
 
-def test_tflite_of_a_float_graph_is_refused_and_writes_nothing(ckpts, tmp_path):
-    with pytest.raises(FqssError, match="integer-only"):
-        export_bundle(ckpts["float"], tmp_path, formats=("onnx", "tflite"))
+def test_int16_io_for_a_float_export_is_refused_and_writes_nothing(ckpts, tmp_path, capsys):
+    assert main(["export", str(ckpts["float"]), "--float", "--io", "int16", "-o", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "float32 I/O" in err and len(err.splitlines()) == 1
     assert list(tmp_path.iterdir()) == []
 
 
@@ -42,6 +59,7 @@ def test_a_failing_tflite_step_leaves_no_onnx_behind(ckpts, tmp_path, monkeypatc
         raise FqssError("simulated converter failure")
 
     monkeypatch.setattr(tfl, "export", boom)
-    with pytest.raises(FqssError, match="simulated"):
-        export_bundle(ckpts["int8"], tmp_path)
-    assert list(tmp_path.iterdir()) == []
+    for ckpt in ("int8", "float"):
+        with pytest.raises(FqssError, match="simulated"):
+            export_bundle(ckpts[ckpt], tmp_path)
+        assert list(tmp_path.iterdir()) == []

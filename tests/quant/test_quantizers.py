@@ -113,3 +113,35 @@ def test_fixed_quantizer_keeps_its_parameters():
     out = q(torch.tensor([0.0, 0.5, 0.999, 1.5]))
     assert out.value.tolist() == [0.0, 0.5, 255 / 256, 255 / 256]
     assert q.export_qparams() == (1 / 256, -128)
+
+
+def test_perturbed_rounding_moves_only_codes_near_a_boundary():
+    from fqss_edge.quant.tools import perturbed_rounding
+
+    q = FixedQuantizer(1.0, 0)
+    x = torch.tensor([0.0, 0.2, 0.4999, 0.5001, 1.49995, -2.50004, 3.0])
+    base = q(x).value
+    with perturbed_rounding(1e-3, seed=1):
+        moved = torch.stack([q(x).value for _ in range(200)])
+    assert torch.equal(q(x).value, base)  # restored after the block
+    far = torch.tensor([True, True, False, False, False, False, True])
+    assert torch.equal(moved[:, far], base[far].expand(200, -1))  # more than eps from a boundary: never moves
+    flips = (moved[:, ~far] != base[~far]).float().mean(0)
+    assert bool(((flips > 0.2) & (flips < 0.8)).all())  # within eps: either side
+    with perturbed_rounding(0.0):
+        assert torch.equal(q(x).value, base)
+
+
+def test_tied_quantizer_uses_the_other_quantizers_parameters():
+    from fqss_edge.quant.quantizers import TiedQuantizer
+
+    a = ActQuantizer(bits=16)
+    a.observe(torch.tensor([-3.0, 2.0]))
+    t = TiedQuantizer(a)
+    assert t.export_qparams() == a.export_qparams() and t.bits == 16
+    assert list(t.parameters()) == []  # the tied quantizer's range belongs to its owner
+    x = torch.linspace(-4, 4, 101)
+    a.eval()
+    assert torch.equal(t(x).value, a(x).value)
+    a.train()  # still calibrating: both pass values through
+    assert torch.equal(t(x).value, x)

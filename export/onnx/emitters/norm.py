@@ -1,8 +1,11 @@
 """QGlobalLayerNorm as quantized element-wise ops (contract: docs/qdq_graph_contract.md, gLN).
 
-    mean = Q8(ReduceMean(x))     xc = Q8(x - mean)        xn = Q16(DQ(xc))          sq = Q16(xn * xn)
-    var = Q16(ReduceMean(sq))    ve = Q16(var + eps)      rstd = Q16(Reciprocal(Sqrt(ve)))   (one RSQRT)
-    nrm = Q16(xn * rstd)         n8 = Q8(DQ(nrm))         y = Q8(n8 * gamma)        out = Q8(y + beta)
+    mean = Q8(ReduceMean_C(ReduceMean_T(x)))          xc = Q8(x - mean)      xn = Q16(DQ(xc))
+    sq = Q16(xn * xn)                                 var_t = Q16(ReduceMean_T(sq)) at sq's scale (q_var_time)
+    var = Q16(ReduceMean_C(var_t))                    ve = Q16(var + eps)    rstd = Q16(Reciprocal(Sqrt(ve)))
+    nrm = Q16(xn * rstd)    n8 = Q8(DQ(nrm))          y = Q8(n8 * gamma)     out = Q8(y + beta)
+
+With ``norm_bits: 8`` there is no ``var_t``: ReduceMean_T -> ReduceMean_C is a float composite (one MEAN).
 
 eps is an integer constant of the statistics' type with code 1 and scale float32(eps): exactly the value the
 simulation adds. gamma and beta are int8 per-tensor constants ``[1, C, 1]``.
@@ -16,18 +19,16 @@ from fqss_edge.export.onnx.graph import GraphBuilder, TensorRef
 from fqss_edge.export.onnx.registry import child, register
 from fqss_edge.quant.layers import QGlobalLayerNorm
 
-AXES = "const.axes_1_2"
-
-
-def reduce_mean(b: GraphBuilder, x: str, node: str) -> str:
-    """Mean over channels and time, keepdims. ``b.split_reduce_mean``: as the composite
-    ``ReduceMean(axes=[2]) -> ReduceMean(axes=[1])`` (the same mean; onnxruntime's one-pass float32 sum over
-    C*T values drifts by up to ~3e-4 relative on long inputs, off by several int16 codes)."""
-    if not b.split_reduce_mean:
-        return b.node("ReduceMean", [x, b.const(AXES, np.array([1, 2], dtype=np.int64))], f"{node}/ReduceMean",
-                      keepdims=1)
-    per_channel = b.node("ReduceMean", [x, b.const("const.axes_2", np.array([2], dtype=np.int64))],
+def reduce_mean(b: GraphBuilder, x: TensorRef, node: str, between: object = None, between_name: str = "") -> str:
+    """Mean over time, then over channels, keepdims (as the simulation computes it): ``ReduceMean(axes=[2]) ->
+    [Q -> DQ with ``between``] -> ReduceMean(axes=[1])``. Without ``between`` the two ReduceMeans are one
+    composite (a single MEAN in TFLite); onnxruntime's one-pass float32 sum over all C*T values would drift by
+    up to ~3e-4 relative on long inputs."""
+    per_channel = b.node("ReduceMean", [b.dequantize(x, node), b.const("const.axes_2", np.array([2], dtype=np.int64))],
                          f"{node}/ReduceMean_time", keepdims=1)
+    if between is not None:
+        mid = b.quantize(per_channel, between, between_name)
+        per_channel = b.dequantize(mid, f"{node}/channels")
     return b.node("ReduceMean", [per_channel, b.const("const.axes_1", np.array([1], dtype=np.int64))],
                   f"{node}/ReduceMean_channels", keepdims=1)
 
@@ -58,12 +59,12 @@ def emit_gln(b: GraphBuilder, m: QGlobalLayerNorm, name: str, x: TensorRef) -> T
         node = f"{name}/{step}"
         return b.node(kind, [b.dequantize(t, node) for t in inputs] + list(extra), f"{node}/{kind}", **attrs)
 
-    mean = b.quantize(reduce_mean(b, b.dequantize(x, f"{name}/mean"), f"{name}/mean"), m.q_mean, n("q_mean"))
+    mean = b.quantize(reduce_mean(b, x, f"{name}/mean"), m.q_mean, n("q_mean"))
     xc = b.quantize(op("Sub", [x, mean], "centered"), m.q_centered, n("q_centered"))
     xn = b.requantize(xc, m.q_centered_wide, n("q_centered_wide")) if m.widen else xc
     d = b.dequantize(xn, f"{name}/square")
     sq = b.quantize(b.node("Mul", [d, d], f"{name}/square/Mul"), m.q_square, n("q_square"))
-    var = b.quantize(reduce_mean(b, b.dequantize(sq, f"{name}/var"), f"{name}/var"), m.q_var, n("q_var"))
+    var = b.quantize(reduce_mean(b, sq, f"{name}/var", m.q_var_time, n("q_var_time")), m.q_var, n("q_var"))
     eps = eps_const(b, m, name, f"{name}/var_eps")
     ve = b.quantize(op("Add", [var], "var_eps", (eps,)), m.q_var_eps, n("q_var_eps"))
     root = op("Sqrt", [ve], "rsqrt")

@@ -6,6 +6,8 @@ Layout [N, 1, T, C]: CONV_2D weights [Cout, 1, K, Cin] (quantized_dimension 0), 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
@@ -33,6 +35,35 @@ def choose_padding(lengths: list[int], pads: tuple[int, int], k_eff: int, stride
     return None
 
 
+@dataclass(frozen=True)
+class Conv1dGeometry:
+    """Attributes of a 1-D ONNX Conv as TFLite needs them (shared with the float32 converter)."""
+
+    group: int
+    stride: int
+    dilation: int
+    pads: tuple[int, int]
+    padding: int | None  # TFLite SAME / VALID, or None: an explicit PAD of ``pads`` then VALID
+
+
+def conv1d_geometry(g, node, x_name: str, x_shape: tuple[int, ...], k: int) -> Conv1dGeometry:
+    group = int(g.attr(node, "group", 1))
+    stride = int((g.attr(node, "strides", None) or [1])[0])
+    dil = int((g.attr(node, "dilations", None) or [1])[0])
+    auto_pad = g.attr(node, "auto_pad", b"NOTSET")
+    auto_pad = auto_pad.decode() if isinstance(auto_pad, bytes) else auto_pad
+    pads = tuple(int(p) for p in (g.attr(node, "pads", None) or [0, 0]))
+    k_eff = (k - 1) * dil + 1
+    lengths = [x_shape[2], g.shapes2.get(x_name, x_shape)[2]]
+    if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        pads = same_pads(lengths[0], k_eff, stride)
+        if auto_pad == "SAME_LOWER":
+            pads = pads[::-1]
+    elif auto_pad == "VALID":
+        pads = (0, 0)
+    return Conv1dGeometry(group, stride, dil, pads, choose_padding(lengths, pads, k_eff, stride))
+
+
 @register("Conv", tflite="CONV_2D / DEPTHWISE_CONV_2D", bits=(8,),
           constraints="1-D (rank-3 input); group 1 or depthwise (group = C_in); stride, dilation, pads (SAME/VALID or "
                       "an explicit PAD); int8 weights per output channel, zero points 0; int32 bias of scale s_in*s_w")
@@ -50,23 +81,11 @@ def convert_conv(ctx, node) -> None:
     wq = w.const  # [Cout, Cin/g, K]
     c_out, cg, k = wq.shape
     c_in = x.shape[1]
-    group = int(ctx.g.attr(node, "group", 1))
-    stride = int((ctx.g.attr(node, "strides", None) or [1])[0])
-    dil = int((ctx.g.attr(node, "dilations", None) or [1])[0])
-    auto_pad = ctx.g.attr(node, "auto_pad", b"NOTSET")
-    auto_pad = auto_pad.decode() if isinstance(auto_pad, bytes) else auto_pad
-    pads = tuple(int(p) for p in (ctx.g.attr(node, "pads", None) or [0, 0]))
-    k_eff = (k - 1) * dil + 1
-    lengths = [x.shape[2], ctx.g.shapes2.get(x.name, x.shape)[2]]
-    if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
-        pads = same_pads(lengths[0], k_eff, stride)
-        if auto_pad == "SAME_LOWER":
-            pads = pads[::-1]
-    elif auto_pad == "VALID":
-        pads = (0, 0)
+    geo = conv1d_geometry(ctx.g, node, x.name, x.shape, k)
+    group, stride, dil, pads = geo.group, geo.stride, geo.dilation, geo.pads
     s_w = weight_scales(w, c_out)
     t = ctx.activation(x, node)
-    padding = choose_padding(lengths, pads, k_eff, stride)
+    padding = geo.padding
     if padding is None:
         t = pad_time(ctx.b, t, pads[0], pads[1], f"{out.name}/pad")
         padding = Padding.VALID

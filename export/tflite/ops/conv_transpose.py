@@ -21,6 +21,34 @@ from fqss_edge.export.tflite.ops._weights import bias_tensor, check_weight, weig
 from fqss_edge.export.tflite.registry import register
 
 
+def transpose_attrs(ctx, node) -> tuple[int, int, int, int]:
+    """(stride, begin pad, end pad, output_padding) of a 1-D ConvTranspose; fails on what is not supported
+    (shared with the float32 converter)."""
+    attr = ctx.g.attr
+    if int(attr(node, "group", 1)) != 1 or int((attr(node, "dilations", None) or [1])[0]) != 1:
+        raise ctx.fail(node, "grouped or dilated ConvTranspose is not supported")
+    ap = attr(node, "auto_pad", b"NOTSET")
+    if (ap.decode() if isinstance(ap, bytes) else ap) != "NOTSET":
+        raise ctx.fail(node, "auto_pad is not supported (give explicit pads)")
+    s = int((attr(node, "strides", None) or [1])[0])
+    pl, pr = (int(p) for p in (attr(node, "pads", None) or [0, 0]))
+    op_ = int((attr(node, "output_padding", None) or [0])[0])
+    if op_ > pr:
+        raise ctx.fail(node, f"output_padding {op_} larger than the end pad {pr} is not supported")
+    return s, pl, pr, op_
+
+
+def phase_filter(w: np.ndarray, s: int) -> tuple[np.ndarray, int]:
+    """ConvTranspose weights [Cin, Cout, K] -> the CONV_2D filter [s*Cout, 1, m, Cin] (m = ceil(K/s) taps) of
+    the length-dependent form, same dtype: filt[j*Cout + co, 0, i, ci] = w[ci, co, (m-1-i)*s + j] (0 past K)."""
+    c_in, c_out, k = w.shape
+    m = -(-k // s)
+    wp = np.zeros((c_in, c_out, m * s), dtype=w.dtype)
+    wp[:, :, :k] = w
+    taps = wp.reshape(c_in, c_out, m, s)[:, :, ::-1, :]  # [ci, co, i, j]
+    return np.ascontiguousarray(taps.transpose(3, 1, 2, 0).reshape(s * c_out, 1, m, c_in)), m
+
+
 @register("ConvTranspose", tflite="TRANSPOSE_CONV (fixed length) / PAD+CONV_2D+RESHAPE (dynamic length)", bits=(8,),
           constraints="1-D, group 1, dilation 1; int8 weights per output channel (axis 1), zero points 0; int32 bias "
                       "of scale s_in*s_w; pads cropped with STRIDED_SLICE; output_padding <= end pad")
@@ -33,19 +61,9 @@ def convert_conv_transpose(ctx, node) -> None:
     if x.bits != 8 or out.bits != 8:
         raise ctx.fail(node, f"int{x.bits} -> int{out.bits}: only int8 is exported")
     check_weight(ctx, node, w, 1)
-    attr = ctx.g.attr
-    if int(attr(node, "group", 1)) != 1 or int((attr(node, "dilations", None) or [1])[0]) != 1:
-        raise ctx.fail(node, "grouped or dilated ConvTranspose is not supported")
-    ap = attr(node, "auto_pad", b"NOTSET")
-    if (ap.decode() if isinstance(ap, bytes) else ap) != "NOTSET":
-        raise ctx.fail(node, "auto_pad is not supported (give explicit pads)")
     wq = w.const  # [Cin, Cout, K]
     c_in, c_out, k = wq.shape
-    s = int((attr(node, "strides", None) or [1])[0])
-    pl, pr = (int(p) for p in (attr(node, "pads", None) or [0, 0]))
-    op_ = int((attr(node, "output_padding", None) or [0])[0])
-    if op_ > pr:
-        raise ctx.fail(node, f"output_padding {op_} larger than the end pad {pr} is not supported")
+    s, pl, pr, op_ = transpose_attrs(ctx, node)
     s_w = weight_scales(w, c_out)
     t = ctx.activation(x, node)
     n, _, f, _ = t.shape
@@ -64,12 +82,7 @@ def convert_conv_transpose(ctx, node) -> None:
         ctx.b.op(B.TRANSPOSE_CONV, [shape, filt, t, b], [y], opt, version=version(B.TRANSPOSE_CONV, y.dtype))
         extra = 0
     else:
-        m = -(-k // s)
-        wp = np.zeros((c_in, c_out, m * s), dtype=np.int8)
-        wp[:, :, :k] = wq
-        # filt[j*Cout + co, 0, i, ci] = wp[ci, co, (m-1-i)*s + j]
-        taps = wp.reshape(c_in, c_out, m, s)[:, :, ::-1, :]  # [ci, co, i, j]
-        filt_np = np.ascontiguousarray(taps.transpose(3, 1, 2, 0).reshape(s * c_out, 1, m, c_in))
+        filt_np, m = phase_filter(wq, s)
         filt = ctx.b.const(w.name, filt_np, Quant.make(np.tile(s_w, s), np.zeros(s * c_out), 0))
         b2 = bias_tensor(ctx, node, bias, x.scalar_scale, s_w, out.name, repeat=s)
         if m > 1:

@@ -6,6 +6,9 @@ around 2000 already do), and the result is garbage. An int16 mean over the lengt
 axes is therefore written as two MEANs: over time first (per channel, kept at the input's scale: at most half
 an input step of rounding), then over the rest. The time sum itself overflows only past 65536 frames at full
 scale.
+
+``DQ -> ReduceMean(axes=[2]) -> ReduceMean(axes=[1]) -> Q`` (the float composite fqss-edge writes for the means of
+int8 tensors: the time mean, then the channel mean, with nothing quantized between) is one MEAN over both axes.
 """
 
 from __future__ import annotations
@@ -21,25 +24,24 @@ from fqss_edge.export.tflite.registry import register
 
 
 @register("ReduceMean", tflite="MEAN", bits=(8, 16),
+          pattern="DQ -> ReduceMean -> Q, or DQ -> ReduceMean -> ReduceMean -> Q (one MEAN over both axes)",
           constraints="keepdims=1; constant axes; int16 zero points 0. int16 over time and channels: MEAN over time, "
                       "then over the rest (the kernel's int32 sum would overflow); time sums overflow past 65536 "
                       "frames at full scale")
 def convert_reduce_mean(ctx, node) -> None:
-    x, out = unary_io(ctx, node, (8, 16))
+    chain = [node]
+    while True:  # float ReduceMean -> ReduceMean composites
+        cons = ctx.g.consumers.get(chain[-1].output[0], [])
+        if len(cons) != 1 or cons[0].op_type != "ReduceMean" or ctx.is_claimed(cons[0]):
+            break
+        chain.append(cons[0])
+    x, out = unary_io(ctx, node, (8, 16), out_node=chain[-1])
+    ctx.claim(*chain)
     rank = len(x.shape)
-    if int(ctx.g.attr(node, "keepdims", 1)) != 1:
-        raise ctx.fail(node, "keepdims=0 is not supported (keep the reduced axes)")
-    axes = ctx.g.attr(node, "axes", None)
-    if axes is None and len(node.input) > 1 and node.input[1]:
-        a = ctx.g.const(node.input[1])
-        if a is None:
-            raise ctx.fail(node, "axes are not constant")
-        axes = [int(v) for v in a.reshape(-1)]
-    if axes is None or len(axes) == 0:
-        if int(ctx.g.attr(node, "noop_with_empty_axes", 0)):
-            raise ctx.fail(node, "noop_with_empty_axes is not supported")
-        axes = list(range(rank))
-    axes = sorted({int(a) % rank for a in axes})
+    axes: set[int] = set()
+    for n in chain:
+        axes |= _axes(ctx, n, rank)
+    axes = sorted(axes)
     t = ctx.activation(x, node)
     n = int(np.prod([x.shape[a] for a in axes]))
     dyn = [a for a in axes if x.dynamic[a]]  # the time axis: length-dependent, else T of (N, C, T)
@@ -58,6 +60,22 @@ def convert_reduce_mean(ctx, node) -> None:
         t, axes = mid, rest
     y = ctx.new_output(out)
     _mean(ctx, t, y, [tflite_axis(a, rank) for a in axes], f"{out.name}/axes")
+
+
+def _axes(ctx, node, rank: int) -> set[int]:
+    if int(ctx.g.attr(node, "keepdims", 1)) != 1:
+        raise ctx.fail(node, "keepdims=0 is not supported (keep the reduced axes)")
+    axes = ctx.g.attr(node, "axes", None)
+    if axes is None and len(node.input) > 1 and node.input[1]:
+        a = ctx.g.const(node.input[1])
+        if a is None:
+            raise ctx.fail(node, "axes are not constant")
+        axes = [int(v) for v in a.reshape(-1)]
+    if axes is None or len(axes) == 0:
+        if int(ctx.g.attr(node, "noop_with_empty_axes", 0)):
+            raise ctx.fail(node, "noop_with_empty_axes is not supported")
+        axes = list(range(rank))
+    return {int(a) % rank for a in axes}
 
 
 def _mean(ctx, x, y, tfl_axes: list[int], name: str) -> None:

@@ -1,4 +1,5 @@
-"""``fqss-edge export``: a checkpoint to an int8 QDQ ONNX graph (or its float graph), verified against it."""
+"""``fqss-edge export``: a checkpoint to an int8 QDQ ONNX graph + fully integer .tflite, or to its float ONNX
+graph + float32 .tflite (for float-vs-int8 benchmarks)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,15 @@ EXAMPLES = """
 
   fqss-edge export runs/fqss/best.safetensors --int8 -o exported/fqss          # model.onnx + model.tflite
   fqss-edge export runs/fqss/best.safetensors --int8 --format onnx -o exported/fqss
-  fqss-edge export runs/float/best.safetensors --float -o exported/float
+  fqss-edge export runs/float/best.safetensors --float -o exported/float       # model.onnx + model.tflite (float32)
+  fqss-edge export runs/fqss/best.safetensors --float --format tflite -o exported/fqss_float
   fqss-edge export fqss_model.pth --config configs/convtasnet_2spks_8k.yaml --int8 -o exported/fqss
 
 """ + (
     "The int8 graph is checked with onnx.checker (full check) and the QDQ verifier: every tensor between "
     "operations is quantized with the checkpoint's own scales and zero points, except in the declared float "
-    "islands.\n"
+    "islands. The float graph (--float) becomes a float32 .tflite with the same layout and operators (float32 "
+    "waveform in, float32 sources out), for float-vs-int8 benchmarks.\n"
 )
 
 
@@ -52,21 +55,21 @@ def register(app: typer.Typer) -> None:
                                                        "graph of the same network. Default: what the checkpoint is.",
                                                   show_default=False)] = None,
         fmt: Annotated[ExportFormat | None, typer.Option(
-            "--format", help="both (model.onnx + model.tflite; the default for int8), onnx (the default for float), or tflite "
-                             "(the .tflite is converted from the int8 ONNX graph).", show_default=False)] = None,
-        io: Annotated[IoKind, typer.Option(help="TFLite I/O: int16 PCM (default) or float32 in [-1, 1).")]
-        = IoKind.int16,
+            "--format", help="both (model.onnx + model.tflite; the default), onnx, or tflite (converted from the "
+                             "ONNX graph: fully integer for --int8, float32 for --float).", show_default=False)] = None,
+        io: Annotated[IoKind | None, typer.Option(
+            help="TFLite I/O of an int8 export: int16 PCM (default) or float32 in [-1, 1). A float export has "
+                 "float32 I/O.", show_default=False)] = None,
         config: Annotated[Path | None, typer.Option(help="Config YAML for a bare .pth state dict.")] = None,
-        split_reduce_mean: Annotated[bool, typer.Option(
-            "--split-reduce-mean", help="Write the gLN means as ReduceMean over T then over C (precise in "
-                                        "onnxruntime; the TFLite converter must accept the pair).")] = False,
     ) -> None:
-        """Export a checkpoint: int8 QDQ ONNX + fully-int8 TFLite (or the float ONNX graph)."""
+        """Export a checkpoint: int8 QDQ ONNX + fully-int8 TFLite, or (--float) float ONNX + float32 TFLite."""
         from fqss_edge.export.bundle import export_bundle
 
         formats = None if fmt is None else {"both": ("onnx", "tflite"), "onnx": ("onnx",), "tflite": ("tflite",)}[fmt.value]
-        result = export_bundle(checkpoint, out, int8, _config_dict(config), formats, io.value, split_reduce_mean)
+        result = export_bundle(checkpoint, out, int8, _config_dict(config), formats, io.value if io else None)
         if result.onnx_written:
             typer.echo(f"wrote {result.onnx.summary()}")
         if result.tflite is not None:
-            typer.echo(f"wrote {result.tflite} ({result.tflite.stat().st_size} bytes, I/O {io.value})")
+            meta = result.tflite_meta or {}
+            typer.echo(f"wrote {result.tflite} ({result.tflite.stat().st_size} bytes, {meta.get('precision')}, "
+                       f"I/O {meta.get('io')})")

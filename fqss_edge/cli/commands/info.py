@@ -32,6 +32,8 @@ def register(app: typer.Typer) -> None:
         md = data["metadata"]
         typer.echo(f"{data['path']} ({data['format']}, {data['bytes']} bytes)")
         if data["format"] == "tflite":
+            kind = "integer-only operators" if md.get("integer_only", True) else "float32 operators"
+            typer.echo(f"  precision   : {md.get('precision', 'int8')} ({kind})")
             typer.echo(f"  sample rate : {md.get('sample_rate')} Hz")
             typer.echo(f"  sources     : {md.get('n_src')} {md.get('source_names')}")
             typer.echo(f"  input       : {md['input']['name']} {md['input']['dtype']} {md['input']['shape']} "

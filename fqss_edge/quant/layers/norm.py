@@ -9,6 +9,12 @@ operators (MEAN, SUB, MUL, ADD, RSQRT, MUL, ADD). The statistics path (squared d
     sq   = Q16(xn * xn)              var = Q16(mean(sq))       ve = Q16(var + eps)
     rstd = Q16(rsqrt(ve))            nrm = Q16(xn * rstd)      n8 = Q8(nrm)
     y    = Q8(n8 * gamma_q)          out = Q8(y + beta_q)
+
+Means are over time, then over channels. For an int16 input (the squared deviations when ``norm_bits`` is
+16) the per-channel time means are kept in int16 at the input's own scale (``q_var_time``, tied to
+``q_square``), as every runtime must: TFLite's int16 MEAN sums into int32, which overflows over C x T values,
+and onnxruntime's one-pass float32 sum over C x T values drifts by several int16 codes. Writing the
+intermediate makes the simulation, the ONNX graph and the .tflite compute the same thing.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import torch
 from torch import nn
 
 from fqss_edge.quant.qtensor import QTensor
+from fqss_edge.quant.quantizers import TiedQuantizer
 from fqss_edge.quant.spec import QuantSpec
 
 
@@ -32,6 +39,7 @@ class QGlobalLayerNorm(nn.Module):
         self.q_centered = spec.act(ab)
         self.q_centered_wide = spec.act(nb) if self.widen else None
         self.q_square = spec.act(nb)
+        self.q_var_time = TiedQuantizer(self.q_square) if nb == 16 else None
         self.q_var = spec.act(nb)
         self.q_var_eps = spec.act(nb)
         self.q_rstd = spec.act(nb)
@@ -47,7 +55,7 @@ class QGlobalLayerNorm(nn.Module):
         """Names of the quantizers whose tensors are int16 (declared int16 island)."""
         if not self.widen:
             return []
-        return ["q_centered_wide", "q_square", "q_var", "q_var_eps", "q_rstd", "q_normed"]
+        return ["q_centered_wide", "q_square", "q_var_time", "q_var", "q_var_eps", "q_rstd", "q_normed"]
 
     def init_quant_ranges(self) -> None:
         self.gamma_quant.init_range(self.gamma.view(1, -1))
@@ -60,11 +68,14 @@ class QGlobalLayerNorm(nn.Module):
 
     def forward(self, x: QTensor) -> QTensor:
         v = x.value  # [B, C, T]
-        mean = self.q_mean(v.mean(dim=(1, 2), keepdim=True))
+        mean = self.q_mean(v.mean(dim=2, keepdim=True).mean(dim=1, keepdim=True))
         xc = self.q_centered(v - mean.value)
         xn = self.q_centered_wide(xc.value) if self.q_centered_wide is not None else xc
         sq = self.q_square(xn.value * xn.value)
-        var = self.q_var(sq.value.mean(dim=(1, 2), keepdim=True))
+        var_t = sq.value.mean(dim=2, keepdim=True)
+        if self.q_var_time is not None:
+            var_t = self.q_var_time(var_t).value
+        var = self.q_var(var_t.mean(dim=1, keepdim=True))
         ve = self.q_var_eps(var.value + self.eps)
         rstd = self.q_rstd(torch.rsqrt(torch.clamp(ve.value, min=1e-12)))
         nrm = self.q_normed(xn.value * rstd.value)

@@ -76,6 +76,12 @@ class QDQ:
         self.outputs.append(helper.make_empty_tensor_value_info(name))
         self.outputs[-1].type.tensor_type.elem_type = TensorProto.FLOAT
 
+    def float_output(self, y: str, name: str = "sources") -> None:
+        """A plain float graph's output (no DequantizeLinear): ``Identity(y) -> name``."""
+        self.nodes.append(helper.make_node("Identity", [y], [name], name=self.name("out")))
+        self.outputs.append(helper.make_empty_tensor_value_info(name))
+        self.outputs[-1].type.tensor_type.elem_type = TensorProto.FLOAT
+
     def model(self) -> onnx.ModelProto:
         inp = helper.make_tensor_value_info("mixture", TensorProto.FLOAT, self.in_shape)
         g = helper.make_graph(self.nodes, "qdq", [inp], self.outputs, self.inits)

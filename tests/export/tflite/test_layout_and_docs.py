@@ -39,4 +39,7 @@ def test_docs_generator_runs(tmp_path):
     r = subprocess.run([sys.executable, "-m", "fqss_edge.export.tflite.docs", "--out", str(out)],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    assert "| `Conv` | CONV_2D / DEPTHWISE_CONV_2D |" in out.read_text()
+    text = out.read_text()
+    assert "| `Conv` | CONV_2D / DEPTHWISE_CONV_2D |" in text
+    float_section = text[text.index("## float32"):]  # the float32 converters, after the integer ones
+    assert "| `Conv` | CONV_2D / DEPTHWISE_CONV_2D (+PAD) |" in float_section and "| `Floor` | FLOOR |" in float_section

@@ -71,3 +71,33 @@ def test_run_int16_rejects_float(identity_tflite):
 
     with pytest.raises(FqssError, match="int16 PCM"):
         LiteRtBackend().load(identity_tflite / "id.tflite").run_int16(np.zeros(10, np.float32))
+
+
+@pytest.fixture(scope="module")
+def float_tflite(tmp_path_factory):
+    """A float32 model (no Q/DQ): sources = [x / 2, -x]; stride 4, kernel 16."""
+    from qdq_builder import QDQ
+
+    b = QDQ(channels=1, length="T")
+    half = b.node("Mul", ["mixture", b.const(np.array(0.5, np.float32))])
+    neg = b.node("Mul", ["mixture", b.const(np.array(-1.0, np.float32))])
+    b.float_output(b.node("Concat", [half, neg], axis=1))
+    b.metadata.update({"fqss.stride": "4", "fqss.kernel_size": "16", "fqss.n_src": "2", "fqss.sample_rate": "8000"})
+    d = tmp_path_factory.mktemp("float")
+    onnx.save(b.model(), d / "f.onnx")
+    export(d / "f.onnx", d / "f.tflite")
+    return d / "f.tflite"
+
+
+@pytest.mark.parametrize("kernels", ["ref", "xnnpack"])
+@pytest.mark.parametrize("n", [1, 7, 1003])
+def test_float_model_runs_the_waveform_unrounded(float_tflite, kernels, n):
+    be = LiteRtBackend(kernels=kernels).load(float_tflite)
+    assert be.precision == "float32" and be.io_contract.n_src == 2
+    x = np.random.default_rng(n).uniform(-1, 1, n).astype(np.float32)  # not on the 16-bit PCM grid
+    y = be.run(x)
+    assert y.dtype == np.float32 and y.shape == (2, n)
+    assert np.array_equal(y[0], x * np.float32(0.5)) and np.array_equal(y[1], -x)
+    pcm = np.random.default_rng(n).integers(-32768, 32768, n).astype(np.int16)
+    out = be.run_int16(pcm)
+    assert out.dtype == np.int16 and np.array_equal(out[0], np.floor(pcm / 2 + 0.5).astype(np.int16))

@@ -1,0 +1,57 @@
+"""Shared pieces of the float32 converters: constant weights, one-input element-wise ops, binary ops."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+
+from fqss_edge.export.tflite.float_context import FIn, FloatContext
+
+
+def const_weight(ctx: FloatContext, node: onnx.NodeProto, i: int, what: str) -> FIn:
+    w = ctx.input(node, i)
+    if w.const is None:
+        raise ctx.fail(node, f"the {what} ({node.input[i]!r}) is not a constant initializer")
+    return w
+
+
+def bias_values(ctx: FloatContext, node: onnx.NodeProto, i: int, n: int) -> np.ndarray:
+    """The float32 bias of a convolution (zeros when the node has none: XNNPACK and TFLite's converter
+    always give CONV_2D / DEPTHWISE_CONV_2D one)."""
+    b = ctx.optional_input(node, i)
+    if b is None:
+        return np.zeros(n, dtype=np.float32)
+    if b.const is None:
+        raise ctx.fail(node, "the bias is not a constant initializer")
+    if b.const.size != n:
+        raise ctx.fail(node, f"the bias has {b.const.size} values for {n} output channels")
+    return np.asarray(b.const, dtype=np.float32).reshape(-1)
+
+
+def unary(ctx: FloatContext, node: onnx.NodeProto, code: int, options: object = None, version: int = 1) -> None:
+    """x -> one TFLite operator -> y, same shape."""
+    x = ctx.input(node, 0)
+    if x.const is not None:
+        raise ctx.fail(node, "the input is a constant (fold it before export)")
+    y = ctx.new_output(ctx.output(node))
+    ctx.b.op(code, [ctx.activation(x, node)], [y], options, version=version)
+
+
+def binary(ctx: FloatContext, node: onnx.NodeProto, code: int, options: object) -> None:
+    """ADD / SUB / MUL with broadcasting; a constant operand is laid out for the output's rank."""
+    a, b = ctx.input(node, 0), ctx.input(node, 1)
+    out = ctx.output(node)
+    if a.const is not None and b.const is not None:
+        raise ctx.fail(node, "both operands are constants (fold them before export)")
+    rank = len(out.shape)
+    ts = []
+    for x in (a, b):
+        if x.const is not None:
+            ts.append(ctx.const_operand(x, rank))
+            continue
+        if len(x.shape) != rank:
+            raise ctx.fail(node, f"operand {x.name!r} has rank {len(x.shape)}, the output rank {rank}: broadcasting "
+                                 "across ranks is only supported for constants")
+        ts.append(ctx.activation(x, node))
+    y = ctx.new_output(out)
+    ctx.b.op(code, ts, [y], options, version=1)

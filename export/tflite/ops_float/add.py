@@ -1,0 +1,14 @@
+"""ONNX Add, float32 -> TFLite ADD (broadcasting; a constant operand such as gLN's beta or eps)."""
+
+from __future__ import annotations
+
+from ai_edge_litert import schema_py_generated as schema
+
+from fqss_edge.export.tflite.builder import BuiltinOperator as B
+from fqss_edge.export.tflite.ops_float._common import binary
+from fqss_edge.export.tflite.registry import register_float
+
+
+@register_float("Add", tflite="ADD", constraints="operands of the output's rank, or constants; broadcasting")
+def convert_add(ctx, node) -> None:
+    binary(ctx, node, B.ADD, schema.AddOptionsT())

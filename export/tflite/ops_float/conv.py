@@ -1,0 +1,55 @@
+"""ONNX Conv on (N, C, T), float32 -> TFLite CONV_2D / DEPTHWISE_CONV_2D (the integer path's layout and padding).
+
+Layout [N, 1, T, C]: CONV_2D weights [Cout, 1, K, Cin], depthwise [1, 1, K, Cout]; a float32 bias always
+(zeros when the ONNX node has none). Padding: VALID, SAME when the ONNX pads equal TFLite's SAME pads at every
+input length, else a PAD. A dilated DEPTHWISE_CONV_2D is version 2 (as TensorFlow's converter writes it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from ai_edge_litert import schema_py_generated as schema
+
+from fqss_edge.export.tflite.builder import BuiltinOperator as B
+from fqss_edge.export.tflite.emit import pad_time
+from fqss_edge.export.tflite.ops.conv import conv1d_geometry
+from fqss_edge.export.tflite.ops_float._common import bias_values, const_weight
+from fqss_edge.export.tflite.registry import register_float
+
+
+@register_float("Conv", tflite="CONV_2D / DEPTHWISE_CONV_2D (+PAD)",
+                constraints="1-D (rank-3 input); group 1 or depthwise (group = C_in); stride, dilation, pads "
+                            "(SAME/VALID or an explicit PAD); constant weights and bias")
+def convert_conv(ctx, node) -> None:
+    x = ctx.input(node, 0)
+    w = const_weight(ctx, node, 1, "weight")
+    out = ctx.output(node)
+    if len(x.shape) != 3 or w.const.ndim != 3:
+        raise ctx.fail(node, f"only 1-D convolutions (rank-3 input) are supported, got input shape {x.shape}")
+    wf = np.asarray(w.const, dtype=np.float32)  # [Cout, Cin/g, K]
+    c_out, cg, k = wf.shape
+    c_in = x.shape[1]
+    geo = conv1d_geometry(ctx.g, node, x.name, x.shape, k)
+    bias = bias_values(ctx, node, 2, c_out)
+    t = ctx.activation(x, node)
+    padding = geo.padding
+    if padding is None:
+        t = pad_time(ctx.b, t, geo.pads[0], geo.pads[1], f"{out.name}/pad")
+        padding = schema.Padding.VALID
+    if geo.group == 1:
+        filt = ctx.b.const(w.name, np.ascontiguousarray(wf.transpose(0, 2, 1)[:, None]))  # [Cout, 1, K, Cin]
+        opt, code, ver = schema.Conv2DOptionsT(), B.CONV_2D, 1
+    elif geo.group == c_in and cg == 1 and c_out % c_in == 0:
+        filt = ctx.b.const(w.name, np.ascontiguousarray(wf[:, 0, :].T[None, None]))  # [1, 1, K, Cout]
+        opt, code = schema.DepthwiseConv2DOptionsT(), B.DEPTHWISE_CONV_2D
+        opt.depthMultiplier = c_out // c_in
+        ver = 2 if geo.dilation != 1 else 1
+    else:
+        raise ctx.fail(node, f"grouped convolution (group {geo.group}, C_in {c_in}) is not supported: group 1 or "
+                             "depthwise")
+    opt.padding = padding
+    opt.strideW, opt.strideH = geo.stride, 1
+    opt.dilationWFactor, opt.dilationHFactor = geo.dilation, 1
+    b = ctx.b.const(node.input[2] if len(node.input) > 2 and node.input[2] else f"{out.name}/bias", bias)
+    y = ctx.new_output(out)
+    ctx.b.op(code, [t, filt, b], [y], opt, version=ver)

@@ -1,0 +1,14 @@
+"""ONNX Sub, float32 -> TFLite SUB (broadcasting)."""
+
+from __future__ import annotations
+
+from ai_edge_litert import schema_py_generated as schema
+
+from fqss_edge.export.tflite.builder import BuiltinOperator as B
+from fqss_edge.export.tflite.ops_float._common import binary
+from fqss_edge.export.tflite.registry import register_float
+
+
+@register_float("Sub", tflite="SUB", constraints="operands of the output's rank, or constants; broadcasting")
+def convert_sub(ctx, node) -> None:
+    binary(ctx, node, B.SUB, schema.SubOptionsT())
