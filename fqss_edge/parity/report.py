@@ -53,6 +53,7 @@ class ParityReport:
     reference: str
     reference_si_sdr_db: dict[str, float]
     runtimes: list[RuntimeStats] = field(default_factory=list)
+    pairwise_sqnr_db: dict[str, dict[str, float]] = field(default_factory=dict)  # row vs column, all outputs
 
     def to_dict(self) -> dict[str, Any]:
         return _finite(asdict(self))
@@ -72,6 +73,13 @@ class ParityReport:
             for o in [*rt.outputs, rt.overall]:
                 lines.append(f"| {label} | {o.output} | {_num(o.max_lsb)} | {o.mean_lsb:.4f} | {o.pct_exact:.2f} "
                              f"| {o.pct_within_1lsb:.2f} | {_db(o.sqnr_db)} | {o.delta_si_sdr_db:+.3f} |")
+        if len(self.pairwise_sqnr_db) > 2:
+            names = list(self.pairwise_sqnr_db)
+            lines += ["", "SQNR between runtimes (dB, all outputs; row = signal):", "",
+                      "| | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+            for a in names:
+                row = self.pairwise_sqnr_db[a]
+                lines.append(f"| {a} | " + " | ".join("" if b == a else _db(row[b]) for b in names) + " |")
         for rt in self.runtimes:
             if rt.layers is None:
                 continue

@@ -22,7 +22,7 @@ from fqss_edge.runtimes.torch_backend import TorchBackend
 # kernels and XNNPACK.
 VARIANTS: dict[str, tuple[dict[str, Any], ...]] = {
     ".onnx": ({"optimization": "off"}, {"optimization": "all"}),
-    ".tflite": ({"kernels": "ref"}, {"kernels": "xnnpack"}),
+    ".tflite": ({"kernels": "ref"}, {"kernels": "builtin"}, {"kernels": "xnnpack"}),
 }
 
 
@@ -51,6 +51,31 @@ def _check_compatible(backend: Backend, model: str, reference: TorchBackend) -> 
                             f"(exported from another model?)")
     if isinstance(backend, OnnxRuntimeBackend) and backend.quantized and not reference.quantized:
         raise FqssError(f"{model}: an int8 QDQ model, but the checkpoint is a float model")
+
+
+class PairwiseSqnr:
+    """SQNR (dB) between every pair of runtimes' outputs: 10 log10(sum a^2 / sum (a - b)^2), row a, column b."""
+
+    def __init__(self, names: list[str]):
+        self.names = names
+        k = len(names)
+        self.energy = np.zeros(k)
+        self.err = np.zeros((k, k))
+
+    def add(self, outs: list[np.ndarray]) -> None:
+        ys = [np.asarray(y, np.float64).ravel() for y in outs]
+        for i, a in enumerate(ys):
+            self.energy[i] += float(a @ a)
+            for j in range(i + 1, len(ys)):
+                d = a - ys[j]
+                self.err[i, j] = self.err[j, i] = self.err[i, j] + float(d @ d)
+
+    def matrix(self) -> dict[str, dict[str, float]]:
+        def db(e: float, n: float) -> float:
+            return float("inf") if n == 0 else float(10 * np.log10(max(e, 1e-300) / n))
+
+        return {a: {b: db(self.energy[i], self.err[i, j]) for j, b in enumerate(self.names) if j != i}
+                for i, a in enumerate(self.names)}
 
 
 def _output_stats(name: str, acc: DiffAccumulator, delta: float) -> OutputStats:
@@ -88,6 +113,7 @@ def run_parity(ckpt_path: str | Path, model_paths: list[str | Path], data_dir: s
     ds = open_dataset(data_dir, "test", contract.sample_rate, contract.n_src, None, 0)
     n = len(ds) if max_utts is None else min(max_utts, len(ds))
     ref_si = []
+    pairs = PairwiseSqnr(["pytorch"] + [f"{t.backend.name} {Path(t.model).name}" for t in tracked])
     for i in range(n):
         mix_t, sources_t, utt_id = ds[i]
         mix, sources = mix_t.numpy(), sources_t.numpy()
@@ -95,13 +121,16 @@ def run_parity(ckpt_path: str | Path, model_paths: list[str | Path], data_dir: s
         si_ref = pit_si_sdr(y_ref, sources)
         ref_si.append(si_ref)
         ref_layers = reference.intermediates(mix) if per_layer else None
+        outs = [y_ref]
         for t in tracked:
             y = t.backend.run(mix)
+            outs.append(y)
             for s, acc in enumerate(t.outputs):
                 acc.add(y[s], y_ref[s])
             t.delta_si_sdr.append(list(pit_si_sdr(y, sources) - si_ref))
             if t.layers is not None and ref_layers is not None:
                 t.layers.add(ref_layers, t.backend.intermediates(mix))  # type: ignore[attr-defined]
+        pairs.add(outs)
         if on_utt is not None:
             on_utt(utt_id)
     if n == 0:
@@ -109,4 +138,4 @@ def run_parity(ckpt_path: str | Path, model_paths: list[str | Path], data_dir: s
     mean_ref = np.mean(np.asarray(ref_si), axis=0)
     return ParityReport(str(ckpt_path), str(data_dir), n, contract.output_lsb, reference.name,
                         {k: float(v) for k, v in zip(contract.source_names, mean_ref)},
-                        [_summarize(t, contract.source_names) for t in tracked])
+                        [_summarize(t, contract.source_names) for t in tracked], pairs.matrix())

@@ -40,6 +40,23 @@ def test_run_parity_reports_every_runtime_and_output(setup):
                                                    "sqnr_db", "delta_si_sdr_db"}
     md = report.to_markdown()
     assert "| onnxruntime[opt=all] | s2 |" in md and "ΔSI-SDR" in md
+    # SQNR between every pair of runtimes: the pytorch row against a runtime is that runtime's overall SQNR
+    pw = report.pairwise_sqnr_db
+    assert list(pw) == ["pytorch", "onnxruntime[opt=off] model.onnx", "onnxruntime[opt=all] model.onnx"]
+    for rt in report.runtimes:
+        assert pw["pytorch"][f"{rt.runtime} model.onnx"] == pytest.approx(rt.overall.sqnr_db, abs=0.05)
+    assert "SQNR between runtimes" in md
+    assert json.loads(report.to_json())["pairwise_sqnr_db"]["pytorch"]
+
+
+def test_pairwise_sqnr_matrix():
+    from fqss_edge.parity.runner import PairwiseSqnr
+
+    p = PairwiseSqnr(["a", "b", "c"])
+    x = np.ones((2, 100))
+    p.add([x, x, x + 0.01])
+    m = p.matrix()
+    assert m["a"]["b"] == float("inf") and m["a"]["c"] == pytest.approx(40.0) and "a" not in m["a"]
 
 
 def test_per_layer_names_the_first_diverging_layer(setup):
