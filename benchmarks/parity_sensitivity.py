@@ -76,7 +76,7 @@ def confined_to(model: torch.nn.Module, prefixes: str) -> Any:
             quantizers._rounding_noise.extend(s)
 
     for m in model.modules():
-        if isinstance(m, (quantizers.ActQuantizer, quantizers.FixedQuantizer, quantizers.TiedQuantizer)):
+        if isinstance(m, quantizers.ACTIVATION_QUANTIZERS):
             hooks += [m.register_forward_pre_hook(before), m.register_forward_hook(after)]
     try:
         yield

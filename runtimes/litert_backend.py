@@ -126,6 +126,14 @@ class LiteRtBackend:
             raise FqssError(f"{self.path}: LiteRT failed ({_one_line(e)})") from None
         return it.get_tensor(it.get_output_details()[0]["index"])
 
+    def _invoke_padded(self, x: np.ndarray) -> np.ndarray:
+        """[T] -> the model's output [S, T]: zero-padded to the contract's valid length, run, cropped back."""
+        t = x.shape[0]
+        padded = np.zeros((1, self.io_contract.valid_length(t)), dtype=x.dtype)
+        padded[0, :t] = x
+        y = self._invoke(padded)
+        return np.ascontiguousarray(y.reshape(y.shape[0], -1)[:, :t])
+
     def run_int16(self, pcm: np.ndarray) -> np.ndarray:
         """int16 PCM [T] (or [1, T]) -> int16 PCM [S, T]."""
         p = np.asarray(pcm)
@@ -133,27 +141,17 @@ class LiteRtBackend:
             p = p[0]
         if p.ndim != 1 or p.size == 0 or p.dtype != np.int16:
             raise FqssError(f"run_int16 needs int16 PCM [T], got {p.dtype} {p.shape}")
-        t = p.shape[0]
-        n = self.io_contract.valid_length(t)
-        x = np.zeros((1, n), dtype=np.int16)
-        x[0, :t] = p
-        if self.meta["io"] == "float32":
-            y = self._invoke(x.astype(np.float32) / np.float32(32768.0))
-            y = np.clip(np.floor(y.astype(np.float64) * 32768.0 + 0.5), -32768, 32767).astype(np.int16)
-        else:
-            y = self._invoke(x)
-        return np.ascontiguousarray(y.reshape(y.shape[0], -1)[:, :t])
+        if self.meta.get("io") == "float32":  # (no model loaded: _invoke_padded says so)
+            y = self._invoke_padded(p.astype(np.float32) / np.float32(32768.0))
+            return np.clip(np.floor(y.astype(np.float64) * 32768.0 + 0.5), -32768, 32767).astype(np.int16)
+        return self._invoke_padded(p)
 
     def run(self, waveform: np.ndarray) -> np.ndarray:
         """float32 [T] in [-1, 1) -> float32 [S, T]. An integer model takes the waveform as 16-bit PCM
         (floor(32768 x), as the model's input splitter reads it); a float32 model takes it as it is."""
         w = as_waveform(waveform)
         if self.precision == "float32":
-            t = w.shape[0]
-            x = np.zeros((1, self.io_contract.valid_length(t)), dtype=np.float32)
-            x[0, :t] = w
-            y = self._invoke(x)
-            return np.ascontiguousarray(y.reshape(y.shape[0], -1)[:, :t], dtype=np.float32)
+            return self._invoke_padded(w.astype(np.float32)).astype(np.float32, copy=False)
         pcm = np.clip(np.floor(w.astype(np.float64) * 32768.0), -32768, 32767).astype(np.int16)
         return self.run_int16(pcm).astype(np.float32) / np.float32(32768.0)
 

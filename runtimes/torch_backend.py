@@ -14,10 +14,10 @@ from torch import nn
 
 from fqss_edge.errors import FqssError
 from fqss_edge.quant.layers import InputSplitter
-from fqss_edge.quant.quantizers import ActQuantizer, FixedQuantizer, TiedQuantizer, WeightQuantizer
+from fqss_edge.quant.quantizers import ACTIVATION_QUANTIZERS, WeightQuantizer
 from fqss_edge.runtimes.base import IoContract, contract_for_model, pad_to_contract
 
-QUANTIZERS = (ActQuantizer, FixedQuantizer, TiedQuantizer, WeightQuantizer)
+QUANTIZERS = (*ACTIVATION_QUANTIZERS, WeightQuantizer)
 
 
 @contextlib.contextmanager
@@ -101,7 +101,7 @@ class TorchBackend:
         out: dict[str, np.ndarray] = {}
         hooks = []
         for name, mod in self.model.named_modules():  # type: ignore[union-attr]
-            if isinstance(mod, (ActQuantizer, FixedQuantizer, TiedQuantizer, InputSplitter)):
+            if isinstance(mod, (*ACTIVATION_QUANTIZERS, InputSplitter)):
                 hooks.append(mod.register_forward_hook(_recorder(name, out)))
         try:
             self.run(waveform)

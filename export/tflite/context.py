@@ -8,6 +8,7 @@ QuantizeLinear behind it (``qinput`` / ``qoutput``), and builds activations, con
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import onnx
@@ -63,20 +64,51 @@ class QOut:
         return Quant.make(self.q.scale, self.q.zero_point)
 
 
+def live_nodes(g: OnnxGraph) -> set[int]:
+    """ids of the nodes some graph output depends on."""
+    live: set[int] = set()
+    todo = [o.name for o in g.outputs]
+    while todo:
+        n = g.producer.get(todo.pop())
+        if n is None or id(n) in live:
+            continue
+        live.add(id(n))
+        todo.extend(i for i in n.input if i)
+    return live
+
+
 @dataclass
-class ConvertContext:
+class GraphContext:
+    """What both graph walkers (int8, float32) keep: the graph, the TFLite builder, the ONNX -> TFLite tensor map,
+    the nodes converted so far, the I/O tensors and the facts for the metadata."""
+
+    WHAT: ClassVar[str] = "TFLite export"  # prefix of error messages
     g: OnnxGraph
     b: ModelBuilder = field(default_factory=ModelBuilder)
     io: str = "int16"
-    tensors: dict[str, TensorInfo] = field(default_factory=dict)  # quantized ONNX tensor -> TFLite tensor
+    tensors: dict[str, TensorInfo] = field(default_factory=dict)  # ONNX tensor -> TFLite tensor
     claimed: set[int] = field(default_factory=set)  # ids of the ONNX nodes converted (or skipped as dead)
     inputs: list[TensorInfo] = field(default_factory=list)
     outputs: list[TensorInfo] = field(default_factory=list)
     facts: dict[str, object] = field(default_factory=dict)  # what islands found (for the metadata)
 
-    # -- errors ---------------------------------------------------------------------------------------------
+    @classmethod
+    def for_model(cls, model: onnx.ModelProto, name: str, length: int | None, **kwargs: object) -> "GraphContext":
+        """The context of a single-input ``model``, with the nodes no graph output depends on already claimed
+        (e.g. the unused residual branch of the last TCN block)."""
+        g = OnnxGraph(model, name, length)
+        if len(g.inputs) != 1:
+            raise FqssError(f"{name}: {len(g.inputs)} graph inputs; the TFLite exporter converts single-input models")
+        ctx = cls(g, **kwargs)
+        live = live_nodes(g)  # once: the walk is over the whole graph
+        dead = [n for n in g.nodes if id(n) not in live]
+        ctx.claim(*dead)
+        ctx.facts["dead_nodes"] = len(dead)
+        return ctx
+
+    # -- errors and bookkeeping -----------------------------------------------------------------------------
     def fail(self, node: onnx.NodeProto, why: str) -> FqssError:
-        return FqssError(f"TFLite export: node {node.name!r} ({node.op_type}): {why}")
+        return FqssError(f"{self.WHAT}: node {node.name!r} ({node.op_type}): {why}")
 
     def claim(self, *nodes: onnx.NodeProto) -> None:
         for n in nodes:
@@ -84,6 +116,17 @@ class ConvertContext:
 
     def is_claimed(self, node: onnx.NodeProto) -> bool:
         return id(node) in self.claimed
+
+    def define(self, onnx_name: str, t: TensorInfo) -> None:
+        if onnx_name in self.tensors:
+            raise FqssError(f"{self.WHAT}: tensor {onnx_name!r} defined twice")
+        self.tensors[onnx_name] = t
+
+
+@dataclass
+class ConvertContext(GraphContext):
+    """The int8 walker's context: quantized inputs through their DequantizeLinear, outputs through the
+    QuantizeLinear behind them."""
 
     # -- inputs and outputs of an operator ------------------------------------------------------------------
     def qinput(self, node: onnx.NodeProto, i: int) -> QIn:
@@ -146,8 +189,3 @@ class ConvertContext:
         t = self.b.tensor(out.name, to_tflite_shape(out.shape), dtype, out.quant(), to_tflite_flags(out.dynamic))
         self.define(out.name, t)
         return t
-
-    def define(self, onnx_name: str, t: TensorInfo) -> None:
-        if onnx_name in self.tensors:
-            raise FqssError(f"TFLite export: tensor {onnx_name!r} defined twice")
-        self.tensors[onnx_name] = t

@@ -33,14 +33,8 @@ def convert_graph(model: onnx.ModelProto, io: str = "int16", name: str = "model.
     ``length``: a fixed input length (static shapes) instead of a resizable one."""
     if io not in IO_MODES:
         raise FqssError(f"TFLite export: io={io!r}; choose one of {', '.join(IO_MODES)}")
-    g = OnnxGraph(model, name, length)
-    if len(g.inputs) != 1:
-        raise FqssError(f"{name}: {len(g.inputs)} graph inputs; the TFLite exporter converts single-input models")
-    ctx = ConvertContext(g, io=io)
-    live = live_nodes(g)  # once: the walk is over the whole graph
-    dead = [n for n in g.nodes if id(n) not in live]
-    ctx.claim(*dead)  # nodes no graph output depends on (e.g. the unused residual branch of the last TCN block)
-    ctx.facts["dead_nodes"] = len(dead)
+    ctx = ConvertContext.for_model(model, name, length, io=io)
+    g = ctx.g
     islands: dict[str, list[onnx.NodeProto]] = {}
     for n in g.nodes:
         isl = island_of(n)
@@ -73,19 +67,6 @@ def convert_graph(model: onnx.ModelProto, io: str = "int16", name: str = "model.
 
     _check_all_converted(ctx)
     return ctx
-
-
-def live_nodes(g: OnnxGraph) -> set[int]:
-    """ids of the nodes some graph output depends on."""
-    live: set[int] = set()
-    todo = [o.name for o in g.outputs]
-    while todo:
-        n = g.producer.get(todo.pop())
-        if n is None or id(n) in live:
-            continue
-        live.add(id(n))
-        todo.extend(i for i in n.input if i)
-    return live
 
 
 def _is_output_tail(g: OnnxGraph, n: onnx.NodeProto) -> bool:

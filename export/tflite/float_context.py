@@ -7,15 +7,16 @@ constant buffers in that layout when an operator reads them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import onnx
 
 from fqss_edge.errors import FqssError
-from fqss_edge.export.tflite.builder import ModelBuilder, TensorInfo
+from fqss_edge.export.tflite.builder import TensorInfo
+from fqss_edge.export.tflite.context import GraphContext
 from fqss_edge.export.tflite.layout import to_tflite_array, to_tflite_flags, to_tflite_shape
-from fqss_edge.export.tflite.onnx_graph import OnnxGraph
 
 
 @dataclass
@@ -38,26 +39,9 @@ class FOut:
 
 
 @dataclass
-class FloatContext:
-    g: OnnxGraph
-    b: ModelBuilder = field(default_factory=ModelBuilder)
+class FloatContext(GraphContext):
+    WHAT: ClassVar[str] = "TFLite export (float32)"
     io: str = "float32"
-    tensors: dict[str, TensorInfo] = field(default_factory=dict)  # ONNX tensor -> TFLite tensor (std layout)
-    claimed: set[int] = field(default_factory=set)
-    inputs: list[TensorInfo] = field(default_factory=list)
-    outputs: list[TensorInfo] = field(default_factory=list)
-    facts: dict[str, object] = field(default_factory=dict)
-
-    # -- errors and bookkeeping -----------------------------------------------------------------------------
-    def fail(self, node: onnx.NodeProto, why: str) -> FqssError:
-        return FqssError(f"TFLite export (float32): node {node.name!r} ({node.op_type}): {why}")
-
-    def claim(self, *nodes: onnx.NodeProto) -> None:
-        for n in nodes:
-            self.claimed.add(id(n))
-
-    def is_claimed(self, node: onnx.NodeProto) -> bool:
-        return id(node) in self.claimed
 
     # -- inputs and outputs of an operator ------------------------------------------------------------------
     def input(self, node: onnx.NodeProto, i: int) -> FIn:
@@ -108,8 +92,3 @@ class FloatContext:
         t = self.b.tensor(out.name, to_tflite_shape(out.shape), np.float32, None, to_tflite_flags(out.dynamic))
         self.define(out.name, t)
         return t
-
-    def define(self, onnx_name: str, t: TensorInfo) -> None:
-        if onnx_name in self.tensors:
-            raise FqssError(f"TFLite export (float32): tensor {onnx_name!r} defined twice")
-        self.tensors[onnx_name] = t

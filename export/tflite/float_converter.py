@@ -17,7 +17,6 @@ import onnx
 
 from fqss_edge.errors import FqssError
 from fqss_edge.export.tflite import ops_float as _ops_float  # noqa: F401  (registers the float converters)
-from fqss_edge.export.tflite.converter import live_nodes
 from fqss_edge.export.tflite.float_context import FloatContext
 from fqss_edge.export.tflite.onnx_graph import QDQ_OPS, OnnxGraph
 from fqss_edge.export.tflite.registry import FLOAT32
@@ -40,14 +39,8 @@ def convert_float_graph(model: onnx.ModelProto, io: str = "float32", name: str =
     if qdq is not None:
         raise FqssError(f"{name}: node {qdq.name!r} ({qdq.op_type}): a QDQ graph goes to the integer converter, "
                         "not the float32 one")
-    g = OnnxGraph(model, name, length)
-    if len(g.inputs) != 1:
-        raise FqssError(f"{name}: {len(g.inputs)} graph inputs; the TFLite exporter converts single-input models")
-    ctx = FloatContext(g)
-    live = live_nodes(g)
-    dead = [n for n in g.nodes if id(n) not in live]
-    ctx.claim(*dead)  # nodes no graph output depends on (e.g. the unused residual branch of the last TCN block)
-    ctx.facts["dead_nodes"] = len(dead)
+    ctx = FloatContext.for_model(model, name, length)
+    g = ctx.g
     islands = g.metadata_json("fqss.islands", {}) or {}  # the float forms of the FQSS I/O islands, if any
     ctx.facts["input_splitter"] = isinstance(islands, dict) and "input_splitter" in islands
     ctx.facts["residual_output"] = isinstance(islands, dict) and "output_reconstruction" in islands

@@ -97,10 +97,14 @@ class ActQuantizer(nn.Module):
         scale, zp = self.qparams()
         return float(scale.detach().to(torch.float32)), int(zp.detach())
 
+    def observing_now(self) -> bool:
+        """Values pass unquantized while the range is being observed (forced, or the first training batches)."""
+        return self.observing or (self.training and int(self.n_obs) < self.calib_batches)
+
     def forward(self, x: torch.Tensor) -> QTensor:
         if not self.enabled:
             return QTensor(x)
-        if self.observing or (self.training and int(self.n_obs) < self.calib_batches):
+        if self.observing_now():
             self.observe(x.detach())
             return QTensor(x)
         if not self.calibrated:
@@ -167,7 +171,7 @@ class TiedQuantizer(nn.Module):
         t = self.tied
         if not (self.enabled and t.enabled):
             return QTensor(x)
-        if isinstance(t, ActQuantizer) and (t.observing or (t.training and int(t.n_obs) < t.calib_batches)):
+        if isinstance(t, ActQuantizer) and t.observing_now():
             return QTensor(x)  # the tied quantizer is still observing: so is this one
         scale, zp = self.qparams()
         y = fake_quant(x, scale, zp, self.range.qmin, self.range.qmax)
@@ -220,6 +224,9 @@ class WeightQuantizer(nn.Module):
         s = self.scale().to(torch.float32)
         q = torch.clamp(torch.round(w / s.view(self._shape(w))), self.range.qmin, self.range.qmax)
         return q.to(torch.int64), s
+
+
+ACTIVATION_QUANTIZERS = (ActQuantizer, FixedQuantizer, TiedQuantizer)  # the ones whose outputs are QTensors
 
 
 def bias_scale(input_scale: torch.Tensor, weight_scale: torch.Tensor) -> torch.Tensor:

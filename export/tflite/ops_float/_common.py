@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import onnx
 
-from fqss_edge.export.tflite.float_context import FIn, FloatContext
+from fqss_edge.export.tflite.float_context import FIn, FloatContext, FOut
 
 
 def const_weight(ctx: FloatContext, node: onnx.NodeProto, i: int, what: str) -> FIn:
@@ -13,6 +13,16 @@ def const_weight(ctx: FloatContext, node: onnx.NodeProto, i: int, what: str) -> 
     if w.const is None:
         raise ctx.fail(node, f"the {what} ({node.input[i]!r}) is not a constant initializer")
     return w
+
+
+def conv_operands(ctx: FloatContext, node: onnx.NodeProto, what: str) -> tuple[FIn, FIn, FOut, np.ndarray]:
+    """(input, weight, output, float32 weight array) of a 1-D (transposed) convolution."""
+    x = ctx.input(node, 0)
+    w = const_weight(ctx, node, 1, "weight")
+    out = ctx.output(node)
+    if len(x.shape) != 3 or w.const.ndim != 3:
+        raise ctx.fail(node, f"only 1-D {what} (rank-3 input) are supported, got input shape {x.shape}")
+    return x, w, out, np.asarray(w.const, dtype=np.float32)
 
 
 def bias_values(ctx: FloatContext, node: onnx.NodeProto, i: int, n: int) -> np.ndarray:

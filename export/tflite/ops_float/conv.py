@@ -13,7 +13,7 @@ from ai_edge_litert import schema_py_generated as schema
 from fqss_edge.export.tflite.builder import BuiltinOperator as B
 from fqss_edge.export.tflite.emit import pad_time
 from fqss_edge.export.tflite.ops.conv import conv1d_geometry
-from fqss_edge.export.tflite.ops_float._common import bias_values, const_weight
+from fqss_edge.export.tflite.ops_float._common import bias_values, conv_operands
 from fqss_edge.export.tflite.registry import register_float
 
 
@@ -21,12 +21,7 @@ from fqss_edge.export.tflite.registry import register_float
                 constraints="1-D (rank-3 input); group 1 or depthwise (group = C_in); stride, dilation, pads "
                             "(SAME/VALID or an explicit PAD); constant weights and bias")
 def convert_conv(ctx, node) -> None:
-    x = ctx.input(node, 0)
-    w = const_weight(ctx, node, 1, "weight")
-    out = ctx.output(node)
-    if len(x.shape) != 3 or w.const.ndim != 3:
-        raise ctx.fail(node, f"only 1-D convolutions (rank-3 input) are supported, got input shape {x.shape}")
-    wf = np.asarray(w.const, dtype=np.float32)  # [Cout, Cin/g, K]
+    x, w, out, wf = conv_operands(ctx, node, "convolutions")  # wf: [Cout, Cin/g, K]
     c_out, cg, k = wf.shape
     c_in = x.shape[1]
     geo = conv1d_geometry(ctx.g, node, x.name, x.shape, k)

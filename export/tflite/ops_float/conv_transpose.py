@@ -14,7 +14,7 @@ from ai_edge_litert import schema_py_generated as schema
 from fqss_edge.export.tflite.builder import BuiltinOperator as B
 from fqss_edge.export.tflite.emit import crop_time, pad_time, reshape
 from fqss_edge.export.tflite.ops.conv_transpose import phase_filter, transpose_attrs
-from fqss_edge.export.tflite.ops_float._common import bias_values, const_weight
+from fqss_edge.export.tflite.ops_float._common import bias_values, conv_operands
 from fqss_edge.export.tflite.registry import register_float
 
 
@@ -22,12 +22,7 @@ from fqss_edge.export.tflite.registry import register_float
                 constraints="1-D, group 1, dilation 1; constant weights and bias; pads cropped with STRIDED_SLICE; "
                             "output_padding <= end pad")
 def convert_conv_transpose(ctx, node) -> None:
-    x = ctx.input(node, 0)
-    w = const_weight(ctx, node, 1, "weight")
-    out = ctx.output(node)
-    if len(x.shape) != 3 or w.const.ndim != 3:
-        raise ctx.fail(node, f"only 1-D transposed convolutions are supported, got input shape {x.shape}")
-    wf = np.asarray(w.const, dtype=np.float32)  # [Cin, Cout, K]
+    x, w, out, wf = conv_operands(ctx, node, "transposed convolutions")  # wf: [Cin, Cout, K]
     c_in, c_out, k = wf.shape
     s, pl, pr, op_ = transpose_attrs(ctx, node)
     has_bias = len(node.input) > 2 and bool(node.input[2])
