@@ -36,6 +36,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--frame-ms", type=float, default=10.0, help="microphone frame size in ms (default 10)")
     ap.add_argument("--realtime", action="store_true", help="deliver frames at the audio clock's pace")
     ap.add_argument("--threads", type=int, default=1, help="runtime threads (default 1)")
+    ap.add_argument("--no-normalize", dest="normalize", action="store_false",
+                    help="hand chunks to the model at their recorded level (default: peak 0.9, as in training)")
     ap.add_argument("--out", type=Path, help="also write the separated sources to this folder")
     ap.add_argument("--json", type=Path, help="write the per-chunk report as JSON")
     return ap.parse_args(argv)
@@ -43,7 +45,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def stream_file(args: argparse.Namespace) -> dict:
     backend = open_backend(args.model, threads=args.threads)
-    sep = StreamingSeparator(backend, args.chunk, args.overlap)
+    sep = StreamingSeparator(backend, args.chunk, args.overlap, normalize=args.normalize)
     sr = sep.sample_rate
     audio, _ = read_wav(args.wav, resample_to=sr)
     mono = audio.mean(axis=0).astype(np.float32)

@@ -22,6 +22,14 @@ Latency: the first sample of each chunk becomes final once the window that start
 after ``chunk + overlap`` samples (``latency_samples`` / ``latency_ms``), plus the model's compute time for one
 window (``last_chunk_seconds``; all of them in ``chunk_timings``). Real time needs compute < chunk duration.
 
+Level: every window is scaled so that its peak is at the level the model was trained at (``max|x| = 0.9``,
+:func:`fqss_edge.data.common.peak_gain`), and its outputs are scaled back, so the sources come out at the input's
+level. An int8 model needs this: its input bytes and internal ranges are fixed, and a recording 20 dB below full
+scale would use a tenth of the input codes (the shipped tiny FQSS model drops from 4.6 dB SI-SDRi to -2.0 dB
+without it, the float model holds: ``benchmarks/results/input_level.md``). Near-silent windows (peak < 1e-4) are
+left as they are.
+``normalize=False`` hands the samples to the model unchanged.
+
 The output does not depend on how the input is split into ``push`` calls: the offline ``fqss-edge separate``
 runs this same class on whole files.
 """
@@ -33,6 +41,7 @@ import time
 
 import numpy as np
 
+from fqss_edge.data.common import peak_gain
 from fqss_edge.errors import FqssError
 from fqss_edge.runtimes.base import Backend
 
@@ -82,10 +91,11 @@ class StreamingSeparator:
     ``chunk_seconds``: new audio per model call (the hop); ``overlap_seconds``: audio shared with the previous
     window, cross-faded. Both are rounded to whole model frames (multiples of the model's stride).
     ``align_sources``: keep the source order consistent across windows (on by default).
+    ``normalize``: bring each window to the training level and the outputs back (on by default).
     """
 
     def __init__(self, backend: Backend, chunk_seconds: float = 4.0, overlap_seconds: float = 0.5,
-                 align_sources: bool = True):
+                 align_sources: bool = True, normalize: bool = True):
         self.backend = backend
         c = backend.io_contract
         self.sample_rate = int(c.sample_rate)
@@ -102,6 +112,8 @@ class StreamingSeparator:
             raise FqssError(f"overlap ({overlap_seconds} s) must not be longer than the chunk ({chunk_seconds} s)")
         self.window_samples = self.chunk_samples + self.overlap_samples
         self.align_sources = align_sources
+        self.normalize = normalize
+        self.gains: list[float] = []  # the level factor applied to each window (1.0 with normalize=False)
         self._fade_in = crossfade_ramp(self.overlap_samples)
         self.chunk_timings: list[float] = []
         self.permutations: list[tuple[int, ...]] = []
@@ -172,10 +184,14 @@ class StreamingSeparator:
         """The model on one window, sources aligned to the previous tail (which covers the window's samples from
         ``tail_at`` on)."""
         t0 = time.perf_counter()
-        y = np.asarray(self.backend.run(window), dtype=np.float32)
+        g = peak_gain(window) if self.normalize else 1.0
+        y = np.asarray(self.backend.run(window * np.float32(g) if g != 1.0 else window), dtype=np.float32)
         if y.shape != (self.n_src, window.size):
             raise FqssError(f"{getattr(self.backend, 'name', 'backend')}: returned shape {y.shape} for a window "
                             f"of {window.size} samples, expected {(self.n_src, window.size)}")
+        if g != 1.0:
+            y = y / np.float32(g)
+        self.gains.append(g)
         if self.align_sources and self._tail is not None and self.overlap_samples:
             perm = best_permutation(self._tail, y[:, tail_at:tail_at + self.overlap_samples])
             if perm != tuple(range(self.n_src)):

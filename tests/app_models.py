@@ -61,6 +61,7 @@ class FakeBackend:
     def __init__(self, kind: str = "signs", sample_rate: int = SR, stride: int = 8, kernel_size: int = 16):
         self.kind = kind
         self.calls: list[int] = []
+        self.peaks: list[float] = []  # max|x| of every window received
         self._contract = IoContract(sample_rate=sample_rate, n_src=2, stride=stride, kernel_size=kernel_size,
                                     source_names=("pos", "neg"))
 
@@ -74,6 +75,7 @@ class FakeBackend:
     def run(self, waveform: np.ndarray) -> np.ndarray:
         x = np.asarray(waveform, dtype=np.float32)
         self.calls.append(x.size)
+        self.peaks.append(float(np.max(np.abs(x))) if x.size else 0.0)
         if self.kind == "negate":
             return np.stack([x, -x])
         y = np.stack([np.maximum(x, 0), np.minimum(x, 0)])

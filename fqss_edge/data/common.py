@@ -30,17 +30,22 @@ PEAK_TARGET: float | None = 0.9
 MIN_PEAK = 1e-4  # near-silent items are left alone rather than amplifying their noise
 
 
-def normalize_peak(mix: np.ndarray, sources: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Scale mixture and sources by the same factor so that ``max|mix| == PEAK_TARGET``; with ``PEAK_TARGET = None``
-    only scale down a mixture whose peak exceeds ``1 - 2**-15``."""
+def peak_gain(mix: np.ndarray) -> float:
+    """The factor that brings ``max|mix|`` to ``PEAK_TARGET`` (the level the models were trained at).
+
+    1.0 for a near-silent input (peak below ``MIN_PEAK``: its noise is not amplified); with ``PEAK_TARGET = None``
+    a mixture is only scaled down when its peak exceeds ``1 - 2**-15``."""
     peak = float(np.max(np.abs(mix))) if mix.size else 0.0
     if PEAK_TARGET is None:
-        target = PEAK if peak > PEAK else None
-    else:
-        target = min(PEAK_TARGET, PEAK) if peak >= MIN_PEAK else None
-    if target is None:
+        return PEAK / peak if peak > PEAK else 1.0
+    return min(PEAK_TARGET, PEAK) / peak if peak >= MIN_PEAK else 1.0
+
+
+def normalize_peak(mix: np.ndarray, sources: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Scale mixture and sources by the same factor, :func:`peak_gain` of the mixture."""
+    g = peak_gain(mix)
+    if g == 1.0:
         return mix, sources
-    g = target / peak
     return mix * g, sources * g
 
 

@@ -1,7 +1,8 @@
 """Offline separation of audio files of any length, rate and channel count, in constant memory.
 
 Per file: read blocks -> resample to the model's rate (soxr, streaming) -> one ``StreamingSeparator`` per channel
-(the app streaming API: chunked overlap-add with source-order alignment) -> resample each source back to the
+(the app streaming API: chunked overlap-add with source-order alignment, each chunk brought to the level the
+model was trained at and its outputs brought back) -> resample each source back to the
 input rate -> append to one temp wav per source -> rename all into place (``DIR/<mixname>_<source>.wav``,
 same rate, channels and length as the input).
 """
@@ -31,6 +32,7 @@ class SeparateOptions:
     block_seconds: float = 1.0  # input read size
     subtype: str | None = None  # output sample format; None: like the input (16-bit PCM if a WAV cannot hold it)
     align_sources: bool = True
+    normalize: bool = True  # each chunk at the training level (peak 0.9), outputs back at the input's level
 
     def __post_init__(self) -> None:
         if not self.block_seconds > 0:
@@ -51,8 +53,8 @@ def separate_file(mixture: str | Path, backend: Backend, out_dir: str | Path,
     opts = options or SeparateOptions()
     info = probe(mixture)
     contract = backend.io_contract
-    seps = [StreamingSeparator(backend, opts.chunk_seconds, opts.overlap_seconds, opts.align_sources)
-            for _ in range(info.channels)]
+    seps = [StreamingSeparator(backend, opts.chunk_seconds, opts.overlap_seconds, opts.align_sources,
+                               opts.normalize) for _ in range(info.channels)]
     names = seps[0].source_names
     paths = output_paths(info.path, out_dir, names)
     down = StreamResampler(info.sample_rate, contract.sample_rate, info.channels)

@@ -1,5 +1,6 @@
 """examples/c: the LiteRT C API example builds with the system C compiler against the wheel's libLiteRt.so and
-gives the same int16 samples as the Python LiteRT backend with the same kernels (XNNPACK), bit for bit."""
+gives the same int16 samples as the Python LiteRT backend with the same kernels (XNNPACK) and the same level
+handling (peak to 0.9 of full scale and back), bit for bit."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def c_separate(tmp_path_factory) -> Path:
         pytest.skip(f"the ai-edge-litert wheel has no libLiteRt.so in {litert_dir}")
     exe = tmp_path_factory.mktemp("c_build") / "separate"
     cmd = [cc, "-O2", "-std=c11", "-Wall", "-Wextra", "-Werror", "-o", str(exe), str(EXAMPLE / "separate.c"),
-           f"-L{litert_dir}", "-l:libLiteRt.so", f"-Wl,-rpath,{litert_dir}"]
+           f"-L{litert_dir}", "-l:libLiteRt.so", "-lm", f"-Wl,-rpath,{litert_dir}"]
     r = subprocess.run(cmd, capture_output=True, text=True)
     assert r.returncode == 0, f"build failed: {' '.join(cmd)}\n{r.stderr}"
     return exe
@@ -50,15 +51,26 @@ def pcm(n: int, seed: int) -> np.ndarray:
     return np.floor(x * 32768).clip(-32768, 32767).astype(np.int16)
 
 
-@pytest.mark.parametrize("n", [1, 16, 1000, 12_345], ids=lambda n: f"T{n}")
-def test_c_wav_output_equals_python_litert_bit_for_bit(c_separate, tiny_models, tmp_path, n):
-    x = pcm(n, n)
+def leveled(run, x: np.ndarray) -> np.ndarray:
+    """The C example's level handling around ``run`` (int16 -> int16), in numpy: peak to 0.9 and back."""
+    peak = int(np.abs(x.astype(np.int32)).max())
+    if peak < 4:
+        return run(x)
+    g = 0.9 * 32768.0 / peak
+    y = run(np.clip(np.rint(x * g), -32768, 32767).astype(np.int16))
+    return np.clip(np.rint(y / g), -32768, 32767).astype(np.int16)
+
+
+@pytest.mark.parametrize("n, level", [(1, 1), (16, 1), (1000, 1), (12_345, 1), (12_345, 100), (500, 20_000)],
+                         ids=lambda v: str(v))
+def test_c_wav_output_equals_python_litert_bit_for_bit(c_separate, tiny_models, tmp_path, n, level):
+    x = (pcm(n, n) // level).astype(np.int16)  # level 100: -40 dB (amplified); 20000: peak < 4 LSB (left alone)
     sf.write(tmp_path / "mix.wav", x, SR, subtype="PCM_16")
     outs = run_c(c_separate, tiny_models["tflite"], tmp_path / "mix.wav", tmp_path / "mix")
     assert [p.name for p in outs] == ["mix_s1.wav", "mix_s2.wav"]
     got = np.stack([sf.read(p, dtype="int16")[0] for p in outs])
     assert all(sf.info(p).samplerate == SR for p in outs)
-    want = LiteRtBackend(kernels="xnnpack", threads=1).load(tiny_models["tflite"]).run_int16(x)
+    want = leveled(LiteRtBackend(kernels="xnnpack", threads=1).load(tiny_models["tflite"]).run_int16, x)
     assert got.shape == want.shape == (2, n)
     diff = np.abs(got.astype(np.int32) - want)
     assert diff.max() == 0, f"source {int(np.argmax(diff.max(axis=1))) + 1} differs by up to {diff.max()} LSB"
@@ -75,9 +87,9 @@ def test_c_raw_pcm_and_fixed_length_model(c_separate, tiny_models, tmp_path):
         be = LiteRtBackend(kernels="xnnpack").load(model)
         if model == fixed:
             blocks = [np.pad(x[i:i + 1600], (0, max(0, i + 1600 - x.size))) for i in range(0, x.size, 1600)]
-            want = np.concatenate([be.run_int16(b) for b in blocks], axis=1)[:, :x.size]
+            want = np.concatenate([leveled(be.run_int16, b) for b in blocks], axis=1)[:, :x.size]
         else:
-            want = be.run_int16(x)
+            want = leveled(be.run_int16, x)
         assert np.array_equal(got, want), f"{model.name}: up to {np.abs(got.astype(int) - want).max()} LSB"
 
 

@@ -1,5 +1,5 @@
 """runtimes/streaming.py: overlap-add correctness, push-size independence, source-order alignment, latency and
-timings, and streaming == offline ``separate`` (same settings)."""
+timings, level normalisation, and streaming == offline ``separate`` (same settings)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ def test_crossfade_halves_sum_to_one():
 @pytest.mark.parametrize("n", [1, 7, 799, 800, 801, 2000, 4567], ids=lambda n: f"T{n}")
 def test_pointwise_model_is_reproduced_exactly(kind, n):
     """With a model that does not depend on context, overlap-add with complementary fades is exact."""
-    sep = StreamingSeparator(FakeBackend(kind), chunk_seconds=0.05, overlap_seconds=0.025)  # 400 + 200 samples
+    sep = StreamingSeparator(FakeBackend(kind), chunk_seconds=0.05, overlap_seconds=0.025,  # 400 + 200 samples
+                             normalize=False)
     x = noise(n, seed=n)
     y = stream(sep, x, 160)
     assert y.shape == (2, n)
@@ -102,10 +103,45 @@ def test_bad_frames():
 def test_source_order_is_aligned_across_chunks():
     """The fake model swaps its two outputs on every other call; alignment undoes it exactly."""
     x = noise(6000, seed=3)
-    aligned = stream(StreamingSeparator(FakeBackend("swap"), 0.05, 0.02), x, 160)
+    aligned = stream(StreamingSeparator(FakeBackend("swap"), 0.05, 0.02, normalize=False), x, 160)
     assert np.array_equal(aligned, expected("signs", x))
-    raw = stream(StreamingSeparator(FakeBackend("swap"), 0.05, 0.02, align_sources=False), x, 160)
+    raw = stream(StreamingSeparator(FakeBackend("swap"), 0.05, 0.02, align_sources=False, normalize=False), x, 160)
     assert not np.array_equal(raw, expected("signs", x))
+
+
+@pytest.mark.parametrize("level", [1.0, 0.03, 0.001])
+def test_every_window_reaches_the_training_level(level):
+    """Each window is scaled to peak 0.9 (the training level) and its outputs back to the input's level."""
+    be = FakeBackend("signs")
+    x = (noise(3000, seed=7) * level).astype(np.float32)
+    y = stream(StreamingSeparator(be, 0.05, 0.01), x, 160)
+    assert len(be.peaks) == 8 and np.allclose(be.peaks, 0.9, rtol=1e-6)
+    np.testing.assert_allclose(y, expected("signs", x), rtol=1e-6, atol=1e-6 * float(np.abs(x).max()))
+
+
+def test_near_silent_windows_are_not_amplified():
+    be = FakeBackend("signs")
+    x = (noise(3000, seed=8) * 1e-4).astype(np.float32)  # peak about 3e-4: some windows below 1e-4, some above
+    sep = StreamingSeparator(be, 0.05, 0.01)
+    stream(sep, x, 160)
+    quiet = [p for p, g in zip(be.peaks, sep.gains) if g == 1.0]
+    assert all(p < 1e-4 for p in quiet)
+    assert all(abs(p - 0.9) < 1e-6 for p, g in zip(be.peaks, sep.gains) if g != 1.0)
+
+
+@pytest.mark.parametrize("fmt", ["tflite", "onnx", "checkpoint"])
+def test_int8_model_output_does_not_depend_on_input_level(fmt, tiny_models):
+    """x/32 comes out as exactly out(x)/32 (a power of two: the model sees bit-identical windows); without the
+    normalisation the int8 model's output at -30 dB is a different signal."""
+    backend = open_backend(tiny_models[fmt])
+    x = noise(SR * 2, seed=9, scale=0.2)
+    loud = stream(StreamingSeparator(backend, 1.0, 0.25), x, SR // 100)
+    quiet = stream(StreamingSeparator(backend, 1.0, 0.25), x / 32, SR // 100)
+    assert np.array_equal(quiet * 32, loud)
+    raw_loud = stream(StreamingSeparator(backend, 1.0, 0.25, normalize=False), x, SR // 100)
+    raw_quiet = stream(StreamingSeparator(backend, 1.0, 0.25, normalize=False), x / 32, SR // 100)
+    err = float(np.sum((raw_quiet * 32 - raw_loud) ** 2) / np.sum(raw_loud ** 2))
+    assert err > 1e-3  # the int8 model is not level-invariant by itself
 
 
 def test_best_permutation():

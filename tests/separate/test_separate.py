@@ -4,6 +4,7 @@ constant memory."""
 from __future__ import annotations
 
 import tracemalloc
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -42,12 +43,24 @@ def test_any_length_in_same_length_out(n, tmp_path):
     mix = tmp_path / "m.wav"
     x = noise(n, seed=n)
     sf.write(mix, x, SR, subtype="FLOAT")
-    out = separate_file(mix, FakeBackend("signs"), tmp_path / "out", FAST)
+    out = separate_file(mix, FakeBackend("signs"), tmp_path / "out", replace(FAST, normalize=False))
     assert set(out) == {"pos", "neg"}
     assert out == output_paths(mix, tmp_path / "out", ["pos", "neg"])
     ys = np.concatenate([read(out[k])[0] for k in ("pos", "neg")])
     assert ys.shape == (2, n)
     assert np.array_equal(ys, expected("signs", x))  # same rate, float output: exact
+
+
+def test_quiet_file_reaches_the_model_at_the_training_level(tmp_path):
+    """Every chunk is handed to the model at peak 0.9, and the sources come back at the file's level."""
+    mix = tmp_path / "quiet.wav"
+    x = noise(2345, seed=4) * 0.01  # about -40 dB
+    sf.write(mix, x, SR, subtype="FLOAT")
+    be = FakeBackend("signs")
+    out = separate_file(mix, be, tmp_path / "out", FAST)
+    assert be.peaks and np.allclose(be.peaks, 0.9, rtol=1e-6)
+    ys = np.concatenate([read(out[k])[0] for k in ("pos", "neg")])
+    np.testing.assert_allclose(ys, expected("signs", x), rtol=1e-6, atol=1e-9)
 
 
 @pytest.mark.parametrize("n", [1, 3000, 44_100 * 2 + 17], ids=lambda n: f"T{n}")

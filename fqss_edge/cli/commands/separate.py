@@ -18,7 +18,8 @@ EXAMPLES = """
     "Writes DIR/<mixname>_<source>.wav per source, with the input's sample rate, channels and length (each channel "
     "is separated on its own, at the model's rate, and resampled back with soxr). Files of any length are "
     "processed in constant memory: chunks of --chunk seconds with --overlap seconds cross-faded, the source order "
-    "kept consistent across chunks. Outputs appear only when complete.\n"
+    "kept consistent across chunks, each chunk scaled to the level the model was trained at (peak 0.9) and its "
+    "outputs scaled back, so quiet recordings separate as well as loud ones. Outputs appear only when complete.\n"
 )
 
 
@@ -46,6 +47,9 @@ def register(app: typer.Typer) -> None:
                                                          "(default: like the input).")] = None,
         align: Annotated[bool, typer.Option("--align/--no-align",
                                             help="Keep the source order consistent across chunks.")] = True,
+        normalize: Annotated[bool, typer.Option(
+            "--normalize/--no-normalize",
+            help="Scale each chunk to the training level (peak 0.9) and the outputs back.")] = True,
         threads: Annotated[int, typer.Option(help="Runtime threads.")] = 1,
         config: Annotated[Path | None, typer.Option(help="Config YAML for a bare .pth state dict.")] = None,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
@@ -54,7 +58,8 @@ def register(app: typer.Typer) -> None:
         from fqss_edge.runtimes import open_backend
         from fqss_edge.separate import SeparateOptions, separate_files, total_frames
 
-        options = SeparateOptions(chunk_seconds=chunk, overlap_seconds=overlap, subtype=subtype, align_sources=align)
+        options = SeparateOptions(chunk_seconds=chunk, overlap_seconds=overlap, subtype=subtype, align_sources=align,
+                                  normalize=normalize)
         total = total_frames(mixtures)  # also checks every file before any work
         backend = open_backend(model, **_backend_options(model, threads, config))
         if quiet:
