@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from fqss_edge.data.common import PEAK_TARGET, normalize_peak
 from fqss_edge.export.bundle import export_bundle
 from fqss_edge.parity.metrics import pit_si_sdr
 from fqss_edge.runtimes import open_backend
@@ -34,8 +35,7 @@ def load_items(data: Path, utts: int) -> list[tuple[np.ndarray, np.ndarray]]:
     for mix_path in sorted((data / "mix").glob("*.wav"))[:utts]:
         mix = sf.read(mix_path, dtype="float32")[0]
         refs = np.stack([sf.read(data / s / mix_path.name, dtype="float32")[0] for s in ("s1", "s2")])
-        g = 0.9 / float(np.abs(mix).max())
-        items.append((mix * g, refs * g))
+        items.append(normalize_peak(mix, refs))  # the training level
     return items
 
 
@@ -79,7 +79,7 @@ def main() -> int:
           "", "| input peak | int8, `--no-normalize` | int8, normalised (default) | float, not normalised |",
           "|---|---:|---:|---:|"]
     for level, raw, norm, flt_raw in rows:
-        md.append(f"| {0.9 * 10 ** (level / 20):.3f} ({level:+d} dB) | {raw:.2f} dB | {norm:.2f} dB | "
+        md.append(f"| {PEAK_TARGET * 10 ** (level / 20):.3f} ({level:+d} dB) | {raw:.2f} dB | {norm:.2f} dB | "
                   f"{flt_raw:.2f} dB |")
     md += ["", "The int8 model's input bytes and internal ranges are fixed by training: without the normalisation a "
            "quiet recording uses a fraction of the codes and the separation collapses, while the float model "
