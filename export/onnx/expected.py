@@ -1,7 +1,8 @@
 """What the checkpoint says every quantized tensor of the graph must hold, read from the module tree.
 
 Activations are keyed by their quantizer's module path (the name of the QuantizeLinear output), constants by
-their initializer name (``<layer>.weight``, ``<gln>.gamma``, ``<gln>.beta``, ``<gln>.eps``). Biases are checked
+their initializer name (``<layer>.weight``, ``<gln>.gamma``, ``<gln>.beta``, ``<gln>.eps``,
+``<gln>.square_threshold``). Biases are checked
 structurally by the verifier (scale = s_in * s_w of the conv's own input and weight DQs).
 """
 
@@ -49,4 +50,7 @@ def expected_from_model(model: nn.Module) -> Expected:
                 e.constants[f"{name}.{which}"] = ExpectedConst(codes.numpy().reshape(1, -1, 1),
                                                               scale.numpy().reshape(()))
             e.constants[f"{name}.eps"] = ExpectedConst(np.array(1), np.array(np.float32(m.eps)))
+            if m.splits_squares():
+                t = np.array(m.square_threshold().detach().numpy(), dtype=np.float32)
+                e.constants[f"{name}.square_threshold"] = ExpectedConst(np.array(-1), t)
     return e

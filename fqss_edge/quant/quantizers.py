@@ -10,6 +10,8 @@
 * ``FixedQuantizer``: a range the runtime imposes (e.g. LOGISTIC output 1/256, -128) or the FQSS
   output bytes (1/128, 0).
 * ``TiedQuantizer``: another quantizer's scale and zero point (an intermediate a runtime keeps at that scale).
+* ``SquareCodesQuantizer``: int8 at scale ``s^2`` (s: another quantizer's scale), zero point -128: holds the
+  squares of that quantizer's codes exactly up to 255 and saturates above (the small part of split squares).
 * ``quantize_bias``: int32 with scale ``s_in * s_w`` per output channel.
 
 ``qparams()`` of every quantizer is the single source of truth for its scale and zero point: the
@@ -48,9 +50,11 @@ def fake_quant(x: torch.Tensor, scale: torch.Tensor, zero_point: torch.Tensor, q
 class ActQuantizer(nn.Module):
     """Per-tensor activation quantizer with a learned range and EMA initialisation."""
 
-    def __init__(self, bits: int = 8, calib_batches: int = 50, ema_alpha: float = 0.9, enabled: bool = True):
+    def __init__(self, bits: int = 8, calib_batches: int = 50, ema_alpha: float = 0.9, enabled: bool = True,
+                 nonneg: bool = False):
         super().__init__()
         self.bits = bits
+        self.nonneg = nonneg  # the range starts at 0 (int8: zero point -128): negative values saturate to 0
         self.range = activation_range(bits)
         self.calib_batches = calib_batches
         self.ema_alpha = ema_alpha
@@ -65,7 +69,7 @@ class ActQuantizer(nn.Module):
         return int(self.n_obs) > 0
 
     def extra_repr(self) -> str:
-        return f"bits={self.bits}, enabled={self.enabled}"
+        return f"bits={self.bits}, enabled={self.enabled}" + (", nonneg" if self.nonneg else "")
 
     @torch.no_grad()
     def observe(self, x: torch.Tensor) -> None:
@@ -82,7 +86,7 @@ class ActQuantizer(nn.Module):
     def qparams(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(scale float32 0-d, zero point 0-d float holding an integer); differentiable in lo/hi."""
         r = self.range
-        lo = torch.clamp(self.lo, max=0.0)
+        lo = torch.zeros_like(self.lo) if self.nonneg else torch.clamp(self.lo, max=0.0)
         hi = torch.clamp(self.hi, min=0.0)
         if self.bits == 16:
             scale = torch.clamp(torch.maximum(-lo, hi) / r.qmax, min=_MIN_SCALE)
@@ -178,6 +182,46 @@ class TiedQuantizer(nn.Module):
         return QTensor(y, scale.detach(), zp.detach(), self.bits)
 
 
+class SquareCodesQuantizer(TiedQuantizer):
+    """int8, scale ``s^2`` of the tied quantizer's scale ``s`` (float32), zero point -128 (no parameters).
+
+    Applied to the square of a tensor quantized by the tied quantizer, it holds ``min(c^2, 255)`` for code
+    ``c`` exactly: the requantization multiplier ``s * s / s^2`` is 1 to float32 precision in every runtime.
+    Values pass unquantized only until the tied quantizer has its first range (it never observes itself)."""
+
+    @property
+    def bits(self) -> int:
+        return 8
+
+    @property
+    def range(self):  # noqa: ANN201
+        return activation_range(8)
+
+    def qparams(self) -> tuple[torch.Tensor, torch.Tensor]:
+        s, _ = self.tied.qparams()
+        s = s.detach().to(torch.float32)
+        return (s * s).to(torch.float32), torch.tensor(float(self.range.qmin), device=s.device)
+
+    def export_qparams(self) -> tuple[float, int]:
+        s, zp = self.qparams()
+        return float(s), int(zp)
+
+    def saturation(self) -> torch.Tensor:
+        """The largest value it holds, ``255 s^2`` (float32)."""
+        s, zp = self.qparams()
+        return (s * float(self.range.qmax - int(zp))).to(torch.float32)
+
+    def forward(self, x: torch.Tensor) -> QTensor:
+        t = self.tied
+        if not (self.enabled and t.enabled):
+            return QTensor(x)
+        if isinstance(t, ActQuantizer) and not t.calibrated:
+            return QTensor(x)
+        scale, zp = self.qparams()
+        y = fake_quant(x, scale, zp, self.range.qmin, self.range.qmax)
+        return QTensor(y, scale, zp, 8)
+
+
 class WeightQuantizer(nn.Module):
     """Per-channel symmetric weight quantizer with a learned per-channel range."""
 
@@ -226,7 +270,7 @@ class WeightQuantizer(nn.Module):
         return q.to(torch.int64), s
 
 
-ACTIVATION_QUANTIZERS = (ActQuantizer, FixedQuantizer, TiedQuantizer)  # the ones whose outputs are QTensors
+ACTIVATION_QUANTIZERS = (ActQuantizer, FixedQuantizer, TiedQuantizer)  # QTensor outputs (subclasses too)
 
 
 def bias_scale(input_scale: torch.Tensor, weight_scale: torch.Tensor) -> torch.Tensor:

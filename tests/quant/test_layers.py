@@ -32,6 +32,7 @@ LAYERS = {
     "relu": lambda: QReLU(SPEC),
     "sigmoid": lambda: QSigmoid(SPEC),
     "gln": lambda: QGlobalLayerNorm(8, SPEC),
+    "gln_int8_stats": lambda: QGlobalLayerNorm(8, QuantSpec(calib_batches=1, norm_bits=8)),
 }
 
 
@@ -75,3 +76,31 @@ def test_splitter_gives_the_two_bytes_of_pcm16():
 def test_gln_declares_its_int16_island():
     assert len(QGlobalLayerNorm(4, QuantSpec(norm_bits=16)).island_tensors()) == 7
     assert QGlobalLayerNorm(4, QuantSpec(norm_bits=8)).island_tensors() == []
+
+
+def _gln_variance(norm_bits: int, x: torch.Tensor, level: float) -> tuple[float, float]:
+    """Calibrated on ``x``, run on ``level * x``: (variance the quantized gLN computes, exact variance of its
+    quantized centred input)."""
+    gln = QGlobalLayerNorm(x.shape[1], QuantSpec(calib_batches=1, norm_bits=norm_bits))
+    with torch.no_grad(), observation(gln):
+        gln(QTensor(x))
+    gln.eval()
+    seen = {}
+    gln.q_centered.register_forward_hook(lambda m, i, o: seen.update(xc=o.value))
+    gln.q_var.register_forward_hook(lambda m, i, o: seen.update(var=o.value))
+    with torch.no_grad():
+        gln(_qin(x * level))
+    return float(seen["var"]), float((seen["xc"] ** 2).mean())
+
+
+def test_int8_gln_variance_from_split_squares_is_accurate():
+    """Heavy-tailed activations: squares span four decades. One int8 range over them (the range calibrated on a
+    louder input) rounds most to 0: 0.83-0.91x the exact variance at 0.4x the level here. The split (exact small
+    squares + coarse large ones) keeps the variance within 3 % on every draw, at both levels."""
+    for seed in range(5):
+        torch.manual_seed(seed)
+        x = torch.distributions.Laplace(0.0, 1.0).sample((1, 16, 400)) ** 3
+        x = x * (1 + torch.rand(1, 16, 1))
+        for level in (1.0, 0.4):
+            var, exact = _gln_variance(8, x, level)
+            assert abs(var / exact - 1) < 0.03, f"seed {seed}, level {level}: int8 variance {var:.4g} vs {exact:.4g}"

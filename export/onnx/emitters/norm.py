@@ -5,7 +5,13 @@
     var = Q16(ReduceMean_C(var_t))                    ve = Q16(var + eps)    rstd = Q16(Reciprocal(Sqrt(ve)))
     nrm = Q16(xn * rstd)    n8 = Q8(DQ(nrm))          y = Q8(n8 * gamma)     out = Q8(y + beta)
 
-With ``norm_bits: 8`` there is no ``var_t``: ReduceMean_T -> ReduceMean_C is a float composite (one MEAN).
+With ``norm_bits: 8`` there is no ``var_t`` (ReduceMean_T -> ReduceMean_C is a float composite: one MEAN) and
+the squares are split (see ``fqss_edge/quant/layers/norm.py``)::
+
+    small = Q8(xc * xc) at scale s_xc^2, zp -128     rest = Q8(sq + threshold), range [0, hi]
+    var = Q8(Q8(ReduceMean(small)) + Q8(ReduceMean(rest)))
+
+with ``threshold`` the int8 constant code -1, scale float32(255 s_xc^2).
 
 eps is an integer constant of the statistics' type with code 1 and scale float32(eps): exactly the value the
 simulation adds. gamma and beta are int8 per-tensor constants ``[1, C, 1]``.
@@ -43,6 +49,28 @@ def _affine_const(b: GraphBuilder, m: QGlobalLayerNorm, name: str, which: str, c
                              consumer)
 
 
+def threshold_const(b: GraphBuilder, m: QGlobalLayerNorm, name: str, consumer: str) -> str:
+    """``-255 s^2`` as int8 code -1 with scale float32(255 s^2): exactly what the simulation subtracts."""
+    t = np.array(m.square_threshold().detach().numpy(), dtype=np.float32)
+    return b.quantized_const(f"{name}.square_threshold", np.array(-1), t, 8, consumer)
+
+
+def split_variance(b: GraphBuilder, m: QGlobalLayerNorm, name: str, xn: TensorRef, sq: TensorRef) -> TensorRef:
+    def n(step: str) -> str:
+        return child(name, step)
+
+    d = b.dequantize(xn, f"{name}/square_small")
+    small = b.quantize(b.node("Mul", [d, d], f"{name}/square_small/Mul"), m.q_square_small, n("q_square_small"))
+    thr = threshold_const(b, m, name, f"{name}/square_rest")
+    rest = b.quantize(b.node("Add", [b.dequantize(sq, f"{name}/square_rest"), thr], f"{name}/square_rest/Add"),
+                      m.q_square_rest, n("q_square_rest"))
+    v_small = b.quantize(reduce_mean(b, small, f"{name}/var_small"), m.q_var_small, n("q_var_small"))
+    v_rest = b.quantize(reduce_mean(b, rest, f"{name}/var_rest"), m.q_var_rest, n("q_var_rest"))
+    node = f"{name}/var"
+    total = b.node("Add", [b.dequantize(v_small, node), b.dequantize(v_rest, node)], f"{node}/Add")
+    return b.quantize(total, m.q_var, n("q_var"))
+
+
 def eps_const(b: GraphBuilder, m: QGlobalLayerNorm, name: str, consumer: str) -> str:
     eps = np.float32(m.eps)
     if not b.quantized:
@@ -64,7 +92,10 @@ def emit_gln(b: GraphBuilder, m: QGlobalLayerNorm, name: str, x: TensorRef) -> T
     xn = b.requantize(xc, m.q_centered_wide, n("q_centered_wide")) if m.widen else xc
     d = b.dequantize(xn, f"{name}/square")
     sq = b.quantize(b.node("Mul", [d, d], f"{name}/square/Mul"), m.q_square, n("q_square"))
-    var = b.quantize(reduce_mean(b, sq, f"{name}/var", m.q_var_time, n("q_var_time")), m.q_var, n("q_var"))
+    if m.splits_squares() and b.quantized:
+        var = split_variance(b, m, name, xn, sq)
+    else:
+        var = b.quantize(reduce_mean(b, sq, f"{name}/var", m.q_var_time, n("q_var_time")), m.q_var, n("q_var"))
     eps = eps_const(b, m, name, f"{name}/var_eps")
     ve = b.quantize(op("Add", [var], "var_eps", (eps,)), m.q_var_eps, n("q_var_eps"))
     root = op("Sqrt", [ve], "rsqrt")

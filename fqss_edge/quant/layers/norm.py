@@ -10,6 +10,17 @@ operators (MEAN, SUB, MUL, ADD, RSQRT, MUL, ADD). The statistics path (squared d
     rstd = Q16(rsqrt(ve))            nrm = Q16(xn * rstd)      n8 = Q8(nrm)
     y    = Q8(n8 * gamma_q)          out = Q8(y + beta_q)
 
+With ``norm_bits: 8`` the squares are split, because one int8 range cannot hold squares that span four decades
+(most of them round to code 0 and the variance came out 0.6-1.2x the true one, varying by layer and utterance):
+
+    small = min(xc_code^2, 255) * s^2       exact: int8 at scale s^2 (s: xc's scale), zero point -128
+    sq    = Q8(xc * xc)                      the coarse squares (learned range)
+    rest  = Q8(sq - 255 s^2), range [0, hi]  what exceeds ``small`` (negative values saturate to 0)
+    var   = Q8(Q8(mean(small)) + Q8(mean(rest)))
+
+Every op stays int8 (MUL, ADD with a constant, MEAN: XNNPACK takes them all); ``255 s^2`` is the int8
+constant ``<gln>.square_threshold``, code -1.
+
 Means are over time, then over channels. For an int16 input (the squared deviations when ``norm_bits`` is
 16) the per-channel time means are kept in int16 at the input's own scale (``q_var_time``, tied to
 ``q_square``), as every runtime must: TFLite's int16 MEAN sums into int32, which overflows over C x T values,
@@ -23,8 +34,13 @@ import torch
 from torch import nn
 
 from fqss_edge.quant.qtensor import QTensor
-from fqss_edge.quant.quantizers import TiedQuantizer
+from fqss_edge.quant.quantizers import SquareCodesQuantizer, TiedQuantizer
 from fqss_edge.quant.spec import QuantSpec
+
+
+def _mean_tc(v: torch.Tensor) -> torch.Tensor:
+    """Mean over time, then over channels (keepdims), as the exported graph computes it."""
+    return v.mean(dim=2, keepdim=True).mean(dim=1, keepdim=True)
 
 
 class QGlobalLayerNorm(nn.Module):
@@ -40,6 +56,12 @@ class QGlobalLayerNorm(nn.Module):
         self.q_centered_wide = spec.act(nb) if self.widen else None
         self.q_square = spec.act(nb)
         self.q_var_time = TiedQuantizer(self.q_square) if nb == 16 else None
+        self.split_square = nb == 8 and ab == 8
+        if self.split_square:
+            self.q_square_small = SquareCodesQuantizer(self.q_centered)
+            self.q_square_rest = spec.act(8, nonneg=True)
+            self.q_var_small = spec.act(8)
+            self.q_var_rest = spec.act(8)
         self.q_var = spec.act(nb)
         self.q_var_eps = spec.act(nb)
         self.q_rstd = spec.act(nb)
@@ -66,16 +88,31 @@ class QGlobalLayerNorm(nn.Module):
         b = self.beta_quant(self.beta.view(1, -1)).view(-1)
         return g, b
 
+    def splits_squares(self) -> bool:
+        """Split squares (int8 statistics) and quantization on (the float network keeps the plain variance)."""
+        return self.split_square and self.q_square.enabled
+
+    def square_threshold(self) -> torch.Tensor:
+        """``255 s^2`` (float32): where the exact small squares saturate (split squares only)."""
+        return self.q_square_small.saturation()
+
     def forward(self, x: QTensor) -> QTensor:
         v = x.value  # [B, C, T]
-        mean = self.q_mean(v.mean(dim=2, keepdim=True).mean(dim=1, keepdim=True))
+        mean = self.q_mean(_mean_tc(v))
         xc = self.q_centered(v - mean.value)
         xn = self.q_centered_wide(xc.value) if self.q_centered_wide is not None else xc
         sq = self.q_square(xn.value * xn.value)
-        var_t = sq.value.mean(dim=2, keepdim=True)
-        if self.q_var_time is not None:
-            var_t = self.q_var_time(var_t).value
-        var = self.q_var(var_t.mean(dim=1, keepdim=True))
+        if self.splits_squares():
+            small = self.q_square_small(xn.value * xn.value)
+            rest = self.q_square_rest(torch.relu(sq.value - self.square_threshold()))  # = its int8 saturation
+            v_small = self.q_var_small(_mean_tc(small.value))
+            v_rest = self.q_var_rest(_mean_tc(rest.value))
+            var = self.q_var(v_small.value + v_rest.value)
+        else:
+            var_t = sq.value.mean(dim=2, keepdim=True)
+            if self.q_var_time is not None:
+                var_t = self.q_var_time(var_t).value
+            var = self.q_var(var_t.mean(dim=1, keepdim=True))
         ve = self.q_var_eps(var.value + self.eps)
         rstd = self.q_rstd(torch.rsqrt(torch.clamp(ve.value, min=1e-12)))
         nrm = self.q_normed(xn.value * rstd.value)

@@ -83,8 +83,8 @@ def _residual_case() -> OneLayer:
     return OneLayer(ResidualOutput(dec, 8, 16, 8, SPEC), [(2, 8, T // 8 - 1)], extra=dec)
 
 
-def _gln() -> QGlobalLayerNorm:
-    m = QGlobalLayerNorm(6, SPEC)
+def _gln(spec: QuantSpec = SPEC) -> QGlobalLayerNorm:
+    m = QGlobalLayerNorm(6, spec)
     with torch.no_grad():
         m.gamma.copy_(torch.linspace(0.5, 1.5, 6))
         m.beta.copy_(torch.linspace(-0.2, 0.3, 6))
@@ -101,6 +101,7 @@ CASES = {
     "QReLU": lambda: OneLayer(QReLU(SPEC), [(1, 4, T)]),
     "QSigmoid": lambda: OneLayer(QSigmoid(SPEC), [(1, 4, T)]),
     "QGlobalLayerNorm": lambda: OneLayer(_gln(), [(1, 6, T)]),
+    "QGlobalLayerNorm-int8-stats": lambda: OneLayer(_gln(QuantSpec(calib_batches=2, norm_bits=8)), [(1, 6, T)]),
     "QAdd": lambda: OneLayer(QAdd(SPEC), [(1, 4, T), (1, 4, T)]),
     "QSub": lambda: OneLayer(QSub(SPEC), [(1, 4, T), (1, 4, T)]),
     "QMul-broadcast": lambda: OneLayer(QMul(SPEC), [(1, 1, 4, T), (1, 2, 4, T)]),

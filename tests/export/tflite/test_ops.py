@@ -145,6 +145,22 @@ def c_mul_square(bits):
     return b
 
 
+def c_mul_square_codes(bits):  # gLN int8 statistics: squares of the codes at scale s^2, exact up to 255
+    b = QDQ(channels=3, length=16)
+    s = np.float32(0.04)
+    x = b.input(s, 0)
+    b.output(b.op("Mul", [b.dq(x), b.dq(x)], (np.float32(s * s), -128, 8)))
+    return b
+
+
+def c_add_const_saturating(bits):  # gLN int8 statistics: sq - 255 s^2, negative values saturate to 0
+    b = QDQ(channels=3, length=16)
+    x = b.input(0.5, -128)
+    t = b.qconst(np.array(-1), np.float32(40.0), bits=8)
+    b.output(b.op("Add", [b.dq(x), t], (0.35, -128, 8)))
+    return b
+
+
 def _const_operand(bits, op):
     b = QDQ(channels=4, length=16)
     x = b.input(*act(bits))
@@ -234,6 +250,8 @@ CASES = {
     "sub": (c_sub, (8, 16), 1, ["Sub"]),
     "mul": (c_mul, (8, 16), 1, ["Mul"]),
     "mul_square": (c_mul_square, (8, 16), 1, ["Mul"]),
+    "mul_square_codes": (c_mul_square_codes, (8,), 0, ["Mul"]),
+    "add_const_saturating": (c_add_const_saturating, (8,), 1, ["Add"]),
     "mul_const": (c_mul_const, (8, 16), 1, ["Mul"]),
     "add_const": (c_add_const, (8, 16), 1, ["Add"]),
     "mask_broadcast": (c_mask_broadcast, (8,), 1, ["Mul", "Reshape", "Unsqueeze"]),
