@@ -82,7 +82,7 @@ class QuantConfig(_Section):
     enabled: StrictBool = True
     weight_bits: Literal[4, 8, 16] = 8
     act_bits: Literal[8, 16] = 8
-    norm_bits: Literal[8, 16] = 16  # bits inside the normalisation (an int16 island)
+    norm_bits: Literal[8, 16] = 8  # bits inside the normalisation: 8 all-int8 (split squares), 16 an int16 island
     splitter: StrictBool = True
     residual_output: StrictBool = True
     calib_batches: PosInt = 50

@@ -34,7 +34,7 @@ def test_defaults_are_the_paper_recipe():
     assert (m.n_filters, m.kernel_size, m.stride, m.bn_chan, m.hid_chan, m.skip_chan) == (512, 16, 8, 128, 512, 128)
     assert (m.conv_kernel_size, m.n_blocks, m.n_repeats, m.norm, m.mask_act) == (3, 8, 3, "gLN", "relu")
     assert (t.epochs, t.batch_size, t.lr, t.grad_clip, t.segment_seconds, t.kd_lambda) == (50, 2, 1e-3, 5.0, 3.0, 0.1)
-    assert cfg.quant.norm_bits == 16 and cfg.data.train is None
+    assert cfg.quant.norm_bits == 8 and cfg.data.train is None
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from torch import nn
 
 from fqss_edge.models.convtasnet import ConvTasNet
 from fqss_edge.quant.spec import FLOAT, QuantSpec
+from fqss_edge.quant.tools import is_quantizer_key, quantizer_prefixes
 
 MODELS: dict[str, type[nn.Module]] = {"convtasnet": ConvTasNet}
 
@@ -21,8 +23,17 @@ def quant_spec(quant_cfg: Any | None) -> QuantSpec:
         return FLOAT
     q = _as_dict(quant_cfg)
     if not q.get("enabled", True):
-        return FLOAT
+        # quantizers off, but laid out as configured: a float checkpoint's state holds their (unused) tensors
+        return QuantSpec(False, norm_bits=q.get("norm_bits", FLOAT.norm_bits), act_bits=q.get("act_bits", 8))
     return QuantSpec(True, q["weight_bits"], q["act_bits"], q["norm_bits"], q["calib_batches"], q["ema_alpha"])
+
+
+def network_state(state: dict[str, torch.Tensor], config: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """A checkpoint's network tensors without its quantizers' (layout depends on the quant config it was saved
+    with, e.g. norm_bits), so that a float model can seed any quantized student or float teacher."""
+    model = build_model(config["model"], config.get("quant"))
+    prefixes = quantizer_prefixes(model)
+    return {k: v for k, v in state.items() if not is_quantizer_key(k, prefixes)}
 
 
 def build_model(model_cfg: Any, quant_cfg: Any | None = None) -> nn.Module:

@@ -39,7 +39,7 @@ def load_model(path: str | Path, config: dict[str, Any] | None = None) -> Loaded
     if not cfg or "model" not in cfg:
         raise FqssError(f"{path}: checkpoint carries no model config; pass --config CONFIG.yaml")
     quant = cfg.get("quant")
-    model = build_model(cfg["model"], quant if quant and quant.get("enabled", False) else None)
+    model = build_model(cfg["model"], quant)  # disabled quant: the float model, its quantizers laid out as saved
     state = ck.state_dict
     try:
         if is_asteroid_state(state):

@@ -14,6 +14,7 @@ from fqss_edge.runtimes.torch_backend import torch_threads
 
 TINY_MODEL = dict(n_src=2, n_filters=16, kernel_size=16, stride=8, bn_chan=8, hid_chan=16, skip_chan=8,
                   conv_kernel_size=3, n_blocks=2, n_repeats=1, mask_act="relu", encoder_act="relu")
+# norm_bits 16 (the int16 statistics island) on purpose: the default is 8, tests cover both through this one
 FQSS_QUANT = dict(enabled=True, weight_bits=8, act_bits=8, norm_bits=16, calib_batches=2, ema_alpha=0.9,
                   splitter=True, residual_output=True)
 VANILLA_QUANT = dict(FQSS_QUANT, splitter=False, residual_output=False)

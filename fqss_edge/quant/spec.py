@@ -12,7 +12,7 @@ class QuantSpec:
     enabled: bool = True
     weight_bits: int = 8
     act_bits: int = 8
-    norm_bits: int = 16
+    norm_bits: int = 8
     calib_batches: int = 50
     ema_alpha: float = 0.9
 

@@ -23,6 +23,7 @@ from fqss_edge.checkpoint import load_checkpoint, load_optimizer_state, save_che
 from fqss_edge.data import open_dataset
 from fqss_edge.errors import FqssError
 from fqss_edge.evaluate import evaluate, model_separator, summarize
+from fqss_edge.models.factory import network_state
 from fqss_edge.quant.tools import calibrating, observation, sync_ranges, uncalibrated
 from fqss_edge.train import distributed as ddp
 from fqss_edge.train.losses import pit_neg_si_sdr, sakd_loss
@@ -57,7 +58,7 @@ def _float_state(path: Path) -> dict[str, torch.Tensor]:
     if ck.config.get("quant", {}).get("enabled", False):
         raise FqssError(f"{path}: --teacher must be a float checkpoint (this one was trained with "
                         f"--method {ck.meta.get('method', '?')})")
-    return ck.state_dict
+    return network_state(ck.state_dict, ck.config) if ck.config.get("model") else ck.state_dict
 
 
 def _valid_items(loader: DataLoader, limit: int | None):

@@ -32,7 +32,7 @@ LAYERS = {
     "relu": lambda: QReLU(SPEC),
     "sigmoid": lambda: QSigmoid(SPEC),
     "gln": lambda: QGlobalLayerNorm(8, SPEC),
-    "gln_int8_stats": lambda: QGlobalLayerNorm(8, QuantSpec(calib_batches=1, norm_bits=8)),
+    "gln_int16_stats": lambda: QGlobalLayerNorm(8, QuantSpec(calib_batches=1, norm_bits=16)),
 }
 
 

@@ -57,6 +57,20 @@ def test_quantized_methods_start_from_the_float_model(method, float_run, tiny_co
     assert y.shape == (1, 2, 800) and torch.isfinite(y).all()
 
 
+@pytest.mark.parametrize("teacher_bits,student_bits", [(16, 8), (8, 16)])
+def test_float_model_of_either_norm_layout_seeds_either(teacher_bits, student_bits, tiny_config, tmp_path):
+    """A float checkpoint keeps its (disabled) quantizers' tensors, laid out by the norm_bits it was saved with:
+    it still loads, and still seeds a student / teacher of the other layout (e.g. the shipped float model, saved
+    when the default was 16)."""
+    cfg = _cfg(tiny_config, epochs=1)
+    cfg["quant"]["norm_bits"] = teacher_bits
+    teacher = train(cfg, "float", tmp_path / "float", progress=False).best_checkpoint
+    assert load_model(teacher).config["quant"]["norm_bits"] == teacher_bits
+    cfg["quant"]["norm_bits"] = student_bits
+    result = train(cfg, "fqss", tmp_path / "fqss", teacher, progress=False)
+    assert load_model(result.best_checkpoint).config["quant"]["norm_bits"] == student_bits
+
+
 def test_qat_without_teacher_is_a_clear_error(tiny_config, tmp_path):
     from fqss_edge.errors import FqssError
 

@@ -101,7 +101,7 @@ CASES = {
     "QReLU": lambda: OneLayer(QReLU(SPEC), [(1, 4, T)]),
     "QSigmoid": lambda: OneLayer(QSigmoid(SPEC), [(1, 4, T)]),
     "QGlobalLayerNorm": lambda: OneLayer(_gln(), [(1, 6, T)]),
-    "QGlobalLayerNorm-int8-stats": lambda: OneLayer(_gln(QuantSpec(calib_batches=2, norm_bits=8)), [(1, 6, T)]),
+    "QGlobalLayerNorm-int16-stats": lambda: OneLayer(_gln(QuantSpec(calib_batches=2, norm_bits=16)), [(1, 6, T)]),
     "QAdd": lambda: OneLayer(QAdd(SPEC), [(1, 4, T), (1, 4, T)]),
     "QSub": lambda: OneLayer(QSub(SPEC), [(1, 4, T), (1, 4, T)]),
     "QMul-broadcast": lambda: OneLayer(QMul(SPEC), [(1, 1, 4, T), (1, 2, 4, T)]),
