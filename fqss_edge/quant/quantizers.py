@@ -6,7 +6,9 @@
 * ``ActQuantizer``: per-tensor. 8-bit is asymmetric int8 with an integer zero point; 16-bit is symmetric
   int16 with zero point 0 (TFLite 16x8). The range (lo, hi) is initialised by an exponential moving average
   over the first ``calib_batches`` training batches, during which values pass unquantized, and trained by
-  gradient afterwards (learned range, PACT-like).
+  gradient afterwards (learned range, PACT-like). ``tracking=True`` keeps the moving average instead (no
+  gradient): for per-utterance scalars such as the gLN statistics, whose magnitude can be far below Adam's
+  absolute step (a learned ``hi`` of a 0.002 variance crossed 0 within the 200 QAT steps and froze the input gLN).
 * ``FixedQuantizer``: a range the runtime imposes (e.g. LOGISTIC output 1/256, -128) or the FQSS
   output bytes (1/128, 0).
 * ``TiedQuantizer``: another quantizer's scale and zero point (an intermediate a runtime keeps at that scale).
@@ -51,17 +53,18 @@ class ActQuantizer(nn.Module):
     """Per-tensor activation quantizer with a learned range and EMA initialisation."""
 
     def __init__(self, bits: int = 8, calib_batches: int = 50, ema_alpha: float = 0.9, enabled: bool = True,
-                 nonneg: bool = False):
+                 nonneg: bool = False, tracking: bool = False):
         super().__init__()
         self.bits = bits
         self.nonneg = nonneg  # the range starts at 0 (int8: zero point -128): negative values saturate to 0
+        self.tracking = tracking  # the range follows the EMA of every training batch, no gradient
         self.range = activation_range(bits)
         self.calib_batches = calib_batches
         self.ema_alpha = ema_alpha
         self.enabled = enabled
         self.observing = False  # forced observation (post-training calibration)
-        self.lo = nn.Parameter(torch.zeros(()))
-        self.hi = nn.Parameter(torch.zeros(()))
+        self.lo = nn.Parameter(torch.zeros(()), requires_grad=not tracking)
+        self.hi = nn.Parameter(torch.zeros(()), requires_grad=not tracking)
         self.register_buffer("n_obs", torch.zeros((), dtype=torch.long))
 
     @property
@@ -69,7 +72,8 @@ class ActQuantizer(nn.Module):
         return int(self.n_obs) > 0
 
     def extra_repr(self) -> str:
-        return f"bits={self.bits}, enabled={self.enabled}" + (", nonneg" if self.nonneg else "")
+        return f"bits={self.bits}, enabled={self.enabled}" + (", nonneg" if self.nonneg else "") + \
+            (", tracking" if self.tracking else "")
 
     @torch.no_grad()
     def observe(self, x: torch.Tensor) -> None:
@@ -113,6 +117,8 @@ class ActQuantizer(nn.Module):
             return QTensor(x)
         if not self.calibrated:
             raise RuntimeError("activation quantizer used before calibration (run training or `calibrate`)")
+        if self.tracking and self.training:
+            self.observe(x.detach())
         scale, zp = self.qparams()
         y = fake_quant(x, scale, zp, self.range.qmin, self.range.qmax)
         return QTensor(y, scale.detach(), zp.detach(), self.bits)

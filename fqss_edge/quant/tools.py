@@ -59,12 +59,14 @@ def observation(model: nn.Module) -> Iterator[None]:
 
 
 @torch.no_grad()
-def sync_ranges(model: nn.Module) -> None:
+def sync_ranges(model: nn.Module, tracking_only: bool = False) -> None:
     """Average activation ranges over data-parallel processes (each observed its own batches)."""
     if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
         return
     world = dist.get_world_size()
     for q in act_quantizers(model):
+        if tracking_only and not q.tracking:
+            continue
         for p in (q.lo, q.hi):
             dist.all_reduce(p.data)
             p.data /= world

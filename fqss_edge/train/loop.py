@@ -155,8 +155,7 @@ class Trainer:
             loss.backward()
             nn.utils.clip_grad_norm_(self.student.parameters(), t["grad_clip"])
             self.opt.step()
-            if was_calibrating:
-                sync_ranges(self.student)
+            sync_ranges(self.student, tracking_only=not was_calibrating)  # tracking ranges move every step
             total += float(loss.detach())
             count += 1
             self.progress.step(task, total / count)

@@ -104,3 +104,21 @@ def test_int8_gln_variance_from_split_squares_is_accurate():
         for level in (1.0, 0.4):
             var, exact = _gln_variance(8, x, level)
             assert abs(var / exact - 1) < 0.03, f"seed {seed}, level {level}: int8 variance {var:.4g} vs {exact:.4g}"
+
+
+def test_gln_statistics_track_their_range_instead_of_learning_it():
+    """The per-utterance scalars of gLN (here a ~0.002 variance) keep an EMA range: Adam's absolute steps on a
+    learned ``hi`` pushed such ranges below 0 within a QAT run, collapsing the scale and freezing the gLN."""
+    gln = QGlobalLayerNorm(4, QuantSpec(calib_batches=1, norm_bits=8))
+    stats = [gln.q_mean, gln.q_var_small, gln.q_var_rest, gln.q_var, gln.q_var_eps, gln.q_rstd]
+    assert all(q.tracking and not q.hi.requires_grad for q in stats)
+    assert gln.q_centered.hi.requires_grad  # tensors keep learned ranges
+    x = 0.05 * torch.randn(2, 4, 100)
+    with torch.no_grad(), observation(gln):
+        gln(QTensor(x))
+    before = float(gln.q_var.hi)
+    gln.train()
+    for _ in range(30):  # louder batches: the tracked range follows them
+        gln(QTensor(4 * x)).value.sum().backward()
+    assert gln.q_var.hi.grad is None and float(gln.q_var.hi) > 3 * before  # (xc saturates at its own range)
+    assert all(q.export_qparams()[0] > 1e-9 for q in stats)

@@ -21,6 +21,9 @@ With ``norm_bits: 8`` the squares are split, because one int8 range cannot hold 
 Every op stays int8 (MUL, ADD with a constant, MEAN: XNNPACK takes them all); ``255 s^2`` is the int8
 constant ``<gln>.square_threshold``, code -1.
 
+The per-utterance scalars (mean, variance, variance + eps, 1/std) have tracking ranges: the moving average
+of every training batch's min/max, not learned by gradient (see ``ActQuantizer``).
+
 Means are over time, then over channels. For an int16 input (the squared deviations when ``norm_bits`` is
 16) the per-channel time means are kept in int16 at the input's own scale (``q_var_time``, tied to
 ``q_square``), as every runtime must: TFLite's int16 MEAN sums into int32, which overflows over C x T values,
@@ -51,7 +54,7 @@ class QGlobalLayerNorm(nn.Module):
         self.beta = nn.Parameter(torch.zeros(channels))
         nb, ab = spec.norm_bits, spec.act_bits
         self.widen = nb != ab
-        self.q_mean = spec.act(ab)
+        self.q_mean = spec.act(ab, tracking=True)
         self.q_centered = spec.act(ab)
         self.q_centered_wide = spec.act(nb) if self.widen else None
         self.q_square = spec.act(nb)
@@ -60,11 +63,11 @@ class QGlobalLayerNorm(nn.Module):
         if self.split_square:
             self.q_square_small = SquareCodesQuantizer(self.q_centered)
             self.q_square_rest = spec.act(8, nonneg=True)
-            self.q_var_small = spec.act(8)
-            self.q_var_rest = spec.act(8)
-        self.q_var = spec.act(nb)
-        self.q_var_eps = spec.act(nb)
-        self.q_rstd = spec.act(nb)
+            self.q_var_small = spec.act(8, tracking=True)
+            self.q_var_rest = spec.act(8, tracking=True)
+        self.q_var = spec.act(nb, tracking=True)
+        self.q_var_eps = spec.act(nb, tracking=True)
+        self.q_rstd = spec.act(nb, tracking=True)
         self.q_normed = spec.act(nb)
         self.q_normed_narrow = spec.act(ab) if self.widen else None
         self.q_scaled = spec.act(ab)
