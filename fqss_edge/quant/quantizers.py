@@ -177,12 +177,13 @@ class TiedQuantizer(nn.Module):
     def export_qparams(self) -> tuple[float, int]:
         return self.tied.export_qparams()
 
+    def _passes_through(self) -> bool:
+        """The tied quantizer is still observing: so is this one."""
+        return isinstance(self.tied, ActQuantizer) and self.tied.observing_now()
+
     def forward(self, x: torch.Tensor) -> QTensor:
-        t = self.tied
-        if not (self.enabled and t.enabled):
+        if not (self.enabled and self.tied.enabled) or self._passes_through():
             return QTensor(x)
-        if isinstance(t, ActQuantizer) and t.observing_now():
-            return QTensor(x)  # the tied quantizer is still observing: so is this one
         scale, zp = self.qparams()
         y = fake_quant(x, scale, zp, self.range.qmin, self.range.qmax)
         return QTensor(y, scale.detach(), zp.detach(), self.bits)
@@ -217,15 +218,9 @@ class SquareCodesQuantizer(TiedQuantizer):
         s, zp = self.qparams()
         return (s * float(self.range.qmax - int(zp))).to(torch.float32)
 
-    def forward(self, x: torch.Tensor) -> QTensor:
-        t = self.tied
-        if not (self.enabled and t.enabled):
-            return QTensor(x)
-        if isinstance(t, ActQuantizer) and not t.calibrated:
-            return QTensor(x)
-        scale, zp = self.qparams()
-        y = fake_quant(x, scale, zp, self.range.qmin, self.range.qmax)
-        return QTensor(y, scale, zp, 8)
+    def _passes_through(self) -> bool:
+        """Only until the tied quantizer has a range: the scale is derived, there is nothing to observe."""
+        return isinstance(self.tied, ActQuantizer) and not self.tied.calibrated
 
 
 class WeightQuantizer(nn.Module):
