@@ -4,6 +4,10 @@ object API (``ModelT.Pack``) into a ``.tflite`` flatbuffer.
 Rules of the format this builder enforces (see docs: PLATFORM_FACTS): ``Model.version`` 3, the ``TFL3`` file
 identifier, buffer 0 empty, per-channel quantization with ``quantized_dimension``. Scales are stored as the
 float32 values given (bit for bit); zero points as int64.
+
+Identical quantization vectors are written once and shared (``_SharedVectorBuilder``): every per-channel weight
+and bias carries an int64 zero-point vector of zeros, one per channel, which alone was 0.52 MB (8.6 %) of the
+full-size int8 file. Flatbuffer tables may point at the same vector; readers do not see the difference.
 """
 
 from __future__ import annotations
@@ -64,8 +68,8 @@ class Quant:
 
     def to_schema(self) -> schema.QuantizationParametersT:
         q = schema.QuantizationParametersT()
-        q.scale = [float(v) for v in self.scale]
-        q.zeroPoint = [int(v) for v in self.zero_point]
+        q.scale = np.ascontiguousarray(self.scale, dtype=np.float32)  # ndarrays: packed by CreateNumpyVector
+        q.zeroPoint = np.ascontiguousarray(self.zero_point, dtype=np.int64)
         q.quantizedDimension = int(self.axis)
         return q
 
@@ -207,9 +211,28 @@ class ModelBuilder:
         sig.inputs = [_tensor_map(t) for t in inputs]
         sig.outputs = [_tensor_map(t) for t in outputs]
         model.signatureDefs = [sig]
-        fb = flatbuffers.Builder(1024 + sum(b.data.size if b.data is not None else 0 for b in buffers))
+        fb = _SharedVectorBuilder(1024 + sum(b.data.size if b.data is not None else 0 for b in buffers))
         fb.Finish(model.Pack(fb), file_identifier=b"TFL3")
         return bytes(fb.Output())
+
+
+class _SharedVectorBuilder(flatbuffers.Builder):
+    """A flatbuffers builder that writes each distinct quantization vector (float32 scales, int64 zero points)
+    once and hands out the same offset for every repeat. Other vectors (buffer bytes, shapes) are written as usual."""
+
+    _SHARED = (np.dtype(np.float32), np.dtype(np.int64))
+
+    def __init__(self, initial_size: int = 1024):
+        super().__init__(initial_size)
+        self._vectors: dict[tuple[str, bytes], int] = {}
+
+    def CreateNumpyVector(self, x: np.ndarray) -> int:  # noqa: N802 (flatbuffers' name)
+        if x.dtype not in self._SHARED:
+            return super().CreateNumpyVector(x)
+        key = (x.dtype.str, x.tobytes())
+        if key not in self._vectors:
+            self._vectors[key] = super().CreateNumpyVector(x)
+        return self._vectors[key]
 
 
 def _tensor_map(t: TensorInfo) -> schema.TensorMapT:
