@@ -22,9 +22,10 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
     assert page.is_file() and "<audio" in page.read_text()
     assert {"export", "parity", "bench", "separate", "page"} <= set(summary["seconds"])
     models = [r["model"] for r in summary["latency"]]
-    assert len(models) == 3 and all(r["mean (ms)"] > 0 for r in summary["latency"])
+    assert len(models) == 4 and all(r["mean (ms)"] > 0 for r in summary["latency"])
     assert any("litert" in r["model"] for r in summary["metrics"])
     for sub in ("float", "int8_tflite"):
         assert len(list((tmp_path / "separated" / sub).glob("*.wav"))) == 2
-    assert (tmp_path / "export" / "int8" / "model.tflite").is_file()
+    for kind in ("int8", "float"):
+        assert (tmp_path / "export" / kind / "model.tflite").is_file()
     assert "summary page" in capsys.readouterr().out
