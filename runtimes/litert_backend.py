@@ -14,6 +14,11 @@ An integer model reads the waveform as 16-bit PCM (``floor(32768 x)``, as its in
 model (metadata ``precision: float32``) takes the waveform as it is and returns its float outputs unrounded.
 The input length is padded with zeros to the model's contract (``T % stride == 0``, ``T >= kernel_size``), the
 interpreter's input is resized to it, and the outputs are cropped back to ``T``.
+
+``intermediates(waveform)`` (parity ``--per-layer``) returns the integer codes of every quantized activation,
+named as in the ONNX graph and the PyTorch simulation, in the ONNX layout. It runs a second interpreter that keeps
+every tensor; only the reference and builtin kernels have them: XNNPACK computes its partitions inside the
+delegate (``intermediates_available`` is False).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from fqss_edge.errors import FqssError
+from fqss_edge.export.tflite.layout import activation_to_onnx_layout
 from fqss_edge.export.tflite.metadata import read_tflite_metadata
 from fqss_edge.runtimes.base import IoContract, as_waveform
 
@@ -74,6 +80,9 @@ class LiteRtBackend:
         self._contract: IoContract | None = None
         self._it = None
         self._length = -1
+        # (interpreter keeping every tensor, [input length], names of outputs with a fused activation)
+        self._debug: tuple[Any, list[int], set[str]] | None = None
+        self._resolver = None
         self.api = ""
         self.precision = "int8"
 
@@ -93,6 +102,8 @@ class LiteRtBackend:
                                    experimental_op_resolver_type=resolver)
         except (ValueError, RuntimeError) as e:
             raise FqssError(f"{p}: LiteRT cannot load the model ({_one_line(e)})") from None
+        self._resolver = resolver
+        self._debug = None
         self.api = api
         self.path = p
         self.precision = self.meta.get("precision", "int8")  # files written before float32 models: int8
@@ -108,31 +119,37 @@ class LiteRtBackend:
 
     # -- running --------------------------------------------------------------------------------------------
     def _invoke(self, x: np.ndarray) -> np.ndarray:
-        it = self._it
-        if it is None:
+        if self._it is None:
             raise FqssError("LiteRT backend: no model loaded (call load(path) first)")
+        self._length = self._invoke_on(self._it, x, self._length)
+        return self._it.get_tensor(self._it.get_output_details()[0]["index"])
+
+    def _invoke_on(self, it: Any, x: np.ndarray, length: int) -> int:
+        """Run interpreter ``it`` on ``x`` [1, T] (resized when T differs from ``length``); returns T."""
         d = it.get_input_details()[0]
-        if x.shape[-1] != self._length:
+        if x.shape[-1] != length:
             it.resize_tensor_input(d["index"], list(x.shape), strict=False)
             try:
                 it.allocate_tensors()
             except RuntimeError as e:
                 raise FqssError(f"{self.path}: LiteRT cannot run length {x.shape[-1]} ({_one_line(e)})") from None
-            self._length = x.shape[-1]
         it.set_tensor(d["index"], np.ascontiguousarray(x, dtype=d["dtype"]))
         try:
             it.invoke()
         except RuntimeError as e:
             raise FqssError(f"{self.path}: LiteRT failed ({_one_line(e)})") from None
-        return it.get_tensor(it.get_output_details()[0]["index"])
+        return x.shape[-1]
+
+    def _padded(self, x: np.ndarray) -> np.ndarray:
+        """[T] -> [1, T'] zero-padded to the contract's valid length."""
+        padded = np.zeros((1, self.io_contract.valid_length(x.shape[0])), dtype=x.dtype)
+        padded[0, :x.shape[0]] = x
+        return padded
 
     def _invoke_padded(self, x: np.ndarray) -> np.ndarray:
         """[T] -> the model's output [S, T]: zero-padded to the contract's valid length, run, cropped back."""
-        t = x.shape[0]
-        padded = np.zeros((1, self.io_contract.valid_length(t)), dtype=x.dtype)
-        padded[0, :t] = x
-        y = self._invoke(padded)
-        return np.ascontiguousarray(y.reshape(y.shape[0], -1)[:, :t])
+        y = self._invoke(self._padded(x))
+        return np.ascontiguousarray(y.reshape(y.shape[0], -1)[:, :x.shape[0]])
 
     def run_int16(self, pcm: np.ndarray) -> np.ndarray:
         """int16 PCM [T] (or [1, T]) -> int16 PCM [S, T]."""
@@ -154,6 +171,53 @@ class LiteRtBackend:
             return self._invoke_padded(w.astype(np.float32)).astype(np.float32, copy=False)
         pcm = np.clip(np.floor(w.astype(np.float64) * 32768.0), -32768, 32767).astype(np.int16)
         return self.run_int16(pcm).astype(np.float32) / np.float32(32768.0)
+
+    # -- per-layer codes (parity --per-layer) ---------------------------------------------------------------
+    @property
+    def intermediates_available(self) -> bool:
+        return self.kernels != "xnnpack" and self.precision != "float32"
+
+    def intermediates(self, waveform: np.ndarray) -> dict[str, np.ndarray]:
+        """Integer codes (int64) of every int8/int16 activation, named after the ONNX tensors (the PyTorch
+        quantizers), in the ONNX layout; the input padded as ``run`` pads it."""
+        if self._it is None:
+            raise FqssError("LiteRT backend: no model loaded (call load(path) first)")
+        if not self.intermediates_available:
+            raise FqssError(f"{self.path}: no per-layer codes with {self.name}"
+                            + (" (a float32 model)" if self.precision == "float32" else
+                               " (XNNPACK keeps its tensors inside the delegate; use kernels 'ref' or 'builtin')"))
+        if self._debug is None:
+            Interpreter, _, _ = _interpreter_api()
+            it = Interpreter(model_path=str(self.path), num_threads=self.threads,
+                             experimental_op_resolver_type=self._resolver, experimental_preserve_all_tensors=True)
+            self._debug = (it, [-1], _fused_activation_outputs(self.path))
+        it, length, fused = self._debug
+        w = as_waveform(waveform)
+        pcm = np.clip(np.floor(w.astype(np.float64) * 32768.0), -32768, 32767).astype(np.int16)
+        x = pcm if self.meta.get("io") != "float32" else pcm.astype(np.float32) / np.float32(32768.0)
+        length[0] = self._invoke_on(it, self._padded(x), length[0])
+        out: dict[str, np.ndarray] = {}
+        for d in it.get_tensor_details():
+            name = d["name"]
+            if "/" in name or name in fused or d["dtype"] not in (np.int8, np.int16):  # '/': added by the converter
+                continue
+            try:
+                a = it.get_tensor(d["index"])
+            except ValueError:  # no data (e.g. an unused optional tensor)
+                continue
+            out[name] = activation_to_onnx_layout(a).astype(np.int64)
+        return out
+
+
+def _fused_activation_outputs(path: Path) -> set[str]:
+    """Outputs of operators with a fused activation: the tensor named after the ONNX conv output then holds the
+    activation's values (a CONV_2D with fused RELU), so it is not the ONNX tensor of that name."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromPackedBuf(bytearray(path.read_bytes()), 0)
+    g = model.subgraphs[0]
+    return {g.tensors[op.outputs[0]].name.decode() for op in g.operators
+            if getattr(op.builtinOptions, "fusedActivationFunction", 0)}
 
 
 def _one_line(e: BaseException) -> str:

@@ -119,3 +119,17 @@ def reshape_plan(in_shape: tuple[int, ...], out_shape: tuple[int, ...],
         return None
     units = [t for t in range(len(lin)) if t not in perm_nonunit]
     return tuple(units + perm_nonunit)
+
+
+def activation_to_onnx_layout(a: np.ndarray) -> np.ndarray:
+    """A TFLite activation in its ``std_layout`` -> the ONNX layout (inverse of ``to_tflite_shape``).
+
+    A rank-4 TFLite tensor whose axis 1 is a unit axis is read as rank-3 ``[N, C, T]`` (axis 1 is the inserted
+    H = 1); any other rank-4 tensor as rank-4 ``[A, B, C, D]``. (A rank-4 ONNX tensor with D = 1 comes back as
+    rank 3: its shape then differs from the ONNX one, which callers report.) Ranks 0-2 are unchanged.
+    """
+    if a.ndim != 4:
+        return a
+    if a.shape[1] == 1:
+        return a[:, 0].transpose(0, 2, 1)
+    return a.transpose(0, 2, 3, 1)

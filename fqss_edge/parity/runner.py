@@ -43,6 +43,12 @@ def runtimes_for(path: str | Path, reference: TorchBackend, threads: int = 1) ->
     return [open_backend(p, threads=threads, **opts, **extra) for opts in VARIANTS.get(suffix, ({},))]
 
 
+def _has_intermediates(backend: Backend) -> bool:
+    """Per-layer codes: the backend has ``intermediates`` and, for its kernels, they are available (LiteRT's
+    XNNPACK keeps its tensors inside the delegate)."""
+    return isinstance(backend, SupportsIntermediates) and bool(getattr(backend, "intermediates_available", True))
+
+
 def _check_compatible(backend: Backend, model: str, reference: TorchBackend) -> None:
     a, b = backend.io_contract, reference.io_contract
     for key in ("n_src", "stride", "kernel_size", "sample_rate"):
@@ -107,7 +113,7 @@ def run_parity(ckpt_path: str | Path, model_paths: list[str | Path], data_dir: s
     for path in model_paths:
         for backend in runtimes_for(path, reference, threads):
             _check_compatible(backend, str(path), reference)
-            layers = LayerDiffs() if per_layer and isinstance(backend, SupportsIntermediates) else None
+            layers = LayerDiffs() if per_layer and _has_intermediates(backend) else None
             accs = [DiffAccumulator(contract.output_lsb) for _ in range(contract.n_src)]
             tracked.append(_Tracked(backend, str(path), accs, layers=layers))
     ds = open_dataset(data_dir, "test", contract.sample_rate, contract.n_src, None, 0)

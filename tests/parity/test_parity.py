@@ -128,3 +128,42 @@ def test_corrupt_or_non_qdq_onnx_is_a_one_line_error(setup, capsys, kind):
     assert main(["parity", str(ckpt), str(model), "--data", str(data)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and expected in err and str(model) in err
+
+
+def test_per_layer_for_litert_reference_and_builtin_kernels(setup):
+    from fqss_edge.export.tflite import export as export_tflite
+
+    d, ckpt, onnx_path, data = setup
+    tflite = d / "model.tflite"
+    export_tflite(onnx_path, tflite)
+    report = run_parity(ckpt, [onnx_path, tflite], data, max_utts=1, per_layer=True)
+    by_name = {rt.runtime: rt for rt in report.runtimes}
+    assert by_name["litert-xnnpack"].layers is None  # XNNPACK keeps its tensors inside the delegate
+    onnx_names = [lay.layer for lay in by_name["onnxruntime[opt=off]"].layers]
+    for kernels in ("litert-ref", "litert-builtin"):
+        rt = by_name[kernels]
+        names = [lay.layer for lay in rt.layers]
+        # the quantized ONNX tensors, but for conv outputs whose activation the .tflite fuses (encoder + ReLU), the
+        # last block's unused residual branch (pruned) and the decoder outputs inside the int16 output reconstruction
+        missing = set(onnx_names) - set(names)
+        assert "encoder.out_quant" in missing and len(names) >= 0.9 * len(onnx_names), missing
+        assert not missing & {n for n in onnx_names if n.startswith(("masker.norm.", "masker.blocks.0."))}
+        assert not any(lay.shape_mismatch for lay in rt.layers)  # the NHWC tensors come back in the ONNX layout
+        assert rt.layers[0].layer == "input" and rt.layers[0].max_lsb == 0  # the PCM bytes, exactly
+        # TFLite's fixed-point requantization rounds a few values differently from the simulation, by one code
+        first = rt.layers[1]
+        assert first.max_lsb <= 2 and first.pct_exact > 99.0, first
+        assert f"**{kernels}** (`model.tflite`) per layer" in report.to_markdown()
+
+
+def test_litert_intermediates_refuse_xnnpack(setup):
+    from fqss_edge.errors import FqssError
+    from fqss_edge.export.tflite import export as export_tflite
+    from fqss_edge.runtimes import open_backend
+
+    d, _, onnx_path, _ = setup
+    export_tflite(onnx_path, d / "xnn.tflite")
+    be = open_backend(d / "xnn.tflite", kernels="xnnpack")
+    assert not be.intermediates_available
+    with pytest.raises(FqssError, match="XNNPACK keeps its tensors inside the delegate"):
+        be.intermediates(np.zeros(800, np.float32))

@@ -18,7 +18,8 @@ EXAMPLES = """
 """ + (
     "Each .onnx model runs in onnxruntime with graph optimisation off and all (integer kernels). Differences are "
     "in output LSBs (1/32768 for the FQSS 16-bit output, the output quantizer's step otherwise). --per-layer "
-    "compares every quantized tensor and names the first layer where a runtime is off by more than 1 LSB.\n"
+    "compares every quantized tensor and names the first layer where a runtime is off by more than 1 LSB (onnxruntime, "
+    "and LiteRT's reference and builtin kernels; XNNPACK keeps its tensors inside the delegate).\n"
 )
 
 
