@@ -4,12 +4,17 @@ Exports the checkpoint (model.onnx + model.tflite), then runs the PyTorch simula
 off and all) and LiteRT (reference kernels, default kernels, XNNPACK) on the same mixtures and records the
 table in benchmarks/results/parity_tiny_fqss.{md,json}.
 
-    .venv/bin/python benchmarks/parity_tiny.py [--checkpoint CKPT] [--data DIR] [--utts 20]
+    .venv/bin/python benchmarks/parity_tiny.py [--checkpoint CKPT] [--data DIR] [--utts 20] [--per-layer]
+
+``--per-layer`` also compares every quantized tensor (onnxruntime, LiteRT reference and builtin kernels) and
+writes ``<name>_layers.md``: where each runtime first differs, and how far it has drifted at the key tensors of
+every TCN block (% of codes exact, mean |difference| in codes of that tensor).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import tempfile
 from pathlib import Path
@@ -28,12 +33,15 @@ def main() -> int:
     ap.add_argument("--utts", type=int, default=20)
     ap.add_argument("--name", default="parity_tiny_fqss")
     ap.add_argument("--onnx-only", action="store_true", help="export and compare model.onnx only")
+    ap.add_argument("--per-layer", action="store_true", help="also compare every quantized tensor (slower)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         formats = ("onnx",) if args.onnx_only else ("onnx", "tflite")
         bundle = export_bundle(args.checkpoint, Path(tmp), formats=formats)
         deleg = xnnpack_delegation(bundle.tflite, length=32000) if bundle.tflite else None
-        report = run_parity(args.checkpoint, bundle.files, args.data, max_utts=args.utts)
+        full = run_parity(args.checkpoint, bundle.files, args.data, max_utts=args.utts, per_layer=args.per_layer)
+    # the output table as without --per-layer; the layers go to <name>_layers.md
+    report = dataclasses.replace(full, runtimes=[dataclasses.replace(rt, layers=None) for rt in full.runtimes])
     command = "python benchmarks/parity_tiny.py " + " ".join(sys.argv[1:])
     out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
@@ -45,7 +53,42 @@ def main() -> int:
           + report.to_markdown())
     (out / f"{args.name}.md").write_text(md)
     print(md)
+    if args.per_layer:
+        layers_md = drift_table(full, command, args.checkpoint)
+        (out / f"{args.name}_layers.md").write_text(layers_md)
+        print(layers_md)
     return 0
+
+
+KEY_TENSORS = ("act1.out_quant", "norm1.q_mean", "norm1.out_quant", "norm2.q_mean", "res_add.out_quant")
+
+
+def drift_table(report, command: str, checkpoint: Path) -> str:  # noqa: ANN001
+    """Per runtime with layers: first differing layers, then % exact / mean |diff| (codes) at key tensors."""
+    rts = [rt for rt in report.runtimes if rt.layers]
+    lines = [f"# Parity per layer, tiny FQSS Conv-TasNet, {report.n_utts} mixtures", "",
+             f"Command: `{command.strip()}`  \nCheckpoint: `{checkpoint.relative_to(ROOT)}`", "",
+             "Differences in codes of each tensor's own quantizer, against the PyTorch simulation. XNNPACK keeps its "
+             "tensors inside the delegate, so it has no per-layer figures.", "",
+             "| runtime | first layer that differs | first layer off by > 1 code | output SQNR (dB) |",
+             "|---|---|---|---:|"]
+    for rt in rts:
+        first_any = f"`{rt.first_different_layer}`" if rt.first_different_layer else "none"
+        first_big = f"`{rt.first_divergent_layer}`" if rt.first_divergent_layer else "none"
+        lines.append(f"| {rt.runtime} | {first_any} | {first_big} | {rt.overall.sqnr_db:.1f} |")
+    names = [lay.layer for lay in rts[0].layers] if rts else []
+    keys = [n for n in names if n in ("enc_act.out_quant", "masker.bottleneck.out_quant", "masker.mask_act.out_quant")
+            or n.endswith(KEY_TENSORS)]
+    lines += ["", "% of codes exact (mean |difference| in codes):", "",
+              "| tensor | " + " | ".join(rt.runtime for rt in rts) + " |", "|---|" + "---:|" * len(rts)]
+    by_rt = [{lay.layer: lay for lay in rt.layers} for rt in rts]
+    for n in keys:
+        cells = []
+        for d in by_rt:
+            lay = d.get(n)
+            cells.append("-" if lay is None else f"{lay.pct_exact:.2f} ({lay.mean_lsb:.3f})")
+        lines.append(f"| `{n}` | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
