@@ -169,7 +169,7 @@ class LiteRtBackend:
         w = as_waveform(waveform)
         if self.precision == "float32":
             return self._invoke_padded(w.astype(np.float32)).astype(np.float32, copy=False)
-        pcm = np.clip(np.floor(w.astype(np.float64) * 32768.0), -32768, 32767).astype(np.int16)
+        pcm = _to_pcm16(w)
         return self.run_int16(pcm).astype(np.float32) / np.float32(32768.0)
 
     # -- per-layer codes (parity --per-layer) ---------------------------------------------------------------
@@ -193,7 +193,7 @@ class LiteRtBackend:
             self._debug = (it, [-1], _fused_activation_outputs(self.path))
         it, length, fused = self._debug
         w = as_waveform(waveform)
-        pcm = np.clip(np.floor(w.astype(np.float64) * 32768.0), -32768, 32767).astype(np.int16)
+        pcm = _to_pcm16(w)
         x = pcm if self.meta.get("io") != "float32" else pcm.astype(np.float32) / np.float32(32768.0)
         length[0] = self._invoke_on(it, self._padded(x), length[0])
         out: dict[str, np.ndarray] = {}
@@ -207,6 +207,11 @@ class LiteRtBackend:
                 continue
             out[name] = activation_to_onnx_layout(a).astype(np.int64)
         return out
+
+
+def _to_pcm16(w: np.ndarray) -> np.ndarray:
+    """float waveform in [-1, 1) -> int16 PCM, floor(32768 x), as the model's input splitter reads it."""
+    return np.clip(np.floor(w.astype(np.float64) * 32768.0), -32768, 32767).astype(np.int16)
 
 
 def _fused_activation_outputs(path: Path) -> set[str]:
