@@ -80,8 +80,9 @@ class LiteRtBackend:
         self._contract: IoContract | None = None
         self._it = None
         self._length = -1
-        # (interpreter keeping every tensor, [input length], names of outputs with a fused activation)
-        self._debug: tuple[Any, list[int], set[str]] | None = None
+        self._debug_it = None  # the interpreter that keeps every tensor (intermediates), made on first use
+        self._debug_length = -1
+        self._fused: set[str] = set()  # outputs of operators with a fused activation
         self._resolver = None
         self.api = ""
         self.precision = "int8"
@@ -103,7 +104,7 @@ class LiteRtBackend:
         except (ValueError, RuntimeError) as e:
             raise FqssError(f"{p}: LiteRT cannot load the model ({_one_line(e)})") from None
         self._resolver = resolver
-        self._debug = None
+        self._debug_it = None
         self.api = api
         self.path = p
         self.precision = self.meta.get("precision", "int8")  # files written before float32 models: int8
@@ -186,20 +187,21 @@ class LiteRtBackend:
             raise FqssError(f"{self.path}: no per-layer codes with {self.name}"
                             + (" (a float32 model)" if self.precision == "float32" else
                                " (XNNPACK keeps its tensors inside the delegate; use kernels 'ref' or 'builtin')"))
-        if self._debug is None:
+        if self._debug_it is None:
             Interpreter, _, _ = _interpreter_api()
-            it = Interpreter(model_path=str(self.path), num_threads=self.threads,
-                             experimental_op_resolver_type=self._resolver, experimental_preserve_all_tensors=True)
-            self._debug = (it, [-1], _fused_activation_outputs(self.path))
-        it, length, fused = self._debug
-        w = as_waveform(waveform)
-        pcm = _to_pcm16(w)
+            self._debug_it = Interpreter(model_path=str(self.path), num_threads=self.threads,
+                                         experimental_op_resolver_type=self._resolver,
+                                         experimental_preserve_all_tensors=True)
+            self._debug_length = -1
+            self._fused = _fused_activation_outputs(self.path)
+        it = self._debug_it
+        pcm = _to_pcm16(as_waveform(waveform))
         x = pcm if self.meta.get("io") != "float32" else pcm.astype(np.float32) / np.float32(32768.0)
-        length[0] = self._invoke_on(it, self._padded(x), length[0])
+        self._debug_length = self._invoke_on(it, self._padded(x), self._debug_length)
         out: dict[str, np.ndarray] = {}
         for d in it.get_tensor_details():
             name = d["name"]
-            if "/" in name or name in fused or d["dtype"] not in (np.int8, np.int16):  # '/': added by the converter
+            if "/" in name or name in self._fused or d["dtype"] not in (np.int8, np.int16):  # '/': converter's own
                 continue
             try:
                 a = it.get_tensor(d["index"])
