@@ -15,6 +15,7 @@ Writes ``benchmarks/results/xnnpack_ops.{json,md}``.
 from __future__ import annotations
 
 import json
+import platform
 import sys
 import tempfile
 from importlib.metadata import version
@@ -65,12 +66,13 @@ def main() -> int:
     if any(r["xnnpack"] != "yes" for r in controls):
         print("a control operator was not delegated: the probe does not work with this LiteRT", file=sys.stderr)
         return 1
-    rec = {"command": "python benchmarks/xnnpack_ops.py", "ai_edge_litert": version("ai-edge-litert"), "rows": rows}
+    rec = {"command": "python benchmarks/xnnpack_ops.py", "ai_edge_litert": version("ai-edge-litert"),
+           "machine": platform.machine(), "rows": rows}
     out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "xnnpack_ops.json").write_text(json.dumps(rec, indent=2))
     md = ["# XNNPACK delegation of one-operator models", "",
-          f"`{rec['command']}` with ai-edge-litert {rec['ai_edge_litert']} (x86-64). \"no\": LiteRT runs the "
+          f"`{rec['command']}` with ai-edge-litert {rec['ai_edge_litert']} ({rec['machine']}). \"no\": LiteRT runs the "
           "operator with TFLite's own kernels; \"TFLite: ...\": TFLite has no kernel for that type.", "",
           "| operator | type | role | taken by XNNPACK |", "|---|---|---|---|"]
     md += [f"| {r['operator']} | {r['dtype']} | {r['role']} | {r['xnnpack']} |" for r in rows]
