@@ -2,6 +2,15 @@
 
 int8 weights per output channel, int32 bias with scale ``s_in * s_w``, output requantized by the layer's
 own activation quantizer: the arithmetic of a QLinearConv / TFLite CONV_2D.
+
+The accumulator is exact outside training. Integer runtimes (onnxruntime's QLinearConv, TFLite, XNNPACK) sum
+integer codes, and a float32 convolution of the dequantized values rounds each product and partial sum. That
+rounding moves a few values in 10^5 across a rounding boundary of the output quantizer, and the layers after
+carry the flip on. So in eval mode ``linear`` convolves the integer codes instead: in float32 where every
+partial sum is an integer below 2^24 (then the sum is exact in any order), in float64 otherwise, plus the
+int32 bias codes, times ``s_in * s_w`` in float64 (the product of two float32 numbers is exact there). Training
+keeps the float32 convolution, which is differentiable and twice as fast as float64; with gradients enabled in
+eval mode the exact value goes forward and the gradient is the float convolution's.
 """
 
 from __future__ import annotations
@@ -11,8 +20,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from fqss_edge.quant.qtensor import QTensor
-from fqss_edge.quant.quantizers import quantize_bias
+from fqss_edge.quant.quantizers import export_bias, quantize_bias
 from fqss_edge.quant.spec import QuantSpec
+
+_F32_EXACT_INTEGERS = 2.0**24  # float32 holds every integer of magnitude up to 2^24
 
 
 class _QConvBase(nn.Module):
@@ -33,12 +44,48 @@ class _QConvBase(nn.Module):
             b = quantize_bias(b, x.scale, self.weight_quant.scale())
         return w, b
 
-    def linear(self, x: QTensor) -> torch.Tensor:
-        """The int32 accumulator (dequantized): convolution with quantized weights and bias."""
+    def _conv(self, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:
         raise NotImplementedError
 
+    def float_linear(self, x: QTensor) -> torch.Tensor:
+        """The accumulator as a float32 convolution of the dequantized input, weights and bias."""
+        w, b = self.quant_params(x)
+        return self._conv(x.value, w, b)
+
+    @torch.no_grad()
+    def exact_linear(self, x: QTensor) -> torch.Tensor:
+        """The int32 accumulator of an integer runtime times ``s_in * s_w``, exactly (float64)."""
+        assert x.scale is not None
+        s_in = x.scale.to(torch.float32)
+        w_codes, s_w = self.weight_quant.export(self.conv.weight)
+        x_codes = torch.round(x.value / s_in)  # q - zero_point; zero padding is code zero_point, as in the runtimes
+        # |every partial sum| <= max|x| * sum|w| over one output channel's taps (all of them, for a bound)
+        other_dims = [d for d in range(w_codes.dim()) if d != self.weight_axis]
+        bound = float(x_codes.abs().max()) * float(w_codes.abs().sum(dim=other_dims).max()) if x_codes.numel() else 0.0
+        dtype = torch.float32 if bound <= _F32_EXACT_INTEGERS else torch.float64
+        acc = self._conv(x_codes.to(dtype), w_codes.to(dtype), None).to(torch.float64)
+        if self.conv.bias is not None:
+            b_codes, _ = export_bias(self.conv.bias.detach(), float(s_in), s_w)
+            acc = acc + b_codes.to(torch.float64).view(1, -1, 1)
+        return acc * (s_in.to(torch.float64) * s_w.to(torch.float64)).view(1, -1, 1)
+
+    def linear(self, x: QTensor) -> torch.Tensor:
+        """The int32 accumulator (dequantized): exact outside training (float64), else the float convolution."""
+        if self.training or x.scale is None or not self.weight_quant.enabled:
+            return self.float_linear(x)
+        exact = self.exact_linear(x)
+        if not torch.is_grad_enabled():
+            return exact
+        y = self.float_linear(x)
+        return y + (exact - y).detach()
+
+    def requantized(self, x: QTensor, quantizer: nn.Module) -> QTensor:
+        """``quantizer(linear(x))`` with values in the input's dtype (the exact accumulator is float64)."""
+        y = quantizer(self.linear(x))
+        return y if y.value.dtype == x.value.dtype else y.with_value(y.value.to(x.value.dtype))
+
     def forward(self, x: QTensor) -> QTensor:
-        return self.out_quant(self.linear(x))
+        return self.requantized(x, self.out_quant)
 
 
 class QConv1d(_QConvBase):
@@ -51,10 +98,9 @@ class QConv1d(_QConvBase):
         self.conv = nn.Conv1d(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias)
         self._init_quant(spec, out_channels, out_quant)
 
-    def linear(self, x: QTensor) -> torch.Tensor:
-        w, b = self.quant_params(x)
+    def _conv(self, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:
         c = self.conv
-        return F.conv1d(x.value, w, b, c.stride, c.padding, c.dilation, c.groups)
+        return F.conv1d(x, w, b, c.stride, c.padding, c.dilation, c.groups)
 
 
 class QConvTranspose1d(_QConvBase):
@@ -66,7 +112,6 @@ class QConvTranspose1d(_QConvBase):
         self.conv = nn.ConvTranspose1d(in_channels, out_channels, kernel_size, stride, padding, bias=bias)
         self._init_quant(spec, out_channels, out_quant)
 
-    def linear(self, x: QTensor) -> torch.Tensor:
-        w, b = self.quant_params(x)
+    def _conv(self, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:
         c = self.conv
-        return F.conv_transpose1d(x.value, w, b, c.stride, c.padding)
+        return F.conv_transpose1d(x, w, b, c.stride, c.padding, c.output_padding, c.groups)

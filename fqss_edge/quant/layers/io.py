@@ -69,5 +69,5 @@ class ResidualOutput(nn.Module):
         dec = self.decoder[0]
         y0 = dec(latent)
         residual = self.sub(latent, self.reencoder(y0))
-        y1 = self.q_y1(dec.linear(residual))
+        y1 = dec.requantized(residual, self.q_y1)
         return y0.value + y1.value * (BYTE_SCALE * 0.5)
