@@ -10,8 +10,11 @@ This benchmark measures that without any runtime: it runs the simulation of a ch
 mixtures, once as is and once with uniform noise of +-eps codes added before every activation rounding
 (``fqss_edge.quant.tools.perturbed_rounding``), and reports the output SQNR, % of samples exact and
 Delta SI-SDR between the two, for eps from 1e-7 to 1e-2; then, at eps = 1e-5, with the noise confined to
-one part of the network at a time (where flips start decides how far they grow). For scale, it also
-reports the SQNR of the simulation against the same network unquantized (the quantization noise itself).
+one part of the network at a time (where flips start decides how far they grow). The smallest disagreement two
+runtimes can have is one code: the last table moves a single value per mixture, the one of a given tensor that
+lies closest to a rounding boundary, to its other neighbouring code, and measures the output against the
+unchanged run. For scale, it also reports the SQNR of the simulation against the same network unquantized (the
+quantization noise itself).
 
     .venv/bin/python benchmarks/parity_sensitivity.py [--checkpoint CKPT] [--data DIR] [--utts 10]
 
@@ -85,6 +88,42 @@ def confined_to(model: torch.nn.Module, prefixes: str) -> Any:
             h.remove()
 
 
+def one_code_targets(model: torch.nn.Module) -> list[str]:
+    """Quantizers whose one-code flip is measured: the encoder's ReLU, the input 1x1 conv of the first, a
+    quarter, half-way and last TCN block, and the mask's activation (after a ReLU, not before: a flip below zero
+    would vanish in it)."""
+    names = {n for n, _ in model.named_modules()}
+    blocks = sorted({int(n.split(".")[2]) for n in names if n.startswith("masker.blocks.") and len(n.split(".")) > 2})
+    picks = ["enc_act.out_quant"] + [f"masker.blocks.{b}.in_conv.out_quant" for b in
+                                     dict.fromkeys((blocks[0], blocks[len(blocks) // 4], blocks[len(blocks) // 2],
+                                                    blocks[-1]))] + ["masker.mask_act.out_quant"]
+    return [n for n in picks if n in names]
+
+
+@contextlib.contextmanager
+def one_code_flipped(model: torch.nn.Module, name: str) -> Any:
+    """In every forward pass, the one value of quantizer ``name`` nearest a rounding tie takes its other code."""
+    quantizer = dict(model.named_modules())[name]
+
+    def hook(_mod: torch.nn.Module, inp: Any, out: Any) -> Any:
+        scale, zp, r = out.scale, out.zero_point, quantizer.range
+        v = (inp[0] / scale).reshape(-1)  # the value before rounding, in codes from the zero point
+        low = torch.floor(v)
+        inside = (low + zp >= r.qmin) & (low + 1 + zp <= r.qmax)  # both neighbouring codes are in range
+        dist = torch.where(inside, torch.abs(v - low - 0.5), torch.full_like(v, float("inf")))
+        idx = int(torch.argmin(dist))
+        other = low[idx] + 1 if torch.round(v[idx]) == low[idx] else low[idx]
+        value = out.value.clone().reshape(-1)
+        value[idx] = (other * scale).to(value.dtype)
+        return out.with_value(value.reshape(out.value.shape))
+
+    handle = quantizer.register_forward_hook(hook)
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
 def load_mixtures(data: Path, n: int) -> list[tuple[np.ndarray, np.ndarray]]:
     mixes = sorted((data / "mix").glob("*.wav"))[:n]
     out = []
@@ -133,11 +172,16 @@ def main() -> int:
         with perturbed_rounding(REGION_EPS, args.seed), confined_to(model, prefixes):
             rows.append({"where": label, "eps": REGION_EPS, **compare(ref, separate(model, mixes), mixes)})
         print(rows[-1], flush=True)
+    one_code = []
+    for name in one_code_targets(model):
+        with one_code_flipped(model, name):
+            one_code.append({"tensor": name, **compare(ref, separate(model, mixes), mixes)})
+        print(one_code[-1], flush=True)
     float_net = compare(ref, separate(without_quantization(model), mixes), mixes)
     rec = {"command": "python benchmarks/parity_sensitivity.py " + " ".join(sys.argv[1:]),
            "checkpoint": str(args.checkpoint.relative_to(ROOT)) if args.checkpoint.is_relative_to(ROOT)
            else str(args.checkpoint), "utterances": len(mixes), "rows": rows,
-           "simulation_vs_float_network": float_net, "seconds": round(time.time() - t0, 1)}
+           "one_code_per_mixture": one_code, "simulation_vs_float_network": float_net, "seconds": round(time.time() - t0, 1)}
     out = ROOT / "benchmarks" / "results"
     (out / "parity_sensitivity.json").write_text(json.dumps(rec, indent=2))
     md = ["# Sensitivity of the int8 simulation to rounding differences (the simulation against itself)", "",
@@ -147,6 +191,12 @@ def main() -> int:
           "|---|---:|---:|---:|---:|---:|"]
     for r in rows:
         md.append(f"| {r['where']} | {r['eps']:g} | {r['sqnr_db']:.1f} | {r['pct_exact']:.1f} | {r['max_lsb']:.0f} "
+                  f"| {r['delta_si_sdr_db']:+.3f} |")
+    md += ["", "One code per mixture: the value of the tensor nearest a rounding boundary takes its other code "
+           "(nothing else perturbed):", "",
+           "| tensor | output SQNR (dB) | exact % | max LSB | ΔSI-SDR (dB) |", "|---|---:|---:|---:|---:|"]
+    for r in one_code:
+        md.append(f"| `{r['tensor']}` | {r['sqnr_db']:.1f} | {r['pct_exact']:.1f} | {r['max_lsb']:.0f} "
                   f"| {r['delta_si_sdr_db']:+.3f} |")
     md += ["", f"For scale: the simulation against the same network with every quantizer off (the quantization noise "
            f"itself): SQNR {float_net['sqnr_db']:.1f} dB, ΔSI-SDR {float_net['delta_si_sdr_db']:+.3f} dB."]

@@ -35,6 +35,8 @@ def main() -> int:
     ap.add_argument("--onnx-only", action="store_true", help="export and compare model.onnx only")
     ap.add_argument("--per-layer", action="store_true", help="also compare every quantized tensor (slower)")
     args = ap.parse_args()
+    ckpt = args.checkpoint.resolve()
+    shown = ckpt.relative_to(ROOT) if ckpt.is_relative_to(ROOT) else ckpt
     with tempfile.TemporaryDirectory() as tmp:
         formats = ("onnx",) if args.onnx_only else ("onnx", "tflite")
         bundle = export_bundle(args.checkpoint, Path(tmp), formats=formats)
@@ -47,14 +49,14 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{args.name}.json").write_text(report.to_json())
     md = (f"# Parity, tiny FQSS Conv-TasNet, {report.n_utts} synthesized-speech mixtures (held-out speakers)\n\n"
-          f"Command: `{command.strip()}`  \nCheckpoint: `{args.checkpoint.relative_to(ROOT)}`\n\n"
+          f"Command: `{command.strip()}`  \nCheckpoint: `{shown}`\n\n"
           + (f"XNNPACK delegation of model.tflite (4 s input): {deleg['delegated']}/{deleg['operators']} operators, "
              f"{deleg['partitions']} partitions; left to TFLite kernels: {deleg['not_delegated']}\n\n" if deleg else "")
           + report.to_markdown())
     (out / f"{args.name}.md").write_text(md)
     print(md)
     if args.per_layer:
-        layers_md = drift_table(full, command, args.checkpoint)
+        layers_md = drift_table(full, command, shown)
         (out / f"{args.name}_layers.md").write_text(layers_md)
         print(layers_md)
     return 0
@@ -67,7 +69,7 @@ def drift_table(report, command: str, checkpoint: Path) -> str:  # noqa: ANN001
     """Per runtime with layers: first differing layers, then % exact / mean |diff| (codes) at key tensors."""
     rts = [rt for rt in report.runtimes if rt.layers]
     lines = [f"# Parity per layer, tiny FQSS Conv-TasNet, {report.n_utts} mixtures", "",
-             f"Command: `{command.strip()}`  \nCheckpoint: `{checkpoint.relative_to(ROOT)}`", "",
+             f"Command: `{command.strip()}`  \nCheckpoint: `{checkpoint}`", "",
              "Differences in codes of each tensor's own quantizer, against the PyTorch simulation. XNNPACK keeps its "
              "tensors inside the delegate, so it has no per-layer figures.", "",
              "| runtime | first layer that differs | first layer off by > 1 code | output SQNR (dB) |",
