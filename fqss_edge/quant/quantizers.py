@@ -289,5 +289,6 @@ def quantize_bias(bias: torch.Tensor, input_scale: torch.Tensor, weight_scale: t
 def export_bias(bias: torch.Tensor, input_scale: float, weight_scale: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(int32 codes, float32 scale per channel) as the simulation uses them."""
     s = torch.clamp(bias_scale(torch.tensor(input_scale, dtype=torch.float32), weight_scale), min=_MIN_SCALE)
-    q = torch.clamp(torch.round(bias / s), INT32.qmin, INT32.qmax)
+    # clamp in float64: float32 holds INT32.qmax as 2^31, which would wrap to -2^31 in int32
+    q = torch.clamp(torch.round(bias / s).to(torch.float64), INT32.qmin, INT32.qmax)
     return q.to(torch.int32), s

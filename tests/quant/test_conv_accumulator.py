@@ -53,9 +53,27 @@ CASES = {
     "strided": (lambda: QConv1d(2, 16, 16, stride=8, bias=False, spec=SPEC), 8),
     "depthwise_dilated": (lambda: QConv1d(8, 8, 3, padding=4, dilation=4, groups=8, spec=SPEC), 8),
     "transpose": (lambda: QConvTranspose1d(16, 1, 16, stride=8, bias=False, spec=SPEC), 8),
-    # int16 codes: partial sums beyond 2^24, so the accumulation runs in float64
     "int16_input": (lambda: QConv1d(64, 4, 1, spec=SPEC), 16),
 }
+
+
+def int_reference(layer, xq: QTensor) -> np.ndarray:
+    """The integer accumulator (int64, incl. the int32 bias codes) of ``layer`` on ``xq``."""
+    x_codes = (xq.int_repr() - xq.zero_point).long().numpy()
+    w_codes, s_w = layer.weight_quant.export(layer.conv.weight)
+    c = layer.conv
+    if isinstance(layer, QConvTranspose1d):
+        acc = int_conv_transpose1d(x_codes, w_codes.numpy(), c.stride[0], c.padding[0])
+    else:
+        acc = int_conv1d(x_codes, w_codes.numpy(), c.stride[0], c.padding[0], c.dilation[0], c.groups)
+    if c.bias is not None:
+        b_codes, _ = export_bias(c.bias.detach(), float(xq.scale), s_w)
+        acc = acc + b_codes.numpy().astype(np.int64)[None, :, None]
+    return acc
+
+
+def acc_scale(layer, xq: QTensor) -> np.ndarray:
+    return (np.float64(xq.scale) * layer.weight_quant.scale().detach().numpy().astype(np.float64))[None, :, None]
 
 
 @pytest.mark.parametrize("name", CASES, ids=list(CASES))
@@ -73,25 +91,71 @@ def test_eval_output_is_the_integer_accumulator_requantized(name):
     xq = quantized_input(x, bits)
     with torch.no_grad():
         y = layer(xq)
+        linear = layer.linear(xq).numpy()
     assert y.value.dtype == torch.float32
-
-    s_in = float(xq.scale)
-    x_codes = (xq.int_repr() - xq.zero_point).long().numpy()
-    w_codes, s_w = layer.weight_quant.export(layer.conv.weight)
-    c = layer.conv
-    if isinstance(layer, QConvTranspose1d):
-        acc = int_conv_transpose1d(x_codes, w_codes.numpy(), c.stride[0], c.padding[0])
-    else:
-        acc = int_conv1d(x_codes, w_codes.numpy(), c.stride[0], c.padding[0], c.dilation[0], c.groups)
-    if c.bias is not None:
-        b_codes, _ = export_bias(c.bias.detach(), s_in, s_w)
-        acc = acc + b_codes.numpy().astype(np.int64)[None, :, None]
-    if name == "int16_input":
-        assert np.abs(acc).max() > 2**24 / 64, "the case must need more than float32's exact integers"
+    acc = int_reference(layer, xq)
+    scale = acc_scale(layer, xq)
+    # the accumulator itself: a float32 convolution is off by ~1e-7 relative, this is float64's 1e-16
+    np.testing.assert_allclose(linear / scale, acc, rtol=1e-12, atol=1e-9)
     s_out, zp_out = layer.out_quant.export_qparams()
-    real = acc * (np.float64(s_in) * s_w.numpy().astype(np.float64))[None, :, None]
-    expected = np.clip(np.round(real / np.float64(s_out)) + zp_out, -128, 127)
+    expected = np.clip(np.round(acc * scale / np.float64(s_out)) + zp_out, -128, 127)
     np.testing.assert_array_equal(y.int_repr().numpy(), expected)
+
+
+def test_partial_sums_beyond_float32_integers_are_summed_in_float64():
+    """Same-sign int16 codes: partial sums pass 2^24, where float32 holds only even integers (and coarser)."""
+    torch.manual_seed(0)
+    layer = QConv1d(64, 4, 1, bias=False, spec=SPEC).eval()
+    w_codes = torch.randint(100, 128, (4, 64, 1)).float()
+    with torch.no_grad():
+        layer.weight_quant.init_range(w_codes * 0.01)
+        layer.conv.weight.copy_(torch.round(w_codes * 0.01 / layer.weight_quant.scale().view(-1, 1, 1))
+                                * layer.weight_quant.scale().view(-1, 1, 1))
+    s_in = torch.tensor(1 / 32768, dtype=torch.float32)
+    x_codes = torch.randint(20000, 32768, (1, 64, 300)).float()
+    xq = QTensor(x_codes * s_in, s_in, torch.tensor(0.0), 16)
+    acc = int_reference(layer, xq)
+    assert acc.max() > 2**24
+    w_int, _ = layer.weight_quant.export(layer.conv.weight)
+    in_float32 = torch.nn.functional.conv1d(x_codes, w_int.float()).numpy().astype(np.int64)
+    assert (in_float32 != acc).any(), "the case must be out of float32's exact integers"
+    with torch.no_grad():
+        linear = layer.linear(xq).numpy()
+    np.testing.assert_allclose(linear / acc_scale(layer, xq), acc, rtol=1e-12, atol=0)
+
+
+def test_exact_without_onednn():
+    """Without oneDNN, PyTorch sends batches of 16+ to NNPACK (FFT / Winograd, not exact on integers)."""
+    torch.manual_seed(0)
+    layer = QConv1d(128, 64, 1, spec=SPEC)
+    x = torch.randn(16, 128, 200) * 3
+    layer.train()
+    layer(quantized_input(x))
+    layer.eval()
+    xq = quantized_input(x)
+    with torch.no_grad(), torch.backends.mkldnn.flags(enabled=False):
+        linear = layer.linear(xq).numpy()
+    np.testing.assert_allclose(linear / acc_scale(layer, xq), int_reference(layer, xq), rtol=1e-12, atol=1e-9)
+
+
+def test_a_channel_whose_bias_scale_is_clamped_matches_the_float_path():
+    """All-zero weights give s_w = 1e-10/127 and a bias scale clamped to 1e-10: the bias codes are at that scale."""
+    layer = QConv1d(4, 2, 1, spec=SPEC)
+    with torch.no_grad():
+        layer.conv.weight.zero_()
+        layer.conv.weight[1] = 0.3
+        layer.conv.bias.copy_(torch.tensor([0.05, -0.2]))
+    x = torch.randn(1, 4, 50)
+    layer.train()
+    layer(quantized_input(x))
+    layer.eval()
+    xq = quantized_input(x)
+    with torch.no_grad():
+        exact = layer(xq).int_repr()
+        by_float = layer.out_quant(layer.float_linear(xq)).int_repr()
+        bias_only = float(layer.out_quant(layer.float_linear(xq)).value[0, 0, 0])
+    assert bias_only != 0.0, "the case must have a bias the output quantizer can hold"
+    assert torch.equal(exact[:, 0], by_float[:, 0])
 
 
 def near_tie_layer() -> tuple[QConv1d, QTensor]:
@@ -127,10 +191,11 @@ def test_float32_summation_flips_near_ties_and_the_exact_accumulator_does_not():
 
 def test_eval_with_gradients_keeps_the_exact_value_and_the_float_gradient():
     layer, x = near_tie_layer()
-    with torch.no_grad():
-        exact = layer(x).value
     y = layer(x)
-    assert torch.equal(y.value, exact)
+    w_codes, s_w = layer.weight_quant.export(layer.conv.weight)
+    acc = int_conv1d((x.value / x.scale).round().long().numpy(), w_codes.numpy(), 1, 0, 1, 1)
+    real = acc * (np.float64(x.scale) * np.float64(s_w[0])) / np.float64(layer.out_quant.scale)
+    np.testing.assert_array_equal(y.int_repr().numpy(), np.clip(np.round(real), -128, 127))
     y.value.sum().backward()
     assert layer.conv.weight.grad is not None and layer.conv.weight.grad.abs().sum() > 0
 

@@ -108,6 +108,12 @@ def test_bias_is_int32_on_input_times_weight_scale():
     assert torch.equal(bq, codes.float() * scale)
 
 
+def test_exported_bias_saturates_with_its_sign():
+    """float32 holds INT32.qmax as 2^31: clamped there and cast to int32 it would wrap to -2^31."""
+    codes, _ = export_bias(torch.tensor([0.5, -0.5, 1e-3]), 1e-6, torch.full((3,), 1e-6))
+    assert codes.tolist() == [2**31 - 1, -(2**31), 10_000_000]
+
+
 def test_fixed_quantizer_keeps_its_parameters():
     q = FixedQuantizer(1 / 256, -128)
     out = q(torch.tensor([0.0, 0.5, 0.999, 1.5]))

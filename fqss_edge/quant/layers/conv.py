@@ -6,9 +6,10 @@ own activation quantizer: the arithmetic of a QLinearConv / TFLite CONV_2D.
 The accumulator is exact outside training. Integer runtimes (onnxruntime's QLinearConv, TFLite, XNNPACK) sum
 integer codes, and a float32 convolution of the dequantized values rounds each product and partial sum. That
 rounding moves a few values in 10^5 across a rounding boundary of the output quantizer, and the layers after
-carry the flip on. So in eval mode ``linear`` convolves the integer codes instead: in float32 where every
-partial sum is an integer below 2^24 (then the sum is exact in any order), in float64 otherwise, plus the
-int32 bias codes, times ``s_in * s_w`` in float64 (the product of two float32 numbers is exact there). Training
+carry the flip on. So in eval mode ``linear`` convolves the integer codes instead (direct summation, not
+NNPACK's transforms): in float32 where every partial sum is an integer below 2^24 (then the sum is exact in
+any order), in float64 otherwise, plus the int32 bias codes, times ``s_in * s_w`` in float64 (the product of
+two float32 numbers is exact there; what is left is float64 rounding, 1e-16 relative). Training
 keeps the float32 convolution, which is differentiable and twice as fast as float64; with gradients enabled in
 eval mode the exact value goes forward and the gradient is the float convolution's.
 """
@@ -54,7 +55,7 @@ class _QConvBase(nn.Module):
 
     @torch.no_grad()
     def exact_linear(self, x: QTensor) -> torch.Tensor:
-        """The int32 accumulator of an integer runtime times ``s_in * s_w``, exactly (float64)."""
+        """The integer accumulator of an int8 runtime times ``s_in * s_w`` (float64: exact up to its final rounding)."""
         assert x.scale is not None
         s_in = x.scale.to(torch.float32)
         w_codes, s_w = self.weight_quant.export(self.conv.weight)
@@ -63,11 +64,19 @@ class _QConvBase(nn.Module):
         other_dims = [d for d in range(w_codes.dim()) if d != self.weight_axis]
         bound = float(x_codes.abs().max()) * float(w_codes.abs().sum(dim=other_dims).max()) if x_codes.numel() else 0.0
         dtype = torch.float32 if bound <= _F32_EXACT_INTEGERS else torch.float64
-        acc = self._conv(x_codes.to(dtype), w_codes.to(dtype), None).to(torch.float64)
+        # direct summation only: NNPACK's FFT / Winograd transforms are not exact on integers
+        with torch.backends.nnpack.flags(enabled=False):
+            acc = self._conv(x_codes.to(dtype), w_codes.to(dtype), None)
+        acc = torch.round(acc.to(torch.float64))  # an integer; rounding also absorbs any error below 1/2
+        scale = s_in.to(torch.float64) * s_w.to(torch.float64)  # exact: the product of two float32 numbers
+        y = acc * scale.view(1, -1, 1)
         if self.conv.bias is not None:
-            b_codes, _ = export_bias(self.conv.bias.detach(), float(s_in), s_w)
-            acc = acc + b_codes.to(torch.float64).view(1, -1, 1)
-        return acc * (s_in.to(torch.float64) * s_w.to(torch.float64)).view(1, -1, 1)
+            # int32 codes added to the accumulator, as the runtimes do; at scale s_b where the bias scale is clamped
+            # (a degenerate channel with s_in * s_w < 1e-10), as the float path and the exporter use it
+            b_codes, s_b = export_bias(self.conv.bias.detach(), float(s_in), s_w)
+            b_scale = torch.where(s_b == (s_in * s_w).to(torch.float32), scale, s_b.to(torch.float64))
+            y = y + (b_codes.to(torch.float64) * b_scale).view(1, -1, 1)
+        return y
 
     def linear(self, x: QTensor) -> torch.Tensor:
         """The int32 accumulator (dequantized): exact outside training (float64), else the float convolution."""
@@ -77,7 +86,7 @@ class _QConvBase(nn.Module):
         if not torch.is_grad_enabled():
             return exact
         y = self.float_linear(x)
-        return y + (exact - y).detach()
+        return exact + (y - y.detach())  # the exact value, the float convolution's gradient
 
     def requantized(self, x: QTensor, quantizer: nn.Module) -> QTensor:
         """``quantizer(linear(x))`` with values in the input's dtype (the exact accumulator is float64)."""
