@@ -46,12 +46,17 @@ EPS = (1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2)
 REGION_EPS = 1e-5
 
 
+def sampled_blocks(model: torch.nn.Module) -> list[int]:
+    """The first, a quarter-way, half-way and last TCN block (distinct, in order)."""
+    blocks = sorted({int(n.split(".")[2]) for n, _ in model.named_modules() if n.startswith("masker.blocks.")
+                     and len(n.split(".")) > 2})
+    return list(dict.fromkeys((blocks[0], blocks[len(blocks) // 4], blocks[len(blocks) // 2], blocks[-1])))
+
+
 def regions(model: torch.nn.Module) -> dict[str, str]:
     """Region label -> module-path prefix (in execution order)."""
     out = {"encoder": "encoder.", "input gLN + bottleneck": "masker.norm.|masker.bottleneck."}
-    blocks = sorted({int(n.split(".")[2]) for n, _ in model.named_modules() if n.startswith("masker.blocks.")
-                     and len(n.split(".")) > 2})
-    for b in (blocks[0], blocks[len(blocks) // 4], blocks[len(blocks) // 2], blocks[-1]):
+    for b in sampled_blocks(model):
         out[f"TCN block {b}"] = f"masker.blocks.{b}."
     out["mask head + decoder + residual output"] = "masker.out_act.|masker.mask_conv.|masker.mask_act.|" \
                                                    "apply_mask.|decoder.|residual."
@@ -93,10 +98,8 @@ def one_code_targets(model: torch.nn.Module) -> list[str]:
     quarter, half-way and last TCN block, and the mask's activation (after a ReLU, not before: a flip below zero
     would vanish in it)."""
     names = {n for n, _ in model.named_modules()}
-    blocks = sorted({int(n.split(".")[2]) for n in names if n.startswith("masker.blocks.") and len(n.split(".")) > 2})
-    picks = ["enc_act.out_quant"] + [f"masker.blocks.{b}.in_conv.out_quant" for b in
-                                     dict.fromkeys((blocks[0], blocks[len(blocks) // 4], blocks[len(blocks) // 2],
-                                                    blocks[-1]))] + ["masker.mask_act.out_quant"]
+    picks = ["enc_act.out_quant", *(f"masker.blocks.{b}.in_conv.out_quant" for b in sampled_blocks(model)),
+             "masker.mask_act.out_quant"]
     return [n for n in picks if n in names]
 
 
@@ -181,7 +184,8 @@ def main() -> int:
     rec = {"command": "python benchmarks/parity_sensitivity.py " + " ".join(sys.argv[1:]),
            "checkpoint": str(args.checkpoint.relative_to(ROOT)) if args.checkpoint.is_relative_to(ROOT)
            else str(args.checkpoint), "utterances": len(mixes), "rows": rows,
-           "one_code_per_mixture": one_code, "simulation_vs_float_network": float_net, "seconds": round(time.time() - t0, 1)}
+           "one_code_per_mixture": one_code, "simulation_vs_float_network": float_net,
+           "seconds": round(time.time() - t0, 1)}
     out = ROOT / "benchmarks" / "results"
     (out / "parity_sensitivity.json").write_text(json.dumps(rec, indent=2))
     md = ["# Sensitivity of the int8 simulation to rounding differences (the simulation against itself)", "",

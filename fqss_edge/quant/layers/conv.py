@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from fqss_edge.quant.qtensor import QTensor
-from fqss_edge.quant.quantizers import export_bias, quantize_bias
+from fqss_edge.quant.quantizers import bias_scale, export_bias, quantize_bias
 from fqss_edge.quant.spec import QuantSpec
 
 _F32_EXACT_INTEGERS = 2.0**24  # float32 holds every integer of magnitude up to 2^24
@@ -74,7 +74,7 @@ class _QConvBase(nn.Module):
             # int32 codes added to the accumulator, as the runtimes do; at scale s_b where the bias scale is clamped
             # (a degenerate channel with s_in * s_w < 1e-10), as the float path and the exporter use it
             b_codes, s_b = export_bias(self.conv.bias.detach(), float(s_in), s_w)
-            b_scale = torch.where(s_b == (s_in * s_w).to(torch.float32), scale, s_b.to(torch.float64))
+            b_scale = torch.where(s_b == bias_scale(s_in, s_w), scale, s_b.to(torch.float64))
             y = y + (b_codes.to(torch.float64) * b_scale).view(1, -1, 1)
         return y
 
