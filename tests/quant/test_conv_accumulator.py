@@ -152,10 +152,9 @@ def test_a_channel_whose_bias_scale_is_clamped_matches_the_float_path():
     xq = quantized_input(x)
     with torch.no_grad():
         exact = layer(xq).int_repr()
-        by_float = layer.out_quant(layer.float_linear(xq)).int_repr()
-        bias_only = float(layer.out_quant(layer.float_linear(xq)).value[0, 0, 0])
-    assert bias_only != 0.0, "the case must have a bias the output quantizer can hold"
-    assert torch.equal(exact[:, 0], by_float[:, 0])
+        by_float = layer.out_quant(layer.float_linear(xq))
+    assert float(by_float.value[0, 0, 0]) != 0.0, "the case must have a bias the output quantizer can hold"
+    assert torch.equal(exact[:, 0], by_float.int_repr()[:, 0])
 
 
 def near_tie_layer() -> tuple[QConv1d, QTensor]:
@@ -176,26 +175,25 @@ def near_tie_layer() -> tuple[QConv1d, QTensor]:
     return layer.eval(), QTensor(x_codes * s_in, s_in, torch.tensor(0.0), 8)
 
 
+def near_tie_expected(layer: QConv1d, x: QTensor) -> np.ndarray:
+    """The output codes of ``near_tie_layer``: its integer accumulator, requantized exactly."""
+    real = int_reference(layer, x) * acc_scale(layer, x) / np.float64(layer.out_quant.scale)
+    return np.clip(np.round(real), -128, 127)
+
+
 def test_float32_summation_flips_near_ties_and_the_exact_accumulator_does_not():
     layer, x = near_tie_layer()
     with torch.no_grad():
         exact = layer(x).int_repr()
         by_float = layer.out_quant(layer.float_linear(x)).int_repr()
-    w_codes, s_w = layer.weight_quant.export(layer.conv.weight)
-    acc = int_conv1d((x.value / x.scale).round().long().numpy(), w_codes.numpy(), 1, 0, 1, 1)
-    real = acc * (np.float64(x.scale) * np.float64(s_w[0])) / np.float64(layer.out_quant.scale)
-    expected = np.clip(np.round(real), -128, 127)
-    np.testing.assert_array_equal(exact.numpy(), expected)
+    np.testing.assert_array_equal(exact.numpy(), near_tie_expected(layer, x))
     assert (by_float != exact).sum() > 10, "the case must show the float32 summation's flips"
 
 
 def test_eval_with_gradients_keeps_the_exact_value_and_the_float_gradient():
     layer, x = near_tie_layer()
     y = layer(x)
-    w_codes, s_w = layer.weight_quant.export(layer.conv.weight)
-    acc = int_conv1d((x.value / x.scale).round().long().numpy(), w_codes.numpy(), 1, 0, 1, 1)
-    real = acc * (np.float64(x.scale) * np.float64(s_w[0])) / np.float64(layer.out_quant.scale)
-    np.testing.assert_array_equal(y.int_repr().numpy(), np.clip(np.round(real), -128, 127))
+    np.testing.assert_array_equal(y.int_repr().numpy(), near_tie_expected(layer, x))
     y.value.sum().backward()
     assert layer.conv.weight.grad is not None and layer.conv.weight.grad.abs().sum() > 0
 
