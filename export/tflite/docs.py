@@ -1,5 +1,6 @@
-"""Writes ``docs/operators.md`` from the converter registry: ``python -m fqss_edge.export.tflite.docs
-[--out docs/operators.md] [--check]`` (``--check``: fail if the file is not up to date)."""
+"""Writes ``docs/operators.md`` from the converter registries and the reference kernels:
+``python -m fqss_edge.export.tflite.docs [--out docs/operators.md] [--check]`` (``--check``: fail if the file is
+not up to date)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from pathlib import Path
 
 from fqss_edge.export.tflite import ops as _ops  # noqa: F401  (registers the converters)
 from fqss_edge.export.tflite import ops_float as _ops_float  # noqa: F401  (registers the float32 converters)
-from fqss_edge.export.tflite.registry import FLOAT32, INT8, OpSpec
+from fqss_edge.export.tflite.builder import operator_name
+from fqss_edge.export.tflite.reference import KERNELS
+from fqss_edge.export.tflite.registry import FLOAT32, INT8, OpSpec, twin
 
 HEADER = """# TFLite operators written by `fqss_edge.export.tflite`
 
@@ -22,9 +25,11 @@ zero points 0 and `quantized_dimension` set, biases int32 of scale `s_in * s_w`.
 copied from the ONNX graph bit for bit. ONNX `(N, C, T)` tensors are laid out `[N, 1, T, C]` (rank 4
 `[A, B, C, D]` as `[A, D, B, C]`), so convolution stacks need no TRANSPOSE. A node without a converter, or a
 pattern a converter does not accept, fails the export with the node's name: there is no float fallback.
+Every builtin a converter writes has a kernel in the integer reference interpreter (`export/tflite/reference/`,
+which agrees with LiteRT's BUILTIN_REF kernels bit for bit); the last column is the converter's float32 form.
 
-| ONNX op / pattern | TFLite | bit widths | matched pattern | constraints |
-|---|---|---|---|---|
+| ONNX op / pattern | TFLite | bit widths | matched pattern | constraints | reference kernels | float32 twin |
+|---|---|---|---|---|---|---|
 """
 
 FOOTER = """
@@ -43,10 +48,11 @@ float32 model by a separate registry (`export/tflite/ops_float/`), for side-by-s
 the same `[N, 1, T, C]` layout and, wherever the operation is the same, the same TFLite operators as the integer
 path, so that XNNPACK takes the whole graph. I/O is float32 only: the waveform `[1, T]` in `[-1, 1)` in, the
 sources `[n_src, T]` out. A node without a float32 converter fails the export with its name and op type; a QDQ
-graph is never converted by these converters, nor a float graph by the integer ones.
+graph is never converted by these converters, nor a float graph by the integer ones. Float32 files are checked
+against onnxruntime, not by the integer reference interpreter (float kernels are not reproducible bit for bit).
 
-| ONNX op / pattern | TFLite | matched pattern | constraints |
-|---|---|---|---|
+| ONNX op / pattern | TFLite | matched pattern | constraints | int8 twin |
+|---|---|---|---|---|
 """
 
 
@@ -54,13 +60,31 @@ def _cell(t: str) -> str:
     return t.replace("|", "\\|").replace("\n", " ")
 
 
+def _kernels(s: OpSpec) -> str:
+    """The builtins written, grouped by their reference kernel: ``CONV_2D, DEPTHWISE_CONV_2D: `conv.conv_2d` ``."""
+    groups: dict[str, list[str]] = {}
+    for code in s.writes:
+        k = KERNELS.get(code)
+        where = f"`{k.fn.__module__.rsplit('.', 1)[-1]}.{k.fn.__name__}`" if k is not None else "**none**"
+        groups.setdefault(where, []).append(operator_name(code))
+    return "; ".join(f"{', '.join(names)}: {where}" for where, names in groups.items())
+
+
+def _twin(s: OpSpec) -> str:
+    t = twin(s)
+    if t is None:
+        return f"none: {_cell(s.no_twin)}" if s.no_twin else "**none**"
+    return "`" + "/".join(t.fn.__module__.split(".")[-2:]) + ".py`"
+
+
 def _int_row(s: OpSpec) -> str:
     bits = ", ".join(f"int{b}" for b in s.bits)
-    return f"| `{s.op_type}` | {_cell(s.tflite)} | {bits} | {_cell(s.pattern)} | {_cell(s.constraints)} |"
+    return (f"| `{s.op_type}` | {_cell(s.tflite)} | {bits} | {_cell(s.pattern)} | {_cell(s.constraints)} "
+            f"| {_kernels(s)} | {_twin(s)} |")
 
 
 def _float_row(s: OpSpec) -> str:
-    return f"| `{s.op_type}` | {_cell(s.tflite)} | {_cell(s.pattern)} | {_cell(s.constraints)} |"
+    return f"| `{s.op_type}` | {_cell(s.tflite)} | {_cell(s.pattern)} | {_cell(s.constraints)} | {_twin(s)} |"
 
 
 def render() -> str:

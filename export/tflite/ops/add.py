@@ -9,7 +9,7 @@ from fqss_edge.export.tflite.ops._binary import convert_binary
 from fqss_edge.export.tflite.registry import register
 
 
-@register("Add", tflite="ADD", bits=(8, 16),
+@register("Add", writes=(B.ADD,), bits=(8, 16),
           constraints="per-tensor operands of the output's type (int16: zero points 0); broadcasting; a constant "
                       "operand is a DQ'd integer initializer")
 def convert_add(ctx, node) -> None:

@@ -10,7 +10,7 @@ from fqss_edge.export.tflite.layout import tflite_axis
 from fqss_edge.export.tflite.registry import register
 
 
-@register("Concat", tflite="CONCATENATION", bits=(8, 16),
+@register("Concat", writes=(B.CONCATENATION, B.QUANTIZE), tflite="CONCATENATION (+QUANTIZE)", bits=(8, 16),
           constraints="inputs of the output's type; an input quantized differently is requantized first (QUANTIZE)")
 def convert_concat(ctx, node) -> None:
     out = ctx.qoutput(node)

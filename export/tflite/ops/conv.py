@@ -64,7 +64,8 @@ def conv1d_geometry(g, node, x_name: str, x_shape: tuple[int, ...], k: int) -> C
     return Conv1dGeometry(group, stride, dil, pads, choose_padding(lengths, pads, k_eff, stride))
 
 
-@register("Conv", tflite="CONV_2D / DEPTHWISE_CONV_2D", bits=(8,),
+@register("Conv", writes=(B.CONV_2D, B.DEPTHWISE_CONV_2D, B.PAD), bits=(8,),
+          tflite="CONV_2D / DEPTHWISE_CONV_2D (+PAD)",
           constraints="1-D (rank-3 input); group 1 or depthwise (group = C_in); stride, dilation, pads (SAME/VALID or "
                       "an explicit PAD); int8 weights per output channel, zero points 0; int32 bias of scale s_in*s_w")
 def convert_conv(ctx, node) -> None:

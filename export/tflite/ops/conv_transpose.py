@@ -49,7 +49,8 @@ def phase_filter(w: np.ndarray, s: int) -> tuple[np.ndarray, int]:
     return np.ascontiguousarray(taps.transpose(3, 1, 2, 0).reshape(s * c_out, 1, m, c_in)), m
 
 
-@register("ConvTranspose", tflite="TRANSPOSE_CONV (fixed length) / PAD+CONV_2D+RESHAPE (dynamic length)", bits=(8,),
+@register("ConvTranspose", writes=(B.TRANSPOSE_CONV, B.STRIDED_SLICE, B.PAD, B.CONV_2D, B.RESHAPE),
+          tflite="TRANSPOSE_CONV (fixed length) / PAD+CONV_2D+RESHAPE (dynamic length)", bits=(8,),
           constraints="1-D, group 1, dilation 1; int8 weights per output channel (axis 1), zero points 0; int32 bias "
                       "of scale s_in*s_w; pads cropped with STRIDED_SLICE; output_padding <= end pad")
 def convert_conv_transpose(ctx, node) -> None:

@@ -68,7 +68,10 @@ def emit_split(ctx, pcm_std, out_name: str):
     return out
 
 
-@register("island:input_splitter", tflite="RESHAPE, RIGHT_SHIFT, CAST, BITWISE_XOR, CONCATENATION (exact bytes)",
+@register("island:input_splitter",
+          writes=(B.QUANTIZE, B.RESHAPE, B.RIGHT_SHIFT, B.CAST, B.BITWISE_XOR, B.CONCATENATION),
+          no_twin="a float graph keeps the island's Mul / Floor / Clip / Sub / Concat nodes, converted one by one",
+          tflite="RESHAPE, RIGHT_SHIFT, CAST, BITWISE_XOR, CONCATENATION (exact bytes)",
           bits=(8,), pattern="island input_splitter/*: mixture -> bytes -> QuantizeLinear(1/128, 0)",
           constraints="verified on all 65536 PCM values; graph input [1, 1, T]")
 def convert_input_splitter(ctx, nodes) -> None:

@@ -13,6 +13,7 @@ import numpy as np
 import onnx
 
 from fqss_edge.errors import FqssError
+from fqss_edge.export.tflite.builder import BuiltinOperator as B
 from fqss_edge.export.tflite.builder import Quant, TensorInfo
 from fqss_edge.export.tflite.context import ConvertContext
 from fqss_edge.export.tflite.emit import dequantize, from_std_layout, quantize, to_std_layout
@@ -49,7 +50,8 @@ def graph_input(ctx: ConvertContext, vi: onnx.ValueInfoProto) -> tuple[TensorInf
     return t, shape, dyn
 
 
-@register("island:input", tflite="QUANTIZE (int16 PCM -> int8, or float32 -> int8)", bits=(8, 16),
+@register("island:input", writes=(B.QUANTIZE, B.RESHAPE, B.TRANSPOSE),
+          tflite="QUANTIZE (int16 PCM -> int8, or float32 -> int8)", bits=(8, 16),
           pattern="graph input -> QuantizeLinear",
           constraints="every consumer of the float input is a QuantizeLinear")
 def convert_input(ctx: ConvertContext, vi: onnx.ValueInfoProto) -> None:
@@ -112,7 +114,8 @@ def emit_output(ctx: ConvertContext, y: TensorInfo, onnx_shape: tuple[int, ...],
     ctx.outputs.append(out)
 
 
-@register("island:output", tflite="QUANTIZE (int8 -> int16 PCM) or DEQUANTIZE (float32 I/O)", bits=(8, 16),
+@register("island:output", writes=(B.QUANTIZE, B.DEQUANTIZE, B.RESHAPE, B.TRANSPOSE),
+          tflite="QUANTIZE (int8 -> int16 PCM) or DEQUANTIZE (float32 I/O)", bits=(8, 16),
           pattern="DQ -> [Reshape|Squeeze|Unsqueeze] -> graph output")
 def convert_output(ctx: ConvertContext, vi: onnx.ValueInfoProto) -> None:
     dq, chain = output_source(ctx, vi.name)

@@ -15,7 +15,7 @@ from fqss_edge.export.tflite.ops._unary import unary_io
 from fqss_edge.export.tflite.registry import register
 
 
-@register("LeakyRelu", tflite="LEAKY_RELU", bits=(8, 16),
+@register("LeakyRelu", writes=(B.LEAKY_RELU,), bits=(8, 16),
           constraints="alpha is a float32 attribute (stored as is); int16 zero points 0")
 def convert_leaky_relu(ctx, node) -> None:
     x, out = unary_io(ctx, node, (8, 16))

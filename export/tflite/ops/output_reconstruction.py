@@ -60,7 +60,10 @@ def _verify(ctx, nodes, dq0, dq1, out_name: str) -> None:
                             "from its two int8 inputs (checked on all 65536 pairs)")
 
 
-@register("island:output_reconstruction", tflite="QUANTIZE, CAST, ADD (int16), RESHAPE (exact PCM16)", bits=(8,),
+@register("island:output_reconstruction",
+          writes=(B.QUANTIZE, B.CAST, B.ADD, B.RESHAPE, B.TRANSPOSE, B.DEQUANTIZE),
+          no_twin="a float graph keeps the island's Mul / Add / Reshape nodes, converted one by one",
+          tflite="QUANTIZE, CAST, ADD (int16), RESHAPE (exact PCM16)", bits=(8,),
           pattern="island output_reconstruction/*: DQ(y0) + DQ(y1) * 1/256 -> Reshape -> graph output",
           constraints="y0, y1 int8 scale 1/128 zero point 0; verified on all 65536 byte pairs")
 def convert_output_reconstruction(ctx, nodes) -> None:

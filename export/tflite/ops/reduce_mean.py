@@ -23,7 +23,7 @@ from fqss_edge.export.tflite.ops._unary import unary_io
 from fqss_edge.export.tflite.registry import register
 
 
-@register("ReduceMean", tflite="MEAN", bits=(8, 16),
+@register("ReduceMean", writes=(B.MEAN,), bits=(8, 16),
           pattern="DQ -> ReduceMean -> Q, or DQ -> ReduceMean -> ReduceMean -> Q (one MEAN over both axes)",
           constraints="keepdims=1; constant axes; int16 zero points 0. int16 over time and channels: MEAN over time, "
                       "then over the rest (the kernel's int32 sum would overflow); time sums overflow past 65536 "

@@ -24,8 +24,8 @@ def _sole_reader(ctx, name: str, node) -> bool:
     return len(readers) == 1 and readers[0] is node and name not in {o.name for o in ctx.g.outputs}
 
 
-@register("Relu", tflite="fused RELU on the conv in front (+QUANTIZE), else RELU", bits=(8, 16),
-          constraints="per-tensor; int16 zero points 0")
+@register("Relu", writes=(B.RELU, B.QUANTIZE), tflite="fused RELU on the conv in front (+QUANTIZE), else RELU",
+          bits=(8, 16), constraints="per-tensor; int16 zero points 0")
 def convert_relu(ctx, node) -> None:
     x, out = unary_io(ctx, node, (8, 16))
     t = ctx.activation(x, node)

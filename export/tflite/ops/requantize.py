@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from fqss_edge.export.tflite.builder import BuiltinOperator as B
 from fqss_edge.export.tflite.builder import Quant
 from fqss_edge.export.tflite.emit import quantize
 from fqss_edge.export.tflite.registry import register
 
 
-@register("QuantizeLinear", tflite="QUANTIZE", bits=(8, 16), pattern="DQ -> Q",
+@register("QuantizeLinear", writes=(B.QUANTIZE,), bits=(8, 16), pattern="DQ -> Q",
+          no_twin="a requantization between integer tensors: a float graph has none",
           constraints="per-tensor; int16 zero points 0; identical parameters are an identity (no operator)")
 def convert_requantize(ctx, node) -> None:
     ctx.claim(node)

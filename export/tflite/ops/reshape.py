@@ -3,14 +3,16 @@
 
 from __future__ import annotations
 
+from fqss_edge.export.tflite.builder import BuiltinOperator as B
 from fqss_edge.export.tflite.builder import Quant
 from fqss_edge.export.tflite.emit import from_std_layout, quantize, reshape, to_std_layout, transpose
 from fqss_edge.export.tflite.layout import reshape_plan, to_tflite_flags, to_tflite_shape
 from fqss_edge.export.tflite.registry import register
 
 
-@register("Reshape", "Unsqueeze", "Squeeze", "Flatten", tflite="RESHAPE (+TRANSPOSE if the layout needs it)",
-          bits=(8, 16), pattern="DQ -> Reshape|Unsqueeze|Squeeze|Flatten -> Q",
+@register("Reshape", "Unsqueeze", "Squeeze", "Flatten", writes=(B.RESHAPE, B.TRANSPOSE, B.QUANTIZE),
+          tflite="RESHAPE (+TRANSPOSE if the layout needs it)", bits=(8, 16),
+          pattern="DQ -> Reshape|Unsqueeze|Squeeze|Flatten -> Q",
           constraints="target shape constant (one length-dependent dimension at most); same quantization in and out "
                       "(otherwise a QUANTIZE follows)")
 def convert_reshape(ctx, node) -> None:

@@ -8,7 +8,7 @@ from fqss_edge.export.tflite.ops._unary import unary_io
 from fqss_edge.export.tflite.registry import register
 
 
-@register("Sigmoid", tflite="LOGISTIC", bits=(8,),
+@register("Sigmoid", writes=(B.LOGISTIC,), bits=(8,),
           constraints="output quantization must be exactly scale 1/256, zero point -128 (TFLite's fixed range)")
 def convert_sigmoid(ctx, node) -> None:
     x, out = unary_io(ctx, node, (8,))

@@ -9,7 +9,7 @@ from fqss_edge.export.tflite.ops._binary import convert_binary
 from fqss_edge.export.tflite.registry import register
 
 
-@register("Sub", tflite="SUB", bits=(8, 16),
+@register("Sub", writes=(B.SUB,), bits=(8, 16),
           constraints="per-tensor operands of the output's type (int16: zero points 0); broadcasting")
 def convert_sub(ctx, node) -> None:
     opt = schema.SubOptionsT()

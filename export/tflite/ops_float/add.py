@@ -9,6 +9,6 @@ from fqss_edge.export.tflite.ops_float._common import binary
 from fqss_edge.export.tflite.registry import register_float
 
 
-@register_float("Add", tflite="ADD", constraints="operands of the output's rank, or constants; broadcasting")
+@register_float("Add", writes=(B.ADD,), constraints="operands of the output's rank, or constants; broadcasting")
 def convert_add(ctx, node) -> None:
     binary(ctx, node, B.ADD, schema.AddOptionsT())

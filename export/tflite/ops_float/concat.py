@@ -9,7 +9,7 @@ from fqss_edge.export.tflite.layout import tflite_axis
 from fqss_edge.export.tflite.registry import register_float
 
 
-@register_float("Concat", tflite="CONCATENATION", constraints="inputs of the output's rank (constants allowed)")
+@register_float("Concat", writes=(B.CONCATENATION,), constraints="inputs of the output's rank (constants allowed)")
 def convert_concat(ctx, node) -> None:
     out = ctx.output(node)
     rank = len(out.shape)

@@ -17,7 +17,7 @@ from fqss_edge.export.tflite.ops_float._common import bias_values, conv_operands
 from fqss_edge.export.tflite.registry import register_float
 
 
-@register_float("Conv", tflite="CONV_2D / DEPTHWISE_CONV_2D (+PAD)",
+@register_float("Conv", writes=(B.CONV_2D, B.DEPTHWISE_CONV_2D, B.PAD), tflite="CONV_2D / DEPTHWISE_CONV_2D (+PAD)",
                 constraints="1-D (rank-3 input); group 1 or depthwise (group = C_in); stride, dilation, pads "
                             "(SAME/VALID or an explicit PAD); constant weights and bias")
 def convert_conv(ctx, node) -> None:

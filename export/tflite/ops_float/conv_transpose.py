@@ -18,7 +18,8 @@ from fqss_edge.export.tflite.ops_float._common import bias_values, conv_operands
 from fqss_edge.export.tflite.registry import register_float
 
 
-@register_float("ConvTranspose", tflite="TRANSPOSE_CONV (fixed length) / PAD+CONV_2D+RESHAPE (dynamic length)",
+@register_float("ConvTranspose", writes=(B.TRANSPOSE_CONV, B.STRIDED_SLICE, B.PAD, B.CONV_2D, B.RESHAPE),
+                tflite="TRANSPOSE_CONV (fixed length) / PAD+CONV_2D+RESHAPE (dynamic length)",
                 constraints="1-D, group 1, dilation 1; constant weights and bias; pads cropped with STRIDED_SLICE; "
                             "output_padding <= end pad")
 def convert_conv_transpose(ctx, node) -> None:

@@ -11,14 +11,15 @@ import numpy as np
 import onnx
 
 from fqss_edge.errors import FqssError
+from fqss_edge.export.tflite.builder import BuiltinOperator as B
 from fqss_edge.export.tflite.emit import from_std_layout, to_std_layout
 from fqss_edge.export.tflite.float_context import FloatContext
 from fqss_edge.export.tflite.ops.io import SHAPE_OPS, app_input_shape, app_output_shape
 from fqss_edge.export.tflite.registry import register_float
 
 
-@register_float("island:input", tflite="RESHAPE (float32 [1, T] -> [1, 1, T, 1])", pattern="graph input",
-                constraints="one float32 input; [1, 1, T] is presented as [1, T]")
+@register_float("island:input", writes=(B.RESHAPE, B.TRANSPOSE), tflite="RESHAPE (float32 [1, T] -> [1, 1, T, 1])",
+                pattern="graph input", constraints="one float32 input; [1, 1, T] is presented as [1, T]")
 def convert_input(ctx: FloatContext, vi: onnx.ValueInfoProto) -> None:
     if vi.type.tensor_type.elem_type != onnx.TensorProto.FLOAT:
         raise FqssError(f"TFLite export (float32): graph input {vi.name!r} is not float32")
@@ -30,7 +31,7 @@ def convert_input(ctx: FloatContext, vi: onnx.ValueInfoProto) -> None:
     ctx.define(vi.name, to_std_layout(ctx.b, t, shape, dyn, f"{vi.name}/nhwc"))
 
 
-@register_float("island:output", tflite="RESHAPE (+TRANSPOSE if the layout needs it)",
+@register_float("island:output", writes=(B.RESHAPE, B.TRANSPOSE), tflite="RESHAPE (+TRANSPOSE if the layout needs it)",
                 pattern="op -> [Reshape|Squeeze|Unsqueeze|Identity|Flatten] -> graph output",
                 constraints="[1, S, T] is presented as [S, T]")
 def convert_output(ctx: FloatContext, vi: onnx.ValueInfoProto) -> None:

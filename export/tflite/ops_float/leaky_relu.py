@@ -10,7 +10,7 @@ from fqss_edge.export.tflite.ops_float._common import unary
 from fqss_edge.export.tflite.registry import register_float
 
 
-@register_float("LeakyRelu", tflite="LEAKY_RELU", constraints="alpha is a float32 attribute (stored as is)")
+@register_float("LeakyRelu", writes=(B.LEAKY_RELU,), constraints="alpha is a float32 attribute (stored as is)")
 def convert_leaky_relu(ctx, node) -> None:
     opt = schema.LeakyReluOptionsT()
     opt.alpha = float(np.float32(ctx.g.attr(node, "alpha", 0.01)))

@@ -9,6 +9,6 @@ from fqss_edge.export.tflite.ops_float._common import binary
 from fqss_edge.export.tflite.registry import register_float
 
 
-@register_float("Mul", tflite="MUL", constraints="operands of the output's rank, or constants; broadcasting")
+@register_float("Mul", writes=(B.MUL,), constraints="operands of the output's rank, or constants; broadcasting")
 def convert_mul(ctx, node) -> None:
     binary(ctx, node, B.MUL, schema.MulOptionsT())

@@ -10,7 +10,7 @@ from fqss_edge.export.tflite.layout import tflite_axis
 from fqss_edge.export.tflite.registry import register_float
 
 
-@register_float("ReduceMean", tflite="MEAN", constraints="keepdims=1; constant axes (attribute or input)")
+@register_float("ReduceMean", writes=(B.MEAN,), constraints="keepdims=1; constant axes (attribute or input)")
 def convert_reduce_mean(ctx, node) -> None:
     x = ctx.input(node, 0)
     rank = len(x.shape)

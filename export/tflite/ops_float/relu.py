@@ -11,7 +11,7 @@ from fqss_edge.export.tflite.registry import register_float
 FUSABLE = (B.CONV_2D, B.DEPTHWISE_CONV_2D)
 
 
-@register_float("Relu", tflite="fused RELU on the conv in front, else RELU",
+@register_float("Relu", writes=(B.RELU,), tflite="fused RELU on the conv in front, else RELU",
                 constraints="fused when the Relu is the only reader of a CONV_2D / DEPTHWISE_CONV_2D output")
 def convert_relu(ctx, node) -> None:
     x = ctx.input(node, 0)

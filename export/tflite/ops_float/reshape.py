@@ -3,13 +3,14 @@ the NHWC memory order requires it (the integer path's plan, ``layout.reshape_pla
 
 from __future__ import annotations
 
+from fqss_edge.export.tflite.builder import BuiltinOperator as B
 from fqss_edge.export.tflite.emit import from_std_layout, reshape, to_std_layout, transpose
 from fqss_edge.export.tflite.layout import reshape_plan
 from fqss_edge.export.tflite.registry import register_float
 
 
-@register_float("Reshape", "Unsqueeze", "Squeeze", "Flatten", tflite="RESHAPE (+TRANSPOSE if the layout needs it)",
-                pattern="Reshape|Unsqueeze|Squeeze|Flatten",
+@register_float("Reshape", "Unsqueeze", "Squeeze", "Flatten", writes=(B.RESHAPE, B.TRANSPOSE),
+                tflite="RESHAPE (+TRANSPOSE if the layout needs it)", pattern="Reshape|Unsqueeze|Squeeze|Flatten",
                 constraints="target shape constant (one length-dependent dimension at most)")
 def convert_reshape(ctx, node) -> None:
     x = ctx.input(node, 0)

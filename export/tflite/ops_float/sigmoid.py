@@ -7,6 +7,6 @@ from fqss_edge.export.tflite.ops_float._common import unary
 from fqss_edge.export.tflite.registry import register_float
 
 
-@register_float("Sigmoid", tflite="LOGISTIC")
+@register_float("Sigmoid", writes=(B.LOGISTIC,))
 def convert_sigmoid(ctx, node) -> None:
     unary(ctx, node, B.LOGISTIC)

@@ -9,6 +9,6 @@ from fqss_edge.export.tflite.ops_float._common import binary
 from fqss_edge.export.tflite.registry import register_float
 
 
-@register_float("Sub", tflite="SUB", constraints="operands of the output's rank, or constants; broadcasting")
+@register_float("Sub", writes=(B.SUB,), constraints="operands of the output's rank, or constants; broadcasting")
 def convert_sub(ctx, node) -> None:
     binary(ctx, node, B.SUB, schema.SubOptionsT())

@@ -12,18 +12,43 @@ sys.path.insert(0, str(Path(__file__).parent))  # qdq_builder (tests use --impor
 
 from ai_edge_litert.interpreter import Interpreter, OpResolverType  # noqa: E402
 
+from fqss_edge.export.tflite.reference import ReferenceModel  # noqa: E402
+
 KERNELS = {"ref": OpResolverType.BUILTIN_REF, "builtin": OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
            "xnnpack": OpResolverType.AUTO}
 
 
-def run_litert(buf: bytes, x: np.ndarray, kernel: str = "ref") -> np.ndarray:
-    it = Interpreter(model_content=buf, experimental_op_resolver_type=KERNELS[kernel], num_threads=1)
+def _invoke(buf: bytes, x: np.ndarray, kernel: str, keep_all: bool = False) -> Interpreter:
+    it = Interpreter(model_content=buf, experimental_op_resolver_type=KERNELS[kernel], num_threads=1,
+                     experimental_preserve_all_tensors=keep_all)
     d = it.get_input_details()[0]
     it.resize_tensor_input(d["index"], list(x.shape), strict=False)
     it.allocate_tensors()
     it.set_tensor(d["index"], np.ascontiguousarray(x, dtype=d["dtype"]))
     it.invoke()
+    return it
+
+
+def run_litert(buf: bytes, x: np.ndarray, kernel: str = "ref") -> np.ndarray:
+    it = _invoke(buf, x, kernel)
     return it.get_tensor(it.get_output_details()[0]["index"])
+
+
+def assert_reference_matches_litert(buf: bytes, x: np.ndarray) -> int:
+    """The integer reference (``export/tflite/reference``) == LiteRT BUILTIN_REF exactly, on every tensor of the
+    model; returns how many tensors were compared."""
+    out, ours = ReferenceModel(buf).run(x, keep=True)
+    it = _invoke(buf, x, "ref", keep_all=True)
+    compared = 0
+    for t in it.get_tensor_details():
+        if t["name"] not in ours:
+            continue
+        want, got = np.asarray(ours[t["name"]]), it.get_tensor(t["index"])
+        assert want.shape == got.shape, f"tensor {t['name']}: reference shape {want.shape}, LiteRT {got.shape}"
+        assert np.array_equal(want, got), f"tensor {t['name']}: reference != LiteRT REF ({lsb_diff(want, got)} LSB)"
+        compared += 1
+    assert np.array_equal(out, it.get_tensor(it.get_output_details()[0]["index"]))
+    return compared
 
 
 def run_ort(model, feed: dict) -> np.ndarray:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
@@ -92,9 +94,38 @@ class QDQ:
         return m
 
 
-def fqss_identity_model(length: int = 65536) -> onnx.ModelProto:
+def strip_qdq(model: onnx.ModelProto) -> onnx.ModelProto:
+    """The float graph a QDQ graph quantizes (what ``fqss-edge export --float`` writes for the same layers): each
+    ``DQ(Q(x))`` is ``x``, each DQ of an integer initializer a float initializer of its values."""
+    inits = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    alias: dict[str, str] = {}
+    floats, nodes = [], []
+    for n in model.graph.node:
+        if n.op_type == "DequantizeLinear" and n.input[0] in inits:
+            codes, scale, zp = (inits[i].astype(np.float32) for i in n.input[:3])
+            axis = next((a.i for a in n.attribute if a.name == "axis"), 1) % max(codes.ndim, 1)
+            shape = [-1 if d == axis else 1 for d in range(codes.ndim)] if scale.ndim else []
+            floats.append(numpy_helper.from_array(((codes - zp.reshape(shape)) * scale.reshape(shape)), n.output[0]))
+        elif n.op_type in ("QuantizeLinear", "DequantizeLinear"):
+            alias[n.output[0]] = alias.get(n.input[0], n.input[0])
+        else:
+            m = onnx.NodeProto()
+            m.CopyFrom(n)
+            m.input[:] = [alias.get(i, i) for i in n.input]
+            nodes.append(m)
+    used = {i for n in nodes for i in n.input}
+    kept = [i for i in list(model.graph.initializer) + floats if i.name in used]
+    g = helper.make_graph(nodes, "float", list(model.graph.input), list(model.graph.output), kept)
+    m = helper.make_model(g, opset_imports=list(model.opset_import))
+    m.ir_version = model.ir_version
+    m.metadata_props.extend(model.metadata_props)
+    return m
+
+
+def fqss_identity_model(length: int = 65536, sources: int = 1) -> onnx.ModelProto:
     """input_splitter island -> bytes -> two 1x1 convs picking the high / low byte (y0 = hi, y1 = lo, scale 1/128)
-    -> output_reconstruction island: sources = (256 hi + lo) / 32768 = (p - 128) / 32768."""
+    for each of the ``sources`` outputs -> output_reconstruction island: each source = (256 hi + lo) / 32768
+    = (p - 128) / 32768."""
     b = QDQ(channels=1, length=length)
     isl = "input_splitter"
 
@@ -113,19 +144,20 @@ def fqss_identity_model(length: int = 65536) -> onnx.ModelProto:
     xq = b.q(cat, 1 / 128, 0, name=f"{isl}/input/QuantizeLinear")
     ys = []
     for k in range(2):
-        w = np.zeros((1, 2, 1), dtype=np.int64)
-        w[0, k, 0] = 1
-        ys.append(b.op("Conv", [b.dq(xq), b.qconst(w, np.ones(1, np.float32), axis=0)], (1 / 128, 0),
+        w = np.zeros((sources, 2, 1), dtype=np.int64)
+        w[:, k, 0] = 1
+        ys.append(b.op("Conv", [b.dq(xq), b.qconst(w, np.ones(sources, np.float32), axis=0)], (1 / 128, 0),
                        kernel_shape=[1]))
     o = "output_reconstruction"
     low = b.node("Mul", [b.dq(ys[1], name=f"{o}/y1/DequantizeLinear"), b.const(np.array(1 / 256, np.float32))],
                  name=f"{o}/y1/Mul")
     s = b.node("Add", [b.dq(ys[0], name=f"{o}/y0/DequantizeLinear"), low], name=f"{o}/Add")
-    b.nodes.append(helper.make_node("Reshape", [s, b.const(np.array([1, 1, -1], np.int64))], ["sources"],
+    b.nodes.append(helper.make_node("Reshape", [s, b.const(np.array([1, sources, -1], np.int64))], ["sources"],
                                     name=f"{o}/Reshape"))
-    b.outputs.append(helper.make_tensor_value_info("sources", TensorProto.FLOAT, [1, 1, length]))
-    b.metadata.update({"fqss.sample_rate": "8000", "fqss.n_src": "1", "fqss.source_names": '["speech"]',
-                       "fqss.stride": "1", "fqss.kernel_size": "1"})
+    b.outputs.append(helper.make_tensor_value_info("sources", TensorProto.FLOAT, [1, sources, length]))
+    names = ["speech"] + [f"s{k + 1}" for k in range(1, sources)]
+    b.metadata.update({"fqss.sample_rate": "8000", "fqss.n_src": str(sources),
+                       "fqss.source_names": json.dumps(names), "fqss.stride": "1", "fqss.kernel_size": "1"})
     return b.model()
 
 

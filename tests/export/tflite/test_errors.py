@@ -9,6 +9,7 @@ from qdq_builder import QDQ
 
 from fqss_edge.errors import FqssError
 from fqss_edge.export.tflite import convert_model, export, read_tflite_metadata
+from fqss_edge.export.tflite.builder import BuiltinOperator as B
 from fqss_edge.export.tflite.registry import lookup, register, unregister
 from fqss_edge.export.tflite.reference import ReferenceModel
 from fqss_edge.runtimes.litert_backend import LiteRtBackend
@@ -81,7 +82,7 @@ def test_bad_io_mode():
 
 def test_duplicate_registration_raises():
     with pytest.raises(ValueError, match="already registered"):
-        register("Relu", tflite="RELU")(lambda ctx, node: None)
+        register("Relu", writes=(B.RELU,))(lambda ctx, node: None)
 
 
 def test_unknown_op_lookup_names_node():
@@ -90,9 +91,9 @@ def test_unknown_op_lookup_names_node():
 
 
 def test_new_registration_is_used_and_removable():
-    register("Frobnicate", tflite="NONE")(lambda ctx, node: None)
+    register("Frobnicate", writes=(B.TANH,))(lambda ctx, node: None)
     try:
-        assert lookup("Frobnicate", "x").tflite == "NONE"
+        assert lookup("Frobnicate", "x").tflite == "TANH"
     finally:
         unregister("Frobnicate")
     with pytest.raises(FqssError):
