@@ -1,5 +1,5 @@
-"""ONNX export: int8 QDQ graphs (docs/qdq_graph_contract.md) or float graphs, written from the module tree by
-per-layer emitters, and the verifier of the QDQ contract."""
+"""ONNX export: int8 QDQ graphs (docs/qdq_graph_contract.md) or float graphs, traced from the model's own
+``forward_core`` and written by per-layer emitters, and the verifier of the QDQ contract."""
 
 from fqss_edge.export.onnx.exporter import OnnxExport, build_onnx, export_checkpoint, export_onnx, save_atomic
 from fqss_edge.export.onnx.expected import Expected, expected_from_model

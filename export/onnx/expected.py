@@ -1,9 +1,11 @@
 """What the checkpoint says every quantized tensor of the graph must hold, read from the module tree.
 
 Activations are keyed by their quantizer's module path (the name of the QuantizeLinear output), constants by
-their initializer name (``<layer>.weight``, ``<gln>.gamma``, ``<gln>.beta``, ``<gln>.eps``,
-``<gln>.square_threshold``). Biases are checked
-structurally by the verifier (scale = s_in * s_w of the conv's own input and weight DQs).
+their initializer name. Quantizer modules are read here; what a layer writes beyond its quantizers (its weights
+and constants, fixed activations of its own) is declared with its emitter (``register(..., constants=...,
+activations=...)``: ``<layer>.weight``, ``<gln>.gamma``, ``<gln>.beta``, ``<gln>.eps``,
+``<gln>.square_threshold``, the splitter's bytes). Biases are checked structurally by the verifier
+(scale = s_in * s_w of the conv's own input and weight DQs).
 """
 
 from __future__ import annotations
@@ -14,8 +16,7 @@ import numpy as np
 from torch import nn
 
 from fqss_edge.export.onnx.graph import QParams
-from fqss_edge.quant.layers import InputSplitter, QConv1d, QConvTranspose1d, QGlobalLayerNorm
-from fqss_edge.quant.layers.io import BYTE_SCALE
+from fqss_edge.export.onnx.registry import registration
 from fqss_edge.quant.quantizers import ActQuantizer, FixedQuantizer, TiedQuantizer
 
 
@@ -32,25 +33,26 @@ class Expected:
     constants: dict[str, ExpectedConst] = field(default_factory=dict)
 
 
+def writes_qparams(m: nn.Module) -> bool:
+    """A quantizer module whose parameters the graph must hold (enabled, calibrated)."""
+    if isinstance(m, ActQuantizer):
+        return m.enabled and m.calibrated
+    if isinstance(m, FixedQuantizer):
+        return m.enabled
+    return isinstance(m, TiedQuantizer) and m.enabled and m.tied.enabled and getattr(m.tied, "calibrated", True)
+
+
 def expected_from_model(model: nn.Module) -> Expected:
+    import fqss_edge.export.onnx.emitters  # noqa: F401  (the layers' declarations)
+
     e = Expected()
     for name, m in model.named_modules():
-        if isinstance(m, ActQuantizer) and m.enabled and m.calibrated or isinstance(m, FixedQuantizer) and m.enabled:
+        if writes_qparams(m):
             e.activations[name] = QParams.of(m)
-        elif isinstance(m, TiedQuantizer) and m.enabled and m.tied.enabled and getattr(m.tied, "calibrated", True):
-            e.activations[name] = QParams.of(m)
-        elif isinstance(m, InputSplitter) and m.enabled:
-            e.activations[name] = QParams(float(np.float32(BYTE_SCALE)), 0, 8)
-        elif isinstance(m, (QConv1d, QConvTranspose1d)) and m.weight_quant.enabled:
-            codes, scale = m.weight_quant.export(m.conv.weight.detach())
-            e.constants[f"{name}.weight"] = ExpectedConst(codes.numpy(), scale.numpy(), m.weight_axis)
-        elif isinstance(m, QGlobalLayerNorm) and m.gamma_quant.enabled:
-            for which in ("gamma", "beta"):
-                codes, scale = getattr(m, f"{which}_quant").export(getattr(m, which).detach().view(1, -1))
-                e.constants[f"{name}.{which}"] = ExpectedConst(codes.numpy().reshape(1, -1, 1),
-                                                              scale.numpy().reshape(()))
-            e.constants[f"{name}.eps"] = ExpectedConst(np.array(1), np.array(np.float32(m.eps)))
-            if m.splits_squares():
-                t = np.array(m.square_threshold().detach().numpy(), dtype=np.float32)
-                e.constants[f"{name}.square_threshold"] = ExpectedConst(np.array(-1), t)
+            continue
+        reg = registration(m)
+        if reg is not None and reg.activations is not None:
+            e.activations.update(reg.activations(m, name))
+        if reg is not None and reg.constants is not None:
+            e.constants.update(reg.constants(m, name))
     return e

@@ -1,4 +1,5 @@
-"""Build the ONNX graph of a model from its module tree, check it, verify it and write it atomically."""
+"""Build the ONNX graph of a model from its own forward (traced, then lowered through the per-layer emitters),
+check it, verify it and write it atomically."""
 
 from __future__ import annotations
 
@@ -16,9 +17,10 @@ from torch import nn
 import fqss_edge.export.onnx.emitters  # noqa: F401  (registers the emitters)
 from fqss_edge.errors import FqssError
 from fqss_edge.export.onnx.expected import expected_from_model
-from fqss_edge.export.onnx.graph import GraphBuilder, TensorRef
+from fqss_edge.export.onnx.graph import GraphBuilder
+from fqss_edge.export.onnx.lower import lower
 from fqss_edge.export.onnx.metadata import metadata_props
-from fqss_edge.export.onnx.registry import emit
+from fqss_edge.export.onnx.trace import trace
 from fqss_edge.export.onnx.verify import verify_qdq_graph
 from fqss_edge.runtimes.base import INPUT_NAME, OUTPUT_NAME
 
@@ -49,13 +51,23 @@ def build_onnx(model: nn.Module, quantized: bool | None = None, config: dict[str
     quantized = is_quantized(model) if quantized is None else quantized
     if quantized and not is_quantized(model):
         raise FqssError("the model is a float model: export it with --float (it has no quantizers)")
+    b, n_src = write_graph(model, quantized)
+    return make_model(b, *graph_io(n_src), metadata_props(model, config or {}, b))
+
+
+def write_graph(model: nn.Module, quantized: bool) -> tuple[GraphBuilder, int]:
+    """Trace ``model.forward_core`` (eval mode) and lower it: the graph's nodes and initializers, and n_src."""
     model.eval()
+    traced = trace(model)
     b = GraphBuilder(quantized, module_names={id(m): n for n, m in model.named_modules()})
-    n_src = model.n_src  # type: ignore[attr-defined]
-    emit(b, model, "", TensorRef(INPUT_NAME))
-    return make_model(b, [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, [1, 1, "T"])],
-                      [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, [1, n_src, "T"])],
-                      metadata_props(model, config or {}, b))
+    lower(b, traced)
+    return b, traced.output_shape[1]
+
+
+def graph_io(n_src: int) -> tuple[list[onnx.ValueInfoProto], list[onnx.ValueInfoProto]]:
+    """``mixture`` float32 [1, 1, T] -> ``sources`` float32 [1, n_src, T] (T dynamic)."""
+    return ([helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, [1, 1, "T"])],
+            [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, [1, n_src, "T"])])
 
 
 def make_model(b: GraphBuilder, inputs: list[onnx.ValueInfoProto], outputs: list[onnx.ValueInfoProto],

@@ -46,6 +46,7 @@ class GraphBuilder:
     initializers: dict[str, onnx.TensorProto] = field(default_factory=dict)
     int16_tensors: list[str] = field(default_factory=list)
     islands: dict[str, list[str]] = field(default_factory=dict)  # island name -> node names
+    tensor_islands: dict[str, str] = field(default_factory=dict)  # tensor written inside an island -> island
     module_names: dict[int, str] = field(default_factory=dict)  # id(module) -> path in the model
     _names: set[str] = field(default_factory=set)
 
@@ -84,6 +85,7 @@ class GraphBuilder:
         self.nodes.append(helper.make_node(op, inputs, outs, name=node_name, **attrs))
         if island:
             self.islands.setdefault(island, []).append(node_name)
+            self.tensor_islands.update(dict.fromkeys(outs, island))
         return outs[0]
 
     def scalar(self, name: str, value: float) -> str:

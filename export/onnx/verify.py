@@ -3,10 +3,12 @@
 * *Unquantized tensors*: outside the declared float islands (``fqss.islands``), every input of a compute op
   must come from ``DequantizeLinear`` (or be an integer shape/axes constant), and every compute op's output
   must go to ``QuantizeLinear``. The only float edge allowed between two compute ops is the inside of a
-  composite op (``Sqrt -> Reciprocal`` = RSQRT). int16 tensors must be declared (``fqss.int16_tensors``).
+  composite op (``Sqrt -> Reciprocal`` = RSQRT), as the layers' emitters declare them (``register(...,
+  composites=...)``). int16 tensors must be declared (``fqss.int16_tensors``).
 * *Parameters*: each Q's scale/zero point must be bit for bit its quantizer's in the checkpoint (by name), each
-  DQ's those of the Q it reads, each constant's codes/scales the checkpoint's, each bias scale ``s_in * s_w``;
-  every calibrated quantizer of the checkpoint must be written.
+  DQ's those of the Q it reads, each constant's codes/scales the checkpoint's, each bias scale ``s_in * s_w``
+  (the bias of the ops declared ``register(..., bias_ops=...)``); every calibrated quantizer of the checkpoint
+  must be written.
 """
 
 from __future__ import annotations
@@ -20,14 +22,13 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
+import fqss_edge.export.onnx.emitters  # noqa: F401  (the layers' declarations: composites, bias ops)
 from fqss_edge.errors import FqssError
 from fqss_edge.export.onnx.expected import Expected
+from fqss_edge.export.onnx.registry import declared_bias_ops, declared_composites
 
 Q, DQ = "QuantizeLinear", "DequantizeLinear"
 DATA_MOVEMENT = {"Reshape", "Unsqueeze", "Squeeze", "Transpose", "Flatten"}
-# Composite ops whose inner tensor stays float: RSQRT, and a mean over (C, T) as mean over T then over C
-COMPOSITES = {("Sqrt", "Reciprocal"), ("ReduceMean", "ReduceMean")}
-CONV_OPS = {"Conv", "ConvTranspose"}
 MAX_LISTED = 40
 
 
@@ -42,7 +43,8 @@ class Issue:
 
 
 class GraphIndex:
-    """Producers, consumers, constants and the declared islands of a model."""
+    """Producers, consumers, constants and the declared islands of a model; the composites and bias ops the
+    layers' emitters declare."""
 
     def __init__(self, model: onnx.ModelProto):
         g = model.graph
@@ -59,6 +61,8 @@ class GraphIndex:
         islands = json.loads(meta.get("fqss.islands", "{}") or "{}")
         self.island_nodes = {name for isl in islands.values() for name in isl.get("nodes", [])}
         self.int16 = set(json.loads(meta.get("fqss.int16_tensors", "[]") or "[]"))
+        self.composites = declared_composites()  # (producer, consumer) ops whose inner tensor stays float
+        self.bias_ops = declared_bias_ops()
         self._arrays: dict[str, np.ndarray] = {}
 
     def const(self, name: str) -> np.ndarray | None:
@@ -123,7 +127,7 @@ def unquantized_tensors(model: onnx.ModelProto, index: GraphIndex | None = None)
             p = gi.producer.get(t)
             if p is None:
                 issues.append(Issue(t, f"graph input feeds {n.name} ({n.op_type}) without QuantizeLinear"))
-            elif p.op_type == DQ or ((p.op_type, n.op_type) in COMPOSITES and p.name not in gi.island_nodes):
+            elif p.op_type == DQ or ((p.op_type, n.op_type) in gi.composites and p.name not in gi.island_nodes):
                 continue
             else:
                 issues.append(Issue(t, f"{p.name} ({p.op_type}) -> {n.name} ({n.op_type}) is not quantized"))
@@ -163,7 +167,7 @@ def _check_q(gi: GraphIndex, q: onnx.NodeProto, expected: Expected) -> list[Issu
 def _bias_scale(gi: GraphIndex, dq: onnx.NodeProto) -> np.ndarray | None:
     """For a DQ feeding a Conv's bias: float32(s_in * s_w) from the conv's own input and weight DQs."""
     for conv in gi.consumers.get(dq.output[0], []):
-        if conv.op_type in CONV_OPS and len(conv.input) > 2 and conv.input[2] == dq.output[0]:
+        if conv.op_type in gi.bias_ops and len(conv.input) > 2 and conv.input[2] == dq.output[0]:
             x_dq, w_dq = gi.producer.get(conv.input[0]), gi.producer.get(conv.input[1])
             if x_dq is None or w_dq is None or x_dq.op_type != DQ or w_dq.op_type != DQ:
                 return None

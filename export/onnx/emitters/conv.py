@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fqss_edge.export.onnx.expected import ExpectedConst
 from fqss_edge.export.onnx.graph import GraphBuilder, TensorRef, weight_storage_bits
 from fqss_edge.export.onnx.registry import child, register
 from fqss_edge.quant.layers import QConv1d, QConvTranspose1d
@@ -45,6 +46,14 @@ def conv_linear(b: GraphBuilder, layer: QConv, name: str, x: TensorRef, node: st
     return b.node(op, inputs, f"{node}/{op}", **attrs)
 
 
-@register(QConv1d, QConvTranspose1d)
+def conv_constants(layer: QConv, name: str) -> dict[str, ExpectedConst]:
+    """The checkpoint's weight codes and per-channel scales (biases are checked structurally: s_in * s_w)."""
+    if not layer.weight_quant.enabled:
+        return {}
+    codes, scale = layer.weight_quant.export(layer.conv.weight.detach())
+    return {f"{name}.weight": ExpectedConst(codes.numpy(), scale.numpy(), layer.weight_axis)}
+
+
+@register(QConv1d, QConvTranspose1d, constants=conv_constants, bias_ops=("Conv", "ConvTranspose"))
 def emit_conv(b: GraphBuilder, layer: QConv, name: str, x: TensorRef) -> TensorRef:
     return b.quantize(conv_linear(b, layer, name, x), layer.out_quant, child(name, "out_quant"))

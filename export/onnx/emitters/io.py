@@ -13,9 +13,14 @@ from fqss_edge.quant.layers.io import BYTE_SCALE
 
 SPLITTER = "input_splitter"
 RECONSTRUCTION = "output_reconstruction"
+BYTE_QPARAMS = QParams(float(np.float32(BYTE_SCALE)), 0, 8)  # the splitter's int8 bytes
 
 
-@register(InputSplitter)
+def splitter_activations(m: InputSplitter, name: str) -> dict[str, QParams]:
+    return {name: BYTE_QPARAMS} if m.enabled else {}
+
+
+@register(InputSplitter, activations=splitter_activations)
 def emit_splitter(b: GraphBuilder, m: InputSplitter, name: str, x: TensorRef) -> TensorRef:
     """``split_bytes``: hi = clip(floor(128 x)), lo = clip(floor(256 (128 x - hi)) - 128); exact PCM16 bytes."""
     isl = SPLITTER
@@ -33,7 +38,7 @@ def emit_splitter(b: GraphBuilder, m: InputSplitter, name: str, x: TensorRef) ->
     v = b.node("Mul", [cat, c(BYTE_SCALE)], "Mul_byte_scale", island=isl)
     if not m.enabled:
         return TensorRef(v)
-    return b.quantize_with(v, QParams(float(np.float32(BYTE_SCALE)), 0, 8), name, island=isl)
+    return b.quantize_with(v, BYTE_QPARAMS, name, island=isl)
 
 
 @register(InputQuant)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fqss_edge.export.onnx.expected import ExpectedConst
 from fqss_edge.export.onnx.graph import GraphBuilder, TensorRef
 from fqss_edge.export.onnx.registry import child, register
 from fqss_edge.quant.layers import QGlobalLayerNorm
@@ -78,7 +79,24 @@ def eps_const(b: GraphBuilder, m: QGlobalLayerNorm, name: str, consumer: str) ->
     return b.quantized_const(f"{name}.eps", np.array(1), np.array(eps), m.q_var.bits, consumer)
 
 
-@register(QGlobalLayerNorm)
+def gln_constants(m: QGlobalLayerNorm, name: str) -> dict[str, ExpectedConst]:
+    """gamma and beta (int8 per tensor, [1, C, 1]), eps (code 1), the split squares' threshold (code -1)."""
+    if not m.gamma_quant.enabled:
+        return {}
+    out = {}
+    for which in ("gamma", "beta"):
+        codes, scale = getattr(m, f"{which}_quant").export(getattr(m, which).detach().view(1, -1))
+        out[f"{name}.{which}"] = ExpectedConst(codes.numpy().reshape(1, -1, 1), scale.numpy().reshape(()))
+    out[f"{name}.eps"] = ExpectedConst(np.array(1), np.array(np.float32(m.eps)))
+    if m.splits_squares():
+        t = np.array(m.square_threshold().detach().numpy(), dtype=np.float32)
+        out[f"{name}.square_threshold"] = ExpectedConst(np.array(-1), t)
+    return out
+
+
+# RSQRT is Sqrt -> Reciprocal; a mean over (C, T) is ReduceMean over T, then over C: one quantized op each
+@register(QGlobalLayerNorm, constants=gln_constants,
+          composites=(("Sqrt", "Reciprocal"), ("ReduceMean", "ReduceMean")))
 def emit_gln(b: GraphBuilder, m: QGlobalLayerNorm, name: str, x: TensorRef) -> TensorRef:
     def n(step: str) -> str:
         return child(name, step)
