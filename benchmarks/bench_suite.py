@@ -50,10 +50,10 @@ def build_models(config: Path, work: Path, chunks: list[float], seed: int = 0) -
     from fqss_edge.models import build_model
     from fqss_edge.parity.synthetic import calibrate
 
-    cfg = load_config(config).model_dump()
+    cfg = load_config(config)
     work.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
-    model = build_model(cfg["model"], cfg["quant"])
+    model = build_model(cfg.model, cfg.quant)
     with torch.no_grad():  # gLN's initial beta = 0 quantizes with a ~1e-12 scale, which XNNPACK refuses to add:
         for name, p in model.named_parameters():  # give gamma / beta trained-looking values
             if name.endswith((".gamma", ".beta")):
@@ -67,17 +67,12 @@ def build_models(config: Path, work: Path, chunks: list[float], seed: int = 0) -
     paths["litert_float.tflite"] = work / "litert_float.tflite"
     export_tflite(paths["ort_int8.onnx"], work / "litert_int8.tflite", precision="int8")
     paths["litert_int8.tflite"] = work / "litert_int8.tflite"
-    sr = cfg["model"]["sample_rate"]
+    sr = cfg.model.sample_rate
     fixed = {}
     for c in chunks:
         fixed[c] = work / f"litert_int8_f32io_{c:g}s.tflite"
-        export_tflite(paths["ort_int8.onnx"], fixed[c], io="float32", length=_valid(round(c * sr), cfg["model"]))
+        export_tflite(paths["ort_int8.onnx"], fixed[c], io="float32", length=model.valid_length(round(c * sr)))
     return {"paths": paths, "fixed": fixed, "config": cfg}
-
-
-def _valid(n: int, m: dict[str, Any]) -> int:
-    n = max(n, m["kernel_size"])
-    return -(-n // m["stride"]) * m["stride"]
 
 
 def run_config(models: dict[str, Any], threads: int, chunk: float, runs: int, warmup: int) -> dict[str, Any]:

@@ -34,9 +34,9 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
     torch.set_num_threads(2)
-    cfg = load_config(args.config).model_dump()
-    model_cfg = {k: v for k, v in cfg["model"].items() if k not in ("sample_rate", "norm")}
-    quant = dict(cfg["quant"], calib_batches=2)
+    cfg = load_config(args.config)
+    model_cfg = cfg.model.model_dump()
+    quant = cfg.updated(quant={"calib_batches": 2}).quant.model_dump()
     onnx_s, tflite_s = [], []
     with tempfile.TemporaryDirectory() as tmp:
         ckpt = save_random_checkpoint(Path(tmp) / "full.safetensors", model_cfg, quant)

@@ -48,14 +48,13 @@ def build_full(norm_bits: int, work: Path, seed: int = 0) -> Path:
     from fqss_edge.models import build_model
     from fqss_edge.parity.synthetic import calibrate
 
-    cfg = load_config(FULL).model_dump()
-    cfg["quant"]["norm_bits"] = norm_bits
+    cfg = load_config(FULL).updated(quant={"norm_bits": norm_bits})
     out = work / f"full_nb{norm_bits}"
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
     torch.manual_seed(seed)
-    model = build_model(cfg["model"], cfg["quant"])
+    model = build_model(cfg.model, cfg.quant)
     with torch.no_grad():  # same nudge as bench_suite: beta = 0 quantizes with a ~1e-12 scale XNNPACK refuses
         for name, p in model.named_parameters():
             if name.endswith((".gamma", ".beta")):
@@ -210,9 +209,8 @@ def accuracy(work: Path, variants: list[tuple[int, int]]) -> dict[str, Any]:
     rows = [{"model": "float", "act_bits": None, "norm_bits": None, "si_sdri": si_sdri(FLOAT_CKPT)}]
     print(f"float: test SI-SDRi {rows[0]['si_sdri']:.3f} dB ({n_test} mixtures)", flush=True)
     for ab, nb in variants:
-        cfg = load_config(TINY).model_dump()
-        cfg["quant"].update(act_bits=ab, norm_bits=nb)
-        cfg["data"] = {"train": str(calib), "valid": str(valid), "test": str(test)}
+        cfg = load_config(TINY).updated(quant={"act_bits": ab, "norm_bits": nb},
+                                        data={"train": str(calib), "valid": str(valid), "test": str(test)})
         out = work / f"ptq_a{ab}_n{nb}"
         if out.exists():
             shutil.rmtree(out)
@@ -224,7 +222,7 @@ def accuracy(work: Path, variants: list[tuple[int, int]]) -> dict[str, Any]:
         print(f"PTQ act_bits={ab} norm_bits={nb}: test SI-SDRi {s:.3f} dB ({s - rows[0]['si_sdri']:+.3f})", flush=True)
     return {"float_checkpoint": str(FLOAT_CKPT.relative_to(ROOT)), "config": str(TINY.relative_to(ROOT)),
             "test": str(test.relative_to(ROOT)), "n_test": n_test, "calibration": str(calib.relative_to(ROOT)),
-            "calib_batches": load_config(TINY).model_dump()["quant"]["calib_batches"], "notes": notes, "rows": rows}
+            "calib_batches": load_config(TINY).quant.calib_batches, "notes": notes, "rows": rows}
 
 
 # -- report -----------------------------------------------------------------------------------------------------

@@ -36,10 +36,8 @@ def run_one(norm_bits: int, seed: int, epochs: int, steps: int, out: Path) -> di
 
     torch.set_num_threads(1)
     data = WORK / "data"
-    cfg = load_config(ROOT / "configs" / "convtasnet_tiny.yaml").model_dump()
-    cfg["data"] = {k: str(data / k) for k in ("train", "valid", "test")}
-    cfg["quant"]["norm_bits"] = norm_bits
-    cfg["train"].update(seed=seed, epochs=epochs, max_steps_per_epoch=steps)
+    cfg = load_config(ROOT / "configs" / "convtasnet_tiny.yaml").with_data_root(data).updated(
+        quant={"norm_bits": norm_bits}, train={"seed": seed, "epochs": epochs, "max_steps_per_epoch": steps})
     if out.exists():
         shutil.rmtree(out)
     t0 = time.time()

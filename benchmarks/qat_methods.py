@@ -1,11 +1,13 @@
-"""Float vs PTQ vs vanilla QAT vs FQSS (8-bit) on 2-speaker mixtures of synthesized speakers.
+"""Float vs PTQ vs vanilla QAT vs FQSS (8-bit) on 2-speaker mixtures of synthesized speakers, for any architecture.
 
 Builds a speech corpus with espeak-ng and flite voices (8 kHz), splits speakers into disjoint train / valid /
-test sets, mixes 2-speaker mixtures, trains the tiny Conv-TasNet in float, then derives PTQ, vanilla QAT and
+test sets, mixes 2-speaker mixtures, trains the config's model in float, then derives PTQ, vanilla QAT and
 FQSS 8-bit models from it with the same QAT budget, and records the test SI-SDRi of each in
-``benchmarks/results/qat_methods.{json,md}`` together with the command that produced them.
+``benchmarks/results/qat_methods.{json,md}`` (``qat_methods_<config>.{json,md}`` for other configs than
+``convtasnet_tiny``) together with the command that produced them.
 
-    .venv/bin/python benchmarks/qat_methods.py                 # the recorded run
+    .venv/bin/python benchmarks/qat_methods.py                 # the recorded run (tiny Conv-TasNet)
+    .venv/bin/python benchmarks/qat_methods.py --config configs/flatconv_tiny.yaml
     .venv/bin/python benchmarks/qat_methods.py --quick         # a few-minute smoke run (not recorded)
 """
 
@@ -30,10 +32,19 @@ from fqss_edge.train.loop import train
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _logged_seconds(run: Path) -> float | None:
+    """Training time of a finished run, from its metrics.jsonl (sum of the epochs' seconds)."""
+    log = run / "metrics.jsonl"
+    if not log.exists():
+        return None
+    secs = [json.loads(line).get("seconds") for line in log.read_text().splitlines() if line.strip()]
+    return round(sum(s for s in secs if s is not None), 1) if any(s is not None for s in secs) else None
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "work" / "qat_methods")
-    ap.add_argument("--config", type=Path, default=ROOT / "configs" / "convtasnet_tiny.yaml")
+    ap.add_argument("--config", type=lambda p: Path(p).resolve(), default=ROOT / "configs" / "convtasnet_tiny.yaml")
     ap.add_argument("--speakers", type=int, default=20)
     ap.add_argument("--utterances", type=int, default=30)
     ap.add_argument("--train-mixtures", type=int, default=1200)
@@ -52,26 +63,24 @@ def main() -> int:
     started = time.time()
     data = build_synthetic_set(args.work, args.speakers, args.utterances,
                                {"train": args.train_mixtures, "valid": 24, "test": 40}, args.seed)
-    cfg = load_config(args.config).model_dump()
-    cfg["data"] = {"train": str(data / "train"), "valid": str(data / "valid"), "test": str(data / "test")}
+    cfg = load_config(args.config).with_data_root(data)
     runs, timings = args.work / "runs", {}
+    stem = "qat_methods" if args.config.stem == "convtasnet_tiny" else f"qat_methods_{args.config.stem}"
     plan = [("float", args.float_epochs, None), ("ptq", 1, "float"), ("vanilla", args.qat_epochs, "float"),
             ("fqss", args.qat_epochs, "float")]
     results = {}
-    previous_file = ROOT / "benchmarks" / "results" / "qat_methods.json"
+    previous_file = ROOT / "benchmarks" / "results" / f"{stem}.json"
     previous = json.loads(previous_file.read_text()) if previous_file.exists() else {}
     for method, epochs, teacher in plan:
         t0 = time.time()
         out = runs / method
         if args.retrain is not None and method not in args.retrain and (out / "best.safetensors").exists():
-            timings[method] = previous.get("train_seconds", {}).get(method)
+            timings[method] = previous.get("train_seconds", {}).get(method) or _logged_seconds(out)
             results[method] = run_evaluation(out / "best.safetensors", data / "test", progress=False).as_dict()["mean"]
             print(f"{method:8s} test SI-SDRi {results[method]['si_sdri']:6.2f} dB  (reused run)", flush=True)
             continue
-        run_cfg = json.loads(json.dumps(cfg))
-        run_cfg["train"]["epochs"] = epochs
-        if method != "float":
-            run_cfg["train"]["max_steps_per_epoch"] = args.qat_steps
+        run_cfg = cfg.updated(train={"epochs": epochs, **({"max_steps_per_epoch": args.qat_steps} if method != "float"
+                                                           else {})})
         teacher_ckpt = runs / teacher / "best.safetensors" if teacher else None
         # the float model is resumed if a previous run left one (the same data and config), the others start anew
         resume = method == "float" and (out / "last.optim.safetensors").exists()
@@ -93,18 +102,19 @@ def main() -> int:
     }
     out_dir = ROOT / "benchmarks" / "results"
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "qat_methods.json").write_text(json.dumps(record, indent=2))
-    lines = ["# Float vs PTQ vs vanilla QAT vs FQSS, tiny Conv-TasNet, 8-bit", "",
+    (out_dir / f"{stem}.json").write_text(json.dumps(record, indent=2))
+    lines = [f"# Float vs PTQ vs vanilla QAT vs FQSS, {args.config.stem} ({cfg.model.name}, loss {cfg.train.loss}), "
+             "8-bit", "",
              f"Command: `{record['command']}`  ", f"Data: 2-speaker mixtures of espeak-ng/flite speakers, 8 kHz, "
              f"speaker-disjoint test split ({len(record['data']['test'])} test speakers, 40 test mixtures).  ",
              f"Budget: float {args.float_epochs} epochs; QAT {args.qat_epochs} epochs"
              f"{f' of {args.qat_steps} steps' if args.qat_steps else ''} from the float model "
-             f"(batch {cfg['train']['batch_size']}, {cfg['train']['segment_seconds']} s segments).", "",
+             f"(batch {cfg.train.batch_size}, {cfg.train.segment_seconds} s segments).", "",
              "| method | test SI-SDR (dB) | test SI-SDRi (dB) | test SDR (dB) | train time (s) |", "|---|---:|---:|---:|---:|"]
     for method, r in results.items():
         lines.append(f"| {method} | {r['si_sdr']:.2f} | {r['si_sdri']:.2f} | {r['sdr']:.2f} | {timings[method]} |")
-    (out_dir / "qat_methods.md").write_text("\n".join(lines) + "\n")
-    print(f"recorded in {out_dir / 'qat_methods.md'}")
+    (out_dir / f"{stem}.md").write_text("\n".join(lines) + "\n")
+    print(f"recorded in {out_dir / f'{stem}.md'}")
     return 0
 
 

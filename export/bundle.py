@@ -30,7 +30,7 @@ class BundleExport:
 
 
 def export_bundle(checkpoint: str | Path, out_dir: str | Path, quantized: bool | None = None,
-                  config: dict[str, Any] | None = None, formats: tuple[str, ...] | None = None,
+                  config: Any = None, formats: tuple[str, ...] | None = None,
                   io: str | None = None) -> BundleExport:
     """``formats``: ("onnx", "tflite") by default. ``io``: the TFLite I/O, int16 (default) or float32 for an int8
     export; a float export has float32 I/O only."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +10,7 @@ import soundfile as sf
 import soxr
 
 from fqss_edge.errors import FqssError
+from fqss_edge.fileio import atomic_write
 
 PathLike = str | os.PathLike[str]
 _PCM_BITS = {"PCM_U8": 8, "PCM_S8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32}
@@ -60,15 +60,8 @@ def write_wav(path: PathLike, audio: np.ndarray, sr: int, subtype: str = "PCM_16
     bits = _PCM_BITS.get(subtype.upper())
     if bits is not None:
         a = np.clip(a, -1.0, 1.0 - 2.0 ** (1 - bits))
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    os.close(fd)
-    try:
+    with atomic_write(p) as tmp:
         sf.write(tmp, a.T, int(sr), subtype=subtype, format="WAV")
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return p
 
 

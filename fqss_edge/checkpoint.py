@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import pickle
-import tempfile
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,6 +31,7 @@ import torch
 
 from fqss_edge import __version__
 from fqss_edge.errors import FqssError
+from fqss_edge.fileio import atomic_write_bytes
 
 __all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "save_optimizer_state", "load_optimizer_state",
            "flatten_state", "unflatten_state"]
@@ -90,20 +89,6 @@ def _serialise(tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> by
     return safetensors.torch.save(tensors, metadata={**metadata, "fqss_edge.sha256": _digest(header, body)})
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_checkpoint(path: str | Path, state_dict: Mapping[str, torch.Tensor], run_config: Any,
                     meta: Mapping[str, Any]) -> Path:
     """Write ``state_dict`` + run config + training summary to one ``.safetensors`` file, atomically.
@@ -118,7 +103,7 @@ def save_checkpoint(path: str | Path, state_dict: Mapping[str, torch.Tensor], ru
         "fqss_edge.config": _json(_to_dict(run_config), "the run config", p),
         "fqss_edge.meta": _json(dict(meta), "the checkpoint meta", p),
     }
-    _write_atomic(p, _serialise(_cpu_tensors(state_dict, p), metadata))
+    atomic_write_bytes(p, _serialise(_cpu_tensors(state_dict, p), metadata))
     return p
 
 
@@ -299,7 +284,7 @@ def save_optimizer_state(path: str | Path, state: Any) -> Path:
         "fqss_edge.version": __version__,
         "fqss_edge.state": json.dumps(skeleton),
     }
-    _write_atomic(p, _serialise(_cpu_tensors(tensors, p), metadata))
+    atomic_write_bytes(p, _serialise(_cpu_tensors(tensors, p), metadata))
     return p
 
 

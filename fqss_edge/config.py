@@ -14,69 +14,30 @@ import difflib
 import re
 from importlib.resources import files
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError,
-                      ValidationInfo, field_validator, model_validator)
+from pydantic import BaseModel, Field, StrictBool, ValidationError, field_validator, model_validator
 
+from fqss_edge.config_types import ModelConfigBase, NonNegFloat, NonNegInt, PosFloat, PosInt, Section
 from fqss_edge.errors import FqssError
+from fqss_edge.models.registry import ARCHITECTURES
+import fqss_edge.models  # noqa: F401  (registers the architectures)
 
-__all__ = ["ModelConfig", "QuantConfig", "TrainConfig", "DataConfig", "RunConfig", "load_config", "parse_config",
+__all__ = ["ModelConfig", "ModelConfigBase", "QuantConfig", "TrainConfig", "DataConfig", "RunConfig", "load_config", "parse_config",
            "dump_config", "shipped_config", "shipped_configs"]
 
 
-def _positive(v: int | float) -> int | float:
-    if v <= 0:
-        raise ValueError("must be > 0")
-    return v
+def _model_union() -> Any:
+    """``model``: one config class per registered architecture, chosen by ``model.name``."""
+    configs = tuple(a.config for a in ARCHITECTURES.values())
+    return Annotated[Union[configs], Field(discriminator="name")] if len(configs) > 1 else configs[0]
 
 
-def _non_negative(v: int | float) -> int | float:
-    if v < 0:
-        raise ValueError("must be >= 0")
-    return v
+ModelConfig = _model_union()
 
 
-PosInt = Annotated[StrictInt, AfterValidator(_positive)]
-NonNegInt = Annotated[StrictInt, AfterValidator(_non_negative)]
-PosFloat = Annotated[float, AfterValidator(_positive)]
-NonNegFloat = Annotated[float, AfterValidator(_non_negative)]
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-
-class ModelConfig(_Section):
-    """ConvTasNet hyper-parameters (asteroid/paper names in comments)."""
-
-    name: Literal["convtasnet"] = "convtasnet"
-    n_src: PosInt = 2
-    sample_rate: PosInt = 8000
-    n_filters: PosInt = 512  # N: encoder filters
-    kernel_size: PosInt = 16  # L: encoder window (samples)
-    stride: PosInt = 8
-    bn_chan: PosInt = 128  # B: bottleneck channels
-    hid_chan: PosInt = 512  # H: channels inside a TCN block
-    skip_chan: PosInt = 128
-    conv_kernel_size: PosInt = 3  # P: depthwise kernel
-    n_blocks: PosInt = 8  # X: blocks per repeat (dilations 1 .. 2**(X-1))
-    n_repeats: PosInt = 3  # R
-    mask_act: Literal["relu", "sigmoid"] = "relu"
-    norm: Literal["gLN"] = "gLN"
-    encoder_act: Literal["relu", "none"] = "relu"
-
-    @field_validator("stride")
-    @classmethod
-    def _stride_fits_kernel(cls, v: int, info: ValidationInfo) -> int:
-        kernel = info.data.get("kernel_size")
-        if kernel is not None and v > kernel:
-            raise ValueError(f"must be <= kernel_size ({kernel})")
-        return v
-
-
-class QuantConfig(_Section):
+class QuantConfig(Section):
     """Fake-quantization settings for QAT and PTQ."""
 
     enabled: StrictBool = True
@@ -96,7 +57,7 @@ class QuantConfig(_Section):
         return v
 
 
-class TrainConfig(_Section):
+class TrainConfig(Section):
     """Optimisation settings (Adam, gradient clipping, LR halving on plateau, early stopping)."""
 
     epochs: PosInt = 50
@@ -104,6 +65,7 @@ class TrainConfig(_Section):
     lr: PosFloat = 1e-3
     segment_seconds: PosFloat = 3.0
     grad_clip: PosFloat = 5.0
+    loss: Literal["si_sdr", "mse"] = "si_sdr"  # PIT SI-SDR (masking models) or PIT MSE (waveform regression)
     kd_lambda: NonNegFloat = 0.1  # weight of the knowledge-distillation term (FQSS)
     plateau_patience: NonNegInt = 3  # epochs without improvement before the LR is halved
     early_stop_patience: PosInt = 10
@@ -113,7 +75,7 @@ class TrainConfig(_Section):
     valid_max_utts: PosInt | None = None
 
 
-class DataConfig(_Section):
+class DataConfig(Section):
     """Data folders (None: not configured). Relative paths are resolved against the config file's folder."""
 
     train: str | None = None
@@ -121,8 +83,8 @@ class DataConfig(_Section):
     test: str | None = None
 
 
-class RunConfig(_Section):
-    model: ModelConfig = Field(default_factory=ModelConfig)
+class RunConfig(Section):
+    model: ModelConfig = Field(default_factory=lambda: ARCHITECTURES["convtasnet"].config())
     quant: QuantConfig = Field(default_factory=QuantConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     data: DataConfig = Field(default_factory=DataConfig)
@@ -132,8 +94,29 @@ class RunConfig(_Section):
     def _empty_sections(cls, data: Any) -> Any:
         # ``data:`` with nothing under it parses as None: treat it as an empty section.
         if isinstance(data, dict):
-            return {k: ({} if v is None and k in cls.model_fields else v) for k, v in data.items()}
+            data = {k: ({} if v is None and k in cls.model_fields else v) for k, v in data.items()}
+            model = data.get("model")
+            if isinstance(model, dict) and "name" not in model:
+                data["model"] = {"name": "convtasnet", **model}  # configs written before the model registry
         return data
+
+    def updated(self, **sections: dict[str, Any]) -> "RunConfig":
+        """A validated copy with some keys of some sections changed: ``cfg.updated(train={"epochs": 3})``."""
+        d = self.model_dump()
+        for section, changes in sections.items():
+            if section not in d:
+                raise FqssError(f"config: no section {section!r}")
+            d[section] = {**d[section], **changes}
+        try:
+            return RunConfig.model_validate(d)
+        except ValidationError as e:
+            raise _validation_error("config", e) from None
+
+    def with_data_root(self, root: str | Path) -> "RunConfig":
+        """``data`` from one folder holding train/ valid/ (and test/, if present)."""
+        r = Path(root).absolute()
+        return self.updated(data={"train": str(r / "train"), "valid": str(r / "valid"),
+                                  "test": str(r / "test") if (r / "test").exists() else None})
 
 
 # -- YAML -------------------------------------------------------------------------------------------------------
@@ -171,9 +154,20 @@ def _yaml_error(path: Path, e: yaml.YAMLError) -> FqssError:
 # -- validation errors ------------------------------------------------------------------------------------------
 
 
-def _suggestion(loc: tuple[Any, ...]) -> str:
+def _untagged(loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], type[BaseModel] | None]:
+    """The key path without the union tag pydantic inserts (``model.convtasnet.n_filters`` -> ``model.n_filters``),
+    and the model config class the tag names."""
+    if len(loc) >= 2 and loc[0] == "model" and loc[1] in ARCHITECTURES and len(ARCHITECTURES) > 1:
+        return (loc[0], *loc[2:]), ARCHITECTURES[loc[1]].config
+    return loc, None
+
+
+def _suggestion(loc: tuple[Any, ...], model_class: type[BaseModel] | None) -> str:
     section: type[BaseModel] = RunConfig
     for part in loc[:-1]:
+        if part == "model" and section is RunConfig:
+            section = model_class or ARCHITECTURES["convtasnet"].config
+            continue
         field = section.model_fields.get(str(part))
         annotation = field.annotation if field is not None else None
         if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
@@ -184,10 +178,16 @@ def _suggestion(loc: tuple[Any, ...]) -> str:
 
 
 def _describe(error: dict[str, Any]) -> str:
-    loc = tuple(error["loc"])
+    loc, model_class = _untagged(tuple(error["loc"]))
     key = ".".join(str(p) for p in loc) or "(top level)"
     if error["type"] == "extra_forbidden":
-        return f"unknown key '{key}'{_suggestion(loc)}"
+        return f"unknown key '{key}'{_suggestion(loc, model_class)}"
+    if error["type"] == "union_tag_invalid" or (loc == ("model", "name") and error["type"] == "literal_error"):
+        # (a single registered architecture is no union: its name is a literal)
+        tag = str(error.get("ctx", {}).get("tag", error.get("input", "")))
+        close = difflib.get_close_matches(tag, list(ARCHITECTURES), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        return f"model.name: unknown architecture '{tag}'{hint}; registered: {', '.join(sorted(ARCHITECTURES))}"
     msg = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] not in ("value_error",):
         msg = f"{msg[:1].lower()}{msg[1:]} (got {error.get('input')!r})"

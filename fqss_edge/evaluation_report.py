@@ -46,10 +46,10 @@ def run_evaluation(checkpoint: Path, data: Path, config: Path | None = None, max
     if config is not None:
         from fqss_edge.config import load_config
 
-        cfg = load_config(config).model_dump()
+        cfg = load_config(config)
     loaded = load_model(checkpoint, cfg)
-    m = loaded.config["model"]
-    ds = open_dataset(data, "test", m["sample_rate"], m["n_src"], None, 0)
+    m = loaded.config.model
+    ds = open_dataset(data, "test", m.sample_rate, m.n_src, None, 0)
     n = len(ds) if max_utts is None else min(len(ds), max_utts)
     items = (ds[i] for i in range(n))
     with Progress(disable=not progress, transient=True) as bar:

@@ -38,13 +38,12 @@ def run_from_scratch(out_dir: Path, float_epochs: int = 4, qat_epochs: int = 1, 
     log("1/4 synthesizing speakers and mixing 2-speaker mixtures (speaker-disjoint test set)")
     data = build_synthetic_set(out_dir / "synthetic", 12, 14, {"train": 240, "valid": 8, "test": 12}, seed=0)
     result.seconds["data"] = round(time.time() - t0, 1)
-    cfg = load_config(shipped_config("convtasnet_tiny")).model_dump()
-    cfg["data"] = {"train": str(data / "train"), "valid": str(data / "valid"), "test": str(data / "test")}
+    cfg = load_config(shipped_config("convtasnet_tiny")).with_data_root(data)
     teacher = None
     for step, (method, epochs) in enumerate([("float", float_epochs), ("fqss", qat_epochs)], start=2):
         log(f"{step}/4 training {method} ({epochs} epoch{'s' * (epochs != 1)})")
         t = time.time()
-        run = dict(cfg, train=dict(cfg["train"], epochs=epochs))
+        run = cfg.updated(train={"epochs": epochs})
         res = train(run, method, out_dir / "runs" / method, teacher, progress=progress)
         result.checkpoints[method] = str(res.best_checkpoint)
         result.seconds[method] = round(time.time() - t, 1)

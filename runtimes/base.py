@@ -65,21 +65,6 @@ class IoContract:
         return cls.from_dict(json.loads(text))
 
 
-def output_lsb(model: Any, quantized: bool) -> float:
-    """One step of the output: 1/32768 (16-bit PCM) for FQSS and float models, the output scale otherwise."""
-    if quantized and getattr(model, "residual", None) is None:
-        return float(model.decoder.out_quant.export_qparams()[0])
-    return 1.0 / 32768.0
-
-
-def contract_for_model(model: Any, config: dict[str, Any] | None, quantized: bool) -> IoContract:
-    """The I/O contract of an in-memory ConvTasNet (``config``: the run config, for the sample rate)."""
-    m = (config or {}).get("model", {})
-    return IoContract(sample_rate=int(m.get("sample_rate", 8000)), n_src=model.n_src, stride=model.stride,
-                      kernel_size=model.kernel_size, source_names=tuple(m.get("source_names", ())),
-                      output_lsb=output_lsb(model, quantized))
-
-
 def as_waveform(waveform: np.ndarray) -> np.ndarray:
     """Validate a mono waveform: 1-D float in [-1, 1) (values outside are clipped as 16-bit PCM would be)."""
     w = np.asarray(waveform, dtype=np.float32)

@@ -6,7 +6,7 @@ import contextlib
 import copy
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -15,7 +15,10 @@ from torch import nn
 from fqss_edge.errors import FqssError
 from fqss_edge.quant.layers import InputSplitter
 from fqss_edge.quant.quantizers import ACTIVATION_QUANTIZERS, WeightQuantizer
-from fqss_edge.runtimes.base import IoContract, contract_for_model, pad_to_contract
+from fqss_edge.runtimes.base import IoContract, pad_to_contract
+
+if TYPE_CHECKING:
+    from fqss_edge.config import RunConfig
 
 QUANTIZERS = (*ACTIVATION_QUANTIZERS, WeightQuantizer)
 
@@ -34,7 +37,7 @@ def torch_threads(n: int | None) -> Iterator[None]:
 
 
 def is_quantized(model: nn.Module) -> bool:
-    return bool(getattr(getattr(model, "spec", None), "enabled", False))
+    return bool(getattr(model, "quantized", False))  # SeparationModel.quantized
 
 
 def without_quantization(model: nn.Module) -> nn.Module:
@@ -50,7 +53,7 @@ class TorchBackend:
     """``quantized=False`` runs a quantized checkpoint as its float network (quantizers disabled)."""
 
     def __init__(self, quantized: bool | None = None, threads: int | None = 1,
-                 config: dict[str, Any] | None = None):
+                 config: "RunConfig | None" = None):
         self.quantized = quantized
         self.threads = threads
         self.config = config
@@ -68,18 +71,18 @@ class TorchBackend:
         return self._set_model(loaded.model, loaded.config)
 
     @classmethod
-    def from_model(cls, model: nn.Module, config: dict[str, Any] | None = None,
+    def from_model(cls, model: nn.Module, config: "RunConfig | None" = None,
                    quantized: bool | None = None) -> "TorchBackend":
-        return cls(quantized, config=config)._set_model(model, config or {})
+        return cls(quantized, config=config)._set_model(model, config)
 
-    def _set_model(self, model: nn.Module, config: dict[str, Any]) -> "TorchBackend":
+    def _set_model(self, model: nn.Module, config: "RunConfig | None") -> "TorchBackend":
         if self.quantized is None:
             self.quantized = is_quantized(model)
         elif self.quantized and not is_quantized(model):
             raise FqssError("the PyTorch model is a float model: it has no quantized simulation")
         self.model = model.eval() if self.quantized or not is_quantized(model) else without_quantization(model)
         self.config = config
-        self._contract = contract_for_model(model, config, bool(self.quantized))
+        self._contract = model.io_contract(bool(self.quantized))
         return self
 
     @property

@@ -13,11 +13,10 @@ import pytest
 
 from fqss_edge.runtimes.base import IoContract
 
+from fqss_edge.parity.synthetic import FQSS_QUANT_NORM8 as FQSS_QUANT
+from fqss_edge.parity.synthetic import TINY_MODEL
+
 SR = 8000
-TINY_MODEL = dict(n_src=2, n_filters=16, kernel_size=16, stride=8, bn_chan=8, hid_chan=16, skip_chan=8,
-                  conv_kernel_size=3, n_blocks=2, n_repeats=1, mask_act="relu", encoder_act="relu")
-FQSS_QUANT = dict(enabled=True, weight_bits=8, act_bits=8, norm_bits=8, calib_batches=2, ema_alpha=0.9,
-                  splitter=True, residual_output=True)
 
 
 def export_tiny_models(out_dir: Path, seed: int = 0) -> dict[str, Path]:

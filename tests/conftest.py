@@ -10,10 +10,9 @@ import yaml
 
 from fqss_edge.audio import write_wav
 
+from fqss_edge.parity.synthetic import TINY_MODEL  # noqa: F401  (re-exported for tests)
+
 SR = 8000
-TINY_MODEL = dict(name="convtasnet", n_src=2, sample_rate=SR, n_filters=16, kernel_size=16, stride=8, bn_chan=8,
-                  hid_chan=16, skip_chan=8, conv_kernel_size=3, n_blocks=2, n_repeats=1, mask_act="relu",
-                  encoder_act="relu")
 
 
 def _voice(rng: np.random.Generator, n: int) -> np.ndarray:

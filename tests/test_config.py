@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from fqss_edge.config import (ModelConfig, RunConfig, dump_config, load_config, parse_config, shipped_config,
-                              shipped_configs)
+from fqss_edge.config import RunConfig, dump_config, load_config, parse_config, shipped_config, shipped_configs
 from fqss_edge.errors import FqssError
+from fqss_edge.models import ARCHITECTURES, ConvTasNetConfig
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = sorted((REPO / "configs").glob("*.yaml"))
@@ -40,7 +40,28 @@ def test_defaults_are_the_paper_recipe():
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
 def test_shipped_configs_load(path: Path):
     cfg = load_config(path)
-    assert cfg.model.name == "convtasnet" and cfg.model.n_src == 2 and cfg.model.sample_rate == 8000
+    assert cfg.model.name == path.stem.split("_")[0] and cfg.model.n_src == 2 and cfg.model.sample_rate == 8000
+    assert isinstance(cfg.model, ARCHITECTURES[cfg.model.name].config)
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+def test_every_architecture_ships_a_recipe_and_a_tiny_config(arch):
+    for stem in (f"{arch}_tiny", next(p.stem for p in SHIPPED if p.stem.startswith(arch) and "tiny" not in p.stem)):
+        assert load_config(shipped_config(stem)).model.name == arch
+
+
+def test_unknown_architecture_is_named(tmp_path):
+    message = load_error(tmp_path, "model:\n  name: convtasnetx\n")
+    assert "model.name: unknown architecture 'convtasnetx' (did you mean 'convtasnet'?); registered: " in message
+
+
+def test_updated_validates_and_keeps_types():
+    cfg = RunConfig().updated(train={"epochs": 3}, quant={"norm_bits": 16})
+    assert cfg.train.epochs == 3 and cfg.quant.norm_bits == 16 and cfg.model == ConvTasNetConfig()
+    with pytest.raises(FqssError, match="train.epochs"):
+        RunConfig().updated(train={"epochs": 0})
+    with pytest.raises(FqssError, match="train.lr: must be a finite number"):
+        RunConfig().updated(train={"lr": float("nan")})
 
 
 def test_shipped_configs_are_package_data():
@@ -52,7 +73,7 @@ def test_shipped_configs_are_package_data():
 
 def test_paper_config_matches_defaults():
     cfg = load_config(REPO / "configs" / "convtasnet_2spks_8k.yaml")
-    assert cfg.model == ModelConfig()
+    assert cfg.model == ConvTasNetConfig()
     assert cfg.quant == RunConfig().quant and cfg.train == RunConfig().train
 
 
@@ -101,7 +122,7 @@ def test_invalid_yaml(tmp_path, text, expected):
 
 def test_partial_config_and_float_exponent(tmp_path):
     cfg = load_config(write(tmp_path, "train:\n  lr: 1e-4\ndata:\n"))
-    assert cfg.train.lr == 1e-4 and cfg.model == ModelConfig()
+    assert cfg.train.lr == 1e-4 and cfg.model == ConvTasNetConfig()
 
 
 def test_relative_data_paths_resolve_against_the_config_folder(tmp_path):

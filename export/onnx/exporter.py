@@ -3,8 +3,6 @@ check it, verify it and write it atomically."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +14,7 @@ from torch import nn
 
 import fqss_edge.export.onnx.emitters  # noqa: F401  (registers the emitters)
 from fqss_edge.errors import FqssError
+from fqss_edge.fileio import atomic_write
 from fqss_edge.export.onnx.expected import expected_from_model
 from fqss_edge.export.onnx.graph import GraphBuilder
 from fqss_edge.export.onnx.lower import lower
@@ -41,8 +40,8 @@ class OnnxExport:
 
 
 def is_quantized(model: nn.Module) -> bool:
-    spec = getattr(model, "spec", None)
-    return bool(getattr(spec, "enabled", False))
+    """Whether the model has (enabled) quantizers: ``SeparationModel.quantized``."""
+    return bool(getattr(model, "quantized", False))
 
 
 def build_onnx(model: nn.Module, quantized: bool | None = None, config: dict[str, Any] | None = None
@@ -90,18 +89,10 @@ def check_onnx(proto: onnx.ModelProto, label: str) -> onnx.ModelProto:
 
 
 def save_atomic(proto: onnx.ModelProto, path: str | Path) -> Path:
-    """Write ``proto`` to a temp file in the target folder and ``os.replace`` it into place."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    os.close(fd)
-    try:
-        onnx.save_model(proto, tmp)
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return p
+    """Write ``proto`` to ``path`` atomically (``fqss_edge.fileio``)."""
+    with atomic_write(path) as tmp:
+        onnx.save_model(proto, str(tmp))
+    return Path(path)
 
 
 def export_onnx(model: nn.Module, path: str | Path, quantized: bool | None = None,

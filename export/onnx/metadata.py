@@ -7,13 +7,20 @@ from typing import Any
 
 from fqss_edge import __version__
 from fqss_edge.export.onnx.graph import GraphBuilder
-from fqss_edge.runtimes.base import contract_for_model
 
 ISLAND_KINDS = {"input_splitter": "float", "output_reconstruction": "float"}
 
 
-def metadata_props(model: Any, config: dict[str, Any], b: GraphBuilder) -> dict[str, str]:
-    contract = contract_for_model(model, config, b.quantized)
+def metadata_props(model: Any, config: Any, b: GraphBuilder) -> dict[str, str]:
+    """``model``: a ``SeparationModel``; ``config``: its run config (``RunConfig``, its dict, or None: the
+    model's own config, no quant section)."""
+    contract = model.io_contract(b.quantized)
+    if config is not None and not hasattr(config, "model"):
+        from fqss_edge.config import parse_config
+
+        config = parse_config(config, "run config") if config else None
+    model_cfg = (config.model if config is not None else model.config).model_dump(mode="json")
+    quant_cfg = config.quant.model_dump(mode="json") if config is not None else None
     return {
         "fqss.version": __version__,
         "fqss.quantized": json.dumps(b.quantized),
@@ -23,8 +30,8 @@ def metadata_props(model: Any, config: dict[str, Any], b: GraphBuilder) -> dict[
         "fqss.stride": str(contract.stride),
         "fqss.kernel_size": str(contract.kernel_size),
         "fqss.io_contract": json.dumps(contract.to_dict()),
-        "fqss.model_config": json.dumps(config.get("model", model_config_of(model))),
-        "fqss.quant_config": json.dumps(config.get("quant")),
+        "fqss.model_config": json.dumps(model_cfg, sort_keys=True),
+        "fqss.quant_config": json.dumps(quant_cfg, sort_keys=True),
         **island_props(b),
     }
 
@@ -33,12 +40,6 @@ def island_props(b: GraphBuilder) -> dict[str, str]:
     """The declared islands: float islands by node name, the int16 tensors by name (read by the verifier)."""
     islands = {k: {"kind": ISLAND_KINDS.get(k, "float"), "nodes": v} for k, v in b.islands.items()}
     return {"fqss.islands": json.dumps(islands), "fqss.int16_tensors": json.dumps(b.int16_tensors)}
-
-
-def model_config_of(model: Any) -> dict[str, Any]:
-    """What an in-memory model says about itself when no run config is given."""
-    return {"name": "convtasnet", "n_src": model.n_src, "n_filters": model.n_filters,
-            "kernel_size": model.kernel_size, "stride": model.stride}
 
 
 def read_metadata(model_proto: Any) -> dict[str, str]:

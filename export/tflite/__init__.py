@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import onnx
 
 from fqss_edge.export.tflite.metadata import METADATA_NAME, build_metadata, read_tflite_metadata
+from fqss_edge.fileio import atomic_write_bytes
 
 __all__ = ["export", "convert_model", "graph_precision", "read_tflite_metadata"]
 
@@ -83,13 +83,5 @@ def export(onnx_path: str | os.PathLike, tflite_path: str | os.PathLike, io: str
 
         raise FqssError(f"TFLite export: length must be a positive number of samples, not {length}")
     data, meta = convert_model(load_onnx(onnx_path), io=io, name=str(onnx_path), length=length, precision=precision)
-    tflite_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{tflite_path.name}.", suffix=".tmp", dir=tflite_path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, tflite_path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(tflite_path, data)
     return meta

@@ -11,8 +11,6 @@ gains. Output: ``<out>/mix/<id>.wav``, ``<out>/s1/<id>.wav``, ... (16-bit PCM) a
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +18,7 @@ import numpy as np
 from fqss_edge.audio import write_wav
 from fqss_edge.data.common import read_mono
 from fqss_edge.errors import FqssError
+from fqss_edge.fileio import atomic_write
 
 MAX_AMP = 0.9
 
@@ -130,10 +129,8 @@ def _row(utt: str, n: int, speakers: list[str], files: list[Path], speech: Path,
 
 
 def _write_csv(path: Path, rows: list[dict[str, str | int | float]]) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=".metadata.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w", newline="") as f:
+    with atomic_write(path) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["mixture_ID"])
         writer.writeheader()
         writer.writerows(rows)
-    os.replace(tmp, path)
     return path

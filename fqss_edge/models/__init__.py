@@ -1,6 +1,16 @@
-"""Separation models built from quantized layers, and the factory that builds them from configs."""
+"""Separation models built from quantized layers, the registry of architectures and the factory.
 
-from fqss_edge.models.convtasnet import ConvTasNet
-from fqss_edge.models.factory import build_model, quant_spec
+Registered architectures (an explicit list: an architecture exists only if it is registered here).
+"""
 
-__all__ = ["ConvTasNet", "build_model", "quant_spec"]
+from fqss_edge.models.base import MaskingModel, SeparationModel
+from fqss_edge.models.convtasnet import ConvTasNet, ConvTasNetConfig
+from fqss_edge.models.registry import ARCHITECTURES, Architecture, architecture, register_architecture
+
+for _model in (ConvTasNet,):
+    register_architecture(_model)
+
+from fqss_edge.models.factory import build_model, model_config, quant_spec  # noqa: E402  (needs the registry)
+
+__all__ = ["ARCHITECTURES", "Architecture", "ConvTasNet", "ConvTasNetConfig", "MaskingModel", "SeparationModel",
+           "architecture", "build_model", "model_config", "quant_spec", "register_architecture"]

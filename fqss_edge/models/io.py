@@ -6,40 +6,49 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from torch import nn
-
-from fqss_edge.checkpoint import load_checkpoint
+from fqss_edge.checkpoint import Checkpoint, load_checkpoint
+from fqss_edge.config import RunConfig, parse_config
 from fqss_edge.errors import FqssError
 from fqss_edge.models.asteroid_keys import from_asteroid, is_asteroid_state
+from fqss_edge.models.base import SeparationModel
 from fqss_edge.models.factory import build_model
 from fqss_edge.quant.tools import load_network_state, uncalibrated
 
 
 @dataclass
 class LoadedModel:
-    model: nn.Module
-    config: dict[str, Any]  # the run config: model, quant, train, data
+    model: SeparationModel
+    config: RunConfig  # the run config: model, quant, train, data
     meta: dict[str, Any]
 
     @property
     def quantized(self) -> bool:
-        return bool(self.config.get("quant", {}).get("enabled", False))
+        return bool(self.config.quant.enabled)
 
     @property
     def sample_rate(self) -> int:
-        return int(self.config["model"]["sample_rate"])
+        return int(self.config.model.sample_rate)
 
 
-def load_model(path: str | Path, config: dict[str, Any] | None = None) -> LoadedModel:
+def checkpoint_config(ck: Checkpoint, path: str | Path, config: RunConfig | None = None) -> RunConfig:
+    """The typed run config a checkpoint carries (validated: a bad value names the file and the key), or
+    ``config`` for bare state dicts."""
+    if ck.config:
+        if "model" not in ck.config:
+            raise FqssError(f"{path}: checkpoint config has no model section")
+        return parse_config(ck.config, f"{path} (embedded config)")
+    if config is None:
+        raise FqssError(f"{path}: checkpoint carries no model config; pass --config CONFIG.yaml")
+    return config
+
+
+def load_model(path: str | Path, config: RunConfig | None = None) -> LoadedModel:
     """Build the model its checkpoint describes and load its tensors (eval mode).
 
     ``config`` is needed only for bare state dicts (FQSS-style ``.pth``) that carry no config."""
     ck = load_checkpoint(path)
-    cfg = ck.config or config
-    if not cfg or "model" not in cfg:
-        raise FqssError(f"{path}: checkpoint carries no model config; pass --config CONFIG.yaml")
-    quant = cfg.get("quant")
-    model = build_model(cfg["model"], quant)  # disabled quant: the float model, its quantizers laid out as saved
+    cfg = checkpoint_config(ck, path, config)
+    model = build_model(cfg.model, cfg.quant)  # disabled quant: the float model, its quantizers laid out as saved
     state = ck.state_dict
     try:
         if is_asteroid_state(state):
@@ -51,4 +60,4 @@ def load_model(path: str | Path, config: dict[str, Any] | None = None) -> Loaded
     if missing:
         raise FqssError(f"{path}: quantizer {missing[0]} was never calibrated (unfinished QAT/PTQ run?)")
     model.eval()
-    return LoadedModel(model, dict(cfg), dict(ck.meta))
+    return LoadedModel(model, cfg, dict(ck.meta))

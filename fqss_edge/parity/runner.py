@@ -101,7 +101,7 @@ def _summarize(t: _Tracked, names: tuple[str, ...]) -> RuntimeStats:
 
 
 def run_parity(ckpt_path: str | Path, model_paths: list[str | Path], data_dir: str | Path,
-               max_utts: int | None = None, per_layer: bool = False, config: dict[str, Any] | None = None,
+               max_utts: int | None = None, per_layer: bool = False, config: Any = None,
                threads: int = 1, on_utt: Callable[[str], None] | None = None) -> ParityReport:
     """Run the data set's mixtures through the PyTorch simulation of ``ckpt_path`` and the runtimes of every
     model in ``model_paths``; report differences in output LSBs, SQNR and ΔSI-SDR (see ``ParityReport``)."""

@@ -12,11 +12,29 @@ from torch import nn
 from fqss_edge.quant.tools import observation
 from fqss_edge.runtimes.torch_backend import torch_threads
 
-TINY_MODEL = dict(n_src=2, n_filters=16, kernel_size=16, stride=8, bn_chan=8, hid_chan=16, skip_chan=8,
-                  conv_kernel_size=3, n_blocks=2, n_repeats=1, mask_act="relu", encoder_act="relu")
-# norm_bits 16 (the int16 statistics island) on purpose: the default is 8, tests cover both through this one
-FQSS_QUANT = dict(enabled=True, weight_bits=8, act_bits=8, norm_bits=16, calib_batches=2, ema_alpha=0.9,
-                  splitter=True, residual_output=True)
+
+
+def smoke_model(arch: str = "convtasnet", **changes: Any) -> dict[str, Any]:
+    """The smallest configuration of a registered architecture (``smoke_config`` of its model class), as a config
+    mapping: the one source of tiny models for tests and smoke runs."""
+    from fqss_edge.models import architecture
+
+    return architecture(arch).smoke_config(**changes).model_dump()
+
+
+def smoke_models() -> dict[str, dict[str, Any]]:
+    """``smoke_model`` of every registered architecture, by name."""
+    from fqss_edge.models import ARCHITECTURES
+
+    return {name: smoke_model(name) for name in sorted(ARCHITECTURES)}
+
+
+TINY_MODEL = smoke_model("convtasnet")
+# FQSS with the all-int8 gLN statistics (the default, norm_bits 8) and with the int16 statistics island
+# (norm_bits 16): tests cover both
+FQSS_QUANT_NORM8 = dict(enabled=True, weight_bits=8, act_bits=8, norm_bits=8, calib_batches=2, ema_alpha=0.9,
+                        splitter=True, residual_output=True)
+FQSS_QUANT = dict(FQSS_QUANT_NORM8, norm_bits=16)
 VANILLA_QUANT = dict(FQSS_QUANT, splitter=False, residual_output=False)
 
 

@@ -23,10 +23,12 @@ from fqss_edge.checkpoint import load_checkpoint, load_optimizer_state, save_che
 from fqss_edge.data import open_dataset
 from fqss_edge.errors import FqssError
 from fqss_edge.evaluate import evaluate, model_separator, summarize
+from fqss_edge.config import RunConfig, parse_config
 from fqss_edge.models.factory import network_state
+from fqss_edge.models.io import checkpoint_config
 from fqss_edge.quant.tools import calibrating, observation, sync_ranges, uncalibrated
 from fqss_edge.train import distributed as ddp
-from fqss_edge.train.losses import pit_neg_si_sdr, sakd_loss
+from fqss_edge.train.losses import distillation_loss, separation_loss
 from fqss_edge.train.methods import build_models, effective_quant
 from fqss_edge.train.progress import TrainProgress
 
@@ -39,26 +41,29 @@ class TrainResult:
     epochs_run: int
 
 
-def _loader(cfg: dict[str, Any], split: str, info: ddp.DistInfo, train: bool) -> DataLoader:
-    data, t, m = cfg["data"], cfg["train"], cfg["model"]
-    path = data.get(split)
+def _loader(cfg: RunConfig, split: str, info: ddp.DistInfo, train: bool) -> DataLoader:
+    t, m = cfg.train, cfg.model
+    path = getattr(cfg.data, split)
     if not path:
         raise FqssError(f"config: data.{split} is not set")
-    ds = open_dataset(path, split, m["sample_rate"], m["n_src"], t["segment_seconds"] if train else None, t["seed"])
+    ds = open_dataset(path, split, m.sample_rate, m.n_src, t.segment_seconds if train else None, t.seed)
     if train:
-        sampler = DistributedSampler(ds, info.world_size, info.rank, shuffle=True, seed=t["seed"]) if info.enabled else None
-        gen = torch.Generator().manual_seed(t["seed"])
-        return DataLoader(ds, batch_size=t["batch_size"], shuffle=sampler is None, sampler=sampler, drop_last=True,
-                          num_workers=t["num_workers"], generator=gen)
+        sampler = DistributedSampler(ds, info.world_size, info.rank, shuffle=True, seed=t.seed) if info.enabled else None
+        gen = torch.Generator().manual_seed(t.seed)
+        return DataLoader(ds, batch_size=t.batch_size, shuffle=sampler is None, sampler=sampler, drop_last=True,
+                          num_workers=t.num_workers, generator=gen)
     return DataLoader(ds, batch_size=None, shuffle=False, num_workers=0)
 
 
 def _float_state(path: Path) -> dict[str, torch.Tensor]:
     ck = load_checkpoint(path)
-    if ck.config.get("quant", {}).get("enabled", False):
+    if not ck.config:
+        return ck.state_dict
+    cfg = checkpoint_config(ck, path)
+    if cfg.quant.enabled:
         raise FqssError(f"{path}: --teacher must be a float checkpoint (this one was trained with "
                         f"--method {ck.meta.get('method', '?')})")
-    return network_state(ck.state_dict, ck.config) if ck.config.get("model") else ck.state_dict
+    return network_state(ck.state_dict, cfg)
 
 
 def _valid_items(loader: DataLoader, limit: int | None):
@@ -76,20 +81,20 @@ def validate(model: nn.Module, loader: DataLoader, limit: int | None) -> dict[st
 
 
 class Trainer:
-    def __init__(self, cfg: dict[str, Any], method: str, out_dir: Path, teacher: Path | None, resume: bool,
+    def __init__(self, cfg: RunConfig, method: str, out_dir: Path, teacher: Path | None, resume: bool,
                  progress: bool = True):
-        self.cfg, self.method, self.out_dir = cfg, method, Path(out_dir)
+        self.method, self.out_dir = method, Path(out_dir)
         self.info = ddp.init_distributed()
-        t = cfg["train"]
-        torch.manual_seed(t["seed"])
+        t = cfg.train
+        torch.manual_seed(t.seed)
         float_state = _float_state(teacher) if teacher is not None else None
-        self.cfg = dict(cfg, quant=effective_quant(cfg["quant"], method))
-        self.student, self.teacher = build_models(cfg["model"], cfg["quant"], method, float_state, t["seed"])
+        self.cfg = cfg.updated(quant=effective_quant(cfg.quant, method).model_dump())
+        self.student, self.teacher = build_models(cfg.model, cfg.quant, method, float_state)
         self.train_loader = _loader(cfg, "train", self.info, True)
         self.valid_loader = _loader(cfg, "valid", self.info, False)
-        self.opt = torch.optim.Adam(self.student.parameters(), lr=t["lr"])
+        self.opt = torch.optim.Adam(self.student.parameters(), lr=t.lr)
         self.sched = torch.optim.lr_scheduler.ReduceLROnPlateau(self.opt, mode="max", factor=0.5,
-                                                                patience=t["plateau_patience"])
+                                                                patience=t.plateau_patience)
         self.epoch, self.best, self.bad_epochs = 0, -math.inf, 0
         self.progress = TrainProgress(enabled=progress and self.info.is_main)
         if resume:
@@ -134,18 +139,18 @@ class Trainer:
         if self.teacher is not None:
             with torch.no_grad():
                 teacher_est = self.teacher(mix)
-            return sakd_loss(est, teacher_est, ref, self.cfg["train"]["kd_lambda"])
-        return pit_neg_si_sdr(est, ref)
+            return distillation_loss(self.cfg.train.loss)(est, teacher_est, ref, self.cfg.train.kd_lambda)
+        return separation_loss(self.cfg.train.loss)(est, ref)
 
     def _train_epoch(self) -> float:
-        t = self.cfg["train"]
+        t = self.cfg.train
         self.student.train()
         if self.info.enabled and isinstance(self.train_loader.sampler, DistributedSampler):
             self.train_loader.sampler.set_epoch(self.epoch)
         self.train_loader.dataset.set_epoch(self.epoch)  # deterministic crops per (seed, epoch, index)
-        n = len(self.train_loader) if t["max_steps_per_epoch"] is None else min(len(self.train_loader), t["max_steps_per_epoch"])
+        n = len(self.train_loader) if t.max_steps_per_epoch is None else min(len(self.train_loader), t.max_steps_per_epoch)
         total, count = 0.0, 0
-        task = self.progress.start_epoch(self.epoch + 1, t["epochs"], n)
+        task = self.progress.start_epoch(self.epoch + 1, t.epochs, n)
         for step, (mix, ref, _) in enumerate(self.train_loader):
             if step >= n:
                 break
@@ -153,7 +158,7 @@ class Trainer:
             loss = self._loss(mix, ref)
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
-            nn.utils.clip_grad_norm_(self.student.parameters(), t["grad_clip"])
+            nn.utils.clip_grad_norm_(self.student.parameters(), t.grad_clip)
             self.opt.step()
             sync_ranges(self.student, tracking_only=not was_calibrating)  # tracking ranges move every step
             total += float(loss.detach())
@@ -165,9 +170,9 @@ class Trainer:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         if self.method == "ptq":
             return self._run_ptq()
-        t = self.cfg["train"]
+        t = self.cfg.train
         with self.progress:
-            while self.epoch < t["epochs"]:
+            while self.epoch < t.epochs:
                 started = time.time()
                 loss = self._train_epoch()
                 self.epoch += 1
@@ -184,11 +189,11 @@ class Trainer:
         return TrainResult(self.out_dir, self.out_dir / "best.safetensors", self.best, self.epoch)
 
     def _end_epoch(self, record: dict[str, Any], started: float) -> bool:
-        t = self.cfg["train"]
+        t = self.cfg.train
         if uncalibrated(self.student) or calibrating(self.student):
             record["valid"] = None  # still in the EMA calibration phase: nothing quantized to validate yet
         else:
-            metrics = validate(self.student, self.valid_loader, t["valid_max_utts"])
+            metrics = validate(self.student, self.valid_loader, t.valid_max_utts)
             record["valid"] = metrics
             score = metrics["si_sdri"]
             self.sched.step(score)
@@ -201,12 +206,12 @@ class Trainer:
         self._log(record)
         self.progress.epoch_done(record, self.best)
         self._save("last.safetensors", record.get("valid") or {}, with_optimizer=True)
-        return self.bad_epochs >= t["early_stop_patience"]
+        return self.bad_epochs >= t.early_stop_patience
 
     @torch.no_grad()
     def _run_ptq(self) -> TrainResult:
         """Calibrate activation ranges on training batches (EMA of min/max), then freeze: no training."""
-        n = self.student.spec.calib_batches if hasattr(self.student, "spec") else 50
+        n = self.cfg.quant.calib_batches
         self.student.eval()
         with self.progress, observation(self.student):
             task = self.progress.start_epoch(1, 1, n, label="calibrating")
@@ -218,7 +223,7 @@ class Trainer:
         sync_ranges(self.student)
         self.epoch = 1
         if self.info.is_main:
-            metrics = validate(self.student, self.valid_loader, self.cfg["train"]["valid_max_utts"])
+            metrics = validate(self.student, self.valid_loader, self.cfg.train.valid_max_utts)
             self.best = metrics["si_sdri"]
             self._log({"epoch": 1, "valid": metrics})
             self._save("best.safetensors", metrics, with_optimizer=False)
@@ -227,6 +232,9 @@ class Trainer:
         return TrainResult(self.out_dir, self.out_dir / "best.safetensors", self.best, 1)
 
 
-def train(cfg: dict[str, Any], method: str, out_dir: Path, teacher: Path | None = None, resume: bool = False,
-          progress: bool = True) -> TrainResult:
+def train(cfg: RunConfig | dict[str, Any], method: str, out_dir: Path, teacher: Path | None = None,
+          resume: bool = False, progress: bool = True) -> TrainResult:
+    """``cfg``: a run config (a mapping is validated first)."""
+    if not isinstance(cfg, RunConfig):
+        cfg = parse_config(cfg, "run config")
     return Trainer(cfg, method, out_dir, teacher, resume, progress).run()

@@ -1,4 +1,5 @@
-"""Separation losses: negative PIT SI-SDR (float / vanilla QAT) and FQSS sample-aware distillation (SAKD)."""
+"""Separation losses: negative PIT SI-SDR or PIT MSE (float / vanilla QAT) and FQSS sample-aware distillation
+(SAKD) for each; ``train.loss`` in the run config chooses."""
 
 from __future__ import annotations
 
@@ -34,3 +35,39 @@ def sakd_loss(student: torch.Tensor, teacher: torch.Tensor, ref: torch.Tensor, l
     w = (q_s / f_s).detach()
     q_f = si_sdr_linear(q, f)
     return -10 * torch.log10((1 - lam) * q_s.mean() + lam * (w * q_f).mean() + _EPS)
+
+
+def _mse(est: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
+    """Mean squared error per source ``[B, S]``."""
+    return (est - ref).pow(2).mean(-1)
+
+
+def pit_mse(est: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
+    """PIT mean squared error (sources paired by SI-SDR, as every other loss and metric here pairs them)."""
+    return _mse(reorder(est, best_permutation(est, ref)), ref).mean()
+
+
+def sakd_mse_loss(student: torch.Tensor, teacher: torch.Tensor, ref: torch.Tensor, lam: float = 0.1
+                  ) -> torch.Tensor:
+    """SAKD for waveform-regression models (the FQSS reference's L1 variant for music, with squared error):
+
+    w_i = exp((SDR(f_i) - SDR(q_i)) / 10) (detached, dB), L = (1 - lam) MSE(q, s) + lam mean_i w_i MSE(q_i, f_i).
+    """
+    q = reorder(student, best_permutation(student, ref))
+    f = reorder(teacher.detach(), best_permutation(teacher.detach(), ref))
+    w = torch.exp((si_sdr(f, ref) - si_sdr(q, ref)) / 10).detach()
+    return (1 - lam) * _mse(q, ref).mean() + lam * (w * _mse(q, f)).mean()
+
+
+SEPARATION_LOSSES = {"si_sdr": pit_neg_si_sdr, "mse": pit_mse}
+DISTILLATION_LOSSES = {"si_sdr": sakd_loss, "mse": sakd_mse_loss}
+
+
+def separation_loss(name: str):
+    """The loss of ``train.loss`` without a teacher (float, vanilla QAT)."""
+    return SEPARATION_LOSSES[name]
+
+
+def distillation_loss(name: str):
+    """The FQSS sample-aware distillation loss of ``train.loss``."""
+    return DISTILLATION_LOSSES[name]

@@ -52,7 +52,7 @@ def trained(tmp_path_factory, tiny_data):
     from tests.conftest import TINY_MODEL
 
     cfg = parse_config({"model": TINY_MODEL, "train": {"epochs": 1, "batch_size": 2, "segment_seconds": 0.25},
-                        "data": {k: str(tiny_data / k) for k in ("train", "valid")}}).model_dump()
+                        "data": {k: str(tiny_data / k) for k in ("train", "valid")}})
     return train(cfg, "float", tmp_path_factory.mktemp("cli_run"), progress=False).best_checkpoint
 
 

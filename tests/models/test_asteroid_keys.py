@@ -43,7 +43,7 @@ def test_asteroid_state_dict_loads_with_config(tmp_path):
     cfg.write_text(yaml.safe_dump({"model": TINY_MODEL, "quant": {"enabled": False}}))
     from fqss_edge.config import load_config
 
-    loaded = load_model(pth, load_config(cfg).model_dump())
+    loaded = load_model(pth, load_config(cfg))
     x = torch.rand(1, 800) - 0.5
     with torch.no_grad():
         assert torch.equal(loaded.model(x), ours(x))

@@ -2,16 +2,16 @@ import pytest
 import torch
 
 from fqss_edge.models import build_model
+from fqss_edge.parity.synthetic import FQSS_QUANT, TINY_MODEL, VANILLA_QUANT
 from fqss_edge.quant import QTensor
 from fqss_edge.quant.quantizers import ActQuantizer
 from fqss_edge.quant.tools import count_parameters, observation
 
 FULL = dict(n_src=2, n_filters=512, kernel_size=16, stride=8, bn_chan=128, hid_chan=512, skip_chan=128,
             conv_kernel_size=3, n_blocks=8, n_repeats=3, mask_act="relu", encoder_act="relu")
-TINY = dict(FULL, n_filters=16, bn_chan=8, hid_chan=16, skip_chan=8, n_blocks=2, n_repeats=1)
-FQSS = dict(enabled=True, weight_bits=8, act_bits=8, norm_bits=16, calib_batches=2, ema_alpha=0.9, splitter=True,
-            residual_output=True)
-VANILLA = dict(FQSS, splitter=False, residual_output=False)
+TINY = TINY_MODEL
+FQSS = FQSS_QUANT
+VANILLA = VANILLA_QUANT
 
 
 def test_paper_recipe_has_about_5_05_million_parameters():
@@ -58,9 +58,7 @@ def test_any_length_in_gives_same_length_out(length):
 def test_float_and_quantized_students_share_the_network_weights():
     f = build_model(TINY)
     q = build_model(TINY, FQSS)
-    from fqss_edge.train.methods import load_float_weights
-
-    load_float_weights(q, f.state_dict())
+    q.init_from_float(f.state_dict())
     assert torch.equal(q.encoder.conv.weight[:, :1], f.encoder.conv.weight)
     assert torch.equal(q.residual.reencoder.conv.weight, f.encoder.conv.weight)
     assert torch.equal(q.masker.blocks[1].dw_conv.conv.weight, f.masker.blocks[1].dw_conv.conv.weight)

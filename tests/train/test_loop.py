@@ -16,9 +16,7 @@ from fqss_edge.train.loop import train
 
 
 def _cfg(path, **train):
-    cfg = load_config(path).model_dump()
-    cfg["train"].update(train)
-    return cfg
+    return load_config(path).updated(train=train)
 
 
 @pytest.fixture()
@@ -52,7 +50,7 @@ def test_quantized_methods_start_from_the_float_model(method, float_run, tiny_co
     assert loaded.quantized and loaded.meta["method"] == method
     assert uncalibrated(loaded.model) == []
     fqss = method == "fqss"
-    assert loaded.config["quant"]["splitter"] is fqss and loaded.config["quant"]["residual_output"] is fqss
+    assert loaded.config.quant.splitter is fqss and loaded.config.quant.residual_output is fqss
     y = loaded.model(torch.zeros(1, 800) + 0.1)
     assert y.shape == (1, 2, 800) and torch.isfinite(y).all()
 
@@ -63,12 +61,12 @@ def test_float_model_of_either_norm_layout_seeds_either(teacher_bits, student_bi
     it still loads, and still seeds a student / teacher of the other layout (e.g. the shipped float model, saved
     when the default was 16)."""
     cfg = _cfg(tiny_config, epochs=1)
-    cfg["quant"]["norm_bits"] = teacher_bits
+    cfg = cfg.updated(quant={"norm_bits": teacher_bits})
     teacher = train(cfg, "float", tmp_path / "float", progress=False).best_checkpoint
-    assert load_model(teacher).config["quant"]["norm_bits"] == teacher_bits
-    cfg["quant"]["norm_bits"] = student_bits
+    assert load_model(teacher).config.quant.norm_bits == teacher_bits
+    cfg = cfg.updated(quant={"norm_bits": student_bits})
     result = train(cfg, "fqss", tmp_path / "fqss", teacher, progress=False)
-    assert load_model(result.best_checkpoint).config["quant"]["norm_bits"] == student_bits
+    assert load_model(result.best_checkpoint).config.quant.norm_bits == student_bits
 
 
 def test_qat_without_teacher_is_a_clear_error(tiny_config, tmp_path):

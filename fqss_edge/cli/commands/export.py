@@ -37,12 +37,12 @@ class IoKind(str, Enum):
     float32 = "float32"
 
 
-def _config_dict(config: Path | None) -> dict | None:
+def run_config(config: Path | None):  # -> RunConfig | None (imported lazily: the CLI starts fast)
     if config is None:
         return None
     from fqss_edge.config import load_config
 
-    return load_config(config).model_dump()
+    return load_config(config)
 
 
 def register(app: typer.Typer) -> None:
@@ -66,7 +66,7 @@ def register(app: typer.Typer) -> None:
         from fqss_edge.export.bundle import export_bundle
 
         formats = None if fmt is None else {"both": ("onnx", "tflite"), "onnx": ("onnx",), "tflite": ("tflite",)}[fmt.value]
-        result = export_bundle(checkpoint, out, int8, _config_dict(config), formats, io.value if io else None)
+        result = export_bundle(checkpoint, out, int8, run_config(config), formats, io.value if io else None)
         if result.onnx_written:
             typer.echo(f"wrote {result.onnx.summary()}")
         if result.tflite is not None:

@@ -42,8 +42,8 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"  length      : T % {md['length']['multiple_of']} == 0 and T >= {md['length']['min']}")
             typer.echo(f"  FQSS        : splitter={md.get('input_splitter')} residual_output={md.get('residual_output')}")
         else:
-            for key in ("fqss.sample_rate", "fqss.n_src", "fqss.source_names", "fqss.stride", "fqss.kernel_size",
-                        "fqss.islands", "fqss.version"):
+            for key in ("fqss.model_config", "fqss.sample_rate", "fqss.n_src", "fqss.source_names", "fqss.stride",
+                        "fqss.kernel_size", "fqss.islands", "fqss.version"):
                 if key in md:
                     typer.echo(f"  {key.removeprefix('fqss.'):12s}: {md[key]}")
             typer.echo(f"  opset       : {data['opset']}")

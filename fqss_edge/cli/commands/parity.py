@@ -36,8 +36,8 @@ def register(app: typer.Typer) -> None:
         threads: Annotated[int, typer.Option(help="Threads per runtime.")] = 1,
     ) -> None:
         """Run the same mixtures through the PyTorch simulation and each model's runtimes; report the differences."""
-        from fqss_edge.cli.commands.export import _config_dict
+        from fqss_edge.cli.commands.export import run_config
         from fqss_edge.parity import run_parity
 
-        report = run_parity(checkpoint, list(models), data, max_utts, per_layer, _config_dict(config), threads)
+        report = run_parity(checkpoint, list(models), data, max_utts, per_layer, run_config(config), threads)
         typer.echo(report.to_json() if as_json else report.to_markdown())

@@ -26,12 +26,12 @@ EXAMPLES = """
 def _backend_options(model: Path, threads: int, config: Path | None) -> dict:
     if config is None:
         return {"threads": threads}
-    from fqss_edge.cli.commands.export import _config_dict
+    from fqss_edge.cli.commands.export import run_config
     from fqss_edge.errors import FqssError
 
     if model.suffix.lower() not in (".pth", ".pt", ".safetensors"):
         raise FqssError(f"--config is for PyTorch checkpoints, not {model.suffix or 'suffix-less'} files")
-    return {"threads": threads, "config": _config_dict(config)}
+    return {"threads": threads, "config": run_config(config)}
 
 
 def register(app: typer.Typer) -> None:

@@ -33,12 +33,11 @@ def register(app: typer.Typer) -> None:
         from fqss_edge.config import load_config
         from fqss_edge.train.loop import train as run_train
 
-        cfg = load_config(config).model_dump()
+        cfg = load_config(config)
         if epochs is not None:
-            cfg["train"]["epochs"] = epochs
+            cfg = cfg.updated(train={"epochs": epochs})
         if data is not None:
-            cfg["data"] = {"train": str(data / "train"), "valid": str(data / "valid"),
-                           "test": str(data / "test") if (data / "test").exists() else None}
+            cfg = cfg.with_data_root(data)
         result = run_train(cfg, method, out, teacher, resume, progress)
         typer.echo(f"best valid SI-SDRi {result.best_si_sdri:.2f} dB after {result.epochs_run} epochs: "
                    f"{result.best_checkpoint}")

@@ -13,7 +13,7 @@ class QPReLU(nn.Module):
     """PReLU with a single learned slope (as Conv-TasNet uses). The slope stays float32: int8 runtimes fold it
     into a fixed-point multiplier (TFLite LEAKY_RELU, onnxruntime LeakyRelu), and XNNPACK delegates it."""
 
-    def __init__(self, init: float = 0.25, spec: QuantSpec = QuantSpec()):
+    def __init__(self, init: float = 0.25, spec: QuantSpec = QuantSpec(), out_quant: nn.Module | None = None):
         super().__init__()
         self.weight = nn.Parameter(torch.tensor(float(init)))
         self.out_quant = spec.act()
@@ -24,9 +24,9 @@ class QPReLU(nn.Module):
 
 
 class QReLU(nn.Module):
-    def __init__(self, spec: QuantSpec = QuantSpec()):
+    def __init__(self, spec: QuantSpec = QuantSpec(), out_quant: nn.Module | None = None):
         super().__init__()
-        self.out_quant = spec.act()
+        self.out_quant = out_quant if out_quant is not None else spec.act()
 
     def forward(self, x: QTensor) -> QTensor:
         return self.out_quant(torch.relu(x.value))

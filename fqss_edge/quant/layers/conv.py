@@ -31,8 +31,11 @@ class _QConvBase(nn.Module):
     conv: nn.Conv1d | nn.ConvTranspose1d
     weight_axis: int
 
-    def _init_quant(self, spec: QuantSpec, out_channels: int, out_quant: nn.Module | None) -> None:
-        self.weight_quant = spec.weight(out_channels, axis=self.weight_axis)
+    def _init_quant(self, spec: QuantSpec, out_channels: int, out_quant: nn.Module | None,
+                    weight_quant: nn.Module | None) -> None:
+        """Quantizers given as arguments (e.g. a 4-bit weight quantizer, a fixed-scale output) or from ``spec``."""
+        self.weight_quant = weight_quant if weight_quant is not None else spec.weight(out_channels,
+                                                                                       axis=self.weight_axis)
         self.out_quant = out_quant if out_quant is not None else spec.act()
 
     def init_quant_ranges(self) -> None:
@@ -102,10 +105,10 @@ class QConv1d(_QConvBase):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0,
                  dilation: int = 1, groups: int = 1, bias: bool = True, spec: QuantSpec = QuantSpec(),
-                 out_quant: nn.Module | None = None):
+                 out_quant: nn.Module | None = None, weight_quant: nn.Module | None = None):
         super().__init__()
         self.conv = nn.Conv1d(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias)
-        self._init_quant(spec, out_channels, out_quant)
+        self._init_quant(spec, out_channels, out_quant, weight_quant)
 
     def _conv(self, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:
         c = self.conv
@@ -116,10 +119,11 @@ class QConvTranspose1d(_QConvBase):
     weight_axis = 1  # weight is [in, out/groups, k]
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0,
-                 bias: bool = True, spec: QuantSpec = QuantSpec(), out_quant: nn.Module | None = None):
+                 bias: bool = True, spec: QuantSpec = QuantSpec(), out_quant: nn.Module | None = None,
+                 weight_quant: nn.Module | None = None):
         super().__init__()
         self.conv = nn.ConvTranspose1d(in_channels, out_channels, kernel_size, stride, padding, bias=bias)
-        self._init_quant(spec, out_channels, out_quant)
+        self._init_quant(spec, out_channels, out_quant, weight_quant)
 
     def _conv(self, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:
         c = self.conv

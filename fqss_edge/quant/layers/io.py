@@ -55,13 +55,16 @@ class InputQuant(nn.Module):
 
 
 class ResidualOutput(nn.Module):
-    """FQSS residual output quantization around a shared decoder."""
+    """FQSS residual output quantization around a shared decoder.
 
-    def __init__(self, decoder: QConvTranspose1d, n_filters: int, kernel_size: int, stride: int,
-                 spec: QuantSpec = QuantSpec()):
+    The re-encoder mirrors the decoder: a ConvTranspose1d decoder (N -> C, kernel K, stride S) is re-encoded by a
+    Conv1d C -> N with the same kernel and stride; a same-length Conv1d decoder (H -> C, stride 1) by a Conv1d
+    C -> H with the same kernel, padding and dilation. The decoder has no bias (it decodes y0 and y1 alike)."""
+
+    def __init__(self, decoder: QConv1d | QConvTranspose1d, spec: QuantSpec = QuantSpec()):
         super().__init__()
         self.decoder = [decoder]  # shared, not registered twice; its output quantizer is the fixed high byte
-        self.reencoder = QConv1d(1, n_filters, kernel_size, stride, bias=False, spec=spec)
+        self.reencoder = _mirror(decoder, spec)
         self.sub = QSub(spec)
         self.q_y1 = spec.fixed(BYTE_SCALE, 0)
 
@@ -71,3 +74,20 @@ class ResidualOutput(nn.Module):
         residual = self.sub(latent, self.reencoder(y0))
         y1 = dec.requantized(residual, self.q_y1)
         return y0.value + y1.value * (BYTE_SCALE * 0.5)
+
+
+def _mirror(decoder: QConv1d | QConvTranspose1d, spec: QuantSpec) -> QConv1d:
+    """A convolution from the decoder's output space back to its input space (same length as its input)."""
+    c = decoder.conv
+    if c.bias is not None:
+        # the decoder runs twice (y0, y1) at two input scales: a bias would be added twice, with two int32 codings
+        raise ValueError("residual output: the decoder must have no bias")
+    if isinstance(decoder, QConvTranspose1d):
+        if c.groups != 1 or c.output_padding[0] or c.dilation[0] != 1:
+            raise ValueError("residual output: a transposed-conv decoder needs groups 1, dilation 1, no output_padding")
+        return QConv1d(c.out_channels, c.in_channels, c.kernel_size[0], c.stride[0], c.padding[0], bias=False,
+                       spec=spec)
+    if c.stride[0] != 1 or c.groups != 1:
+        raise ValueError("residual output: a Conv1d decoder needs stride 1 and groups 1 (it keeps the length)")
+    return QConv1d(c.out_channels, c.in_channels, c.kernel_size[0], 1, c.padding[0], c.dilation[0], bias=False,
+                   spec=spec)

@@ -23,8 +23,22 @@ VARIANTS = {"fqss": FQSS_QUANT, "vanilla": VANILLA_QUANT}
 CONFIG = {"model": dict(TINY_MODEL, sample_rate=8000)}
 
 
-def _ort(path, x: np.ndarray) -> np.ndarray:
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+def _has_vnni() -> bool:
+    try:
+        flags = open("/proc/cpuinfo").read().split()
+    except OSError:
+        return False
+    return "avx512_vnni" in flags or "avx_vnni" in flags
+
+
+def _ort(path, x: np.ndarray, signed_kernels: bool = True) -> np.ndarray:
+    """onnxruntime with full optimisation. ``signed_kernels``: keep the int8 activations signed
+    (``session.qdqisint8allowed``, as ``runtimes/onnxruntime_backend.py`` does). Without it, onnxruntime on x86
+    converts them to uint8, and its AVX2 u8s8 kernels (CPUs without VNNI) saturate pairs of products to int16."""
+    so = ort.SessionOptions()
+    if signed_kernels:
+        so.add_session_config_entry("session.qdqisint8allowed", "1")
+    sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
     return sess.run(None, {"mixture": x})[0]
 
 
@@ -42,6 +56,17 @@ def test_int8_export_passes_checker_verifier_and_matches_simulation(tmp_path, qu
         ref = model.forward_core(torch.from_numpy(x)).numpy()
     lsb = 1 / 32768 if quant["residual_output"] else model.decoder.out_quant.export_qparams()[0]
     assert np.abs(_ort(result.path, x) - ref).max() <= 1.01 * lsb
+
+
+@pytest.mark.skipif(not _has_vnni(), reason="onnxruntime's default (uint8) session saturates int16 pair sums in its "
+                                            "AVX2 u8s8 kernels on CPUs without VNNI")
+def test_default_onnxruntime_session_matches_simulation_on_vnni_cpus(tmp_path):
+    model = calibrated_random_model(TINY_MODEL, FQSS_QUANT)
+    path = export_onnx(model, tmp_path / "model.onnx").path
+    x = (torch.rand(1, 1, 800, generator=torch.Generator().manual_seed(1)) - 0.5).numpy()
+    with torch.no_grad():
+        ref = model.forward_core(torch.from_numpy(x)).numpy()
+    assert np.abs(_ort(path, x, signed_kernels=False) - ref).max() <= 1.01 / 32768
 
 
 def test_time_axis_is_dynamic(tmp_path):

@@ -80,7 +80,7 @@ def _run_ort(proto, feeds: dict[str, np.ndarray], level: ort.GraphOptimizationLe
 
 def _residual_case() -> OneLayer:
     dec = QConvTranspose1d(8, 1, 16, 8, bias=False, spec=SPEC, out_quant=SPEC.fixed(BYTE_SCALE, 0))
-    return OneLayer(ResidualOutput(dec, 8, 16, 8, SPEC), [(2, 8, T // 8 - 1)], extra=dec)
+    return OneLayer(ResidualOutput(dec, SPEC), [(2, 8, T // 8 - 1)], extra=dec)
 
 
 def _gln(spec: QuantSpec = SPEC) -> QGlobalLayerNorm:

@@ -1,0 +1,39 @@
+"""Atomic file writes: a temporary file next to the target, then ``os.replace``; nothing half-written is left.
+
+    with atomic_write(path) as tmp:      # a path in the target's folder (hidden, ``.tmp`` suffix)
+        sf.write(tmp, ...)               # anything that writes a file by name
+    atomic_write_bytes(path, data)       # bytes, flushed to disk before the rename
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path in the target's folder; on success it replaces ``path``, on any error (or
+    KeyboardInterrupt) it is removed and ``path`` is untouched."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (fsync'd before the rename)."""
+    with atomic_write(path) as tmp, open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    return Path(path)

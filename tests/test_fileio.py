@@ -1,0 +1,25 @@
+"""fqss_edge.fileio: an atomic write replaces the target only when it succeeds and leaves nothing behind."""
+
+import pytest
+
+from fqss_edge.fileio import atomic_write, atomic_write_bytes
+
+
+def test_bytes_replace_the_target(tmp_path):
+    target = tmp_path / "sub" / "x.bin"
+    atomic_write_bytes(target, b"one")
+    atomic_write_bytes(target, b"two")
+    assert target.read_bytes() == b"two"
+    assert [p.name for p in target.parent.iterdir()] == ["x.bin"]
+
+
+@pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
+def test_a_failed_write_keeps_the_old_file_and_no_temporary(tmp_path, error):
+    target = tmp_path / "x.txt"
+    target.write_text("old")
+    with pytest.raises(error):
+        with atomic_write(target) as tmp:
+            tmp.write_text("half")
+            raise error()
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["x.txt"]
