@@ -112,7 +112,8 @@ def main() -> int:
              f"(batch {cfg.train.batch_size}, {cfg.train.segment_seconds} s segments).", "",
              "| method | test SI-SDR (dB) | test SI-SDRi (dB) | test SDR (dB) | train time (s) |", "|---|---:|---:|---:|---:|"]
     for method, r in results.items():
-        lines.append(f"| {method} | {r['si_sdr']:.2f} | {r['si_sdri']:.2f} | {r['sdr']:.2f} | {timings[method]} |")
+        secs = timings[method] if timings[method] is not None else "not logged"
+        lines.append(f"| {method} | {r['si_sdr']:.2f} | {r['si_sdri']:.2f} | {r['sdr']:.2f} | {secs} |")
     (out_dir / f"{stem}.md").write_text("\n".join(lines) + "\n")
     print(f"recorded in {out_dir / f'{stem}.md'}")
     return 0
