@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator, model_validator
 
 from fqss_edge.errors import FqssError
 
@@ -32,6 +32,16 @@ class SshSettings(_Strict):
     host: str | None = None  # user@addr
     port: StrictInt = 22
     key: str | None = None  # private key file
+
+    @model_validator(mode="after")
+    def _safe_for_ssh(self) -> "SshSettings":
+        from fqss_edge.bench.remote import check_ssh_settings
+
+        try:
+            check_ssh_settings(self.host or "localhost", self.port, self.key)
+        except FqssError as e:
+            raise ValueError(str(e)) from None
+        return self
 
 
 class DeviceProfile(_Strict):

@@ -10,6 +10,7 @@ Only the OpenSSH client is needed here; the device needs python3, numpy and ai-e
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import subprocess
 import tempfile
@@ -33,6 +34,9 @@ class SshTarget:
     workdir: str = "/tmp"
     connect_timeout: int = 10
 
+    def __post_init__(self) -> None:
+        check_ssh_settings(self.host, self.port, self.key, self.options)
+
     def _common(self) -> list[str]:
         opts = ["-o", "BatchMode=yes", "-o", f"ConnectTimeout={self.connect_timeout}",
                 "-o", "StrictHostKeyChecking=accept-new", "-o", "LogLevel=ERROR"]
@@ -41,16 +45,41 @@ class SshTarget:
         return opts + (["-i", self.key] if self.key else [])
 
     def ssh(self, command: str) -> list[str]:
-        return ["ssh", "-p", str(self.port), *self._common(), self.host, command]
+        return ["ssh", "-p", str(self.port), *self._common(), "--", self.host, command]
 
     def scp(self, files: Iterable[tuple[Path, str]], remote_dir: str) -> list[list[str]]:
         """One scp command per file (each copied under its remote name)."""
-        return [["scp", "-q", "-P", str(self.port), *self._common(), str(src), f"{self.host}:{remote_dir}/{name}"]
+        return [["scp", "-q", "-P", str(self.port), *self._common(), "--", str(src), f"{self.host}:{remote_dir}/{name}"]
                 for src, name in files]
 
     @property
     def where(self) -> str:
         return f"ssh {self.host}" + (f":{self.port}" if self.port != 22 else "")
+
+
+# [user@]host: a conservative character set, never an option (ssh/scp read "-o..." as one: command injection)
+_HOST = re.compile(r"(?:[A-Za-z0-9_][A-Za-z0-9._-]*@)?(?:[A-Za-z0-9][A-Za-z0-9.-]*|\[[0-9A-Fa-f:.]+\])")
+_OPTION = re.compile(r"[A-Za-z][A-Za-z0-9]*=[^\s]*")
+# ssh options that run local commands or reroute the connection through one
+_REFUSED_OPTIONS = {"proxycommand", "localcommand", "permitlocalcommand", "knownhostscommand", "match",
+                    "remotecommand", "proxyjump", "proxyusefdpass"}
+
+
+def check_ssh_settings(host: str, port: int, key: str | None = None, options: Iterable[str] = ()) -> None:
+    """One-line FqssError unless host, port, key file and -o options are safe to hand to ssh/scp."""
+    if not isinstance(host, str) or not _HOST.fullmatch(host):
+        raise FqssError(f"ssh host {host!r}: expected [user@]host (letters, digits, '.', '-', '_'; an IPv6 address "
+                        f"in brackets), not starting with '-'")
+    if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
+        raise FqssError(f"ssh port {port!r}: expected a number from 1 to 65535")
+    if key is not None and (not key or key.startswith("-") or "\n" in key):
+        raise FqssError(f"ssh key {key!r}: expected the path of a private key file")
+    for o in options:
+        if not _OPTION.fullmatch(o):
+            raise FqssError(f"ssh option {o!r}: expected KEY=VALUE without spaces")
+        if o.split("=", 1)[0].lower() in _REFUSED_OPTIONS:
+            raise FqssError(f"ssh option {o.split('=', 1)[0]}: refused (it runs a local command or reroutes the "
+                            f"connection); configure it in ~/.ssh/config if you need it")
 
 
 def _run(cmd: list[str], what: str, target: SshTarget, timeout: float = 120.0) -> str:
