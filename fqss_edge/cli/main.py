@@ -1,11 +1,14 @@
 """The ``fqss-edge`` command: thin typer commands that call library functions.
 
-User errors (``FqssError``) print one line to stderr and exit with status 2, without a traceback.
+User errors (``FqssError``) print one line to stderr and exit with status 2, without a traceback. Ctrl-C
+(SIGINT) exits with 130 and SIGTERM with 143, after the command's clean-up ran (temporary files removed).
 """
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 
 import typer
 
@@ -39,15 +42,36 @@ for _module in COMMAND_MODULES:
     _module.register(app)
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised where the program is so that ``finally`` blocks and atomic writes clean up."""
+
+
+def _on_sigterm(_signum: int, _frame: object) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main_thread else None
     try:
-        app(args=argv, standalone_mode=False)
+        return _run(argv)
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(argv: list[str] | None) -> int:
+    try:
+        rv = app(args=argv, standalone_mode=False)
     except FqssError as e:
         typer.secho(f"error: {e}", fg="red", err=True)
         return 2
     except KeyboardInterrupt:
         typer.secho("interrupted", err=True)
         return 130
+    except Terminated:
+        typer.secho("terminated", err=True)
+        return 143
     except typer.Exit as e:
         return e.exit_code
     except typer.Abort:
@@ -58,7 +82,10 @@ def main(argv: list[str] | None = None) -> int:
             raise
         show()
         return int(getattr(e, "exit_code", 2))
-    return 0
+    if rv == 130:  # typer turns Ctrl-C into Exit(130), which it returns instead of raising in this mode
+        typer.secho("interrupted", err=True)
+        return 130
+    return rv if isinstance(rv, int) and not isinstance(rv, bool) else 0
 
 
 if __name__ == "__main__":

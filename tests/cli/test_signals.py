@@ -1,0 +1,51 @@
+"""Ctrl-C (SIGINT) and SIGTERM in the middle of ``separate`` and ``export``: exit 130 / 143 with one line, and no
+temporary file or staging folder left behind (real subprocesses, signalled while they write)."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from tests.app_models import tiny_models  # noqa: F401
+
+CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+def _signal_while_writing(args: list[str], out: Path, sig: signal.Signals) -> tuple[int, str]:
+    """Start ``fqss-edge args``, wait until something appears in ``out`` (it is writing), then send ``sig``."""
+    proc = subprocess.Popen([sys.executable, "-m", "fqss_edge.cli.main", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while proc.poll() is None and time.time() < deadline and not (out.is_dir() and any(out.iterdir())):
+        time.sleep(0.005)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=120)
+    return proc.returncode, err
+
+
+@pytest.mark.parametrize("sig", list(CODES), ids=lambda s: s.name)
+def test_separate_interrupted(sig, tiny_models, tmp_path):  # noqa: F811
+    wav = tmp_path / "long.wav"
+    sf.write(wav, (0.1 * np.random.default_rng(0).standard_normal(8000 * 300)).astype(np.float32), 8000)
+    out = tmp_path / "out"
+    code, err = _signal_while_writing(["separate", str(wav), "--model", str(tiny_models["tflite"]), "-o", str(out)],
+                                      out, sig)
+    assert code == CODES[sig], err
+    assert err.strip().splitlines()[-1] in ("interrupted", "terminated")
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize("sig", list(CODES), ids=lambda s: s.name)
+def test_export_interrupted(sig, tiny_models, tmp_path):  # noqa: F811
+    out = tmp_path / "exported"
+    code, err = _signal_while_writing(["export", str(tiny_models["checkpoint"]), "--int8", "-o", str(out)], out, sig)
+    assert code == CODES[sig], err
+    leftovers = [p.name for p in out.iterdir() if p.name.startswith(".")] if out.exists() else []
+    assert not leftovers
