@@ -52,7 +52,8 @@ def main() -> int:
     ap.add_argument("--qat-epochs", type=int, default=4)
     ap.add_argument("--qat-steps", type=int, default=None, help="cap on QAT steps per epoch (default: whole epoch)")
     ap.add_argument("--retrain", nargs="*", default=None, metavar="METHOD",
-                    help="retrain only these methods; reuse the other runs' best checkpoints (evaluated again)")
+                    help="retrain only these methods; reuse the other runs' best checkpoints (evaluated again; "
+                         "the table says which). --retrain alone reuses every run")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true", help="tiny smoke run; results are not recorded")
     args = ap.parse_args()
@@ -68,7 +69,7 @@ def main() -> int:
     stem = "qat_methods" if args.config.stem == "convtasnet_tiny" else f"qat_methods_{args.config.stem}"
     plan = [("float", args.float_epochs, None), ("ptq", 1, "float"), ("vanilla", args.qat_epochs, "float"),
             ("fqss", args.qat_epochs, "float")]
-    results = {}
+    results, reused = {}, set()
     previous_file = ROOT / "benchmarks" / "results" / f"{stem}.json"
     previous = json.loads(previous_file.read_text()) if previous_file.exists() else {}
     for method, epochs, teacher in plan:
@@ -77,6 +78,7 @@ def main() -> int:
         if args.retrain is not None and method not in args.retrain and (out / "best.safetensors").exists():
             timings[method] = previous.get("train_seconds", {}).get(method) or _logged_seconds(out)
             results[method] = run_evaluation(out / "best.safetensors", data / "test", progress=False).as_dict()["mean"]
+            reused.add(method)
             print(f"{method:8s} test SI-SDRi {results[method]['si_sdri']:6.2f} dB  (reused run)", flush=True)
             continue
         run_cfg = cfg.updated(train={"epochs": epochs, **({"max_steps_per_epoch": args.qat_steps} if method != "float"
@@ -96,7 +98,8 @@ def main() -> int:
     command = "python benchmarks/qat_methods.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     record = {
         "command": command.strip(), "config": str(args.config.relative_to(ROOT)), "args": {k: str(v) for k, v in vars(args).items()},
-        "data": json.loads((data / "speaker_split.json").read_text()), "results": results, "train_seconds": timings,
+        "data": json.loads((data / "speaker_split.json").read_text()), "results": results,
+        "reused_runs": sorted(reused), "train_seconds": timings,
         "total_seconds": round(time.time() - started, 1), "machine": f"{platform.machine()} {platform.processor()}",
         "torch": torch.__version__,
     }
@@ -110,10 +113,13 @@ def main() -> int:
              f"Budget: float {args.float_epochs} epochs; QAT {args.qat_epochs} epochs"
              f"{f' of {args.qat_steps} steps' if args.qat_steps else ''} from the float model "
              f"(batch {cfg.train.batch_size}, {cfg.train.segment_seconds} s segments).", "",
-             "| method | test SI-SDR (dB) | test SI-SDRi (dB) | test SDR (dB) | train time (s) |", "|---|---:|---:|---:|---:|"]
+             "| method | test SI-SDR (dB) | test SI-SDRi (dB) | test SDR (dB) | train time (s) | run |",
+             "|---|---:|---:|---:|---:|---|"]
     for method, r in results.items():
         secs = timings[method] if timings[method] is not None else "not logged"
-        lines.append(f"| {method} | {r['si_sdr']:.2f} | {r['si_sdri']:.2f} | {r['sdr']:.2f} | {secs} |")
+        run = "reused (trained by an earlier run of this script, same data and budget)" if method in reused else \
+            "trained by this command"
+        lines.append(f"| {method} | {r['si_sdr']:.2f} | {r['si_sdri']:.2f} | {r['sdr']:.2f} | {secs} | {run} |")
     (out_dir / f"{stem}.md").write_text("\n".join(lines) + "\n")
     print(f"recorded in {out_dir / f'{stem}.md'}")
     return 0

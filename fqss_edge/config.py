@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field, StrictBool, ValidationError, field_valida
 from fqss_edge.config_types import ModelConfigBase, NonNegFloat, NonNegInt, PosFloat, PosInt, Section
 from fqss_edge.errors import FqssError
 from fqss_edge.models.registry import ARCHITECTURES
+from fqss_edge.models.registry import freeze as freeze_architectures
 import fqss_edge.models  # noqa: F401  (registers the architectures)
 
 __all__ = ["ModelConfig", "ModelConfigBase", "QuantConfig", "TrainConfig", "DataConfig", "RunConfig", "load_config", "parse_config",
@@ -35,6 +36,7 @@ def _model_union() -> Any:
 
 
 ModelConfig = _model_union()
+freeze_architectures()  # the union is fixed from here on: a later registration would be silently unknown
 
 
 class QuantConfig(Section):

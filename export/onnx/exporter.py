@@ -44,7 +44,7 @@ def is_quantized(model: nn.Module) -> bool:
     return bool(getattr(model, "quantized", False))
 
 
-def build_onnx(model: nn.Module, quantized: bool | None = None, config: dict[str, Any] | None = None
+def build_onnx(model: nn.Module, quantized: bool | None = None, config: Any = None
                ) -> onnx.ModelProto:
     """The ONNX graph of ``model`` (eval mode): int8 QDQ (``quantized``) or the plain float network."""
     quantized = is_quantized(model) if quantized is None else quantized
@@ -96,7 +96,7 @@ def save_atomic(proto: onnx.ModelProto, path: str | Path) -> Path:
 
 
 def export_onnx(model: nn.Module, path: str | Path, quantized: bool | None = None,
-                config: dict[str, Any] | None = None) -> OnnxExport:
+                config: Any = None) -> OnnxExport:
     """Export, check, verify (int8: the QDQ contract against the model's own quantizers) and write ``path``."""
     quantized = is_quantized(model) if quantized is None else quantized
     proto = build_onnx(model, quantized, config)
@@ -108,7 +108,7 @@ def export_onnx(model: nn.Module, path: str | Path, quantized: bool | None = Non
 
 
 def export_checkpoint(checkpoint: str | Path, out_dir: str | Path, quantized: bool | None = None,
-                      config: dict[str, Any] | None = None, filename: str = "model.onnx",
+                      config: Any = None, filename: str = "model.onnx",
                       split_reduce_mean: bool = False) -> OnnxExport:
     """``fqss-edge export CKPT --format onnx``: load a checkpoint and write ``out_dir/model.onnx``."""
     from fqss_edge.models.io import load_model

@@ -15,12 +15,7 @@ def metadata_props(model: Any, config: Any, b: GraphBuilder) -> dict[str, str]:
     """``model``: a ``SeparationModel``; ``config``: its run config (``RunConfig``, its dict, or None: the
     model's own config, no quant section)."""
     contract = model.io_contract(b.quantized)
-    if config is not None and not hasattr(config, "model"):
-        from fqss_edge.config import parse_config
-
-        config = parse_config(config, "run config") if config else None
-    model_cfg = (config.model if config is not None else model.config).model_dump(mode="json")
-    quant_cfg = config.quant.model_dump(mode="json") if config is not None else None
+    model_cfg, quant_cfg = _configs(model, config)
     return {
         "fqss.version": __version__,
         "fqss.quantized": json.dumps(b.quantized),
@@ -34,6 +29,21 @@ def metadata_props(model: Any, config: Any, b: GraphBuilder) -> dict[str, str]:
         "fqss.quant_config": json.dumps(quant_cfg, sort_keys=True),
         **island_props(b),
     }
+
+
+def _configs(model: Any, config: Any) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The model and quant sections to record: from the run config (a ``RunConfig`` or a mapping, whose missing
+    quant section stays null), else the model's own config and no quant section."""
+    from fqss_edge.config import parse_config
+
+    if config is not None and not hasattr(config, "model"):
+        has_quant = config.get("quant") is not None
+        config = parse_config(config, "run config") if config else None
+        if config is not None and not has_quant:
+            return config.model.model_dump(mode="json"), None
+    if config is None:
+        return model.config.model_dump(mode="json"), None
+    return config.model.model_dump(mode="json"), config.quant.model_dump(mode="json")
 
 
 def island_props(b: GraphBuilder) -> dict[str, str]:

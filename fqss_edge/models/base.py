@@ -31,6 +31,7 @@ from fqss_edge.errors import FqssError
 from fqss_edge.quant.layers import InputQuant, InputSplitter, QConv1d, QConvTranspose1d, ResidualOutput
 from fqss_edge.quant.layers.io import BYTE_SCALE, PCM16_SCALE
 from fqss_edge.quant.qtensor import QTensor
+from fqss_edge.quant.quantizers import FixedQuantizer
 from fqss_edge.quant.spec import FLOAT, QuantSpec
 from fqss_edge.quant.tools import init_weight_ranges, is_quantizer_key, quantizer_prefixes
 from fqss_edge.runtimes.base import IoContract
@@ -73,6 +74,10 @@ class SeparationModel(nn.Module):
 
     def set_decoder(self, decoder: QConv1d | QConvTranspose1d) -> None:
         """Register the layer whose output is the waveform, and the residual output block around it."""
+        q = decoder.out_quant
+        if self.residual_output and not (isinstance(q, FixedQuantizer) and q.export_qparams() == (BYTE_SCALE, 0)):
+            raise ValueError(f"{type(self).__name__}: with the residual output the decoder's output quantizer is "
+                             f"the high byte: pass out_quant=self.output_quant()")
         self.decoder = decoder
         self.residual = ResidualOutput(decoder, self.spec) if self.residual_output else None
 

@@ -30,19 +30,23 @@ class LoadedModel:
         return int(self.config.model.sample_rate)
 
 
-def checkpoint_config(ck: Checkpoint, path: str | Path, config: RunConfig | None = None) -> RunConfig:
+def checkpoint_config(ck: Checkpoint, path: str | Path, config: RunConfig | dict | None = None) -> RunConfig:
     """The typed run config a checkpoint carries (validated: a bad value names the file and the key), or
-    ``config`` for bare state dicts."""
+    ``config`` for bare state dicts (a mapping is validated too). An embedded config without a quant section is a
+    float model's (as checkpoints saved by other tools carry it), not the quant defaults (FQSS)."""
     if ck.config:
         if "model" not in ck.config:
             raise FqssError(f"{path}: checkpoint config has no model section")
-        return parse_config(ck.config, f"{path} (embedded config)")
+        embedded = dict(ck.config)
+        if embedded.get("quant") is None:
+            embedded["quant"] = {"enabled": False}
+        return parse_config(embedded, f"{path} (embedded config)")
     if config is None:
         raise FqssError(f"{path}: checkpoint carries no model config; pass --config CONFIG.yaml")
-    return config
+    return config if isinstance(config, RunConfig) else parse_config(config, "config")
 
 
-def load_model(path: str | Path, config: RunConfig | None = None) -> LoadedModel:
+def load_model(path: str | Path, config: RunConfig | dict | None = None) -> LoadedModel:
     """Build the model its checkpoint describes and load its tensors (eval mode).
 
     ``config`` is needed only for bare state dicts (FQSS-style ``.pth``) that carry no config."""

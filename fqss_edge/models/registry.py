@@ -22,13 +22,27 @@ class Architecture:
 
     def smoke_config(self, **changes: Any) -> ModelConfigBase:
         """The smallest useful configuration of the architecture (unit tests, smoke runs)."""
-        return self.config(**{**getattr(self.model, "smoke_config", {}), **changes})
+        return self.config(**{**self.model.smoke_config, **changes})
 
 
 ARCHITECTURES: dict[str, Architecture] = {}
 
 
+_frozen = False  # set once the run config's union of model configs is built (fqss_edge.config)
+
+
+def freeze() -> None:
+    global _frozen
+    _frozen = True
+
+
 def register_architecture(model: type[SeparationModel]) -> type[SeparationModel]:
+    if _frozen:
+        raise RuntimeError(f"{model.__name__}: register architectures in fqss_edge/models/__init__.py (the run "
+                           f"config's model union is built when fqss_edge.config is first imported)")
+    for attr in ("config_class", "input_layer", "smoke_config"):
+        if not hasattr(model, attr):
+            raise TypeError(f"{model.__name__} must set {attr} (see docs/adding_a_model.md)")
     cfg = model.config_class
     name = cfg.model_fields["name"].default
     if not isinstance(name, str):

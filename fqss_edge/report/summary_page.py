@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from fqss_edge.errors import FqssError
+from fqss_edge.fileio import atomic_write
 from fqss_edge.report.plots import waveform_spectrogram_png
 
 STYLE = """
@@ -114,9 +115,8 @@ def build_summary_page(out_dir: str | Path, mixture_wav: str | Path, outputs: Ma
         f"<script>{STATUS_SCRIPT}</script>\n</body>\n</html>\n"
     )
     index = out / "index.html"
-    tmp = out / ".index.html.tmp"
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(index)
+    with atomic_write(index) as tmp:
+        tmp.write_text(page, encoding="utf-8")
     return index
 
 

@@ -55,11 +55,13 @@ def _loader(cfg: RunConfig, split: str, info: ddp.DistInfo, train: bool) -> Data
     return DataLoader(ds, batch_size=None, shuffle=False, num_workers=0)
 
 
-def _float_state(path: Path) -> dict[str, torch.Tensor]:
+def _float_state(path: Path, architecture: str) -> dict[str, torch.Tensor]:
     ck = load_checkpoint(path)
     if not ck.config:
         return ck.state_dict
     cfg = checkpoint_config(ck, path)
+    if cfg.model.name != architecture:
+        raise FqssError(f"{path}: --teacher is a {cfg.model.name} checkpoint, the run config trains {architecture}")
     if cfg.quant.enabled:
         raise FqssError(f"{path}: --teacher must be a float checkpoint (this one was trained with "
                         f"--method {ck.meta.get('method', '?')})")
@@ -87,7 +89,7 @@ class Trainer:
         self.info = ddp.init_distributed()
         t = cfg.train
         torch.manual_seed(t.seed)
-        float_state = _float_state(teacher) if teacher is not None else None
+        float_state = _float_state(teacher, cfg.model.name) if teacher is not None else None
         self.cfg = cfg.updated(quant=effective_quant(cfg.quant, method).model_dump())
         self.student, self.teacher = build_models(cfg.model, cfg.quant, method, float_state)
         self.train_loader = _loader(cfg, "train", self.info, True)

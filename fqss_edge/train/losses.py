@@ -42,6 +42,11 @@ def _mse(est: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
     return (est - ref).pow(2).mean(-1)
 
 
+def _sdr(est: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
+    """Plain SDR in dB per source ``[B, S]``: 10 log10(|s|^2 / |s - est|^2)."""
+    return 10 * torch.log10((ref.pow(2).sum(-1) + _EPS) / ((ref - est).pow(2).sum(-1) + _EPS))
+
+
 def pit_mse(est: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
     """PIT mean squared error (sources paired by SI-SDR, as every other loss and metric here pairs them)."""
     return _mse(reorder(est, best_permutation(est, ref)), ref).mean()
@@ -51,11 +56,12 @@ def sakd_mse_loss(student: torch.Tensor, teacher: torch.Tensor, ref: torch.Tenso
                   ) -> torch.Tensor:
     """SAKD for waveform-regression models (the FQSS reference's L1 variant for music, with squared error):
 
-    w_i = exp((SDR(f_i) - SDR(q_i)) / 10) (detached, dB), L = (1 - lam) MSE(q, s) + lam mean_i w_i MSE(q_i, f_i).
+    w_i = exp((SDR(f_i) - SDR(q_i)) / 10) (detached; SDR in dB, not scale-invariant: a regression model's gain
+    errors count), L = (1 - lam) MSE(q, s) + lam mean_i w_i MSE(q_i, f_i).
     """
     q = reorder(student, best_permutation(student, ref))
     f = reorder(teacher.detach(), best_permutation(teacher.detach(), ref))
-    w = torch.exp((si_sdr(f, ref) - si_sdr(q, ref)) / 10).detach()
+    w = torch.exp((_sdr(f, ref) - _sdr(q, ref)) / 10).detach()
     return (1 - lam) * _mse(q, ref).mean() + lam * (w * _mse(q, f)).mean()
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -66,4 +67,22 @@ def test_mse_losses_pair_sources_and_distil():
     assert float(pit_mse(swapped, ref)) == 0.0
     noisy = swapped + 0.1 * torch.randn(3, 2, 400, generator=g)
     assert float(sakd_mse_loss(noisy, swapped, ref, lam=0.0)) == pytest.approx(float(pit_mse(noisy, ref)))
-    assert float(sakd_mse_loss(noisy, noisy, ref, lam=1.0)) == pytest.approx(0.0, abs=1e-12)
+    # the distillation term weighs each source by how much better the teacher is: exp((SDR_f - SDR_q) / 10), plain SDR
+    teacher = swapped + 0.01 * torch.randn(3, 2, 400, generator=g)
+    student = teacher + 0.3 * torch.randn(3, 2, 400, generator=g)
+    q, f = student.flip(1).numpy().astype(np.float64), teacher.flip(1).numpy().astype(np.float64)  # paired with ref
+    s_ = ref.numpy().astype(np.float64)
+    sdr = lambda e: 10 * np.log10((s_ ** 2).sum(-1) / ((s_ - e) ** 2).sum(-1))  # noqa: E731
+    w = np.exp((sdr(f) - sdr(q)) / 10)
+    assert (w > 2).all()  # the student is much worse here: its distance to the teacher counts more
+    want = (w * ((q - f) ** 2).mean(-1)).mean()
+    assert float(sakd_mse_loss(student, teacher, ref, lam=1.0)) == pytest.approx(want, rel=1e-4)
+
+
+@pytest.mark.parametrize("name, samples", [("flatconv", 155), ("flatconv_tiny", 99)])
+def test_receptive_field_is_as_documented(name, samples):
+    """(n_layers + 1) * (kernel_size - 1) + 1 samples, measured by the gradient of one output sample."""
+    model = build_model(load_config(shipped_config(name)).model)
+    x = torch.zeros(1, 1, 1001, requires_grad=True)
+    model.forward_core(x)[0, 0, 500].backward()
+    assert int((x.grad != 0).sum()) == samples

@@ -16,7 +16,7 @@ class QPReLU(nn.Module):
     def __init__(self, init: float = 0.25, spec: QuantSpec = QuantSpec(), out_quant: nn.Module | None = None):
         super().__init__()
         self.weight = nn.Parameter(torch.tensor(float(init)))
-        self.out_quant = spec.act()
+        self.out_quant = out_quant if out_quant is not None else spec.act()
 
     def forward(self, x: QTensor) -> QTensor:
         v = x.value

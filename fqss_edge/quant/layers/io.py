@@ -87,7 +87,8 @@ def _mirror(decoder: QConv1d | QConvTranspose1d, spec: QuantSpec) -> QConv1d:
             raise ValueError("residual output: a transposed-conv decoder needs groups 1, dilation 1, no output_padding")
         return QConv1d(c.out_channels, c.in_channels, c.kernel_size[0], c.stride[0], c.padding[0], bias=False,
                        spec=spec)
-    if c.stride[0] != 1 or c.groups != 1:
-        raise ValueError("residual output: a Conv1d decoder needs stride 1 and groups 1 (it keeps the length)")
+    if c.stride[0] != 1 or c.groups != 1 or 2 * c.padding[0] != c.dilation[0] * (c.kernel_size[0] - 1):
+        raise ValueError("residual output: a Conv1d decoder must keep the length (stride 1, groups 1, "
+                         "padding = dilation * (kernel_size - 1) / 2)")
     return QConv1d(c.out_channels, c.in_channels, c.kernel_size[0], 1, c.padding[0], c.dilation[0], bias=False,
                    spec=spec)
