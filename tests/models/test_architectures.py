@@ -46,6 +46,16 @@ def exported(request, tmp_path_factory):
     return model, d
 
 
+@pytest.mark.parametrize("arch", ARCHS)
+def test_shipped_tiny_config_exports_and_reference_equals_litert_ref(arch, tmp_path):
+    """The same guard on ``configs/<arch>_tiny.yaml`` itself (its model, FQSS as configured)."""
+    cfg = load_config(shipped_config(f"{arch}_tiny"))
+    model = calibrated_random_model(cfg.model.model_dump(), cfg.updated(quant={"calib_batches": 2}).quant.model_dump())
+    export_onnx(model, tmp_path / "model.onnx")
+    export_tflite(tmp_path / "model.onnx", tmp_path / "model.tflite")
+    _reference_equals_litert_ref(tmp_path / "model.tflite", model.valid_length(1200))
+
+
 def test_every_architecture_registers_a_smoke_config():
     for name, arch in ARCHITECTURES.items():
         cfg = arch.smoke_config()
@@ -55,9 +65,12 @@ def test_every_architecture_registers_a_smoke_config():
 
 def test_integer_reference_equals_litert_ref_on_every_tensor(exported):
     model, d = exported
-    n = model.valid_length(1200)
+    _reference_equals_litert_ref(d / "model.tflite", model.valid_length(1200))
+
+
+def _reference_equals_litert_ref(path, n: int) -> None:
     pcm = _pcm(n, seed=5)
-    buf = (d / "model.tflite").read_bytes()
+    buf = path.read_bytes()
     out, tensors = ReferenceModel(buf).run(pcm, keep=True)
     it = Interpreter(model_content=buf, experimental_op_resolver_type=OpResolverType.BUILTIN_REF,
                      experimental_preserve_all_tensors=True)
