@@ -14,19 +14,32 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
-@contextlib.contextmanager
-def atomic_write(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path in the target's folder; on success it replaces ``path``, on any error (or
-    KeyboardInterrupt) it is removed and ``path`` is untouched."""
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def temp_beside(path: str | os.PathLike) -> Path:
+    """A new empty hidden temporary file in ``path``'s folder (created), with the mode the umask gives."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a written file honours the umask like open() would
+    return Path(tmp)
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path in the target's folder; on success it replaces ``path``, on any error (or
+    KeyboardInterrupt) it is removed and ``path`` is untouched."""
+    tmp = temp_beside(path)
     try:
-        yield Path(tmp)
-        os.replace(tmp, p)
+        yield tmp
+        os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 

@@ -23,3 +23,14 @@ def test_a_failed_write_keeps_the_old_file_and_no_temporary(tmp_path, error):
             raise error()
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["x.txt"]
+
+
+def test_written_files_honour_the_umask(tmp_path):
+    import os
+
+    old = os.umask(0o027)
+    try:
+        atomic_write_bytes(tmp_path / "x.bin", b"1")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "x.bin").stat().st_mode & 0o777 == 0o640

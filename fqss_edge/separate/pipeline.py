@@ -83,7 +83,20 @@ def separate_files(mixtures: Sequence[str | Path], backend: Backend, out_dir: st
             raise FqssError(f"{info.path}: same name as {stems[info.path.stem]}; their outputs would collide "
                             f"(separate them into different folders)")
         stems[info.path.stem] = info.path
+    _refuse_overwriting_inputs([info.path for info in infos], out_dir, backend.io_contract.source_names)
     return {info.path: separate_file(info.path, backend, out_dir, options, progress) for info in infos}
+
+
+def _refuse_overwriting_inputs(inputs: Sequence[Path], out_dir: str | Path, names: Sequence[str]) -> None:
+    """Before anything is written: no planned output may be one of the inputs (``-o`` the input folder with
+    ``x.wav`` and ``x_s1.wav`` both given would replace an input, then separate it as if it were original)."""
+    resolved = {Path(p).resolve(): Path(p) for p in inputs}
+    for mixture in inputs:
+        for out in output_paths(mixture, out_dir, names).values():
+            hit = resolved.get(out.resolve())
+            if hit is not None:
+                raise FqssError(f"{hit}: is an input and would be overwritten by the output of {mixture}; "
+                                f"choose another -o folder")
 
 
 def total_frames(mixtures: Sequence[str | Path]) -> int:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from types import TracebackType
 
 import numpy as np
 import soundfile as sf
+
+from fqss_edge.fileio import temp_beside
 
 _PCM_BITS = {"PCM_U8": 8, "PCM_S8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32}
 WAV_SUBTYPES = ("PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE")
@@ -39,10 +40,8 @@ class AtomicWavSet:
     def __enter__(self) -> "AtomicWavSet":
         try:
             for key, p in self.paths.items():
-                p.parent.mkdir(parents=True, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-                os.close(fd)
-                self._tmp[key] = Path(tmp)
+                tmp = temp_beside(p)
+                self._tmp[key] = tmp
                 self._files[key] = sf.SoundFile(tmp, "w", self.sample_rate, self.channels, self.subtype,
                                                 format="WAV")
         except BaseException:

@@ -53,3 +53,15 @@ def test_bad_model_is_one_line_error(tmp_path, capsys):
     (tmp_path / "model.tflite").write_bytes(b"junk")
     code, _, err = run_cli(["separate", mix, "--model", tmp_path / "model.tflite", "-o", tmp_path / "o"], capsys)
     assert code == 2 and "model.tflite" in err and len(err.strip().splitlines()) == 1
+
+
+def test_an_output_that_would_overwrite_an_input_is_refused_before_any_write(tiny_models, tmp_path, capsys):  # noqa: F811
+    """``x.wav`` and ``x_s1.wav`` separated into their own folder: x's first output is the second input."""
+    for name, seed in (("x.wav", 1), ("x_s1.wav", 2)):
+        sf.write(tmp_path / name, noise(4000, seed=seed), SR, subtype="PCM_16")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    code = main(["separate", str(tmp_path / "x.wav"), str(tmp_path / "x_s1.wav"), "--model",
+                 str(tiny_models["tflite"]), "-o", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "x_s1.wav: is an input and would be overwritten" in err
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
