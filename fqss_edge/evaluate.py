@@ -21,8 +21,11 @@ class UttScore:
 
 def score_utterance(est: torch.Tensor, ref: torch.Tensor, mix: torch.Tensor, utt_id: str = "",
                     with_sdr: bool = True) -> UttScore:
-    """est, ref: [S, T]; mix: [T]. PIT over sources; SDR is BSS-eval SDR of the PIT-paired estimates."""
+    """est, ref: [S, T]; mix: [T]. PIT over sources; SDR is BSS-eval SDR of the PIT-paired estimates.
+    A silent reference source leaves every metric of the utterance undefined (NaN), never an error."""
     est_b, ref_b = est.unsqueeze(0).double(), ref.unsqueeze(0).double()
+    if bool((ref_b.abs().amax(-1) == 0).any()):
+        return UttScore(utt_id, float("nan"), float("nan"), float("nan"))
     best, perm = pit_si_sdr(est_b, ref_b)
     si = best[0]
     si_mix = si_sdr(mix.double().expand_as(ref).unsqueeze(0), ref_b).mean()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,10 @@ class EvalReport:
         return {"checkpoint": self.checkpoint, "method": self.method, "mean": summarize(self.scores),
                 "utterances": scores_as_dicts(self.scores)}
 
+    def to_json(self) -> str:
+        """Strict JSON: an undefined metric (NaN: SDR not computed, a silent reference) is null."""
+        return json.dumps(_strict(self.as_dict()), indent=2, allow_nan=False)
+
     def table(self) -> str:
         t = Table(title=f"{self.checkpoint} ({self.method})")
         for col in ("utterance", "SI-SDR dB", "SI-SDRi dB", "SDR dB"):
@@ -38,6 +44,16 @@ class EvalReport:
         with console.capture() as cap:
             console.print(t)
         return cap.get()
+
+
+def _strict(obj: Any) -> Any:
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _strict(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_strict(v) for v in obj]
+    return obj
 
 
 def run_evaluation(checkpoint: Path, data: Path, config: Path | None = None, max_utts: int | None = None,

@@ -66,6 +66,26 @@ def test_eval_prints_a_table_and_json(trained, tiny_data, capsys):
     assert code == 0 and report["mean"]["n"] == 2 and len(report["utterances"]) == 2
 
 
+def test_eval_json_is_strict_and_silent_references_do_not_crash(trained, tiny_data, tmp_path, capsys):
+    """A silent reference source (BSS-eval failed on it): null in strict JSON, never NaN or a crash."""
+    import json
+    import shutil
+
+    data = tmp_path / "test"
+    shutil.copytree(tiny_data / "test", data)
+    silent = sorted((data / "s2").glob("*.wav"))[0]
+    audio, sr = sf.read(silent)
+    sf.write(silent, np.zeros_like(audio), sr, subtype="PCM_16")
+    code, out, _ = run_cli(["eval", trained, "--data", data, "--json"], capsys)  # BSS-eval SDR too
+    assert code == 0
+    report = json.loads(out, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
+    by_id = {u["utt_id"]: u for u in report["utterances"]}
+    assert by_id[silent.stem]["si_sdr"] is None and by_id[silent.stem]["sdr"] is None
+    assert report["mean"]["n"] == 2 and report["mean"]["si_sdr"] is not None  # the mean of the defined ones
+    code, _, err = run_cli(["eval", trained, "--data", data, "--max-utts", "0"], capsys)
+    assert code == 2 and "max-utts" in err
+
+
 def test_truncated_checkpoint(trained, tiny_data, tmp_path, capsys):
     bad = tmp_path / "cut.safetensors"
     bad.write_bytes(Path(trained).read_bytes()[:5000])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -22,7 +21,7 @@ def register(app: typer.Typer) -> None:
         checkpoint: Annotated[Path, typer.Argument(help="Checkpoint (.safetensors, or .pth with --config).")],
         data: Annotated[Path, typer.Option(help="Data folder (mix/ s1/ s2/ or LibriMix metadata).")],
         config: Annotated[Path | None, typer.Option(help="Config YAML for a bare .pth state dict.")] = None,
-        max_utts: Annotated[int | None, typer.Option(help="Evaluate at most this many utterances.")] = None,
+        max_utts: Annotated[int | None, typer.Option(min=1, help="Evaluate at most this many utterances.")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON (per utterance and mean).")] = False,
         sdr: Annotated[bool, typer.Option(help="Also compute BSS-eval SDR (slower).")] = True,
     ) -> None:
@@ -30,4 +29,4 @@ def register(app: typer.Typer) -> None:
         from fqss_edge.evaluation_report import run_evaluation
 
         report = run_evaluation(checkpoint, data, config, max_utts, sdr, progress=not as_json)
-        typer.echo(json.dumps(report.as_dict(), indent=2) if as_json else report.table())
+        typer.echo(report.to_json() if as_json else report.table())
