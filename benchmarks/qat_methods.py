@@ -97,7 +97,8 @@ def main() -> int:
         return 0
     command = "python benchmarks/qat_methods.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     record = {
-        "command": command.strip(), "config": str(args.config.relative_to(ROOT)), "args": {k: str(v) for k, v in vars(args).items()},
+        "command": command.strip(), "config": str(args.config.relative_to(ROOT)),
+        "args": {k: str(v) for k, v in vars(args).items()},
         "data": json.loads((data / "speaker_split.json").read_text()), "results": results,
         "reused_runs": sorted(reused), "train_seconds": timings,
         "total_seconds": round(time.time() - started, 1), "machine": f"{platform.machine()} {platform.processor()}",

@@ -25,8 +25,8 @@ from fqss_edge.models.registry import ARCHITECTURES
 from fqss_edge.models.registry import freeze as freeze_architectures
 import fqss_edge.models  # noqa: F401  (registers the architectures)
 
-__all__ = ["ModelConfig", "ModelConfigBase", "QuantConfig", "TrainConfig", "DataConfig", "RunConfig", "load_config", "parse_config",
-           "dump_config", "shipped_config", "shipped_configs"]
+__all__ = ["ModelConfig", "ModelConfigBase", "QuantConfig", "TrainConfig", "DataConfig", "RunConfig", "load_config",
+           "parse_config", "dump_config", "shipped_config", "shipped_configs"]
 
 
 def _model_union() -> Any:

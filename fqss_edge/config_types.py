@@ -37,7 +37,7 @@ NonNegFloat = Annotated[float, AfterValidator(_non_negative)]
 
 
 class Section(BaseModel):
-    """A config section: unknown keys are rejected, assignments are validated, instances are immutable values."""
+    """A config section: unknown keys are rejected, assignments are validated."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 

@@ -38,7 +38,7 @@ class SshSettings(_Strict):
         from fqss_edge.bench.remote import check_ssh_settings
 
         try:
-            check_ssh_settings(self.host or "localhost", self.port, self.key)
+            check_ssh_settings(self.host, self.port, self.key)
         except FqssError as e:
             raise ValueError(str(e)) from None
         return self

@@ -35,6 +35,8 @@ class SshTarget:
     connect_timeout: int = 10
 
     def __post_init__(self) -> None:
+        if not self.host:
+            raise FqssError("ssh host: not set (pass --host or ssh.host in the device profile)")
         check_ssh_settings(self.host, self.port, self.key, self.options)
 
     def _common(self) -> list[str]:
@@ -65,9 +67,9 @@ _REFUSED_OPTIONS = {"proxycommand", "localcommand", "permitlocalcommand", "known
                     "remotecommand", "proxyjump", "proxyusefdpass"}
 
 
-def check_ssh_settings(host: str, port: int, key: str | None = None, options: Iterable[str] = ()) -> None:
-    """One-line FqssError unless host, port, key file and -o options are safe to hand to ssh/scp."""
-    if not isinstance(host, str) or not _HOST.fullmatch(host):
+def check_ssh_settings(host: str | None, port: int, key: str | None = None, options: Iterable[str] = ()) -> None:
+    """One-line FqssError unless host (None: not set yet), port, key file and -o options are safe for ssh/scp."""
+    if host is not None and (not isinstance(host, str) or not _HOST.fullmatch(host)):
         raise FqssError(f"ssh host {host!r}: expected [user@]host (letters, digits, '.', '-', '_'; an IPv6 address "
                         f"in brackets), not starting with '-'")
     if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:

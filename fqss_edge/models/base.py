@@ -120,10 +120,9 @@ class SeparationModel(nn.Module):
             return float(self.decoder.out_quant.export_qparams()[0])
         return PCM16_SCALE
 
-    def io_contract(self, quantized: bool | None = None, source_names: tuple[str, ...] = ()) -> IoContract:
+    def io_contract(self, quantized: bool | None = None) -> IoContract:
         return IoContract(sample_rate=self.config.sample_rate, n_src=self.n_src, stride=self.length_multiple,
-                          kernel_size=self.min_length, source_names=source_names,
-                          output_lsb=self.output_lsb(quantized))
+                          kernel_size=self.min_length, output_lsb=self.output_lsb(quantized))
 
     # -- seeding a quantized student ------------------------------------------------------------------------
     def float_source(self, key: str) -> str | None:

@@ -58,7 +58,3 @@ def architecture(name: str) -> Architecture:
         return ARCHITECTURES[name]
     except KeyError:
         raise FqssError(f"unknown architecture {name!r} (registered: {', '.join(sorted(ARCHITECTURES))})") from None
-
-
-def names() -> list[str]:
-    return sorted(ARCHITECTURES)

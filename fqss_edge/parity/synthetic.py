@@ -22,13 +22,6 @@ def smoke_model(arch: str = "convtasnet", **changes: Any) -> dict[str, Any]:
     return architecture(arch).smoke_config(**changes).model_dump()
 
 
-def smoke_models() -> dict[str, dict[str, Any]]:
-    """``smoke_model`` of every registered architecture, by name."""
-    from fqss_edge.models import ARCHITECTURES
-
-    return {name: smoke_model(name) for name in sorted(ARCHITECTURES)}
-
-
 TINY_MODEL = smoke_model("convtasnet")
 # FQSS with the all-int8 gLN statistics (the default, norm_bits 8) and with the int16 statistics island
 # (norm_bits 16): tests cover both
