@@ -11,16 +11,15 @@ Relative ``data`` paths are resolved against the folder of the YAML file that na
 from __future__ import annotations
 
 import difflib
-import re
 from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-import yaml
 from pydantic import BaseModel, Field, StrictBool, ValidationError, field_validator, model_validator
 
 from fqss_edge.config_types import ModelConfigBase, NonNegFloat, NonNegInt, PosFloat, PosInt, Section
 from fqss_edge.errors import FqssError
+from fqss_edge.yaml_io import load_yaml_file, short_repr
 from fqss_edge.models.registry import ARCHITECTURES
 from fqss_edge.models.registry import freeze as freeze_architectures
 import fqss_edge.models  # noqa: F401  (registers the architectures)
@@ -121,38 +120,6 @@ class RunConfig(Section):
                                   "test": str(r / "test") if (r / "test").exists() else None})
 
 
-# -- YAML -------------------------------------------------------------------------------------------------------
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that rejects duplicate keys and reads ``1e-3`` as a float (YAML 1.1 wants ``1.0e-3``)."""
-
-
-def _mapping_without_duplicates(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
-        seen.add(key)
-    return loader.construct_mapping(node, deep=deep)
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
-_StrictLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"),
-)
-
-
-def _yaml_error(path: Path, e: yaml.YAMLError) -> FqssError:
-    mark = getattr(e, "problem_mark", None)
-    problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-    where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
-    return FqssError(f"{path}: invalid YAML: {problem}{where}")
-
-
 # -- validation errors ------------------------------------------------------------------------------------------
 
 
@@ -186,13 +153,13 @@ def _describe(error: dict[str, Any]) -> str:
         return f"unknown key '{key}'{_suggestion(loc, model_class)}"
     if error["type"] == "union_tag_invalid" or (loc == ("model", "name") and error["type"] == "literal_error"):
         # (a single registered architecture is no union: its name is a literal)
-        tag = str(error.get("ctx", {}).get("tag", error.get("input", "")))
+        tag = str(error.get("ctx", {}).get("tag", error.get("input", "")))[:60]
         close = difflib.get_close_matches(tag, list(ARCHITECTURES), n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         return f"model.name: unknown architecture '{tag}'{hint}; registered: {', '.join(sorted(ARCHITECTURES))}"
     msg = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] not in ("value_error",):
-        msg = f"{msg[:1].lower()}{msg[1:]} (got {error.get('input')!r})"
+        msg = f"{msg[:1].lower()}{msg[1:]} (got {short_repr(error.get('input'))})"
     return f"{key}: {msg}"
 
 
@@ -229,18 +196,7 @@ def parse_config(data: Any, source: str = "config", base_dir: str | Path | None 
 def load_config(path: str | Path) -> RunConfig:
     """Read and validate a YAML run config. Raises ``FqssError`` (one line naming the file) on any problem."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise FqssError(f"{p}: config file not found") from None
-    except IsADirectoryError:
-        raise FqssError(f"{p}: is a folder, not a config file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise FqssError(f"{p}: cannot read config ({e})") from None
-    try:
-        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as e:
-        raise _yaml_error(p, e) from None
+    data = load_yaml_file(p, "config file")
     if data is None:
         raise FqssError(f"{p}: config file is empty")
     return parse_config(data, str(p), base_dir=p.parent)

@@ -15,10 +15,10 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator, model_validator
 
 from fqss_edge.errors import FqssError
+from fqss_edge.yaml_io import load_yaml_file, short_repr
 
 ARCH_ALIASES = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64",
                 "armv7l": "armv7l", "armv8l": "armv7l"}
@@ -100,7 +100,7 @@ def _describe(source: str, e: ValidationError) -> FqssError:
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         return FqssError(f"{source}: unknown key '{key}'{hint}{more}")
     msg = str(err["msg"]).removeprefix("Value error, ")
-    return FqssError(f"{source}: {key}: {msg} (got {err.get('input')!r}){more}")
+    return FqssError(f"{source}: {key}: {msg} (got {short_repr(err.get('input'))}){more}")
 
 
 def parse_device(data: Any, source: str = "device profile") -> DeviceProfile:
@@ -124,8 +124,4 @@ def load_device(name_or_path: str | Path) -> DeviceProfile:
                             f"or a path to a device .yaml)")
     elif not p.is_file():
         raise FqssError(f"{p}: no such device profile")
-    try:
-        data = yaml.safe_load(p.read_text())
-    except yaml.YAMLError as e:
-        raise FqssError(f"{p}: invalid YAML ({str(e).splitlines()[0]})") from None
-    return parse_device(data, str(p))
+    return parse_device(load_yaml_file(p, "device profile"), str(p))
