@@ -3,18 +3,20 @@ fully integer .tflite, with ``--float`` the float graph and a float32 .tflite (f
 comparisons).
 
 Both files are built in a temporary folder next to the output folder and moved into place only when both
-succeeded, so an error leaves no half-written export behind."""
+succeeded, so an error leaves no half-written export behind (nor an output folder it created); a file of an
+earlier export that this one does not rewrite is removed at commit."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fqss_edge.export.onnx import OnnxExport, export_checkpoint
+from fqss_edge.fileio import output_folder
 
 
 @dataclass
@@ -23,6 +25,7 @@ class BundleExport:
     tflite: Path | None
     tflite_meta: dict[str, Any] | None
     onnx_written: bool = True
+    removed: list[Path] = field(default_factory=list)  # stale files of an earlier export in the same folder
 
     @property
     def files(self) -> list[Path]:
@@ -34,8 +37,15 @@ def export_bundle(checkpoint: str | Path, out_dir: str | Path, quantized: bool |
                   io: str | None = None) -> BundleExport:
     """``formats``: ("onnx", "tflite") by default. ``io``: the TFLite I/O, int16 (default) or float32 for an int8
     export; a float export has float32 I/O only."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    with output_folder(out_dir) as out:
+        return _export_into(Path(checkpoint), out, quantized, config, formats, io)
+
+
+BUNDLE_FILES = ("model.onnx", "model.tflite")
+
+
+def _export_into(checkpoint: Path, out: Path, quantized: bool | None, config: Any, formats: tuple[str, ...] | None,
+                 io: str | None) -> BundleExport:
     staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out))
     try:
         onnx_result = export_checkpoint(checkpoint, staging, quantized, config)
@@ -56,7 +66,12 @@ def export_bundle(checkpoint: str | Path, out_dir: str | Path, quantized: bool |
         for name in ["model.onnx"] * ("onnx" in formats) + ["model.tflite"] * (tflite is not None):
             os.replace(staging / name, out / name)
             moved[name] = out / name
+        # a file of an earlier export that this one did not rewrite (model.tflite beside a new --format onnx
+        # model.onnx) belongs to another model: removed, so the folder holds one export
+        stale = [out / name for name in BUNDLE_FILES if name not in moved and (out / name).is_file()]
+        for path in stale:
+            path.unlink()
         onnx_result.path = moved.get("model.onnx", onnx_result.path)
-        return BundleExport(onnx_result, moved.get("model.tflite"), meta, "model.onnx" in moved)
+        return BundleExport(onnx_result, moved.get("model.tflite"), meta, "model.onnx" in moved, stale)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -199,7 +199,11 @@ def load_config(path: str | Path) -> RunConfig:
     data = load_yaml_file(p, "config file")
     if data is None:
         raise FqssError(f"{p}: config file is empty")
-    return parse_config(data, str(p), base_dir=p.parent)
+    cfg = parse_config(data, str(p), base_dir=p.parent)
+    from fqss_edge.models.size import check_model_size  # (the models import this module)
+
+    check_model_size(cfg.model, str(p))
+    return cfg
 
 
 def dump_config(cfg: RunConfig) -> dict[str, Any]:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import math
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StrictInt
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 
-__all__ = ["Section", "ModelConfigBase", "PosInt", "NonNegInt", "PosFloat", "NonNegFloat", "replace"]
+__all__ = ["Section", "ModelConfigBase", "PosInt", "NonNegInt", "PosFloat", "NonNegFloat", "Dim", "Count", "replace",
+           "MAX_DIM"]
 
 
 def _positive(v: int | float) -> int | float:
@@ -35,6 +36,10 @@ NonNegInt = Annotated[StrictInt, AfterValidator(_non_negative)]
 PosFloat = Annotated[float, AfterValidator(_positive)]
 NonNegFloat = Annotated[float, AfterValidator(_non_negative)]
 
+MAX_DIM = 65536  # channels, kernel sizes and strides of a model: far above any real one, far below an OOM
+Dim = Annotated[StrictInt, Field(le=MAX_DIM), AfterValidator(_positive)]
+Count = Annotated[StrictInt, Field(le=64), AfterValidator(_positive)]  # layers, blocks, repeats, sources
+
 
 class Section(BaseModel):
     """A config section: unknown keys are rejected, assignments are validated."""
@@ -46,8 +51,8 @@ class ModelConfigBase(Section):
     """What every architecture's config has. Subclasses add ``name: Literal["<arch>"]`` and their fields."""
 
     name: str
-    n_src: PosInt = 2
-    sample_rate: PosInt = 8000
+    n_src: Count = 2
+    sample_rate: Annotated[StrictInt, Field(le=768_000), AfterValidator(_positive)] = 8000
 
 
 def replace(section: Section, **changes: object) -> Section:

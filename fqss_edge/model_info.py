@@ -24,6 +24,10 @@ def onnx_info(path: Path) -> dict[str, Any]:
             meta[p.key] = json.loads(p.value)
         except json.JSONDecodeError:
             meta[p.key] = p.value
+    if "fqss.io_contract" in meta:
+        from fqss_edge.runtimes.onnxruntime_backend import contract_of
+
+        contract_of(model, path)  # validated: a hand-edited or copied contract is an error, not a display
     ops: dict[str, int] = {}
     for node in model.graph.node:
         ops[node.op_type] = ops.get(node.op_type, 0) + 1
@@ -33,8 +37,11 @@ def onnx_info(path: Path) -> dict[str, Any]:
 
 def tflite_info(path: Path) -> dict[str, Any]:
     from fqss_edge.export.tflite.metadata import read_tflite_metadata
+    from fqss_edge.runtimes.litert_backend import contract_from_metadata
 
-    return {"format": "tflite", "metadata": read_tflite_metadata(path)}
+    meta = read_tflite_metadata(path)
+    contract_from_metadata(meta, f"{path}: fqss_edge metadata")  # validated before it is shown
+    return {"format": "tflite", "metadata": meta}
 
 
 def model_info(path: str | Path) -> dict[str, Any]:

@@ -55,14 +55,21 @@ class IoContract:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "IoContract":
+    def from_dict(cls, d: dict[str, Any], source: str = "io contract") -> "IoContract":
+        """A contract from metadata, validated (``FqssError`` naming ``source`` and the key)."""
+        from fqss_edge.runtimes.metadata_schema import ContractFields, validated
+
+        v = validated(ContractFields, d, source)
         keys = ("sample_rate", "n_src", "stride", "kernel_size", "input_name", "output_name", "output_lsb")
-        kw = {k: d[k] for k in keys if k in d}
-        return cls(**kw, source_names=tuple(d.get("source_names", ())))
+        return cls(**{k: getattr(v, k) for k in keys}, source_names=tuple(v.source_names))
 
     @classmethod
-    def from_json(cls, text: str) -> "IoContract":
-        return cls.from_dict(json.loads(text))
+    def from_json(cls, text: str, source: str = "io contract") -> "IoContract":
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError):
+            raise FqssError(f"{source}: not valid JSON") from None
+        return cls.from_dict(data, source)
 
 
 def as_waveform(waveform: np.ndarray) -> np.ndarray:

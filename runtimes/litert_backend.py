@@ -32,6 +32,7 @@ from fqss_edge.errors import FqssError
 from fqss_edge.export.tflite.layout import activation_to_onnx_layout
 from fqss_edge.export.tflite.metadata import read_tflite_metadata
 from fqss_edge.runtimes.base import IoContract, as_waveform
+from fqss_edge.runtimes.metadata_schema import TfliteMetadata, validated
 
 KERNELS = ("xnnpack", "builtin", "ref")
 
@@ -51,17 +52,16 @@ def _interpreter_api() -> tuple[Any, Any, str]:
         raise FqssError("no TFLite interpreter: install ai-edge-litert (or tflite-runtime)") from None
 
 
-def contract_from_metadata(meta: dict[str, Any]) -> IoContract:
-    onnx_md = meta.get("onnx_metadata", {}) or {}
-    base = onnx_md.get("fqss.io_contract")
+def contract_from_metadata(meta: dict[str, Any], source: str = "fqss_edge metadata") -> IoContract:
+    """The I/O contract of a .tflite from its (validated) ``fqss_edge`` metadata entry."""
+    m = validated(TfliteMetadata, meta, source)
+    base = m.onnx_metadata.get("fqss.io_contract")
     d: dict[str, Any] = dict(base) if isinstance(base, dict) else {}
-    n_src = meta.get("n_src") or d.get("n_src") or 1
-    d.update(sample_rate=int(meta.get("sample_rate") or d.get("sample_rate") or 8000), n_src=int(n_src),
-             stride=int(meta.get("length", {}).get("multiple_of") or d.get("stride") or 1),
-             kernel_size=int(meta.get("length", {}).get("min") or d.get("kernel_size") or 1),
-             source_names=meta.get("source_names") or d.get("source_names") or (),
-             input_name=meta["input"]["name"], output_name=meta["output"]["name"])
-    c = IoContract.from_dict(d)
+    d.update(sample_rate=m.sample_rate or d.get("sample_rate") or 8000, n_src=m.n_src or d.get("n_src") or 1,
+             stride=m.length.multiple_of or d.get("stride") or 1, kernel_size=m.length.min or d.get("kernel_size") or 1,
+             source_names=m.source_names or d.get("source_names") or [],
+             input_name=m.input.name, output_name=m.output.name)
+    c = IoContract.from_dict(d, source)
     c.extra.update(tflite=meta)
     return c
 
@@ -108,9 +108,27 @@ class LiteRtBackend:
         self.api = api
         self.path = p
         self.precision = self.meta.get("precision", "int8")  # files written before float32 models: int8
-        self._contract = contract_from_metadata(self.meta)
+        self._contract = contract_from_metadata(self.meta, f"{p}: fqss_edge metadata")
+        self._check_tensors(p)
         self._length = -1
         return self
+
+    def _check_tensors(self, p: Path) -> None:
+        """The model is the one its metadata describes (metadata copied onto another model is refused): one
+        input [1, T] and one output [n_src, T] (or [1, n_src, T]) with the metadata's names and I/O type."""
+        ins, outs = self._it.get_input_details(), self._it.get_output_details()
+        c = self.io_contract
+        want = {"int16": np.int16, "float32": np.float32}[self.meta["io"]]
+        problem = None
+        if [d["name"] for d in ins] != [c.input_name] or [d["name"] for d in outs] != [c.output_name]:
+            problem = (f"tensors {[d['name'] for d in ins]} -> {[d['name'] for d in outs]}, not "
+                       f"{c.input_name!r} -> {c.output_name!r}")
+        elif ins[0]["dtype"] != want or outs[0]["dtype"] != want:
+            problem = f"I/O type {np.dtype(ins[0]['dtype']).name}, the metadata says {self.meta['io']}"
+        elif len(ins[0]["shape"]) != 2 or len(outs[0]["shape"]) not in (2, 3) or outs[0]["shape"][-2] != c.n_src:
+            problem = f"shapes {list(ins[0]['shape'])} -> {list(outs[0]['shape'])}, expected [1, T] -> [{c.n_src}, T]"
+        if problem:
+            raise FqssError(f"{p}: {problem}; metadata copied from another model?")
 
     @property
     def io_contract(self) -> IoContract:

@@ -43,10 +43,25 @@ def contract_of(proto: onnx.ModelProto, path: str | Path) -> IoContract:
     if "fqss.io_contract" not in meta:
         raise FqssError(f"{path}: not an fqss-edge export (no fqss.io_contract metadata); "
                         f"write it with `fqss-edge export`")
-    try:
-        return IoContract.from_json(meta["fqss.io_contract"])
-    except (ValueError, TypeError, KeyError) as e:
-        raise FqssError(f"{path}: unreadable fqss.io_contract metadata ({_one_line(e)})") from None
+    contract = IoContract.from_json(meta["fqss.io_contract"], f"{path}: fqss.io_contract")
+    _check_graph(proto, contract, path)
+    return contract
+
+
+def _check_graph(proto: onnx.ModelProto, contract: IoContract, path: str | Path) -> None:
+    """The graph is the one the metadata describes (metadata copied onto another model is refused): its one
+    input and output carry the contract's names, the output has ``n_src`` sources where its shape says."""
+    inits = {i.name for i in proto.graph.initializer}
+    inputs = [i for i in proto.graph.input if i.name not in inits]
+    outputs = list(proto.graph.output)
+    if [i.name for i in inputs] != [contract.input_name] or [o.name for o in outputs] != [contract.output_name]:
+        raise FqssError(f"{path}: the graph's inputs {[i.name for i in inputs]} / outputs {[o.name for o in outputs]} "
+                        f"are not the ones its metadata describes ({contract.input_name!r} -> "
+                        f"{contract.output_name!r}); metadata copied from another model?")
+    dims = outputs[0].type.tensor_type.shape.dim
+    if len(dims) >= 2 and dims[1].HasField("dim_value") and dims[1].dim_value != contract.n_src:
+        raise FqssError(f"{path}: the graph outputs {dims[1].dim_value} sources, its metadata says n_src "
+                        f"{contract.n_src}; metadata copied from another model?")
 
 
 def is_qdq(proto: onnx.ModelProto) -> bool:

@@ -7,11 +7,11 @@ through the residual output block (both owned by ``SeparationModel``). Length co
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
-from fqss_edge.config_types import ModelConfigBase, PosInt
+from fqss_edge.config_types import Count, Dim, ModelConfigBase
 from fqss_edge.models.base import MaskingModel
 from fqss_edge.models.tcn import TCN
 from fqss_edge.quant.layers import QConv1d, QConvTranspose1d, QMul, QReLU
@@ -22,15 +22,15 @@ class ConvTasNetConfig(ModelConfigBase):
     """Conv-TasNet hyper-parameters (asteroid/paper names in comments); defaults: the paper's 8 kHz recipe."""
 
     name: Literal["convtasnet"] = "convtasnet"
-    n_filters: PosInt = 512  # N: encoder filters
-    kernel_size: PosInt = 16  # L: encoder window (samples)
-    stride: PosInt = 8
-    bn_chan: PosInt = 128  # B: bottleneck channels
-    hid_chan: PosInt = 512  # H: channels inside a TCN block
-    skip_chan: PosInt = 128
-    conv_kernel_size: PosInt = 3  # P: depthwise kernel
-    n_blocks: PosInt = 8  # X: blocks per repeat (dilations 1 .. 2**(X-1))
-    n_repeats: PosInt = 3  # R
+    n_filters: Dim = 512  # N: encoder filters
+    kernel_size: Dim = 16  # L: encoder window (samples)
+    stride: Dim = 8
+    bn_chan: Dim = 128  # B: bottleneck channels
+    hid_chan: Dim = 512  # H: channels inside a TCN block
+    skip_chan: Dim = 128
+    conv_kernel_size: Dim = 3  # P: depthwise kernel
+    n_blocks: Annotated[Count, Field(le=24)] = 8  # X: blocks per repeat (dilations 1 .. 2**(X-1))
+    n_repeats: Count = 3  # R
     mask_act: Literal["relu", "sigmoid"] = "relu"
     norm: Literal["gLN"] = "gLN"
     encoder_act: Literal["relu", "none"] = "relu"

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import field_validator
 from torch import nn
 
-from fqss_edge.config_types import ModelConfigBase, PosInt
+from fqss_edge.config_types import Count, Dim, ModelConfigBase
 from fqss_edge.models.base import SeparationModel
 from fqss_edge.quant.layers import QConv1d, QReLU
 from fqss_edge.quant.qtensor import QTensor
@@ -22,9 +22,9 @@ from fqss_edge.quant.spec import FLOAT, QuantSpec
 
 class FlatConvConfig(ModelConfigBase):
     name: Literal["flatconv"] = "flatconv"
-    channels: PosInt = 64  # channels of every hidden layer
-    kernel_size: PosInt = 15  # odd: "same" padding keeps the length
-    n_layers: PosInt = 10  # Conv1d + ReLU layers before the output Conv1d
+    channels: Dim = 64  # channels of every hidden layer
+    kernel_size: Dim = 15  # odd: "same" padding keeps the length
+    n_layers: Count = 10  # Conv1d + ReLU layers before the output Conv1d
 
     @field_validator("kernel_size")
     @classmethod

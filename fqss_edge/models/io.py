@@ -12,6 +12,7 @@ from fqss_edge.errors import FqssError
 from fqss_edge.models.asteroid_keys import from_asteroid, is_asteroid_state
 from fqss_edge.models.base import SeparationModel
 from fqss_edge.models.factory import build_model
+from fqss_edge.models.size import check_model_size
 from fqss_edge.quant.tools import load_network_state, uncalibrated
 
 
@@ -40,10 +41,15 @@ def checkpoint_config(ck: Checkpoint, path: str | Path, config: RunConfig | dict
         embedded = dict(ck.config)
         if embedded.get("quant") is None:
             embedded["quant"] = {"enabled": False}
-        return parse_config(embedded, f"{path} (embedded config)")
-    if config is None:
+        source = f"{path} (embedded config)"
+        cfg = parse_config(embedded, source)
+    elif config is None:
         raise FqssError(f"{path}: checkpoint carries no model config; pass --config CONFIG.yaml")
-    return config if isinstance(config, RunConfig) else parse_config(config, "config")
+    else:
+        source = "config"
+        cfg = config if isinstance(config, RunConfig) else parse_config(config, source)
+    check_model_size(cfg.model, source)
+    return cfg
 
 
 def load_model(path: str | Path, config: RunConfig | dict | None = None) -> LoadedModel:

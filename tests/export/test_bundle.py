@@ -63,3 +63,39 @@ def test_a_failing_tflite_step_leaves_no_onnx_behind(ckpts, tmp_path, monkeypatc
         with pytest.raises(FqssError, match="simulated"):
             export_bundle(ckpts[ckpt], tmp_path)
         assert list(tmp_path.iterdir()) == []
+
+
+def test_a_later_onnx_only_export_removes_the_stale_tflite(ckpts, tmp_path, capsys):
+    assert main(["export", str(ckpts["int8"]), "-o", str(tmp_path)]) == 0
+    assert main(["export", str(ckpts["float"]), "--format", "onnx", "-o", str(tmp_path)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx"]
+    assert f"removed {tmp_path / 'model.tflite'} (from an earlier export)" in capsys.readouterr().out
+
+
+def test_a_failed_export_leaves_no_folder(ckpts, tmp_path, capsys):
+    out = tmp_path / "new" / "deeper"
+    assert main(["export", str(ckpts["float"]), "--io", "int16", "-o", str(out)]) == 2
+    assert "is for --int8 exports" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("where, expected", [
+    ("file", "exists and is not a folder"),
+    ("under a file", "cannot be created, {file} is a file"),
+    ("read-only", "cannot write there"),
+    ("/proc", "a system folder"),
+])
+def test_bad_output_folders_are_one_line(ckpts, tmp_path, capsys, where, expected):
+    import os
+
+    file = tmp_path / "a_file"
+    file.write_text("x")
+    ro = tmp_path / "ro"
+    ro.mkdir(mode=0o555)
+    out = {"file": file, "under a file": file / "sub", "read-only": ro / "sub", "/proc": "/proc/self/fqss"}[where]
+    if where == "read-only" and os.access(ro, os.W_OK):
+        pytest.skip("running as a user who can write a read-only folder (root)")
+    assert main(["export", str(ckpts["int8"]), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and expected.format(file=file) in err, err
+    assert file.read_text() == "x" and list(ro.iterdir()) == []

@@ -67,6 +67,8 @@ def register(app: typer.Typer) -> None:
 
         formats = None if fmt is None else {"both": ("onnx", "tflite"), "onnx": ("onnx",), "tflite": ("tflite",)}[fmt.value]
         result = export_bundle(checkpoint, out, int8, run_config(config), formats, io.value if io else None)
+        for stale in result.removed:
+            typer.echo(f"removed {stale} (from an earlier export)")
         if result.onnx_written:
             typer.echo(f"wrote {result.onnx.summary()}")
         if result.tflite is not None:

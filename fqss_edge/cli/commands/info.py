@@ -36,10 +36,10 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"  precision   : {md.get('precision', 'int8')} ({kind})")
             typer.echo(f"  sample rate : {md.get('sample_rate')} Hz")
             typer.echo(f"  sources     : {md.get('n_src')} {md.get('source_names')}")
-            typer.echo(f"  input       : {md['input']['name']} {md['input']['dtype']} {md['input']['shape']} "
-                       f"({md['input']['value']})")
-            typer.echo(f"  output      : {md['output']['name']} {md['output']['dtype']} {md['output']['shape']}")
-            typer.echo(f"  length      : T % {md['length']['multiple_of']} == 0 and T >= {md['length']['min']}")
+            typer.echo(f"  input       : {md['input']['name']} {md['input']['dtype']} {md['input'].get('shape')} "
+                       f"({md['input'].get('value', '')})")
+            typer.echo(f"  output      : {md['output']['name']} {md['output']['dtype']} {md['output'].get('shape')}")
+            typer.echo(f"  length      : T % {md.get('length', {}).get('multiple_of')} == 0 and T >= {md.get('length', {}).get('min')}")
             typer.echo(f"  FQSS        : splitter={md.get('input_splitter')} residual_output={md.get('residual_output')}")
         else:
             for key in ("fqss.model_config", "fqss.sample_rate", "fqss.n_src", "fqss.source_names", "fqss.stride",
