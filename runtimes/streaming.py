@@ -37,6 +37,7 @@ runs this same class on whole files.
 from __future__ import annotations
 
 import itertools
+import math
 import time
 
 import numpy as np
@@ -44,6 +45,7 @@ import numpy as np
 from fqss_edge.data.common import peak_gain
 from fqss_edge.errors import FqssError
 from fqss_edge.runtimes.base import Backend
+from fqss_edge.runtimes.footprint import check_window
 
 
 def crossfade_ramp(n: int) -> np.ndarray:
@@ -101,16 +103,17 @@ class StreamingSeparator:
         self.sample_rate = int(c.sample_rate)
         self.n_src = int(c.n_src)
         self.source_names = tuple(c.source_names)
-        if not chunk_seconds > 0:
-            raise FqssError(f"chunk length must be > 0 seconds, not {chunk_seconds}")
-        if not 0 <= overlap_seconds:
-            raise FqssError(f"overlap must be >= 0 seconds, not {overlap_seconds}")
+        if not (chunk_seconds > 0 and math.isfinite(chunk_seconds)):
+            raise FqssError(f"chunk length must be a finite number > 0 seconds, not {chunk_seconds}")
+        if not (0 <= overlap_seconds and math.isfinite(overlap_seconds)):
+            raise FqssError(f"overlap must be a finite number >= 0 seconds, not {overlap_seconds}")
         stride = max(int(c.stride), 1)
         self.chunk_samples = max(_round_to(chunk_seconds * self.sample_rate, stride), stride)
         self.overlap_samples = _round_to(overlap_seconds * self.sample_rate, stride)
         if self.overlap_samples > self.chunk_samples:
             raise FqssError(f"overlap ({overlap_seconds} s) must not be longer than the chunk ({chunk_seconds} s)")
         self.window_samples = self.chunk_samples + self.overlap_samples
+        check_window(backend, self.window_samples, f"chunk {chunk_seconds:g} s + overlap {overlap_seconds:g} s")
         self.align_sources = align_sources
         self.normalize = normalize
         self.gains: list[float] = []  # the level factor applied to each window (1.0 with normalize=False)

@@ -10,6 +10,7 @@ inference plus the backend's padding to the model's length contract and cropping
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ import numpy as np
 
 from fqss_edge.bench.device_runner import speech_like_input
 from fqss_edge.errors import FqssError
+from fqss_edge.runtimes.footprint import check_window
 
 CHECKPOINT_SUFFIXES = (".safetensors", ".pth", ".pt")
 
@@ -37,11 +39,11 @@ class Settings:
     def __post_init__(self) -> None:
         if self.threads < 1:
             raise FqssError(f"--threads must be >= 1, not {self.threads}")
-        if self.chunk_seconds <= 0:
-            raise FqssError(f"--chunk must be > 0 seconds, not {self.chunk_seconds}")
+        if not (self.chunk_seconds > 0 and math.isfinite(self.chunk_seconds)):
+            raise FqssError(f"--chunk must be a finite number > 0 seconds, not {self.chunk_seconds}")
         if self.warmup < 0 or self.runs < 1:
             raise FqssError(f"--warmup must be >= 0 and --runs >= 1 (got {self.warmup}, {self.runs})")
-        if self.min_secs is not None and self.min_secs <= 0:
+        if self.min_secs is not None and not (self.min_secs > 0 and math.isfinite(self.min_secs)):
             raise FqssError(f"--min-secs must be > 0, not {self.min_secs}")
 
 
@@ -137,6 +139,9 @@ def run_round_robin(targets: list[Target], settings: Settings,
         be = opener(t)
         init_ms = (time.perf_counter_ns() - t0) / 1e6
         sr = int(be.io_contract.sample_rate)
+        if hasattr(be.io_contract, "valid_length"):  # (test fakes have no contract to estimate from)
+            check_window(be, be.io_contract.valid_length(max(1, round(settings.chunk_seconds * sr))),
+                         f"{t.path}: --chunk {settings.chunk_seconds:g} s")
         x = chunk_waveform(sr, settings.chunk_seconds, settings.seed)
         first = _timed(be.run, x)
         backends.append(be)

@@ -9,6 +9,8 @@ same rate, channels and length as the input).
 
 from __future__ import annotations
 
+import contextlib
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from fqss_edge.errors import FqssError
+from fqss_edge.fileio import output_folder
 from fqss_edge.runtimes.base import Backend
 from fqss_edge.runtimes.streaming import StreamingSeparator
 from fqss_edge.separate.reader import AudioInfo, probe, read_blocks
@@ -50,32 +53,16 @@ def output_paths(mixture: str | Path, out_dir: str | Path, source_names: Sequenc
 def separate_file(mixture: str | Path, backend: Backend, out_dir: str | Path,
                   options: SeparateOptions | None = None, progress: Progress | None = None) -> dict[str, Path]:
     """Separate one file; returns ``{source name: written wav}``. Nothing is written if it fails."""
-    opts = options or SeparateOptions()
-    info = probe(mixture)
-    contract = backend.io_contract
-    seps = [StreamingSeparator(backend, opts.chunk_seconds, opts.overlap_seconds, opts.align_sources,
-                               opts.normalize) for _ in range(info.channels)]
-    names = seps[0].source_names
-    paths = output_paths(info.path, out_dir, names)
-    down = StreamResampler(info.sample_rate, contract.sample_rate, info.channels)
-    ups = [StreamResampler(contract.sample_rate, info.sample_rate, info.channels) for _ in names]
-    block = max(int(opts.block_seconds * info.sample_rate), 1)
-    subtype = opts.subtype or output_subtype(info.subtype)
-    with AtomicWavSet(paths, info.sample_rate, info.channels, info.frames, subtype) as out:
-        for x in read_blocks(info, block):
-            _write(out, names, ups, _separate(seps, down.process(x)), last=False)
-            if progress:
-                progress(x.shape[0])
-        y = _separate(seps, down.finish())
-        flushed = np.stack([s.flush() for s in seps], axis=-1)  # [S, n, C]
-        _write(out, names, ups, np.concatenate([y, flushed], axis=1), last=True)
-        return out.commit()
+    return separate_files([mixture], backend, out_dir, options, progress)[probe(mixture).path]
 
 
 def separate_files(mixtures: Sequence[str | Path], backend: Backend, out_dir: str | Path,
                    options: SeparateOptions | None = None,
                    progress: Progress | None = None) -> dict[Path, dict[str, Path]]:
-    """Separate several files (all headers are checked first); ``{mixture: {source: wav}}``."""
+    """Separate several files (all headers are checked first); ``{mixture: {source: wav}}``.
+
+    All outputs are committed together once every file is separated: a failure on the second file leaves no
+    output of the first (nor the output folder, if this call created it)."""
     infos = [probe(m) for m in mixtures]
     stems: dict[str, Path] = {}
     for info in infos:
@@ -84,7 +71,40 @@ def separate_files(mixtures: Sequence[str | Path], backend: Backend, out_dir: st
                             f"(separate them into different folders)")
         stems[info.path.stem] = info.path
     _refuse_overwriting_inputs([info.path for info in infos], out_dir, backend.io_contract.source_names)
-    return {info.path: separate_file(info.path, backend, out_dir, options, progress) for info in infos}
+    with output_folder(out_dir) as out, contextlib.ExitStack() as stack:
+        sets = {info.path: _separate_into(info, backend, out, options or SeparateOptions(), progress, stack)
+                for info in infos}
+        for wavs in sets.values():
+            wavs.finish()
+        return {path: wavs.commit() for path, wavs in sets.items()}
+
+
+def _separate_into(info: AudioInfo, backend: Backend, out_dir: Path, opts: SeparateOptions,
+                   progress: Progress | None, stack: contextlib.ExitStack) -> AtomicWavSet:
+    """Separate one file into temporary wavs (discarded when ``stack`` closes without a commit)."""
+    contract = backend.io_contract
+    # a chunk longer than the file gives one window, the whole file, at flush: the same output as a chunk of
+    # the file's length, whose memory the estimate (StreamingSeparator) then judges
+    chunk = opts.chunk_seconds
+    if math.isfinite(chunk):
+        chunk = min(chunk, max(info.seconds + 1.0, opts.overlap_seconds))
+    seps = [StreamingSeparator(backend, chunk, opts.overlap_seconds, opts.align_sources,
+                               opts.normalize) for _ in range(info.channels)]
+    names = seps[0].source_names
+    paths = output_paths(info.path, out_dir, names)
+    down = StreamResampler(info.sample_rate, contract.sample_rate, info.channels)
+    ups = [StreamResampler(contract.sample_rate, info.sample_rate, info.channels) for _ in names]
+    block = max(int(opts.block_seconds * info.sample_rate), 1)
+    subtype = opts.subtype or output_subtype(info.subtype)
+    out = stack.enter_context(AtomicWavSet(paths, info.sample_rate, info.channels, info.frames, subtype))
+    for x in read_blocks(info, block):
+        _write(out, names, ups, _separate(seps, down.process(x)), last=False)
+        if progress:
+            progress(x.shape[0])
+    y = _separate(seps, down.finish())
+    flushed = np.stack([s.flush() for s in seps], axis=-1)  # [S, n, C]
+    _write(out, names, ups, np.concatenate([y, flushed], axis=1), last=True)
+    return out
 
 
 def _refuse_overwriting_inputs(inputs: Sequence[Path], out_dir: str | Path, names: Sequence[str]) -> None:

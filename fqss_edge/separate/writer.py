@@ -60,14 +60,18 @@ class AtomicWavSet:
         self._files[key].write(b)
         self.written[key] += b.shape[0]
 
-    def commit(self) -> dict[str, Path]:
-        """Pad every output to ``length``, close, and rename all temp files into place."""
+    def finish(self) -> None:
+        """Pad every output to ``length`` and close the temp files (still under their temporary names)."""
         for key in self.paths:
             missing = self.length - self.written[key]
             if missing > 0:
                 self.write(key, np.zeros((missing, self.channels), dtype=np.float32))
         for f in self._files.values():
             f.close()
+
+    def commit(self) -> dict[str, Path]:
+        """``finish``, then rename all temp files into place."""
+        self.finish()
         for key, p in self.paths.items():
             os.replace(self._tmp[key], p)
         self._tmp.clear()

@@ -65,3 +65,65 @@ def test_an_output_that_would_overwrite_an_input_is_refused_before_any_write(tin
     err = capsys.readouterr().err
     assert code == 2 and "x_s1.wav: is an input and would be overwritten" in err
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def _one_error_line(code: int, err: str) -> str:
+    assert code == 2 and err.count("\n") == 1 and err.startswith("error: "), err
+    return err
+
+
+def test_a_failure_on_the_second_file_commits_nothing(tiny_models, tmp_path, capsys):  # noqa: F811
+    """All outputs of one command together or none: the first file's outputs are not left behind either."""
+    first, second = tmp_path / "first.wav", tmp_path / "second.wav"
+    sf.write(first, noise(SR * 2), SR, subtype="FLOAT")
+    bad = noise(SR * 3)
+    bad[SR * 2] = np.nan  # found while reading, after the first file was separated
+    sf.write(second, bad, SR, subtype="FLOAT")
+    out = tmp_path / "new_out"
+    code, _, err = run_cli(["separate", first, second, "-m", tiny_models["tflite"], "-o", out, "-q"], capsys)
+    assert "second.wav: audio contains NaN or Inf samples (first at 2.000 s)" in _one_error_line(code, err)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("option, value, expected", [
+    ("--chunk", "inf", "chunk length must be a finite number > 0 seconds, not inf"),
+    ("--chunk", "nan", "chunk length must be a finite number > 0 seconds, not nan"),
+    ("--chunk", "0", "chunk length must be a finite number > 0 seconds, not 0.0"),
+    ("--overlap", "inf", "overlap must be a finite number >= 0 seconds, not inf"),
+    ("-o", "FILE", "exists and is not a folder"),
+    ("-o", "FILE/sub", "is a file"),
+    ("-o", "/proc/self/out", "a system folder"),
+])
+def test_bad_options_are_one_line(tiny_models, tmp_path, capsys, option, value, expected):  # noqa: F811
+    mix = tmp_path / "mix.wav"
+    sf.write(mix, noise(SR), SR)
+    (tmp_path / "FILE").write_text("x")
+    args = ["separate", mix, "-m", tiny_models["tflite"], "-q", "-o", tmp_path / "out", option,
+            value.replace("FILE", str(tmp_path / "FILE"))]
+    assert expected in _one_error_line(*run_cli(args, capsys)[::2])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["FILE", "mix.wav"]
+
+
+def test_a_chunk_longer_than_the_file_is_the_whole_file(tiny_models, tmp_path, capsys):  # noqa: F811
+    """--chunk 36000 on a short file: one window (the file), the same output as --chunk of the file's length."""
+    mix = tmp_path / "mix.wav"
+    sf.write(mix, noise(SR * 3), SR)
+    for chunk in ("36000", "4"):
+        code, _, err = run_cli(["separate", mix, "-m", tiny_models["tflite"], "-q", "-o", tmp_path / chunk,
+                                "--chunk", chunk], capsys)
+        assert code == 0, err
+    assert np.array_equal(sf.read(tmp_path / "36000" / "mix_s1.wav")[0], sf.read(tmp_path / "4" / "mix_s1.wav")[0])
+
+
+def test_a_chunk_over_the_memory_limit_is_refused_with_the_estimate(tiny_models, tmp_path, capsys,  # noqa: F811
+                                                                     monkeypatch):
+    monkeypatch.setenv("FQSS_MAX_MEMORY_MB", "50")
+    mix = tmp_path / "long.wav"
+    sf.write(mix, np.zeros(SR * 600, dtype=np.float32), SR)
+    code, _, err = run_cli(["separate", mix, "-m", tiny_models["tflite"], "-q", "-o", tmp_path / "out",
+                            "--chunk", "36000"], capsys)
+    assert "one model call on 602 s of audio needs about 1.5 GB (320 bytes per sample for this model), above " \
+           "the limit of 52.4 MB; use a chunk of at most 20 s" in _one_error_line(code, err)
+    assert not (tmp_path / "out").exists()
+    code, _, err = run_cli(["bench", tiny_models["tflite"], "--chunk", "36000", "--runs", "1"], capsys)
+    assert code == 2 and "needs about 92.1 GB (320 bytes per sample" in err.splitlines()[-1]
