@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from fqss_edge.data.common import SeparationDataset, read_mono
+from fqss_edge.audio import read_wav
+from fqss_edge.data.common import SeparationDataset
 from fqss_edge.errors import FqssError
 
 
@@ -54,9 +55,19 @@ class FolderDataset(SeparationDataset):
         return len(self.names)
 
     def load(self, index: int) -> tuple[np.ndarray, np.ndarray, str]:
+        """The mixture and its sources; a source whose length or channel count differs from the mixture's is an
+        error naming it (cutting everything to the shortest would score a truncated reference)."""
         name = self.names[index]
-        mix = read_mono(self.root / "mix" / name, self.sample_rate)
-        srcs = [read_mono(self.root / f"s{k + 1}" / name, self.sample_rate) for k in range(self.n_src)]
-        n = min([mix.shape[0]] + [s.shape[0] for s in srcs])
-        return mix[:n], np.stack([s[:n] for s in srcs]), Path(name).stem
+        mix_path = self.root / "mix" / name
+        mix, _ = read_wav(mix_path, expected_sr=self.sample_rate)
+        srcs = []
+        for k in range(self.n_src):
+            path = self.root / f"s{k + 1}" / name
+            src, _ = read_wav(path, expected_sr=self.sample_rate)
+            if src.shape != mix.shape:
+                what = "channels" if src.shape[0] != mix.shape[0] else "samples"
+                raise FqssError(f"{path}: {src.shape[0]} channel(s) x {src.shape[1]} samples, the mixture {mix_path} "
+                                f"has {mix.shape[0]} x {mix.shape[1]} (the {what} differ)")
+            srcs.append(src.mean(axis=0))
+        return mix.mean(axis=0), np.stack(srcs), Path(name).stem
 

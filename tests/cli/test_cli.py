@@ -131,3 +131,17 @@ def test_console_script_exit_status(tmp_path):
     proc = subprocess.run([str(exe), "eval", str(tmp_path / "none.safetensors"), "--data", str(tmp_path)],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "none.safetensors" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("folder, change, expected", [
+    ("s1", lambda x: x[: len(x) // 2], "the samples differ"),
+    ("mix", lambda x: np.stack([x] * 8, axis=1), "the channels differ"),
+], ids=["short reference", "8-channel mixture"])
+def test_eval_refuses_mismatched_references(trained, tmp_path, capsys, folder, change, expected):
+    """A reference shorter than its mixture, or an 8-channel mixture with mono references: one line, exit 2."""
+    data = make_split(tmp_path / "data", 1, 0.3, 0)
+    wav = data / folder / "utt000.wav"
+    x, sr = sf.read(str(wav))
+    sf.write(str(wav), change(x), sr)
+    code, _, err = run_cli(["eval", trained, "--data", data], capsys)
+    _assert_one_line_error(code, err, expected)
