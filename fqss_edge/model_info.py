@@ -28,10 +28,14 @@ def onnx_info(path: Path) -> dict[str, Any]:
         from fqss_edge.runtimes.onnxruntime_backend import contract_of
 
         contract_of(model, path)  # validated: a hand-edited or copied contract is an error, not a display
+    from fqss_edge.fingerprint import FINGERPRINT_KEY, ONNX_WEIGHTS_KEY, check_digest, onnx_weights_sha256
+
+    integrity = check_digest(meta.get(ONNX_WEIGHTS_KEY), onnx_weights_sha256(model), str(path))
     ops: dict[str, int] = {}
     for node in model.graph.node:
         ops[node.op_type] = ops.get(node.op_type, 0) + 1
-    return {"format": "onnx", "opset": max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")),
+    return {"format": "onnx", "integrity": integrity, "fingerprint": meta.get(FINGERPRINT_KEY) or "no fingerprint",
+            "opset": max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")),
                                             default=None), "metadata": meta, "operators": ops}
 
 
@@ -39,9 +43,14 @@ def tflite_info(path: Path) -> dict[str, Any]:
     from fqss_edge.export.tflite.metadata import read_tflite_metadata
     from fqss_edge.runtimes.litert_backend import contract_from_metadata
 
+    from fqss_edge.export.tflite.metadata import stored_weights_sha256
+    from fqss_edge.fingerprint import FINGERPRINT_KEY, TFLITE_WEIGHTS_KEY, check_digest
+
     meta = read_tflite_metadata(path)
     contract_from_metadata(meta, f"{path}: fqss_edge metadata")  # validated before it is shown
-    return {"format": "tflite", "metadata": meta}
+    integrity = check_digest(meta.get(TFLITE_WEIGHTS_KEY), stored_weights_sha256(path), str(path))
+    fingerprint = (meta.get("onnx_metadata") or {}).get(FINGERPRINT_KEY) or "no fingerprint"
+    return {"format": "tflite", "integrity": integrity, "fingerprint": fingerprint, "metadata": meta}
 
 
 def model_info(path: str | Path) -> dict[str, Any]:

@@ -59,6 +59,7 @@ def model_config_of(backend: Any) -> dict[str, Any] | None:
 
 @functools.lru_cache(maxsize=16)
 def _largest_activation_per_sample(config_json: str) -> float:
+    """Of a validated model config (its ``model_dump`` as JSON)."""
     import torch
     from torch.utils._python_dispatch import TorchDispatchMode
     from torch.utils._pytree import tree_flatten
@@ -76,7 +77,7 @@ def _largest_activation_per_sample(config_json: str) -> float:
             return out
 
     cfg = json.loads(config_json)
-    n = int(cfg.get("sample_rate", 8000))
+    n = int(cfg["sample_rate"])
     with torch.device("meta"):
         model = build_model(cfg, None)
     mode = _Largest()
@@ -88,11 +89,13 @@ def _largest_activation_per_sample(config_json: str) -> float:
 def bytes_per_sample(backend: Any) -> float:
     """Estimated bytes per window sample of one call of ``backend`` (the default Conv-TasNet's if the model
     does not say what it is)."""
-    cfg = model_config_of(backend) or {"name": "convtasnet"}
-    try:
-        largest = _largest_activation_per_sample(json.dumps(cfg, sort_keys=True))
+    from fqss_edge.models.factory import model_config
+
+    try:  # what a file says is validated first; a config that does not validate is estimated as the default
+        cfg = model_config(model_config_of(backend) or {"name": "convtasnet"})
     except FqssError:
-        largest = _largest_activation_per_sample(json.dumps({"name": "convtasnet"}))
+        cfg = model_config({"name": "convtasnet"})
+    largest = _largest_activation_per_sample(json.dumps(cfg.model_dump(mode="json"), sort_keys=True))
     return LIVE_TENSORS * largest + PIPELINE_BYTES
 
 

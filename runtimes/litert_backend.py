@@ -30,7 +30,8 @@ import numpy as np
 
 from fqss_edge.errors import FqssError
 from fqss_edge.export.tflite.layout import activation_to_onnx_layout
-from fqss_edge.export.tflite.metadata import read_tflite_metadata
+from fqss_edge.export.tflite.metadata import read_tflite_metadata, stored_weights_sha256
+from fqss_edge.fingerprint import TFLITE_WEIGHTS_KEY, check_digest
 from fqss_edge.runtimes.base import IoContract, as_waveform
 from fqss_edge.runtimes.metadata_schema import TfliteMetadata, validated
 
@@ -110,6 +111,7 @@ class LiteRtBackend:
         self.precision = self.meta.get("precision", "int8")  # files written before float32 models: int8
         self._contract = contract_from_metadata(self.meta, f"{p}: fqss_edge metadata")
         self._check_tensors(p)
+        check_digest(self.meta.get(TFLITE_WEIGHTS_KEY), stored_weights_sha256(p), str(p))
         self._length = -1
         return self
 

@@ -17,6 +17,7 @@ import onnxruntime as ort
 from google.protobuf.message import DecodeError
 
 from fqss_edge.errors import FqssError
+from fqss_edge.fingerprint import ONNX_WEIGHTS_KEY, check_digest, onnx_weights_sha256
 from fqss_edge.runtimes.base import IoContract, pad_to_contract
 
 OPT_LEVELS = {
@@ -45,6 +46,7 @@ def contract_of(proto: onnx.ModelProto, path: str | Path) -> IoContract:
                         f"write it with `fqss-edge export`")
     contract = IoContract.from_json(meta["fqss.io_contract"], f"{path}: fqss.io_contract")
     _check_graph(proto, contract, path)
+    check_digest(meta.get(ONNX_WEIGHTS_KEY), onnx_weights_sha256(proto), str(path))
     return contract
 
 

@@ -68,6 +68,7 @@ class TorchBackend:
         from fqss_edge.models.io import load_model
 
         loaded = load_model(path, self.config)
+        self.path, self.fingerprint = Path(path), loaded.fingerprint
         return self._set_model(loaded.model, loaded.config)
 
     @classmethod

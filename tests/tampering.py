@@ -102,3 +102,27 @@ def one_operator_tflite(dst: Path, input_name: str = "mixture", output_name: str
     model.buffers = [schema.BufferT() for _ in range(3)]
     model.metadata = []
     return _write_tflite(model, dst)
+
+
+def edited_tflite_weights(src: Path, dst: Path) -> Path:
+    """``src`` with one byte of its first non-empty weight buffer flipped (metadata left as it is)."""
+    model = schema.ModelT.InitFromPackedBuf(bytearray(Path(src).read_bytes()), 0)
+    skip = {m.buffer for m in model.metadata}
+    k = next(i for i, b in enumerate(model.buffers) if i not in skip and b.data is not None and len(b.data))
+    data = np.array(model.buffers[k].data, dtype=np.uint8)
+    data[0] ^= 1
+    model.buffers[k].data = data
+    return _write_tflite(model, dst)
+
+
+def edited_onnx_weights(src: Path, dst: Path) -> Path:
+    """``src`` with one value of its first non-empty initializer changed (metadata left as it is)."""
+    from onnx import numpy_helper
+
+    model = onnx.load(str(src))
+    init = next(i for i in model.graph.initializer if np.prod(i.dims) > 0)
+    array = numpy_helper.to_array(init).copy()
+    array.flat[0] = array.flat[0] + 1
+    init.CopyFrom(numpy_helper.from_array(array, init.name))
+    onnx.save(model, str(dst))
+    return Path(dst)

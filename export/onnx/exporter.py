@@ -19,6 +19,7 @@ from fqss_edge.export.onnx.expected import expected_from_model
 from fqss_edge.export.onnx.graph import GraphBuilder
 from fqss_edge.export.onnx.lower import lower
 from fqss_edge.export.onnx.metadata import metadata_props
+from fqss_edge.fingerprint import FINGERPRINT_KEY, ONNX_WEIGHTS_KEY, onnx_weights_sha256
 from fqss_edge.export.onnx.trace import trace
 from fqss_edge.export.onnx.verify import verify_qdq_graph
 from fqss_edge.runtimes.base import INPUT_NAME, OUTPUT_NAME
@@ -96,10 +97,14 @@ def save_atomic(proto: onnx.ModelProto, path: str | Path) -> Path:
 
 
 def export_onnx(model: nn.Module, path: str | Path, quantized: bool | None = None,
-                config: Any = None) -> OnnxExport:
-    """Export, check, verify (int8: the QDQ contract against the model's own quantizers) and write ``path``."""
+                config: Any = None, fingerprint: str | None = None) -> OnnxExport:
+    """Export, check, verify (int8: the QDQ contract against the model's own quantizers) and write ``path``.
+    ``fingerprint``: of the checkpoint the model was loaded from (recorded for ``parity``)."""
     quantized = is_quantized(model) if quantized is None else quantized
     proto = build_onnx(model, quantized, config)
+    if fingerprint:
+        proto.metadata_props.add(key=FINGERPRINT_KEY, value=fingerprint)
+    proto.metadata_props.add(key=ONNX_WEIGHTS_KEY, value=onnx_weights_sha256(proto))
     check_onnx(proto, str(path))
     if quantized:
         verify_qdq_graph(proto, expected_from_model(model), label=str(path))
@@ -117,4 +122,4 @@ def export_checkpoint(checkpoint: str | Path, out_dir: str | Path, quantized: bo
     if quantized and not loaded.quantized:
         raise FqssError(f"{checkpoint}: a float checkpoint cannot be exported --int8 (use --float, or quantize "
                         f"it first with PTQ/QAT)")
-    return export_onnx(loaded.model, Path(out_dir) / filename, quantized, loaded.config)
+    return export_onnx(loaded.model, Path(out_dir) / filename, quantized, loaded.config, loaded.fingerprint)

@@ -17,10 +17,12 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import onnx
 
 from fqss_edge.export.tflite.metadata import METADATA_NAME, build_metadata, read_tflite_metadata
 from fqss_edge.fileio import atomic_write_bytes
+from fqss_edge.fingerprint import TFLITE_WEIGHTS_KEY, tflite_weights_sha256
 
 __all__ = ["export", "convert_model", "graph_precision", "read_tflite_metadata"]
 
@@ -63,6 +65,8 @@ def convert_model(model: onnx.ModelProto, io: str | None = None, name: str = "mo
         description = "fqss-edge integer-only model"
     meta = build_metadata(ctx, io, precision)
     meta["fixed_length"] = length
+    meta[TFLITE_WEIGHTS_KEY] = tflite_weights_sha256(
+        b"" if b.data is None else np.asarray(b.data, np.uint8).tobytes() for b in ctx.b.buffers)
     data = ctx.b.build(ctx.inputs, ctx.outputs, {METADATA_NAME: json.dumps(meta, sort_keys=True).encode()},
                        description=description)
     return data, meta

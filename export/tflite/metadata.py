@@ -60,6 +60,21 @@ def build_metadata(ctx, io: str, precision: str = "int8") -> dict:
     }
 
 
+def stored_weights_sha256(path: str | Path) -> str:
+    """SHA-256 of the .tflite's buffers other than metadata (what ``weights_sha256`` in its metadata covers)."""
+    from fqss_edge.fingerprint import tflite_weights_sha256
+
+    data = Path(path).read_bytes()
+    try:
+        model = schema.Model.GetRootAs(data, 0)
+        skip = {model.Metadata(i).Buffer() for i in range(model.MetadataLength())}
+        blobs = [bytes(model.Buffers(k).DataAsNumpy()) if model.Buffers(k).DataLength() else b""
+                 for k in range(model.BuffersLength()) if k not in skip]
+    except Exception as e:
+        raise FqssError(f"{path}: corrupt TFLite file ({type(e).__name__})") from None
+    return tflite_weights_sha256(blobs)
+
+
 def read_tflite_metadata(path: str | Path) -> dict:
     """The ``fqss_edge`` JSON of a .tflite written by ``export`` (FqssError if missing or unreadable)."""
     path = Path(path)

@@ -9,6 +9,7 @@ from typing import Any
 from fqss_edge.checkpoint import Checkpoint, load_checkpoint
 from fqss_edge.config import RunConfig, parse_config
 from fqss_edge.errors import FqssError
+from fqss_edge.fingerprint import checkpoint_fingerprint
 from fqss_edge.models.asteroid_keys import from_asteroid, is_asteroid_state
 from fqss_edge.models.base import SeparationModel
 from fqss_edge.models.factory import build_model
@@ -21,6 +22,7 @@ class LoadedModel:
     model: SeparationModel
     config: RunConfig  # the run config: model, quant, train, data
     meta: dict[str, Any]
+    fingerprint: str = ""  # of the loaded tensors and the model/quant config (fqss_edge.fingerprint)
 
     @property
     def quantized(self) -> bool:
@@ -70,4 +72,6 @@ def load_model(path: str | Path, config: RunConfig | dict | None = None) -> Load
     if missing:
         raise FqssError(f"{path}: quantizer {missing[0]} was never calibrated (unfinished QAT/PTQ run?)")
     model.eval()
-    return LoadedModel(model, cfg, dict(ck.meta))
+    fingerprint = checkpoint_fingerprint(model.state_dict(), cfg.model.model_dump(mode="json"),
+                                         cfg.quant.model_dump(mode="json"))
+    return LoadedModel(model, cfg, dict(ck.meta), fingerprint)

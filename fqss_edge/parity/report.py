@@ -54,6 +54,7 @@ class ParityReport:
     reference_si_sdr_db: dict[str, float]
     runtimes: list[RuntimeStats] = field(default_factory=list)
     pairwise_sqnr_db: dict[str, dict[str, float]] = field(default_factory=dict)  # row vs column, all outputs
+    provenance: dict[str, str] = field(default_factory=dict)  # model -> was it exported from the checkpoint?
 
     def to_dict(self) -> dict[str, Any]:
         return _finite(asdict(self))
@@ -65,6 +66,8 @@ class ParityReport:
         lines = [f"### Parity: `{self.checkpoint}` on `{self.data}` ({self.n_utts} utterances)", "",
                  f"Reference: {self.reference}. LSB = {_lsb(self.lsb)}. PyTorch PIT SI-SDR: "
                  + ", ".join(f"{k} {v:.2f} dB" for k, v in self.reference_si_sdr_db.items()), "",
+                 *[f"`{Path(m).name}`: {status}." for m, status in self.provenance.items()],
+                 *([""] if self.provenance else []),
                  "| runtime | output | max LSB | mean LSB | exact % | within 1 LSB % | SQNR dB | ΔSI-SDR dB |",
                  "|---|---|---:|---:|---:|---:|---:|---:|"]
         several = len({rt.model for rt in self.runtimes}) > 1

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from fqss_edge.errors import FqssError
+from fqss_edge.fingerprint import FINGERPRINT_KEY
 from fqss_edge.parity.metrics import DiffAccumulator, pit_si_sdr
 from fqss_edge.parity.per_layer import LayerDiffs
 from fqss_edge.parity.report import OutputStats, ParityReport, RuntimeStats
@@ -57,6 +58,24 @@ def _check_compatible(backend: Backend, model: str, reference: TorchBackend) -> 
                             f"(exported from another model?)")
     if isinstance(backend, OnnxRuntimeBackend) and backend.quantized and not reference.quantized:
         raise FqssError(f"{model}: an int8 QDQ model, but the checkpoint is a float model")
+
+
+def fingerprint_check(backend: Backend, model: str, reference: TorchBackend) -> str:
+    """Was ``model`` exported from the reference checkpoint? An error if its metadata names another one: every
+    figure of the run would compare two different networks (an SQNR of a few dB that reads like an export bug).
+    Exports written before fingerprints cannot be checked: said so in the report, and run."""
+    stored = getattr(backend, "proto", None)
+    if stored is not None:
+        stored = {p.key: p.value for p in stored.metadata_props}.get(FINGERPRINT_KEY)
+    else:
+        stored = (getattr(backend, "meta", {}).get("onnx_metadata") or {}).get(FINGERPRINT_KEY)
+    expected = getattr(reference, "fingerprint", "")
+    if not stored or not expected:
+        return "no fingerprint (exported before fingerprints): not checked"
+    if stored != expected:
+        raise FqssError(f"{model}: exported from another checkpoint than {getattr(reference, 'path', '')} (fingerprint "
+                        f"{stored[:12]}, the checkpoint's {expected[:12]}); export it again or pass its checkpoint")
+    return "exported from this checkpoint (fingerprint matches)"
 
 
 class PairwiseSqnr:
@@ -110,9 +129,11 @@ def run_parity(ckpt_path: str | Path, model_paths: list[str | Path], data_dir: s
     reference = TorchBackend(config=config, threads=threads).load(ckpt_path)
     contract = reference.io_contract
     tracked = []
+    provenance: dict[str, str] = {}
     for path in model_paths:
         for backend in runtimes_for(path, reference, threads):
             _check_compatible(backend, str(path), reference)
+            provenance[str(path)] = fingerprint_check(backend, str(path), reference)
             layers = LayerDiffs() if per_layer and _has_intermediates(backend) else None
             accs = [DiffAccumulator(contract.output_lsb) for _ in range(contract.n_src)]
             tracked.append(_Tracked(backend, str(path), accs, layers=layers))
@@ -144,4 +165,4 @@ def run_parity(ckpt_path: str | Path, model_paths: list[str | Path], data_dir: s
     mean_ref = np.mean(np.asarray(ref_si), axis=0)
     return ParityReport(str(ckpt_path), str(data_dir), n, contract.output_lsb, reference.name,
                         {k: float(v) for k, v in zip(contract.source_names, mean_ref)},
-                        [_summarize(t, contract.source_names) for t in tracked], pairs.matrix())
+                        [_summarize(t, contract.source_names) for t in tracked], pairs.matrix(), provenance)

@@ -67,6 +67,12 @@ def test_per_layer_names_the_first_diverging_layer(setup):
     w = numpy_helper.to_array(init).copy()
     w[:, 0, :] = -w[:, 0, :]  # a wrong weight in one layer
     init.CopyFrom(numpy_helper.from_array(w, name))
+    # as an exporter bug would write it: the integrity hash is of the wrong weights (else loading refuses it)
+    from fqss_edge.fingerprint import ONNX_WEIGHTS_KEY, onnx_weights_sha256
+
+    for p in proto.metadata_props:
+        if p.key == ONNX_WEIGHTS_KEY:
+            p.value = onnx_weights_sha256(proto)
     broken = d / "broken.onnx"
     onnx.save(proto, str(broken))
     report = run_parity(ckpt, [onnx_path, broken], data, max_utts=1, per_layer=True)

@@ -31,6 +31,8 @@ def register(app: typer.Typer) -> None:
             return
         md = data["metadata"]
         typer.echo(f"{data['path']} ({data['format']}, {data['bytes']} bytes)")
+        typer.echo(f"  weights     : {data['integrity']}")
+        typer.echo(f"  checkpoint  : {data['fingerprint'][:16]}")
         if data["format"] == "tflite":
             kind = "integer-only operators" if md.get("integer_only", True) else "float32 operators"
             typer.echo(f"  precision   : {md.get('precision', 'int8')} ({kind})")
