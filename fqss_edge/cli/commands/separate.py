@@ -19,7 +19,9 @@ EXAMPLES = """
     "is separated on its own, at the model's rate, and resampled back with soxr). Files of any length are "
     "processed in constant memory: chunks of --chunk seconds with --overlap seconds cross-faded, the source order "
     "kept consistent across chunks, each chunk scaled to the level the model was trained at (peak 0.9) and its "
-    "outputs scaled back, so quiet recordings separate as well as loud ones. Outputs appear only when complete.\n"
+    "outputs scaled back, so quiet recordings separate as well as loud ones. A chunk whose estimated memory exceeds "
+    "half the RAM (FQSS_MAX_MEMORY_MB overrides) is refused with the estimate. Outputs appear only when complete, "
+    "all files' together.\n"
 )
 
 
