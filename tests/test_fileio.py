@@ -34,3 +34,23 @@ def test_written_files_honour_the_umask(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "x.bin").stat().st_mode & 0o777 == 0o640
+
+
+def test_output_folder_checks_and_cleans_up(tmp_path, monkeypatch):
+    import os
+
+    from fqss_edge.errors import FqssError
+    from fqss_edge.fileio import check_output_folder, output_folder
+
+    with pytest.raises(RuntimeError):
+        with output_folder(tmp_path / "a" / "b") as d:
+            (d / ".tmp").write_text("x")
+            (d / ".tmp").unlink()
+            raise RuntimeError()
+    assert list(tmp_path.iterdir()) == []  # both folders it created are gone
+    with output_folder(tmp_path / "kept") as d:
+        assert d.is_dir()
+    assert (tmp_path / "kept").is_dir()
+    monkeypatch.setattr(os, "access", lambda *_: False)  # (as root every folder is writable)
+    with pytest.raises(FqssError, match=rf"^{tmp_path / 'x'}: cannot write there \({tmp_path} is not writable\)$"):
+        check_output_folder(tmp_path / "x")
