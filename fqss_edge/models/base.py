@@ -4,7 +4,9 @@ A model maps a waveform ``[B, 1, T]`` in [-1, 1) to its sources ``[B, n_src, T]`
 around any network, so that no architecture repeats it:
 
 * the **input**: the FQSS splitter (the two bytes of 16-bit PCM as two int8 channels) or a plain learned-range
-  input quantizer (``self.input``); the first layer reads ``self.in_channels`` channels;
+  input quantizer (``self.input``); the first layer (``input_layer``) reads ``self.in_channels`` channels, with the
+  splitter offset-free: it reads the low byte as ``(p & 0xFF) / 128`` (``LOW_BYTE_OFFSET``), so that digital
+  silence (p = 0) is zero on both channels, as it is for the float model;
 * the **output**: the decoder (the last layer, whose output is the waveform) and, with FQSS, the residual output
   block around it (``self.residual``): the output is then ``y0 + y1 / 256``, again 16-bit PCM;
 * the **I/O contract**: sample rate, source names, the length rule (``length_multiple``, ``min_length``) and the
@@ -29,7 +31,7 @@ from torch import nn
 from fqss_edge.config_types import ModelConfigBase
 from fqss_edge.errors import FqssError
 from fqss_edge.quant.layers import InputQuant, InputSplitter, QConv1d, QConvTranspose1d, ResidualOutput
-from fqss_edge.quant.layers.io import BYTE_SCALE, PCM16_SCALE
+from fqss_edge.quant.layers.io import BYTE_SCALE, LOW_BYTE_OFFSET, PCM16_SCALE
 from fqss_edge.quant.qtensor import QTensor
 from fqss_edge.quant.quantizers import FixedQuantizer
 from fqss_edge.quant.spec import FLOAT, QuantSpec
@@ -73,13 +75,26 @@ class SeparationModel(nn.Module):
         return self.spec.fixed(BYTE_SCALE, 0) if self.residual_output else self.spec.act()
 
     def set_decoder(self, decoder: QConv1d | QConvTranspose1d) -> None:
-        """Register the layer whose output is the waveform, and the residual output block around it."""
+        """Register the layer whose output is the waveform, and the residual output block around it; with the
+        splitter, the input layer (built before) reads the low byte offset-free."""
+        if self.splitter:
+            self._input_layer().set_input_offset([0.0, LOW_BYTE_OFFSET])
         q = decoder.out_quant
         if self.residual_output and not (isinstance(q, FixedQuantizer) and q.export_qparams() == (BYTE_SCALE, 0)):
             raise ValueError(f"{type(self).__name__}: with the residual output the decoder's output quantizer is "
                              f"the high byte: pass out_quant=self.output_quant()")
         self.decoder = decoder
         self.residual = ResidualOutput(decoder, self.spec) if self.residual_output else None
+
+    def _input_layer(self) -> QConv1d:
+        try:
+            layer = self.get_submodule(self.input_layer)
+        except AttributeError:
+            layer = None
+        if not isinstance(layer, QConv1d):
+            raise ValueError(f"{type(self).__name__}: input_layer {self.input_layer!r} must be a QConv1d built before "
+                             f"set_decoder is called")
+        return layer
 
     def forward_decoder(self, latent: QTensor) -> torch.Tensor:
         """The waveform (float values): ``y0 + y1 / 256`` with the residual output block."""
@@ -127,6 +142,8 @@ class SeparationModel(nn.Module):
     # -- seeding a quantized student ------------------------------------------------------------------------
     def float_source(self, key: str) -> str | None:
         """The float model's tensor that seeds ``key`` of this model (None: keep this model's initialisation)."""
+        if key == f"{self.input_layer}.input_offset":
+            return None  # the splitter's coding, not a weight
         if key.startswith("residual.reencoder."):
             return None if self.reencoder_seed is None else self.reencoder_seed + key[len("residual.reencoder.conv"):]
         return key
@@ -135,8 +152,8 @@ class SeparationModel(nn.Module):
     def init_from_float(self, float_state: dict[str, torch.Tensor]) -> None:
         """Copy a float model's weights; quantizer ranges are left to calibration, weight ranges initialised.
 
-        The splitter's low-byte input channel starts at w / 256: x = x_hi + (x_lo + 1) / 256 exactly, so
-        ``[w, w / 256]`` reproduces the float first layer up to a constant ``sum(w) / 256``. (Drawing it with the
+        The splitter's low-byte input channel starts at w / 256: the input layer reads x = x_hi + x_lo / 256
+        exactly (its low byte offset-free), so ``[w, w / 256]`` reproduces the float first layer. (Drawing it with the
         statistics of w, as the FQSS reference does, feeds the full-scale noise-like low byte through at full
         gain: measured -2.3 dB SI-SDRi after 200 QAT steps on the tiny Conv-TasNet, vs 4.3 dB for vanilla QAT.)
         w / 256 quantizes to 0 at first; the straight-through gradient lets training grow it."""

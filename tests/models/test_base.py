@@ -9,8 +9,9 @@ import torch
 from fqss_edge.checkpoint import save_checkpoint
 from fqss_edge.models import ConvTasNet, build_model, register_architecture
 from fqss_edge.models.io import load_model
-from fqss_edge.parity.synthetic import TINY_MODEL, smoke_model
+from fqss_edge.parity.synthetic import FQSS_QUANT_NORM8, TINY_MODEL, calibrated_random_model, smoke_model
 from fqss_edge.quant.layers import QAdd, QConv1d, QConvTranspose1d, QPReLU, QReLU, ResidualOutput
+from fqss_edge.quant.layers.io import split_bytes
 from fqss_edge.quant.quantizers import FixedQuantizer
 from fqss_edge.quant.spec import QuantSpec
 
@@ -78,3 +79,25 @@ def test_bare_state_dict_takes_a_config_mapping(tmp_path):
     torch.save(model.state_dict(), tmp_path / "m.pth")
     loaded = load_model(tmp_path / "m.pth", {"model": smoke_model("flatconv"), "quant": {"enabled": False}})
     assert type(loaded.model).__name__ == "FlatConv"
+
+
+def test_fqss_checkpoint_from_before_the_offset_free_low_byte_computes_what_it_did(tmp_path):
+    """A checkpoint without ``encoder.input_offset`` was trained on ``x_lo = (p & 0xFF) - 128``: it loads with offset 0
+    (digital silence reaches it as x_lo = -1, and it answers with what it always did); a new one reads the low byte
+    offset-free, ``x_lo + 1``: the encoder's accumulator differs by exactly the low-byte weights' sum."""
+    model = calibrated_random_model(smoke_model("convtasnet"), FQSS_QUANT_NORM8)
+    run = {"model": smoke_model("convtasnet"), "quant": FQSS_QUANT_NORM8}
+    state = model.state_dict()
+    new = load_model(save_checkpoint(tmp_path / "new.safetensors", state, run, {})).model
+    old_state = {k: v for k, v in state.items() if k != "encoder.input_offset"}
+    old = load_model(save_checkpoint(tmp_path / "old.safetensors", old_state, run, {})).model
+    assert new.encoder.input_offset.tolist() == [0.0, 1.0] and old.encoder.input_offset.tolist() == [0.0, 0.0]
+    silence = torch.zeros(1, 1, 800)
+    with torch.no_grad():
+        assert float(new(silence).abs().max()) == 0.0 and float(old(silence).abs().max()) > 0.0
+        x = new.input(torch.rand(1, 1, 800) * 2 - 1)
+        w_codes, s_w = new.encoder.weight_quant.export(new.encoder.conv.weight)
+        w_lo = w_codes[:, 1, :].sum(-1).double() * s_w.double()
+        diff = new.encoder.linear(x) - old.encoder.linear(x)
+    torch.testing.assert_close(diff, w_lo.view(1, -1, 1).expand_as(diff), rtol=0, atol=1e-12)
+    assert float(split_bytes(silence)[:, 1].max()) == -1.0  # the splitter's codes are unchanged

@@ -216,3 +216,45 @@ def test_fqss_convtasnet_eval_output_stays_float32():
     with torch.no_grad():
         y = model(torch.rand(1, 800, generator=torch.Generator().manual_seed(1)) - 0.5)
     assert y.dtype == torch.float32 and torch.isfinite(y).all()
+
+
+@pytest.mark.parametrize("bias, padding", [(False, 0), (True, 2)], ids=["encoder", "padded_bias"])
+def test_input_offset_is_an_exact_share_of_the_int32_bias(bias, padding):
+    """``set_input_offset([0, 1])`` (the FQSS input layer reading the low byte as ``(p & 0xFF) / 128``): the
+    accumulator is the integer convolution plus ``128 * sum_k w_codes[:, 1, k]`` bias codes; without padding that
+    is the convolution of the input codes plus the offset."""
+    torch.manual_seed(0)
+    layer = QConv1d(2, 8, 5, padding=padding, bias=bias, spec=SPEC)
+    layer.set_input_offset([0.0, 1.0])
+    if bias:
+        with torch.no_grad():
+            layer.conv.bias.normal_(0, 0.5)
+    xq = FixedQuantizer(1 / 128, 0)(torch.rand(2, 2, 300) * 2 - 1)
+    layer.train()
+    layer(xq)
+    layer.eval()
+    with torch.no_grad():
+        exact = layer.linear(xq)
+    w_codes = layer.weight_quant.export(layer.conv.weight)[0].numpy()
+    share = 128 * w_codes[:, 1, :].sum(-1)
+    acc = int_reference(layer, xq) + share[None, :, None]
+    np.testing.assert_allclose(exact.numpy() / acc_scale(layer, xq), acc, rtol=1e-12, atol=1e-9)
+    if padding == 0:
+        shifted = (xq.int_repr() - xq.zero_point).long().numpy() + np.array([0, 128])[None, :, None]
+        np.testing.assert_array_equal(acc, int_conv1d(shifted, w_codes, 1, 0, 1, 1))
+    layer.train()  # the training path (float convolution) adds the same share
+    with torch.no_grad():
+        np.testing.assert_allclose(layer.linear(xq).numpy(), exact.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_state_without_the_input_offset_loads_with_offset_zero():
+    """Weights trained before the layer had an offset read the input as they were trained: offset 0."""
+    old = QConv1d(2, 4, 3, bias=False, spec=SPEC)
+    state = old.state_dict()
+    new = QConv1d(2, 4, 3, bias=False, spec=SPEC)
+    new.set_input_offset([0.0, 1.0])
+    new.load_state_dict(state)
+    assert new.input_offset.tolist() == [0.0, 0.0]
+    new.set_input_offset([0.0, 1.0])
+    new.load_state_dict(new.state_dict())
+    assert new.input_offset.tolist() == [0.0, 1.0]

@@ -6,7 +6,6 @@ from fqss_edge.export.onnx.expected import ExpectedConst
 from fqss_edge.export.onnx.graph import GraphBuilder, TensorRef, weight_storage_bits
 from fqss_edge.export.onnx.registry import child, register
 from fqss_edge.quant.layers import QConv1d, QConvTranspose1d
-from fqss_edge.quant.quantizers import export_bias
 
 QConv = QConv1d | QConvTranspose1d
 
@@ -21,14 +20,19 @@ def conv_weight(b: GraphBuilder, layer: QConv, name: str, consumer: str) -> str:
 
 
 def conv_bias(b: GraphBuilder, layer: QConv, name: str, x: TensorRef, consumer: str) -> list[str]:
-    """int32 codes with scale ``s_in * s_w`` (float32), exactly the simulation's ``quantize_bias``."""
-    bias = layer.conv.bias
-    if bias is None:
-        return []
+    """int32 codes with scale ``s_in * s_w`` (float32), exactly the simulation's: the learned bias plus the input
+    offset's share (``bias_codes``); the float graph adds the offset's share of the float weights."""
     if not b.quantized or x.qparams is None or not layer.weight_quant.enabled:
-        return [b.float_const(f"{name}.bias", bias.detach().numpy())]
-    codes, scale = export_bias(bias.detach(), x.qparams.scale, layer.weight_quant.scale().detach())
-    return [b.quantized_const(f"{name}.bias", codes.numpy(), scale.numpy(), 32, consumer, axis=0)]
+        w = layer.conv.weight.detach()
+        bias, comp = layer.conv.bias, layer.offset_bias(w)
+        if bias is None and comp is None:
+            return []
+        bias = (bias.detach() if bias is not None else 0.0) + (comp if comp is not None else 0.0)
+        return [b.float_const(f"{name}.bias", bias.numpy())]
+    codes = layer.bias_codes(x.qparams.scale, layer.weight_quant.scale().detach())
+    if codes is None:
+        return []
+    return [b.quantized_const(f"{name}.bias", codes[0].numpy(), codes[1].numpy(), 32, consumer, axis=0)]
 
 
 def conv_linear(b: GraphBuilder, layer: QConv, name: str, x: TensorRef, node: str | None = None) -> str:

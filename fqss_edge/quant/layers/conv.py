@@ -12,6 +12,12 @@ any order), in float64 otherwise, plus the int32 bias codes, times ``s_in * s_w`
 two float32 numbers is exact there; what is left is float64 rounding, 1e-16 relative). Training
 keeps the float32 convolution, which is differentiable and twice as fast as float64; with gradients enabled in
 eval mode the exact value goes forward and the gradient is the float convolution's.
+
+Input offset (``set_input_offset``, the model's input layer only): the layer reads input channel c as
+``x_c + offset_c``. The convolution of the constant is ``sum_{c,k} w[:, c, k] * offset_c`` per output channel,
+added to the bias: tied to the (quantized) weights, not learned, an exact integer number of bias codes when
+``offset_c`` is a whole number of input steps. The runtimes see an ordinary int32 bias. Zero padding stays
+``x_c = 0`` (the constant is added to the padded taps too).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from torch import nn
 
 from fqss_edge.quant.qtensor import QTensor
 from fqss_edge.quant.quantizers import bias_scale, export_bias, quantize_bias
+from fqss_edge.quant.ranges import INT32
 from fqss_edge.quant.spec import QuantSpec
 
 _F32_EXACT_INTEGERS = 2.0**24  # float32 holds every integer of magnitude up to 2^24
@@ -30,6 +37,7 @@ _F32_EXACT_INTEGERS = 2.0**24  # float32 holds every integer of magnitude up to 
 class _QConvBase(nn.Module):
     conv: nn.Conv1d | nn.ConvTranspose1d
     weight_axis: int
+    input_offset: torch.Tensor | None  # per input channel, a buffer (saved with the weights once set)
 
     def _init_quant(self, spec: QuantSpec, out_channels: int, out_quant: nn.Module | None,
                     weight_quant: nn.Module | None) -> None:
@@ -37,15 +45,60 @@ class _QConvBase(nn.Module):
         self.weight_quant = weight_quant if weight_quant is not None else spec.weight(out_channels,
                                                                                        axis=self.weight_axis)
         self.out_quant = out_quant if out_quant is not None else spec.act()
+        self.register_buffer("input_offset", None)
 
     def init_quant_ranges(self) -> None:
         self.weight_quant.init_range(self.conv.weight)
+
+    def set_input_offset(self, offset: list[float]) -> None:
+        """Read input channel c as ``x_c + offset[c]`` (compensated in the bias; see the module docstring)."""
+        if self.weight_axis != 0 or self.conv.groups != 1 or len(offset) != self.conv.in_channels:
+            raise ValueError(f"an input offset needs a Conv1d with groups 1 and one offset per input channel "
+                             f"({self.conv.in_channels}), not {len(offset)}")
+        self.register_buffer("input_offset", torch.tensor(offset, dtype=torch.float32))
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+        # weights saved before the layer had an input offset were trained reading the input as it is: offset 0
+        key = prefix + "input_offset"
+        if self.input_offset is not None and key not in state_dict and prefix + "conv.weight" in state_dict:
+            state_dict[key] = torch.zeros_like(self.input_offset)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def offset_bias(self, w: torch.Tensor) -> torch.Tensor | None:
+        """The bias that reads the input with its offset: ``sum_{c,k} w[o, c, k] * offset[c]`` (None: no offset)."""
+        if self.input_offset is None or not bool(self.input_offset.any()):
+            return None
+        return (w * self.input_offset.to(w.dtype).view(1, -1, 1)).sum(dim=(1, 2))
+
+    def bias_codes(self, s_in: float, s_w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """(int32 codes, float32 scale per channel) of the bias the runtimes add: the learned bias plus the input
+        offset's exact integer share ``sum_{c,k} w_codes[o, c, k] * offset[c] / s_in`` (None: neither)."""
+        bias = self.conv.bias
+        comp = self.offset_bias(self.weight_quant.export(self.conv.weight)[0].to(torch.float64))
+        if bias is None and comp is None:
+            return None
+        bias = bias.detach() if bias is not None else torch.zeros(self.conv.out_channels)
+        codes, s_b = export_bias(bias, s_in, s_w)
+        if comp is None:
+            return codes, s_b
+        steps = comp / s_in  # sum of weight codes times the offset in input steps: an integer
+        if not torch.equal(steps, torch.round(steps)):
+            raise ValueError(f"input offset {self.input_offset.tolist()} is not a whole number of input steps "
+                             f"({s_in:g})")
+        # at the bias scale s_in * s_w exactly these codes; a clamped scale (degenerate channel) rescales them
+        exact = s_b == bias_scale(torch.tensor(s_in), s_w)
+        s_in_w = torch.tensor(s_in, dtype=torch.float64) * s_w.to(torch.float64)
+        share = torch.where(exact, steps, torch.round(steps * s_in_w / s_b.to(torch.float64)))
+        return torch.clamp(codes.to(torch.float64) + share, INT32.qmin, INT32.qmax).to(torch.int32), s_b
 
     def quant_params(self, x: QTensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         w = self.weight_quant(self.conv.weight)
         b = self.conv.bias
         if b is not None and self.weight_quant.enabled and x.scale is not None:
             b = quantize_bias(b, x.scale, self.weight_quant.scale())
+        comp = self.offset_bias(w)
+        if comp is not None:
+            b = comp if b is None else b + comp
         return w, b
 
     def _conv(self, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:
@@ -73,10 +126,11 @@ class _QConvBase(nn.Module):
         acc = torch.round(acc.to(torch.float64))  # an integer; rounding also absorbs any error below 1/2
         scale = s_in.to(torch.float64) * s_w.to(torch.float64)  # exact: the product of two float32 numbers
         y = acc * scale.view(1, -1, 1)
-        if self.conv.bias is not None:
+        bias = self.bias_codes(float(s_in), s_w)
+        if bias is not None:
             # int32 codes added to the accumulator, as the runtimes do; at scale s_b where the bias scale is clamped
             # (a degenerate channel with s_in * s_w < 1e-10), as the float path and the exporter use it
-            b_codes, s_b = export_bias(self.conv.bias.detach(), float(s_in), s_w)
+            b_codes, s_b = bias
             b_scale = torch.where(s_b == bias_scale(s_in, s_w), scale, s_b.to(torch.float64))
             y = y + (b_codes.to(torch.float64) * b_scale).view(1, -1, 1)
         return y

@@ -2,7 +2,11 @@
 
 Input: x in [-1, 1) (int16 PCM p / 32768). ``x_hi = clip(floor(128 x), -128, 127)`` is the high byte of p;
 the residual ``x - x_hi/128`` in [0, 1/128), rescaled to [-1, 1) and floored the same way, is
-``x_lo = (p & 0xFF) - 128``. Both are int8 with scale 1/128 and zero point 0.
+``x_lo = (p & 0xFF) - 128``. Both are int8 with scale 1/128 and zero point 0 (one tensor, two channels). The
+model's input layer reads the low byte offset-free, ``x_lo + LOW_BYTE_OFFSET = (p & 0xFF) / 128`` (the offset's
+share of its convolution is an exact int32 bias, ``QConv1d.set_input_offset``): then ``x = x_hi/128 +
+(x_lo + 1)/32768`` with no constant term, and digital silence (p = 0) reaches the network as zero, as it does the
+float model. Weights trained before (without the offset) load with offset 0 and compute what they did.
 
 Output: the decoder output y0 is quantized with scale 1/128 (the high byte); the residual branch re-encodes it,
 quantizes what the decoder still has to say, ``Y1 = Q(Y - reenc(y0))``, decodes it with the shared decoder
@@ -21,6 +25,7 @@ from fqss_edge.quant.spec import QuantSpec
 
 BYTE_SCALE = 1.0 / 128.0
 PCM16_SCALE = 1.0 / 32768.0
+LOW_BYTE_OFFSET = 1.0  # the input layer reads x_lo + 1 = (p & 0xFF) / 128: 128 input steps, an exact bias share
 
 
 def split_bytes(x: torch.Tensor) -> torch.Tensor:
