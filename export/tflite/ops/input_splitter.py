@@ -20,7 +20,7 @@ from ai_edge_litert import schema_py_generated as schema
 from fqss_edge.errors import FqssError
 from fqss_edge.export.tflite.builder import BuiltinOperator as B
 from fqss_edge.export.tflite.builder import Quant
-from fqss_edge.export.tflite.emit import quantize, reshape
+from fqss_edge.export.tflite.emit import cast, quantize, reshape
 from fqss_edge.export.tflite.ops._island import island_boundary, run_island
 from fqss_edge.export.tflite.ops.io import PCM16, graph_input
 from fqss_edge.export.tflite.registry import register
@@ -52,19 +52,15 @@ def emit_split(ctx, pcm_std, out_name: str):
     hi16 = b.tensor(f"{out_name}/hi16", shape, np.int16, None, dyn)
     b.op(B.RIGHT_SHIFT, [pcm_std, b.const(f"{out_name}/eight", np.array([8], dtype=np.int16))], [hi16],
          schema.RightShiftOptionsT())
-    hi = b.tensor(f"{out_name}/hi", shape, np.int8, BYTE, dyn)
-    lo_raw = b.tensor(f"{out_name}/low_byte", shape, np.int8, BYTE, dyn)
-    for src, dst in ((hi16, hi), (pcm_std, lo_raw)):
-        opt = schema.CastOptionsT()
-        opt.inDataType, opt.outDataType = schema.TensorType.INT16, schema.TensorType.INT8
-        b.op(B.CAST, [src], [dst], opt)
+    hi = cast(b, hi16, np.int8, BYTE, f"{out_name}/hi")
+    lo_raw = cast(b, pcm_std, np.int8, BYTE, f"{out_name}/low_byte")
     lo = b.tensor(f"{out_name}/lo", shape, np.int8, BYTE, dyn)
     b.op(B.BITWISE_XOR, [lo_raw, b.const(f"{out_name}/sign_bit", np.array([-128], dtype=np.int8))], [lo],
          schema.BitwiseXorOptionsT())
     out = b.tensor(out_name, shape[:3] + (2,), np.int8, BYTE, dyn)
     opt = schema.ConcatenationOptionsT()
     opt.axis = 3
-    b.op(B.CONCATENATION, [hi, lo], [out], opt, version=2)
+    b.op(B.CONCATENATION, [hi, lo], [out], opt)
     return out
 
 

@@ -365,8 +365,10 @@ CASES: dict[str, list[Case]] = {
     "island:input": [Case("pcm16", c_pcm16_in_out, io="int16"),
                      Case("float32", c_pcm16_in_out, io="float32")],
     "island:output": [Case("vanilla_pcm16", lambda bits: vanilla_model(16)[0], io="int16"),
+                      Case("vanilla_pcm16_zp0", lambda bits: vanilla_model(16, out_zero_point=0)[0], io="int16"),
                       Case("vanilla_float32", lambda bits: vanilla_model(16)[0], io="float32")],
-    "island:input_splitter": [Case("pcm16_bytes", lambda bits: fqss_identity_model(256), io="int16", tol=0)],
+    "island:input_splitter": [Case("pcm16_bytes", lambda bits: fqss_identity_model(256), io="int16", tol=0),
+                              Case("float32_bytes", lambda bits: fqss_identity_model(256), io="float32", tol=0)],
     "island:output_reconstruction": [Case("two_sources_float32", lambda bits: fqss_identity_model(256, sources=2),
                                           io="float32", tol=0)],
 }

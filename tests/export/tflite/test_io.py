@@ -59,9 +59,10 @@ def test_a_wrong_splitter_island_is_refused():
         convert_model(m)
 
 
+@pytest.mark.parametrize("zp", [-1, 0])
 @pytest.mark.parametrize("io", ["int16", "float32"])
-def test_vanilla_io_is_plain_requantization(io):
-    model, s_out = vanilla_model()
+def test_vanilla_io_is_plain_requantization(io, zp):
+    model, s_out = vanilla_model(out_zero_point=zp)
     buf, meta = convert_model(model, io=io)
     assert not meta["input_splitter"] and not meta["residual_output"]
     rng = np.random.default_rng(0)
