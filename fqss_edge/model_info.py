@@ -33,8 +33,11 @@ def onnx_info(path: Path) -> dict[str, Any]:
 
 def tflite_info(path: Path) -> dict[str, Any]:
     from fqss_edge.export.tflite.metadata import read_tflite_metadata
+    from fqss_edge.export.tflite.versions import file_ops, min_runtime
 
-    return {"format": "tflite", "metadata": read_tflite_metadata(path)}
+    meta = read_tflite_metadata(path)
+    runtime, needed_by = min_runtime(file_ops(path.read_bytes()))
+    return {"format": "tflite", "metadata": meta, "min_runtime": {"version": runtime, "needed_by": needed_by}}
 
 
 def model_info(path: str | Path) -> dict[str, Any]:

@@ -315,3 +315,36 @@ def check_runtime(ops: Sequence[tuple[OpSignature, int]], target: str) -> None:
                       if (n := needs(sig, v)) is not None and parse_version(n[0]) > want})
     if too_new:
         raise FqssError(f"TFLite export: the model cannot be written for runtime {target}: {'; '.join(too_new)}")
+
+
+@dataclass(frozen=True)
+class _FileTensor:
+    dtype: np.dtype
+    shape: tuple[int, ...]
+    quant: object | None
+
+
+def file_ops(buf: bytes) -> list[tuple[OpSignature, int]]:
+    """``(signature, written version)`` of every builtin operator of a ``.tflite`` flatbuffer."""
+    from fqss_edge.export.tflite.builder import NUMPY_TYPES, Quant
+
+    model = schema.ModelT.InitFromPackedBuf(buf, 0)
+
+    def tensor(t: schema.TensorT) -> _FileTensor:
+        q = t.quantization
+        quant = None
+        if q is not None and q.scale is not None and len(q.scale):
+            quant = Quant.make(q.scale, q.zeroPoint if q.zeroPoint is not None else 0, q.quantizedDimension)
+        return _FileTensor(NUMPY_TYPES.get(t.type, np.dtype(np.uint8)), tuple(t.shape if t.shape is not None else ()),
+                           quant)
+
+    ops = []
+    for sg in model.subgraphs or []:
+        ts = [tensor(t) for t in sg.tensors or []]
+        for o in sg.operators or []:
+            oc = model.operatorCodes[o.opcodeIndex]
+            code = max(oc.builtinCode, oc.deprecatedBuiltinCode)
+            ins = tuple(None if i < 0 else ts[i] for i in (o.inputs if o.inputs is not None else []))
+            outs = tuple(ts[i] for i in (o.outputs if o.outputs is not None else []))
+            ops.append((OpSignature(code, ins, outs, o.builtinOptions), oc.version))
+    return ops
