@@ -4,6 +4,8 @@ and the minimum runtime / ``min_runtime`` check read them back from a file."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from ai_edge_litert import schema_py_generated as schema
@@ -100,3 +102,18 @@ def test_a_runtime_too_old_for_the_model_is_a_one_line_error_naming_the_op():
         check_runtime(ops, "2.14")
     with pytest.raises(FqssError, match="not a runtime version"):
         check_runtime(ops, "latest")
+
+
+@pytest.mark.parametrize("level,message", [
+    ("2.12", "runtime 2.12: BITWISE_XOR v1 needs 2.13.0; RIGHT_SHIFT v1 needs 2.13.0"),
+    ("two", "not a runtime version: 'two'"),
+])
+def test_export_min_runtime_refuses_what_the_level_cannot_express(tmp_path, capsys, level, message):
+    from fqss_edge.cli.main import main
+
+    ckpt = Path(__file__).resolve().parents[3] / "fqss_edge" / "assets" / "convtasnet_tiny_fqss.safetensors"
+    out = tmp_path / "out"
+    assert main(["export", str(ckpt), "--int8", "-o", str(out), "--min-runtime", level]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+    assert not (out / "model.tflite").exists() and not (out / "model.onnx").exists()
