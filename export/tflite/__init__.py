@@ -52,8 +52,7 @@ def convert_model(model: onnx.ModelProto, io: str | None = None, name: str = "mo
     a model that needs a newer TF Lite / LiteRT runtime (``versions.py``), naming the operators."""
     from fqss_edge.export.tflite.versions import check_runtime, file_ops, parse_version
 
-    if min_runtime is not None:
-        parse_version(min_runtime)
+    level = parse_version(min_runtime) if min_runtime is not None else None
     precision = graph_precision(model, precision, name)
     if precision == "float32":
         from fqss_edge.export.tflite.float_converter import convert_float_graph
@@ -65,7 +64,7 @@ def convert_model(model: onnx.ModelProto, io: str | None = None, name: str = "mo
         from fqss_edge.export.tflite.converter import convert_graph
 
         io = io or "int16"
-        ctx = convert_graph(model, io=io, name=name, length=length)
+        ctx = convert_graph(model, io=io, name=name, length=length, min_runtime=level)
         description = "fqss-edge integer-only model"
     meta = build_metadata(ctx, io, precision)
     meta["fixed_length"] = length

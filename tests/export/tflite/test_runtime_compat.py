@@ -3,7 +3,8 @@ numpy < 2, in its own ``.venv-tflite214``), driven through the bench device runn
 its ``tflite_runtime`` fallback), against ai-edge-litert in this environment.
 
 Models: the shipped default (``convtasnet_tiny_fqss``: int8 with int16 and float32 I/O, and its float graph;
-``convtasnet_tiny_float``: float) and every registered architecture's ``configs/<arch>_tiny.yaml`` (FQSS int8,
+``convtasnet_tiny_float``: float; the int16-I/O export for runtimes before 2.13, ``--min-runtime 2.12``) and
+every registered architecture's ``configs/<arch>_tiny.yaml`` (FQSS int8,
 int16 and float32 I/O, and float). With the reference kernels (BUILTIN_REF) both interpreters give the same
 output (0 LSB, bit for bit); with the default kernels within the parity bounds (see the test).
 """
@@ -48,6 +49,10 @@ def _export(ckpt: Path, out: Path, float_only: bool = False) -> dict[str, Path]:
 def models(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("compat")
     found = {f"shipped_fqss/{k}": p for k, p in _export(ASSETS / "convtasnet_tiny_fqss.safetensors", root / "fqss").items()}
+    # the byte split for runtimes before 2.13 (int16 ADD / SUB instead of RIGHT_SHIFT / BITWISE_XOR)
+    found["shipped_fqss/int8_pcm16_min2.12"] = root / "fqss" / "int8" / "min2.12.tflite"
+    export_tflite(root / "fqss" / "int8" / "model.onnx", found["shipped_fqss/int8_pcm16_min2.12"], io="int16",
+                  min_runtime="2.12")
     found["shipped_float/float"] = _export(ASSETS / "convtasnet_tiny_float.safetensors", root / "float", True)["float"]
     for arch in sorted(ARCHITECTURES):
         cfg = load_config(shipped_config(f"{arch}_tiny"))
@@ -100,13 +105,15 @@ def test_the_runner_finds_tflite_runtime_2_14(tflite214_python):
 
 def test_every_export_gives_litert_ref_output_bit_for_bit_on_tflite_runtime_2_14_ref(models, tflite214_python,
                                                                                     tmp_path):
-    assert len(models) == 4 + 3 * len(ARCHITECTURES)
+    assert len(models) == 5 + 3 * len(ARCHITECTURES)
     runs = {name: (path, _input(path)) for name, path in models.items()}
     got = _tflite214(tflite214_python, runs, "ref", tmp_path)
     for name, (path, x) in runs.items():
         want = _litert(path, x, "ref")
         assert got[name].dtype == want.dtype and np.array_equal(got[name], want), \
             f"{name}: tflite-runtime 2.14 BUILTIN_REF != ai-edge-litert BUILTIN_REF"
+    # the two byte splits: the same bytes in, the same bytes out
+    assert np.array_equal(got["shipped_fqss/int8_pcm16_min2.12"], got["shipped_fqss/int8_pcm16"])
 
 
 def _snr_db(y: np.ndarray, ref: np.ndarray) -> float:
@@ -140,4 +147,5 @@ def test_default_kernels_of_tflite_runtime_2_14_stay_within_the_parity_bounds(mo
 def test_the_exports_need_no_runtime_newer_than_2_14(models):
     for name, path in models.items():
         runtime, needed_by = min_runtime(file_ops(path.read_bytes()))
-        assert runtime and parse_version(runtime) <= (2, 14, 0), f"{name}: needs {runtime} ({needed_by})"
+        limit = parse_version(name.rsplit("_min", 1)[1]) if "_min" in name else (2, 14, 0)
+        assert runtime and parse_version(runtime) <= limit, f"{name}: needs {runtime} ({needed_by})"
