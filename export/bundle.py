@@ -34,18 +34,23 @@ class BundleExport:
 
 def export_bundle(checkpoint: str | Path, out_dir: str | Path, quantized: bool | None = None,
                   config: Any = None, formats: tuple[str, ...] | None = None,
-                  io: str | None = None) -> BundleExport:
+                  io: str | None = None, min_runtime: str | None = None) -> BundleExport:
     """``formats``: ("onnx", "tflite") by default. ``io``: the TFLite I/O, int16 (default) or float32 for an int8
-    export; a float export has float32 I/O only."""
+    export; a float export has float32 I/O only. ``min_runtime``: the oldest TF Lite / LiteRT runtime the .tflite
+    must load on (e.g. "2.14"); an export needing a newer one is refused and nothing is written."""
+    if min_runtime is not None:
+        from fqss_edge.export.tflite.versions import parse_version
+
+        parse_version(min_runtime)  # a usage error before any work
     with output_folder(out_dir) as out:
-        return _export_into(Path(checkpoint), out, quantized, config, formats, io)
+        return _export_into(Path(checkpoint), out, quantized, config, formats, io, min_runtime)
 
 
 BUNDLE_FILES = ("model.onnx", "model.tflite")
 
 
 def _export_into(checkpoint: Path, out: Path, quantized: bool | None, config: Any, formats: tuple[str, ...] | None,
-                 io: str | None) -> BundleExport:
+                 io: str | None, min_runtime: str | None) -> BundleExport:
     staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out))
     try:
         onnx_result = export_checkpoint(checkpoint, staging, quantized, config)
@@ -61,7 +66,7 @@ def _export_into(checkpoint: Path, out: Path, quantized: bool | None, config: An
                 raise FqssError(f"{checkpoint}: a float export writes a float32 .tflite with float32 I/O; --io {io} "
                                 "is for --int8 exports")
             tflite = staging / "model.tflite"
-            meta = export_tflite(onnx_result.path, tflite, io=io, precision=precision)
+            meta = export_tflite(onnx_result.path, tflite, io=io, precision=precision, min_runtime=min_runtime)
         moved = {}
         for name in ["model.onnx"] * ("onnx" in formats) + ["model.tflite"] * (tflite is not None):
             os.replace(staging / name, out / name)

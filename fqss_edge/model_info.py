@@ -41,16 +41,18 @@ def onnx_info(path: Path) -> dict[str, Any]:
 
 def tflite_info(path: Path) -> dict[str, Any]:
     from fqss_edge.export.tflite.metadata import read_tflite_metadata
-    from fqss_edge.runtimes.litert_backend import contract_from_metadata
-
     from fqss_edge.export.tflite.metadata import stored_weights_sha256
+    from fqss_edge.export.tflite.versions import file_ops, min_runtime
     from fqss_edge.fingerprint import FINGERPRINT_KEY, TFLITE_WEIGHTS_KEY, check_digest
+    from fqss_edge.runtimes.litert_backend import contract_from_metadata
 
     meta = read_tflite_metadata(path)
     contract_from_metadata(meta, f"{path}: fqss_edge metadata")  # validated before it is shown
     integrity = check_digest(meta.get(TFLITE_WEIGHTS_KEY), stored_weights_sha256(path), str(path))
     fingerprint = (meta.get("onnx_metadata") or {}).get(FINGERPRINT_KEY) or "no fingerprint"
-    return {"format": "tflite", "integrity": integrity, "fingerprint": fingerprint, "metadata": meta}
+    runtime, needed_by = min_runtime(file_ops(path.read_bytes()))
+    return {"format": "tflite", "integrity": integrity, "fingerprint": fingerprint, "metadata": meta,
+            "min_runtime": {"version": runtime, "needed_by": needed_by}}
 
 
 def model_info(path: str | Path) -> dict[str, Any]:

@@ -79,4 +79,8 @@ if [[ "${FQSS_SKIP_EMULATION:-0}" != 1 ]] && command -v apt-get >/dev/null && co
     .venv/bin/python -m fqss_edge.bench.emulate prepare >/dev/null || note "warning: no emulation root; test_emulate.py will skip"
 fi
 
+# 6. tflite-runtime 2.14 (numpy < 2) in its own .venv-tflite214 for the runtime-compatibility tests
+step "Preparing .venv-tflite214 (tflite-runtime 2.14.0, numpy < 2)"
+bash scripts/tflite214_env.sh || note "warning: no tflite-runtime 2.14 environment; test_runtime_compat.py will skip"
+
 step "Done: $(.venv/bin/fqss-edge --version 2>/dev/null || echo 'fqss-edge installed')"

@@ -46,10 +46,15 @@ def graph_precision(model: onnx.ModelProto, precision: str = "auto", name: str =
 
 
 def convert_model(model: onnx.ModelProto, io: str | None = None, name: str = "model.onnx",
-                  length: int | None = None, precision: str = "auto") -> tuple[bytes, dict]:
+                  length: int | None = None, precision: str = "auto",
+                  min_runtime: str | None = None) -> tuple[bytes, dict]:
     """Convert an in-memory ONNX model; returns (.tflite bytes, metadata dict). ``io``: default int16 for a QDQ
     graph, float32 for a float graph (its only mode). ``length`` fixes the input length (static shapes, e.g.
-    for a frame-based app or a benchmark tool); by default it is resizable."""
+    for a frame-based app or a benchmark tool); by default it is resizable. ``min_runtime`` (e.g. "2.14"): refuse
+    a model that needs a newer TF Lite / LiteRT runtime (``versions.py``), naming the operators."""
+    from fqss_edge.export.tflite.versions import check_runtime, file_ops, parse_version
+
+    level = parse_version(min_runtime) if min_runtime is not None else None
     precision = graph_precision(model, precision, name)
     if precision == "float32":
         from fqss_edge.export.tflite.float_converter import convert_float_graph
@@ -61,7 +66,7 @@ def convert_model(model: onnx.ModelProto, io: str | None = None, name: str = "mo
         from fqss_edge.export.tflite.converter import convert_graph
 
         io = io or "int16"
-        ctx = convert_graph(model, io=io, name=name, length=length)
+        ctx = convert_graph(model, io=io, name=name, length=length, min_runtime=level)
         description = "fqss-edge integer-only model"
     meta = build_metadata(ctx, io, precision)
     meta["fixed_length"] = length
@@ -69,16 +74,19 @@ def convert_model(model: onnx.ModelProto, io: str | None = None, name: str = "mo
         b"" if b.data is None else np.asarray(b.data, np.uint8).tobytes() for b in ctx.b.buffers)
     data = ctx.b.build(ctx.inputs, ctx.outputs, {METADATA_NAME: json.dumps(meta, sort_keys=True).encode()},
                        description=description)
+    if min_runtime is not None:
+        check_runtime(file_ops(data), min_runtime)
     return data, meta
 
 
 def export(onnx_path: str | os.PathLike, tflite_path: str | os.PathLike, io: str | None = None,
-           length: int | None = None, precision: str = "auto") -> dict:
+           length: int | None = None, precision: str = "auto", min_runtime: str | None = None) -> dict:
     """Convert ``onnx_path`` to ``tflite_path``; atomic write. Returns the embedded metadata.
 
     QDQ graph: ``io`` "int16" (PCM in [1, T], PCM out [n_src, T]; default), "float32" (same shapes, float32 in
     [-1, 1)) or "quantized" (the model's first / last quantized tensors as I/O). Float graph: float32 I/O only.
-    ``length``: fix T (static shapes). ``precision``: "auto" (from the graph), or "int8" / "float32" to insist."""
+    ``length``: fix T (static shapes). ``precision``: "auto" (from the graph), or "int8" / "float32" to insist.
+    ``min_runtime``: the oldest TF Lite / LiteRT runtime the file must load on (nothing is written otherwise)."""
     from fqss_edge.export.tflite.onnx_graph import load_onnx
 
     onnx_path, tflite_path = Path(onnx_path), Path(tflite_path)
@@ -86,6 +94,7 @@ def export(onnx_path: str | os.PathLike, tflite_path: str | os.PathLike, io: str
         from fqss_edge.errors import FqssError
 
         raise FqssError(f"TFLite export: length must be a positive number of samples, not {length}")
-    data, meta = convert_model(load_onnx(onnx_path), io=io, name=str(onnx_path), length=length, precision=precision)
+    data, meta = convert_model(load_onnx(onnx_path), io=io, name=str(onnx_path), length=length, precision=precision,
+                               min_runtime=min_runtime)
     atomic_write_bytes(tflite_path, data)
     return meta

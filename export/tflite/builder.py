@@ -5,6 +5,9 @@ Rules of the format this builder enforces (see docs: PLATFORM_FACTS): ``Model.ve
 identifier, buffer 0 empty, per-channel quantization with ``quantized_dimension``. Scales are stored as the
 float32 values given (bit for bit); zero points as int64.
 
+Operator versions come from one table (``versions.py``): each operator is stamped at ``build`` with the lowest
+version that expresses it, so older runtimes load the file (a builtin missing from the table is an error).
+
 Identical quantization vectors are written once and shared (``_SharedVectorBuilder``): every per-channel weight
 and bias carries an int64 zero-point vector of zeros, one per channel, which alone was 0.52 MB (8.6 %) of the
 full-size int8 file. Flatbuffer tables may point at the same vector; readers do not see the difference.
@@ -17,6 +20,8 @@ from dataclasses import dataclass, field
 import flatbuffers
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
+
+from fqss_edge.export.tflite.versions import OpSignature, stamp
 
 BuiltinOperator = schema.BuiltinOperator
 BuiltinOptions = schema.BuiltinOptions
@@ -101,7 +106,7 @@ class ModelBuilder:
     tensors: list[TensorInfo] = field(default_factory=list)
     operators: list[schema.OperatorT] = field(default_factory=list)
     buffers: list[schema.BufferT] = field(default_factory=lambda: [schema.BufferT()])  # buffer 0 stays empty
-    _opcodes: dict[tuple[int, int], int] = field(default_factory=dict)
+    _signatures: list[OpSignature] = field(default_factory=list)  # one per operator, stamped by build()
     _names: set[str] = field(default_factory=set)
     _tensor_buffer: dict[int, int] = field(default_factory=dict)
     producer: dict[int, schema.OperatorT] = field(default_factory=dict)  # tensor index -> operator writing it
@@ -143,25 +148,42 @@ class ModelBuilder:
                            quant, ref.dynamic if dynamic is None and shape is None else dynamic)
 
     # -- operators ------------------------------------------------------------------------------------------
-    def op(self, code: int, inputs: list[TensorInfo | None], outputs: list[TensorInfo], options: object = None,
-           version: int = 1) -> schema.OperatorT:
-        key = (code, version)
-        if key not in self._opcodes:
-            self._opcodes[key] = len(self._opcodes)
+    def op(self, code: int, inputs: list[TensorInfo | None], outputs: list[TensorInfo],
+           options: object = None) -> schema.OperatorT:
+        """Append an operator. Its version is not chosen here: ``build`` stamps each operator from the version
+        table (``versions.py``) once its options are final (a later RELU may still fuse into it)."""
         o = schema.OperatorT()
-        o.opcodeIndex = self._opcodes[key]
         o.inputs = [-1 if t is None else t.index for t in inputs]
         o.outputs = [t.index for t in outputs]
         if options is not None:
             o.builtinOptionsType = getattr(BuiltinOptions, type(options).__name__[:-1])
             o.builtinOptions = options
         self.operators.append(o)
+        self._signatures.append(OpSignature(code, tuple(inputs), tuple(outputs), options))
         for t in outputs:
             self.producer[t.index] = o
         return o
 
     def opcode(self, o: schema.OperatorT) -> int:
-        return next(code for (code, _), idx in self._opcodes.items() if idx == o.opcodeIndex)
+        return next(sig.code for op, sig in zip(self.operators, self._signatures) if op is o)
+
+    def stamped(self) -> list[tuple[int, int, str]]:
+        """(builtin, version, reason) of every operator, in order, from the version table."""
+        return [(sig.code, *stamp(sig)) for sig in self._signatures]
+
+    def _operator_codes(self) -> list[schema.OperatorCodeT]:
+        """Stamp each operator (``versions.TABLE``) and set its ``opcodeIndex``; one code per (builtin, version)."""
+        index: dict[tuple[int, int], int] = {}
+        for o, (code, version, _) in zip(self.operators, self.stamped()):
+            o.opcodeIndex = index.setdefault((code, version), len(index))
+        codes = []
+        for code, version in index:
+            oc = schema.OperatorCodeT()
+            oc.builtinCode = code
+            oc.deprecatedBuiltinCode = min(code, BuiltinOperator.PLACEHOLDER_FOR_GREATER_OP_CODES)
+            oc.version = version
+            codes.append(oc)
+        return codes
 
     # -- packing --------------------------------------------------------------------------------------------
     def _tensor_t(self, info: TensorInfo) -> schema.TensorT:
@@ -181,14 +203,7 @@ class ModelBuilder:
         model = schema.ModelT()
         model.version = 3
         model.description = description
-        codes = []
-        for (code, version), _ in sorted(self._opcodes.items(), key=lambda kv: kv[1]):
-            oc = schema.OperatorCodeT()
-            oc.builtinCode = code
-            oc.deprecatedBuiltinCode = min(code, BuiltinOperator.PLACEHOLDER_FOR_GREATER_OP_CODES)
-            oc.version = version
-            codes.append(oc)
-        model.operatorCodes = codes
+        model.operatorCodes = self._operator_codes()
         sg = schema.SubGraphT()
         sg.name = "main"
         sg.tensors = [self._tensor_t(t) for t in self.tensors]

@@ -86,6 +86,9 @@ class GraphContext:
     g: OnnxGraph
     b: ModelBuilder = field(default_factory=ModelBuilder)
     io: str = "int16"
+    # the oldest TF Lite / LiteRT runtime the file must load on (``export --min-runtime``), None: no constraint;
+    # a converter with a variant for older runtimes reads it (the PCM byte split)
+    min_runtime: tuple[int, int, int] | None = None
     tensors: dict[str, TensorInfo] = field(default_factory=dict)  # ONNX tensor -> TFLite tensor
     claimed: set[int] = field(default_factory=set)  # ids of the ONNX nodes converted (or skipped as dead)
     inputs: list[TensorInfo] = field(default_factory=list)

@@ -28,12 +28,13 @@ def island_of(node: onnx.NodeProto) -> str | None:
 
 
 def convert_graph(model: onnx.ModelProto, io: str = "int16", name: str = "model.onnx",
-                  length: int | None = None) -> ConvertContext:
+                  length: int | None = None, min_runtime: tuple[int, int, int] | None = None) -> ConvertContext:
     """Convert ``model``; returns the context holding the built subgraph (``ctx.b``) and its I/O tensors.
-    ``length``: a fixed input length (static shapes) instead of a resizable one."""
+    ``length``: a fixed input length (static shapes) instead of a resizable one. ``min_runtime``: the oldest
+    runtime to load the file (converters with a variant for older runtimes choose by it)."""
     if io not in IO_MODES:
         raise FqssError(f"TFLite export: io={io!r}; choose one of {', '.join(IO_MODES)}")
-    ctx = ConvertContext.for_model(model, name, length, io=io)
+    ctx = ConvertContext.for_model(model, name, length, io=io, min_runtime=min_runtime)
     g = ctx.g
     islands: dict[str, list[onnx.NodeProto]] = {}
     for n in g.nodes:

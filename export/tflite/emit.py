@@ -8,28 +8,8 @@ from ai_edge_litert import schema_py_generated as schema
 
 from fqss_edge.errors import FqssError
 from fqss_edge.export.tflite.builder import BuiltinOperator as B
-from fqss_edge.export.tflite.builder import ModelBuilder, Quant, TensorInfo
+from fqss_edge.export.tflite.builder import TENSOR_TYPES, ModelBuilder, Quant, TensorInfo
 from fqss_edge.export.tflite.layout import std_layout, to_tflite_flags, to_tflite_shape
-
-# Operator versions written (as TensorFlow's converter writes them for these types).
-INT8_VERSION = {B.CONV_2D: 3, B.DEPTHWISE_CONV_2D: 3, B.TRANSPOSE_CONV: 3, B.ADD: 2, B.SUB: 2, B.MUL: 2,
-                B.MEAN: 2, B.RSQRT: 2, B.LEAKY_RELU: 2, B.RELU: 2, B.LOGISTIC: 2, B.CONCATENATION: 2,
-                B.PAD: 2, B.TRANSPOSE: 2, B.STRIDED_SLICE: 2, B.RESHAPE: 1, B.QUANTIZE: 2, B.DEQUANTIZE: 2}
-INT16_VERSION = {B.ADD: 3, B.SUB: 3, B.MUL: 4, B.MEAN: 3, B.RSQRT: 3, B.LEAKY_RELU: 2, B.RELU: 3,
-                 B.CONCATENATION: 3, B.PAD: 4, B.TRANSPOSE: 5, B.STRIDED_SLICE: 4, B.RESHAPE: 1, B.QUANTIZE: 3,
-                 B.DEQUANTIZE: 3}
-
-
-# float32: version 1 for every operator written, except the features that need a newer one (dilated
-# DEPTHWISE_CONV_2D: 2, TRANSPOSE_CONV with a bias: 3), which the float converters choose themselves.
-FLOAT_VERSION: dict[int, int] = {}
-
-
-def version(op: int, dtype: np.dtype) -> int:
-    dtype = np.dtype(dtype)
-    table = INT16_VERSION if dtype == np.int16 else FLOAT_VERSION if dtype == np.float32 else INT8_VERSION
-    return table.get(op, 1)
-
 
 def dynamic_new_shape(shape: tuple[int, ...], dynamic: tuple[bool, ...], what: str) -> np.ndarray:
     if sum(dynamic) > 1:
@@ -46,7 +26,7 @@ def reshape(b: ModelBuilder, x: TensorInfo, shape: tuple[int, ...], dynamic: tup
             return x
         out = b.tensor(name, shape, x.dtype, x.quant, dynamic)
     new_shape = b.const(f"{name}/shape", dynamic_new_shape(shape, dynamic, name))
-    b.op(B.RESHAPE, [x, new_shape], [out], version=1)
+    b.op(B.RESHAPE, [x, new_shape], [out])
     return out
 
 
@@ -58,21 +38,37 @@ def transpose(b: ModelBuilder, x: TensorInfo, perm: tuple[int, ...], name: str) 
         return reshape(b, x, shape, dyn, name)
     out = b.tensor(name, shape, x.dtype, x.quant, dyn)
     p = b.const(f"{name}/perm", np.array(perm, dtype=np.int32))
-    b.op(B.TRANSPOSE, [x, p], [out], version=version(B.TRANSPOSE, x.dtype))
+    b.op(B.TRANSPOSE, [x, p], [out])
     return out
 
 
 def quantize(b: ModelBuilder, x: TensorInfo, dtype: object, quant: Quant, name: str) -> TensorInfo:
-    """QUANTIZE: float -> int, or requantize int8/int16 -> int8/int16 (TFLite QUANTIZE)."""
+    """QUANTIZE: float -> int, or requantize int8/int16 -> int8/int16 (TFLite QUANTIZE).
+
+    int8 (zero point 0) -> int16 is written as CAST (the same real values) then an int16 -> int16 QUANTIZE: the
+    same arithmetic (``zp_out + MBQM(q - zp_in, s_in / s_out)``), which tflite-runtime 2.14 runs (its QUANTIZE
+    has no int8 -> int16 case). With another zero point (int16 requantization needs 0) the int8 -> int16
+    QUANTIZE stays; ``versions.py`` records that it needs a newer runtime."""
+    if x.dtype == np.int8 and np.dtype(dtype) == np.int16 and x.quant is not None and x.quant.per_tensor \
+            and int(x.quant.zero_point[0]) == 0:  # int16 requantization needs zero point 0
+        x = cast(b, x, np.int16, x.quant, f"{name}/int16")
     out = b.tensor(name, x.shape, dtype, quant, x.dynamic)
-    v = 4 if (np.dtype(dtype) == np.int16 or x.dtype == np.int16) else 2
-    b.op(B.QUANTIZE, [x], [out], version=v if x.dtype != np.float32 else (3 if np.dtype(dtype) == np.int16 else 2))
+    b.op(B.QUANTIZE, [x], [out])
+    return out
+
+
+def cast(b: ModelBuilder, x: TensorInfo, dtype: object, quant: Quant | None, name: str) -> TensorInfo:
+    """CAST: the integer values as they are (wrapping to the narrower type), read with ``quant``."""
+    out = b.tensor(name, x.shape, dtype, quant, x.dynamic)
+    opt = schema.CastOptionsT()
+    opt.inDataType, opt.outDataType = TENSOR_TYPES[x.dtype], TENSOR_TYPES[np.dtype(dtype)]
+    b.op(B.CAST, [x], [out], opt)
     return out
 
 
 def dequantize(b: ModelBuilder, x: TensorInfo, name: str) -> TensorInfo:
     out = b.tensor(name, x.shape, np.float32, None, x.dynamic)
-    b.op(B.DEQUANTIZE, [x], [out], version=version(B.DEQUANTIZE, x.dtype))
+    b.op(B.DEQUANTIZE, [x], [out])
     return out
 
 
@@ -83,7 +79,7 @@ def pad_time(b: ModelBuilder, x: TensorInfo, before: int, after: int, name: str)
     shape = list(x.shape)
     shape[2] += before + after
     out = b.tensor(name, tuple(shape), x.dtype, x.quant, x.dynamic)
-    b.op(B.PAD, [x, b.const(f"{name}/paddings", pads)], [out], version=version(B.PAD, x.dtype))
+    b.op(B.PAD, [x, b.const(f"{name}/paddings", pads)], [out])
     return out
 
 
@@ -104,8 +100,7 @@ def crop_time(b: ModelBuilder, x: TensorInfo, start: int, stop_from_end: int, na
     shape[2] -= start + stop_from_end
     out = b.tensor(name, tuple(shape), x.dtype, x.quant, x.dynamic)
     b.op(B.STRIDED_SLICE, [x, b.const(f"{name}/begin", begin), b.const(f"{name}/end", end),
-                           b.const(f"{name}/strides", np.ones(n, dtype=np.int32))], [out], opt,
-         version=version(B.STRIDED_SLICE, x.dtype))
+                           b.const(f"{name}/strides", np.ones(n, dtype=np.int32))], [out], opt)
     return out
 
 

@@ -11,7 +11,8 @@ runs on a bare Raspberry Pi. Prints one JSON object per line on stdout:
 Commands:
     bench        --model M --length N [--model M2 --length N2 ...] --threads T --kernels xnnpack|builtin|ref
                  --warmup W (--runs R | --min-secs S) [--memory]   (models alternate, round-robin)
-    infer        --model M --kernels K --input x.npy --output y.npy   (one run on a given input, for parity)
+    infer        --model M --kernels K --input x.npy --output y.npy [--model M2 --input ... --output ...]
+                 (one run of each model on a given input, for parity)
     memory-child (internal) VmHWM of a fresh process before and after loading and running one model
 """
 
@@ -174,10 +175,19 @@ def cmd_memory_child(a: argparse.Namespace) -> int:
 
 
 def cmd_infer(a: argparse.Namespace) -> int:
-    x = np.load(a.input)
-    m = Model(a.model[0], x.shape[-1], a.threads, a.kernels)
-    np.save(a.output, m.run(x.reshape(m.x.shape)))
-    emit("done", output=a.output)
+    inputs, outputs = a.input or [], a.output or []
+    if not (len(a.model) == len(inputs) == len(outputs)):
+        return fail("infer: give one --input and one --output per --model")
+    _, _, module, version = interpreter_api()
+    emit("env", litert_module=module, litert_version=version)
+    for path, inp, out in zip(a.model, inputs, outputs):
+        x = np.load(inp)
+        try:
+            m = Model(path, x.shape[-1], a.threads, a.kernels)
+        except (ValueError, RuntimeError) as e:
+            return fail(f"{os.path.basename(path)}: LiteRT cannot load the model ({str(e).strip().splitlines()[0]})")
+        np.save(out, m.run(x.reshape(m.x.shape)))
+    emit("done", output=outputs[-1] if outputs else None)
     return 0
 
 
@@ -193,8 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--min-secs", type=float, default=None)
     p.add_argument("--memory", action="store_true")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--input")
-    p.add_argument("--output")
+    p.add_argument("--input", action="append")
+    p.add_argument("--output", action="append")
     a = p.parse_args(argv)
     return {"bench": cmd_bench, "infer": cmd_infer, "memory-child": cmd_memory_child}[a.command](a)
 

@@ -184,13 +184,17 @@ def host_environment() -> dict[str, Any]:
 
     env: dict[str, Any] = {"machine": platform.machine(), "system": platform.system(),
                            "python": platform.python_version(), "cpu_count": os.cpu_count(), "cpu": _cpu_model()}
-    for mod in ("numpy", "onnxruntime", "ai_edge_litert", "torch"):
+    for mod in ("numpy", "onnxruntime", "ai_edge_litert", "tflite_runtime", "torch"):
         try:
             from importlib.metadata import version
 
             env[mod] = version(mod.replace("_", "-"))
         except Exception:  # not installed
             pass
+    for mod in ("ai_edge_litert", "tflite_runtime"):  # the interpreter the LiteRT backend takes (same order)
+        if mod in env:
+            env["litert_module"], env["litert_version"] = mod, env[mod]
+            break
     return env
 
 

@@ -50,6 +50,8 @@ def test_side_by_side_json(tiny, capsys):
     assert d["results"][1]["xnnpack"] is None
     assert d["results"][0]["ratios_vs_first"]["latency"] == pytest.approx(1.0)
     assert any("VmHWM" in c for c in d["caveats"])
+    # the interpreter the LiteRT backend runs (here ai-edge-litert; tflite_runtime where only it is installed)
+    assert d["environment"]["litert_module"] == "ai_edge_litert" and d["environment"]["litert_version"]
 
 
 def test_markdown_with_torch_float_and_no_xnnpack(tiny, capsys):

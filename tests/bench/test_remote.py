@@ -91,14 +91,21 @@ def _ssh_args(sshd) -> list[str]:
             "--ssh-option", f"UserKnownHostsFile={sshd.known_hosts}"]
 
 
-def test_bench_over_ssh(tiny, sshd, capsys):
-    code = main(["bench", str(tiny.tflite), str(tiny.tflite), "--device", "cpu", *_ssh_args(sshd),
-                 "--remote-python", sys.executable, "--runs", "4", "--warmup", "1", "--chunk", "0.5", "--json"])
+@pytest.mark.parametrize("device_python", ["ai_edge_litert", "tflite_runtime"])
+def test_bench_over_ssh(tiny, sshd, capsys, device_python, request):
+    """The device's python: this environment's (ai-edge-litert), or .venv-tflite214 (only tflite-runtime 2.14, with
+    a model it can load)."""
+    if device_python == "ai_edge_litert":
+        python, model = sys.executable, tiny.tflite
+    else:
+        python, model = str(request.getfixturevalue("tflite214_python")), request.getfixturevalue("tiny_norm8")
+    code = main(["bench", str(model), str(model), "--device", "cpu", *_ssh_args(sshd),
+                 "--remote-python", python, "--runs", "4", "--warmup", "1", "--chunk", "0.5", "--json"])
     out = capsys.readouterr()
     assert code == 0, out.err
     d = json.loads(out.out)
     assert d["where"] == f"ssh {sshd.user}@127.0.0.1:{sshd.port}" and d["emulated"] is False
-    assert d["environment"]["litert_module"] in ("ai_edge_litert", "tflite_runtime")
+    assert d["environment"]["litert_module"] == device_python
     assert len(d["results"]) == 2 and d["results"][0]["label"] != d["results"][1]["label"]
     for r in d["results"]:
         assert r["latency_ms"]["n"] == 4 and len(r["raw_latencies_ms"]) == 4 and r["rtf"] > 0

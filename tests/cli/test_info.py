@@ -23,6 +23,16 @@ def test_tflite_contract(exported, capsys):
     assert md["input_splitter"] and md["residual_output"]
 
 
+def test_tflite_minimum_runtime(exported, capsys):
+    assert main(["info", str(exported.tflite), "--json"]) == 0
+    rt = json.loads(capsys.readouterr().out)["min_runtime"]
+    # FQSS_QUANT normalises in int16: RSQRT int16 is version 3, first in TF Lite 2.15 (runtime_version.cc; the
+    # tflite-runtime 2.14 interpreter refuses it), and an int8 -> int16 requantization of a tensor with zero point != 0
+    assert rt["version"] == "2.15.0" and "RSQRT v3" in rt["needed_by"]
+    assert main(["info", str(exported.tflite)]) == 0
+    assert "min runtime : TF Lite / LiteRT 2.15.0 (needed by " in capsys.readouterr().out
+
+
 def test_onnx_metadata(exported, capsys):
     assert main(["info", str(exported.onnx.path)]) == 0
     out = capsys.readouterr().out

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import numpy as np
 import onnx
-
 from fqss_edge.export.tflite.context import ConvertContext, QIn
-from fqss_edge.export.tflite.emit import version
 
 
 def operand(ctx: ConvertContext, node: onnx.NodeProto, x: QIn, out_rank: int, bits: int):
@@ -35,4 +32,4 @@ def convert_binary(ctx: ConvertContext, node: onnx.NodeProto, code: int, options
     ta = operand(ctx, node, a, len(out.shape), out.bits)
     tb = operand(ctx, node, b, len(out.shape), out.bits)
     y = ctx.new_output(out)
-    ctx.b.op(code, [ta, tb], [y], options, version=version(code, np.dtype(out.q.dtype)))
+    ctx.b.op(code, [ta, tb], [y], options)

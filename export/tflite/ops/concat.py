@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from ai_edge_litert import schema_py_generated as schema
-
 from fqss_edge.export.tflite.builder import BuiltinOperator as B
-from fqss_edge.export.tflite.emit import quantize, version
+from fqss_edge.export.tflite.emit import quantize
 from fqss_edge.export.tflite.layout import tflite_axis
 from fqss_edge.export.tflite.registry import register
 
@@ -29,4 +28,4 @@ def convert_concat(ctx, node) -> None:
     opt = schema.ConcatenationOptionsT()
     opt.axis = tflite_axis(int(ctx.g.attr(node, "axis")), rank)
     y = ctx.new_output(out)
-    ctx.b.op(B.CONCATENATION, ins, [y], opt, version=version(B.CONCATENATION, y.dtype))
+    ctx.b.op(B.CONCATENATION, ins, [y], opt)

@@ -10,11 +10,14 @@ from dataclasses import dataclass
 
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
-
 from fqss_edge.export.tflite.builder import BuiltinOperator as B
 from fqss_edge.export.tflite.builder import Quant
-from fqss_edge.export.tflite.emit import pad_time, version
-from fqss_edge.export.tflite.ops._weights import bias_tensor, check_weight, weight_scales
+from fqss_edge.export.tflite.emit import pad_time
+from fqss_edge.export.tflite.ops._weights import (
+    bias_tensor,
+    check_weight,
+    weight_scales,
+)
 from fqss_edge.export.tflite.registry import register
 
 Padding = schema.Padding
@@ -108,4 +111,4 @@ def convert_conv(ctx, node) -> None:
     opt.padding = padding
     opt.strideW, opt.strideH = stride, 1
     opt.dilationWFactor, opt.dilationHFactor = dil, 1
-    ctx.b.op(code, [t, filt, b], [y], opt, version=version(code, y.dtype))
+    ctx.b.op(code, [t, filt, b], [y], opt)

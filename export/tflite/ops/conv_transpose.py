@@ -16,7 +16,7 @@ from ai_edge_litert import schema_py_generated as schema
 
 from fqss_edge.export.tflite.builder import BuiltinOperator as B
 from fqss_edge.export.tflite.builder import Quant
-from fqss_edge.export.tflite.emit import crop_time, pad_time, reshape, version
+from fqss_edge.export.tflite.emit import crop_time, pad_time, reshape
 from fqss_edge.export.tflite.ops._weights import bias_tensor, check_weight, weight_scales
 from fqss_edge.export.tflite.registry import register
 
@@ -80,7 +80,7 @@ def convert_conv_transpose(ctx, node) -> None:
         opt = schema.TransposeConvOptionsT()
         opt.padding = schema.Padding.VALID
         opt.strideW, opt.strideH = s, 1
-        ctx.b.op(B.TRANSPOSE_CONV, [shape, filt, t, b], [y], opt, version=version(B.TRANSPOSE_CONV, y.dtype))
+        ctx.b.op(B.TRANSPOSE_CONV, [shape, filt, t, b], [y], opt)
         extra = 0
     else:
         filt_np, m = phase_filter(wq, s)
@@ -93,7 +93,7 @@ def convert_conv_transpose(ctx, node) -> None:
         opt = schema.Conv2DOptionsT()
         opt.padding = schema.Padding.VALID
         opt.strideW = opt.strideH = opt.dilationWFactor = opt.dilationHFactor = 1
-        ctx.b.op(B.CONV_2D, [t, filt, b2], [y], opt, version=version(B.CONV_2D, y.dtype))
+        ctx.b.op(B.CONV_2D, [t, filt, b2], [y], opt)
         y = reshape(ctx.b, y, (n, 1, frames * s, c_out), (False, False, True, False), f"{out.name}/overlap_add")
         extra = m * s - k
     y = crop_time(ctx.b, y, pl, pr - op_ + extra, f"{out.name}/crop")

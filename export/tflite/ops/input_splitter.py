@@ -8,6 +8,9 @@ integer operators only, exactly:
                                              -> CAST int8 (low byte, wraps) -> BITWISE_XOR 0x80 = lo
     CONCATENATION([hi, lo], channels) -> int8 [1, 1, T, 2], scale 1/128, zero point 0
 
+For a runtime older than TF Lite 2.13 (``export --min-runtime 2.12`` or lower), which has no RIGHT_SHIFT /
+BITWISE_XOR, the same bytes come from int16 ADD / SUB with power-of-two scales and CAST (``_arithmetic_bytes``).
+
 With ``io="float32"`` the input is float32 ``p / 32768`` and a QUANTIZE (scale 1/32768, round to nearest)
 gives the int16 PCM first; the ONNX island floors, which is the same for inputs on the 1/32768 grid.
 """
@@ -20,7 +23,7 @@ from ai_edge_litert import schema_py_generated as schema
 from fqss_edge.errors import FqssError
 from fqss_edge.export.tflite.builder import BuiltinOperator as B
 from fqss_edge.export.tflite.builder import Quant
-from fqss_edge.export.tflite.emit import quantize, reshape
+from fqss_edge.export.tflite.emit import cast, quantize, reshape
 from fqss_edge.export.tflite.ops._island import island_boundary, run_island
 from fqss_edge.export.tflite.ops.io import PCM16, graph_input
 from fqss_edge.export.tflite.registry import register
@@ -45,33 +48,63 @@ def _verify(ctx, nodes, qnode) -> None:
                         "[p >> 8, (p & 0xFF) - 128] as int8 channels (checked on all 65536 values)")
 
 
-def emit_split(ctx, pcm_std, out_name: str):
-    """int16 PCM [1, 1, T, 1] -> int8 [1, 1, T, 2] = [hi, lo] bytes (scale 1/128)."""
-    b = ctx.b
+BITWISE_RUNTIME = (2, 13, 0)  # RIGHT_SHIFT and BITWISE_XOR version 1 (runtime_version.cc)
+
+
+def _bitwise_bytes(b, pcm_std, out_name: str):
+    """hi = CAST(p >> 8), lo = CAST(p) ^ 0x80 (the low byte, wrapped, with its top bit flipped)."""
     shape, dyn = pcm_std.shape, pcm_std.dynamic
     hi16 = b.tensor(f"{out_name}/hi16", shape, np.int16, None, dyn)
     b.op(B.RIGHT_SHIFT, [pcm_std, b.const(f"{out_name}/eight", np.array([8], dtype=np.int16))], [hi16],
          schema.RightShiftOptionsT())
-    hi = b.tensor(f"{out_name}/hi", shape, np.int8, BYTE, dyn)
-    lo_raw = b.tensor(f"{out_name}/low_byte", shape, np.int8, BYTE, dyn)
-    for src, dst in ((hi16, hi), (pcm_std, lo_raw)):
-        opt = schema.CastOptionsT()
-        opt.inDataType, opt.outDataType = schema.TensorType.INT16, schema.TensorType.INT8
-        b.op(B.CAST, [src], [dst], opt)
+    hi = cast(b, hi16, np.int8, BYTE, f"{out_name}/hi")
+    lo_raw = cast(b, pcm_std, np.int8, BYTE, f"{out_name}/low_byte")
     lo = b.tensor(f"{out_name}/lo", shape, np.int8, BYTE, dyn)
     b.op(B.BITWISE_XOR, [lo_raw, b.const(f"{out_name}/sign_bit", np.array([-128], dtype=np.int8))], [lo],
          schema.BitwiseXorOptionsT())
+    return hi, lo
+
+
+def _arithmetic_bytes(b, pcm_std, out_name: str):
+    """The same bytes with int16 ADD / SUB (general scales, TF Lite 2.4) and CAST (2.8), for older runtimes.
+
+    Every multiplier these ops derive is a power of two, so each step is exact whatever the rounding rule:
+    ``hi16 = ADD(p @ 1/32768, -255 @ 1/65536) @ 1/128`` is ``round((2p - 255) / 512)``, never a tie (odd / 512),
+    which is ``floor(p / 256)``; ``SUB(p @ 1/32768, hi16 @ 1/128) @ 1/32768 = p - 256 hi`` in [0, 255]; minus 128
+    (SUB of a constant, same scale) it fits int8 and CASTs exactly."""
+    shape, dyn = pcm_std.shape, pcm_std.dynamic
+    add, sub = schema.AddOptionsT(), schema.SubOptionsT()
+    add.potScaleInt16 = sub.potScaleInt16 = False
+    hi16 = b.tensor(f"{out_name}/hi16", shape, np.int16, Quant.make(1.0 / 128, 0), dyn)
+    b.op(B.ADD, [pcm_std, b.const(f"{out_name}/minus_half_byte", np.full((1,) * len(shape), -255, np.int16),
+                                  Quant.make(1.0 / 65536, 0))], [hi16], add)
+    low16 = b.tensor(f"{out_name}/low16", shape, np.int16, PCM16, dyn)
+    b.op(B.SUB, [pcm_std, hi16], [low16], sub)
+    lo16 = b.tensor(f"{out_name}/lo16", shape, np.int16, PCM16, dyn)
+    b.op(B.SUB, [low16, b.const(f"{out_name}/half_byte", np.full((1,) * len(shape), 128, np.int16), PCM16)], [lo16],
+         sub)
+    return cast(b, hi16, np.int8, BYTE, f"{out_name}/hi"), cast(b, lo16, np.int8, BYTE, f"{out_name}/lo")
+
+
+def emit_split(ctx, pcm_std, out_name: str):
+    """int16 PCM [1, 1, T, 1] (scale 1/32768) -> int8 [1, 1, T, 2] = [hi, lo] bytes (scale 1/128). RIGHT_SHIFT /
+    BITWISE_XOR unless the export must load on a runtime older than 2.13 (``ctx.min_runtime``)."""
+    b = ctx.b
+    shape, dyn = pcm_std.shape, pcm_std.dynamic
+    old = ctx.min_runtime is not None and ctx.min_runtime < BITWISE_RUNTIME
+    hi, lo = (_arithmetic_bytes if old else _bitwise_bytes)(b, pcm_std, out_name)
     out = b.tensor(out_name, shape[:3] + (2,), np.int8, BYTE, dyn)
     opt = schema.ConcatenationOptionsT()
     opt.axis = 3
-    b.op(B.CONCATENATION, [hi, lo], [out], opt, version=2)
+    b.op(B.CONCATENATION, [hi, lo], [out], opt)
     return out
 
 
 @register("island:input_splitter",
-          writes=(B.QUANTIZE, B.RESHAPE, B.RIGHT_SHIFT, B.CAST, B.BITWISE_XOR, B.CONCATENATION),
+          writes=(B.QUANTIZE, B.RESHAPE, B.RIGHT_SHIFT, B.CAST, B.BITWISE_XOR, B.ADD, B.SUB, B.CONCATENATION),
           no_twin="a float graph keeps the island's Mul / Floor / Clip / Sub / Concat nodes, converted one by one",
-          tflite="RESHAPE, RIGHT_SHIFT, CAST, BITWISE_XOR, CONCATENATION (exact bytes)",
+          tflite="RESHAPE, RIGHT_SHIFT, CAST, BITWISE_XOR, CONCATENATION (exact bytes); for runtimes before 2.13 "
+                 "(--min-runtime): int16 ADD, SUB, CAST instead of RIGHT_SHIFT / BITWISE_XOR",
           bits=(8,), pattern="island input_splitter/*: mixture -> bytes -> QuantizeLinear(1/128, 0)",
           constraints="verified on all 65536 PCM values; graph input [1, 1, T]")
 def convert_input_splitter(ctx, nodes) -> None:

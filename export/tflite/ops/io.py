@@ -2,8 +2,8 @@
 
 Input: ``mixture -> QuantizeLinear``. With ``io="int16"`` the TFLite input is int16 PCM (scale 1/32768) and
 the quantization is an integer requantization (QUANTIZE int16 -> int8); with ``io="float32"`` a float QUANTIZE.
-Output: ``DQ(y) -> [Reshape/Squeeze/Unsqueeze...] -> output``: QUANTIZE int8 -> int16 PCM (saturating outside
-[-1, 1)), or with ``io="float32"`` a DEQUANTIZE of y itself (the ONNX output values exactly).
+Output: ``DQ(y) -> [Reshape/Squeeze/Unsqueeze...] -> output``: CAST int8 -> int16 then QUANTIZE int16 -> int16
+PCM (saturating outside [-1, 1); tflite-runtime 2.14 has no int8 -> int16 QUANTIZE), or with ``io="float32"`` a DEQUANTIZE of y itself (the ONNX output values exactly).
 A rank-3 ``[1, 1, T]`` input is presented as ``[1, T]`` and a ``[1, S, T]`` output as ``[S, T]``.
 """
 
@@ -114,8 +114,8 @@ def emit_output(ctx: ConvertContext, y: TensorInfo, onnx_shape: tuple[int, ...],
     ctx.outputs.append(out)
 
 
-@register("island:output", writes=(B.QUANTIZE, B.DEQUANTIZE, B.RESHAPE, B.TRANSPOSE),
-          tflite="QUANTIZE (int8 -> int16 PCM) or DEQUANTIZE (float32 I/O)", bits=(8, 16),
+@register("island:output", writes=(B.QUANTIZE, B.CAST, B.DEQUANTIZE, B.RESHAPE, B.TRANSPOSE),
+          tflite="CAST + QUANTIZE (int8 -> int16 -> int16 PCM) or DEQUANTIZE (float32 I/O)", bits=(8, 16),
           pattern="DQ -> [Reshape|Squeeze|Unsqueeze] -> graph output")
 def convert_output(ctx: ConvertContext, vi: onnx.ValueInfoProto) -> None:
     dq, chain = output_source(ctx, vi.name)

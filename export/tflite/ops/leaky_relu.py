@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
-
 from fqss_edge.export.tflite.builder import BuiltinOperator as B
-from fqss_edge.export.tflite.emit import version
 from fqss_edge.export.tflite.ops._unary import unary_io
 from fqss_edge.export.tflite.registry import register
 
@@ -22,4 +20,4 @@ def convert_leaky_relu(ctx, node) -> None:
     opt = schema.LeakyReluOptionsT()
     opt.alpha = float(np.float32(ctx.g.attr(node, "alpha", 0.01)))
     y = ctx.new_output(out)
-    ctx.b.op(B.LEAKY_RELU, [ctx.activation(x, node)], [y], opt, version=version(B.LEAKY_RELU, y.dtype))
+    ctx.b.op(B.LEAKY_RELU, [ctx.activation(x, node)], [y], opt)

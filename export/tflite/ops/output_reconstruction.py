@@ -4,9 +4,13 @@ ONNX: ``DQ(y0) + DQ(y1) * (1/256) -> Reshape [1, S, T] -> sources`` with y0, y1 
 point 0, i.e. ``sources = (256*q0 + q1) / 32768``. The island is first run (onnxruntime) on all 65536
 (q0, q1) pairs to prove that. TFLite, exactly and with integer operators only:
 
-    A = QUANTIZE(y0: int8 1/128 -> int16 1/32768)   = 256*q0   (multiplier 256: exact)
+    A = CAST(y0 -> int16), read with scale 1/128   = q0
     B = CAST(y1 -> int16), read with scale 1/32768 = q1
-    ADD(A, B) int16 scale 1/32768 (all scales equal: exact) -> RESHAPE [S, T] = 256*q0 + q1 (saturated to int16)
+    ADD(A, B) int16 -> scale 1/32768 -> RESHAPE [S, T] = 256*q0 + q1 (saturated to int16)
+
+The int16 ADD (general scales) is exact here: every multiplier it derives is a power of two (inputs 1/2 and
+1/512 of twice the larger scale, output 1/64), so ``(q0 << 15) / 2 + (q1 << 15) / 512 = 2^14 q0 + 2^6 q1``
+and ``/ 64`` gives ``256 q0 + q1``. No int8 -> int16 QUANTIZE: tflite-runtime 2.14 has no such kernel.
 
 With ``io="float32"`` a DEQUANTIZE (scale 1/32768) follows.
 """
@@ -18,8 +22,9 @@ from ai_edge_litert import schema_py_generated as schema
 
 from fqss_edge.errors import FqssError
 from fqss_edge.export.tflite.builder import BuiltinOperator as B
-from fqss_edge.export.tflite.emit import quantize
+from fqss_edge.export.tflite.emit import cast
 from fqss_edge.export.tflite.ops._island import island_boundary, run_island
+from fqss_edge.export.tflite.ops.input_splitter import BYTE
 from fqss_edge.export.tflite.ops.io import PCM16, emit_output
 from fqss_edge.export.tflite.registry import register
 
@@ -61,9 +66,9 @@ def _verify(ctx, nodes, dq0, dq1, out_name: str) -> None:
 
 
 @register("island:output_reconstruction",
-          writes=(B.QUANTIZE, B.CAST, B.ADD, B.RESHAPE, B.TRANSPOSE, B.DEQUANTIZE),
+          writes=(B.CAST, B.ADD, B.RESHAPE, B.TRANSPOSE, B.DEQUANTIZE),
           no_twin="a float graph keeps the island's Mul / Add / Reshape nodes, converted one by one",
-          tflite="QUANTIZE, CAST, ADD (int16), RESHAPE (exact PCM16)", bits=(8,),
+          tflite="CAST, ADD (int16), RESHAPE (exact PCM16)", bits=(8,),
           pattern="island output_reconstruction/*: DQ(y0) + DQ(y1) * 1/256 -> Reshape -> graph output",
           constraints="y0, y1 int8 scale 1/128 zero point 0; verified on all 65536 byte pairs")
 def convert_output_reconstruction(ctx, nodes) -> None:
@@ -94,15 +99,12 @@ def convert_output_reconstruction(ctx, nodes) -> None:
     y0, y1 = ctx.tensors.get(dq0.input[0]), ctx.tensors.get(dq1.input[0])
     if y0 is None or y1 is None:
         raise FqssError("TFLite export: the output bytes y0 / y1 were not converted before the output island")
-    hi = quantize(ctx.b, y0, np.int16, PCM16, "sources/hi_x256")
-    lo = ctx.b.tensor("sources/lo", y1.shape, np.int16, PCM16, y1.dynamic)
-    opt = schema.CastOptionsT()
-    opt.inDataType, opt.outDataType = schema.TensorType.INT8, schema.TensorType.INT16
-    ctx.b.op(B.CAST, [y1], [lo], opt)
+    hi = cast(ctx.b, y0, np.int16, BYTE, "sources/hi")  # q0, scale 1/128 (= 256 q0 / 32768)
+    lo = cast(ctx.b, y1, np.int16, PCM16, "sources/lo")  # q1, scale 1/32768
     pcm = ctx.b.tensor("sources/pcm16", y0.shape, np.int16, PCM16, y0.dynamic)
     add = schema.AddOptionsT()
     add.potScaleInt16 = False
-    ctx.b.op(B.ADD, [hi, lo], [pcm], add, version=3)
+    ctx.b.op(B.ADD, [hi, lo], [pcm], add)
     src = dq0.input[0]
     emit_output(ctx, pcm, g.shape(src), g.dynamic(src), g.shape(out_name), g.dynamic(out_name))
     ctx.facts["residual_output"] = True

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
-
 from fqss_edge.export.tflite.builder import BuiltinOperator as B
-from fqss_edge.export.tflite.emit import version
 from fqss_edge.export.tflite.layout import tflite_axis
 from fqss_edge.export.tflite.ops._unary import unary_io
 from fqss_edge.export.tflite.registry import register
@@ -81,5 +79,4 @@ def _axes(ctx, node, rank: int) -> set[int]:
 def _mean(ctx, x, y, tfl_axes: list[int], name: str) -> None:
     opt = schema.ReducerOptionsT()
     opt.keepDims = True
-    ctx.b.op(B.MEAN, [x, ctx.b.const(name, np.array(sorted(tfl_axes), dtype=np.int32))], [y], opt,
-             version=version(B.MEAN, y.dtype))
+    ctx.b.op(B.MEAN, [x, ctx.b.const(name, np.array(sorted(tfl_axes), dtype=np.int32))], [y], opt)

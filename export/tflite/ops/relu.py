@@ -10,9 +10,8 @@ fused-RELU output. Otherwise a plain RELU (TFLite kernel) is written.
 from __future__ import annotations
 
 from ai_edge_litert import schema_py_generated as schema
-
 from fqss_edge.export.tflite.builder import BuiltinOperator as B
-from fqss_edge.export.tflite.emit import quantize, version
+from fqss_edge.export.tflite.emit import quantize
 from fqss_edge.export.tflite.ops._unary import unary_io
 from fqss_edge.export.tflite.registry import register
 
@@ -39,4 +38,4 @@ def convert_relu(ctx, node) -> None:
             ctx.define(out.name, quantize(ctx.b, t, out.q.dtype, out.quant(), out.name))
         return
     y = ctx.new_output(out)
-    ctx.b.op(B.RELU, [t], [y], version=version(B.RELU, y.dtype))
+    ctx.b.op(B.RELU, [t], [y])

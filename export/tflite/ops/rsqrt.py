@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fqss_edge.export.tflite.builder import BuiltinOperator as B
-from fqss_edge.export.tflite.emit import version
 from fqss_edge.export.tflite.ops._unary import unary_io
 from fqss_edge.export.tflite.registry import register
 
@@ -20,4 +19,4 @@ def convert_rsqrt(ctx, node) -> None:
     ctx.claim(recip)
     x, out = unary_io(ctx, node, (8, 16), out_node=recip)
     y = ctx.new_output(out)
-    ctx.b.op(B.RSQRT, [ctx.activation(x, node)], [y], version=version(B.RSQRT, y.dtype))
+    ctx.b.op(B.RSQRT, [ctx.activation(x, node)], [y])

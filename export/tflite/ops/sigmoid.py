@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fqss_edge.export.tflite.builder import BuiltinOperator as B
-from fqss_edge.export.tflite.emit import version
 from fqss_edge.export.tflite.ops._unary import unary_io
 from fqss_edge.export.tflite.registry import register
 
@@ -17,4 +16,4 @@ def convert_sigmoid(ctx, node) -> None:
         raise ctx.fail(node, f"Sigmoid output quantized with scale {s!r}, zero point {z}; TFLite LOGISTIC needs "
                              "scale 1/256 and zero point -128 (use a FixedQuantizer(1/256, -128))")
     y = ctx.new_output(out)
-    ctx.b.op(B.LOGISTIC, [ctx.activation(x, node)], [y], version=version(B.LOGISTIC, y.dtype))
+    ctx.b.op(B.LOGISTIC, [ctx.activation(x, node)], [y])

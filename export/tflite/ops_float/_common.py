@@ -42,13 +42,13 @@ def bias_values(ctx: FloatContext, node: onnx.NodeProto, i: int, n: int) -> np.n
     return np.asarray(b.const, dtype=np.float32).reshape(-1)
 
 
-def unary(ctx: FloatContext, node: onnx.NodeProto, code: int, options: object = None, version: int = 1) -> None:
+def unary(ctx: FloatContext, node: onnx.NodeProto, code: int, options: object = None) -> None:
     """x -> one TFLite operator -> y, same shape."""
     x = ctx.input(node, 0)
     if x.const is not None:
         raise ctx.fail(node, "the input is a constant (fold it before export)")
     y = ctx.new_output(ctx.output(node))
-    ctx.b.op(code, [ctx.activation(x, node)], [y], options, version=version)
+    ctx.b.op(code, [ctx.activation(x, node)], [y], options)
 
 
 def binary(ctx: FloatContext, node: onnx.NodeProto, code: int, options: object) -> None:
@@ -68,4 +68,4 @@ def binary(ctx: FloatContext, node: onnx.NodeProto, code: int, options: object) 
                                  "across ranks is only supported for constants")
         ts.append(ctx.activation(x, node))
     y = ctx.new_output(out)
-    ctx.b.op(code, ts, [y], options, version=1)
+    ctx.b.op(code, ts, [y], options)

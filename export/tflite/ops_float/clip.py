@@ -31,5 +31,5 @@ def convert_clip(ctx, node) -> None:
     for k, (code, what, v) in enumerate(bounds):
         c = ctx.b.const(f"{out.name}/{what}", np.full((1,) * rank, v, dtype=np.float32))
         y = ctx.new_output(out) if k == len(bounds) - 1 else ctx.b.like(f"{out.name}/{what}_clamped", t)
-        ctx.b.op(code, [t, c], [y], version=1)
+        ctx.b.op(code, [t, c], [y])
         t = y

@@ -22,4 +22,4 @@ def convert_concat(ctx, node) -> None:
     opt = schema.ConcatenationOptionsT()
     opt.axis = tflite_axis(int(ctx.g.attr(node, "axis")), rank)
     y = ctx.new_output(out)
-    ctx.b.op(B.CONCATENATION, ins, [y], opt, version=1)
+    ctx.b.op(B.CONCATENATION, ins, [y], opt)

@@ -2,7 +2,7 @@
 
 Layout [N, 1, T, C]: CONV_2D weights [Cout, 1, K, Cin], depthwise [1, 1, K, Cout]; a float32 bias always
 (zeros when the ONNX node has none). Padding: VALID, SAME when the ONNX pads equal TFLite's SAME pads at every
-input length, else a PAD. A dilated DEPTHWISE_CONV_2D is version 2 (as TensorFlow's converter writes it).
+input length, else a PAD. A dilated DEPTHWISE_CONV_2D is stamped version 2 (versions.py).
 """
 
 from __future__ import annotations
@@ -33,12 +33,11 @@ def convert_conv(ctx, node) -> None:
         padding = schema.Padding.VALID
     if geo.group == 1:
         filt = ctx.b.const(w.name, np.ascontiguousarray(wf.transpose(0, 2, 1)[:, None]))  # [Cout, 1, K, Cin]
-        opt, code, ver = schema.Conv2DOptionsT(), B.CONV_2D, 1
+        opt, code = schema.Conv2DOptionsT(), B.CONV_2D
     elif geo.group == c_in and cg == 1 and c_out % c_in == 0:
         filt = ctx.b.const(w.name, np.ascontiguousarray(wf[:, 0, :].T[None, None]))  # [1, 1, K, Cout]
         opt, code = schema.DepthwiseConv2DOptionsT(), B.DEPTHWISE_CONV_2D
         opt.depthMultiplier = c_out // c_in
-        ver = 2 if geo.dilation != 1 else 1
     else:
         raise ctx.fail(node, f"grouped convolution (group {geo.group}, C_in {c_in}) is not supported: group 1 or "
                              "depthwise")
@@ -47,4 +46,4 @@ def convert_conv(ctx, node) -> None:
     opt.dilationWFactor, opt.dilationHFactor = geo.dilation, 1
     b = ctx.b.const(node.input[2] if len(node.input) > 2 and node.input[2] else f"{out.name}/bias", bias)
     y = ctx.new_output(out)
-    ctx.b.op(code, [t, filt, b], [y], opt, version=ver)
+    ctx.b.op(code, [t, filt, b], [y], opt)

@@ -39,8 +39,7 @@ def convert_conv_transpose(ctx, node) -> None:
         opt = schema.TransposeConvOptionsT()
         opt.padding = schema.Padding.VALID
         opt.strideW, opt.strideH = s, 1
-        ctx.b.op(B.TRANSPOSE_CONV, [shape, filt, t] + ([b] if has_bias else []), [y], opt,
-                 version=3 if has_bias else 1)
+        ctx.b.op(B.TRANSPOSE_CONV, [shape, filt, t] + ([b] if has_bias else []), [y], opt)
         extra = 0
     else:
         filt_np, m = phase_filter(wf, s)
@@ -54,7 +53,7 @@ def convert_conv_transpose(ctx, node) -> None:
         opt = schema.Conv2DOptionsT()
         opt.padding = schema.Padding.VALID
         opt.strideW = opt.strideH = opt.dilationWFactor = opt.dilationHFactor = 1
-        ctx.b.op(B.CONV_2D, [t, filt, b2], [y], opt, version=1)
+        ctx.b.op(B.CONV_2D, [t, filt, b2], [y], opt)
         y = reshape(ctx.b, y, (n, 1, frames * s, c_out), dyn, f"{out.name}/overlap_add")
         extra = m * s - k
     y = crop_time(ctx.b, y, pl, pr - op_ + extra, f"{out.name}/crop")

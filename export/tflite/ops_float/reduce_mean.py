@@ -28,4 +28,4 @@ def convert_reduce_mean(ctx, node) -> None:
     opt.keepDims = True
     t = ctx.activation(x, node)
     y = ctx.new_output(ctx.output(node))
-    ctx.b.op(B.MEAN, [t, ctx.b.const(f"{y.name}/axes", np.array(tfl_axes, dtype=np.int32))], [y], opt, version=1)
+    ctx.b.op(B.MEAN, [t, ctx.b.const(f"{y.name}/axes", np.array(tfl_axes, dtype=np.int32))], [y], opt)

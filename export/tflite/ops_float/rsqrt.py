@@ -17,4 +17,4 @@ def convert_rsqrt(ctx, node) -> None:
     ctx.claim(recip)
     x = ctx.input(node, 0)
     y = ctx.new_output(ctx.output(recip))
-    ctx.b.op(B.RSQRT, [ctx.activation(x, node)], [y], version=1)
+    ctx.b.op(B.RSQRT, [ctx.activation(x, node)], [y])

@@ -61,12 +61,17 @@ def register(app: typer.Typer) -> None:
             help="TFLite I/O of an int8 export: int16 PCM (default) or float32 in [-1, 1). A float export has "
                  "float32 I/O.", show_default=False)] = None,
         config: Annotated[Path | None, typer.Option(help="Config YAML for a bare .pth state dict.")] = None,
+        min_runtime: Annotated[str | None, typer.Option(
+            help="Oldest TF Lite / LiteRT runtime the .tflite must load on (e.g. 2.14, tflite-runtime's last "
+                 "release): an export needing a newer one is refused, naming the operators. `fqss-edge info` shows "
+                 "what a file needs.", show_default=False)] = None,
     ) -> None:
         """Export a checkpoint: int8 QDQ ONNX + fully-int8 TFLite, or (--float) float ONNX + float32 TFLite."""
         from fqss_edge.export.bundle import export_bundle
 
         formats = None if fmt is None else {"both": ("onnx", "tflite"), "onnx": ("onnx",), "tflite": ("tflite",)}[fmt.value]
-        result = export_bundle(checkpoint, out, int8, run_config(config), formats, io.value if io else None)
+        result = export_bundle(checkpoint, out, int8, run_config(config), formats, io.value if io else None,
+                               min_runtime)
         for stale in result.removed:
             typer.echo(f"removed {stale} (from an earlier export)")
         if result.onnx_written:

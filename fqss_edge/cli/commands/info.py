@@ -43,6 +43,8 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"  output      : {md['output']['name']} {md['output']['dtype']} {md['output'].get('shape')}")
             typer.echo(f"  length      : T % {md.get('length', {}).get('multiple_of')} == 0 and T >= {md.get('length', {}).get('min')}")
             typer.echo(f"  FQSS        : splitter={md.get('input_splitter')} residual_output={md.get('residual_output')}")
+            rt = data["min_runtime"]
+            typer.echo(f"  min runtime : TF Lite / LiteRT {rt['version'] or '?'} (needed by {', '.join(rt['needed_by'])})")
         else:
             for key in ("fqss.model_config", "fqss.sample_rate", "fqss.n_src", "fqss.source_names", "fqss.stride",
                         "fqss.kernel_size", "fqss.islands", "fqss.version"):

@@ -32,6 +32,7 @@ class Case:
     float32: bool = True  # also convert strip_qdq(graph) with the float32 converters (the float twin)
     lengths: tuple[int, ...] = ()  # also export with a symbolic length T and run at each of these lengths
     positive: bool = False  # inputs >= 0 (Sqrt)
+    min_runtime: str | None = None  # ``convert_model(min_runtime=...)``: the variant for an older runtime
 
     @property
     def int8(self) -> bool:
@@ -365,8 +366,12 @@ CASES: dict[str, list[Case]] = {
     "island:input": [Case("pcm16", c_pcm16_in_out, io="int16"),
                      Case("float32", c_pcm16_in_out, io="float32")],
     "island:output": [Case("vanilla_pcm16", lambda bits: vanilla_model(16)[0], io="int16"),
+                      Case("vanilla_pcm16_zp0", lambda bits: vanilla_model(16, out_zero_point=0)[0], io="int16"),
                       Case("vanilla_float32", lambda bits: vanilla_model(16)[0], io="float32")],
-    "island:input_splitter": [Case("pcm16_bytes", lambda bits: fqss_identity_model(256), io="int16", tol=0)],
+    "island:input_splitter": [Case("pcm16_bytes", lambda bits: fqss_identity_model(256), io="int16", tol=0),
+                              Case("pcm16_bytes_before_2_13", lambda bits: fqss_identity_model(256), io="int16",
+                                   tol=0, min_runtime="2.12"),
+                              Case("float32_bytes", lambda bits: fqss_identity_model(256), io="float32", tol=0)],
     "island:output_reconstruction": [Case("two_sources_float32", lambda bits: fqss_identity_model(256, sources=2),
                                           io="float32", tol=0)],
 }

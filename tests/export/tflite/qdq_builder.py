@@ -161,11 +161,13 @@ def fqss_identity_model(length: int = 65536, sources: int = 1) -> onnx.ModelProt
     return b.model()
 
 
-def vanilla_model(length=64) -> tuple[onnx.ModelProto, float]:
+def vanilla_model(length=64, out_zero_point: int = -1) -> tuple[onnx.ModelProto, float]:
+    """A conv whose int8 output (scale 0.003) is the graph output: int16 PCM out is a requantization (zero point
+    0: CAST + int16 QUANTIZE; another: one int8 -> int16 QUANTIZE)."""
     b = QDQ(channels=1, length=length)
     x = b.input(0.007, 2)
     w = b.qconst(np.array([[[50, -80, 127]], [[-127, 3, 60]]]), np.array([0.01, 0.02], np.float32), axis=0)
-    y = b.op("Conv", [b.dq(x), w], (0.003, -1), kernel_shape=[3], pads=[1, 1])
+    y = b.op("Conv", [b.dq(x), w], (0.003, out_zero_point), kernel_shape=[3], pads=[1, 1])
     b.nodes.append(helper.make_node("Reshape", [b.dq(y), b.const(np.array([1, 2, -1], np.int64))], ["sources"],
                                     name="out/Reshape"))
     b.outputs.append(helper.make_tensor_value_info("sources", TensorProto.FLOAT, [1, 2, length]))

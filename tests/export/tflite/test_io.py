@@ -23,10 +23,16 @@ def identity_model() -> onnx.ModelProto:
     return fqss_identity_model()
 
 
+# the byte split: RIGHT_SHIFT / BITWISE_XOR (default), int16 ADD / SUB for a runtime before 2.13
+SPLITS = {None: {"RIGHT_SHIFT", "BITWISE_XOR"}, "2.12": {"ADD", "SUB"}}
+
+
+@pytest.mark.parametrize("min_runtime", list(SPLITS))
 @pytest.mark.parametrize("kernel", ["ref", "builtin", "xnnpack"])
-def test_pcm16_split_and_reconstruct_are_exact_on_all_65536_values(identity_model, kernel):
-    buf, meta = convert_model(identity_model, io="int16")
+def test_pcm16_split_and_reconstruct_are_exact_on_all_65536_values(identity_model, kernel, min_runtime):
+    buf, meta = convert_model(identity_model, io="int16", min_runtime=min_runtime)
     assert meta["input_splitter"] and meta["residual_output"]
+    assert SPLITS[min_runtime] <= set(ReferenceModel(buf).op_names())
     out = run_litert(buf, ALL_PCM.reshape(1, -1), kernel)
     want = np.clip(ALL_PCM.astype(np.int32) - 128, -32768, 32767)  # 256 * (p >> 8) + (p & 0xFF) - 128
     assert out.dtype == np.int16 and out.shape == (1, 65536)
@@ -59,9 +65,10 @@ def test_a_wrong_splitter_island_is_refused():
         convert_model(m)
 
 
+@pytest.mark.parametrize("zp", [-1, 0])
 @pytest.mark.parametrize("io", ["int16", "float32"])
-def test_vanilla_io_is_plain_requantization(io):
-    model, s_out = vanilla_model()
+def test_vanilla_io_is_plain_requantization(io, zp):
+    model, s_out = vanilla_model(out_zero_point=zp)
     buf, meta = convert_model(model, io=io)
     assert not meta["input_splitter"] and not meta["residual_output"]
     rng = np.random.default_rng(0)

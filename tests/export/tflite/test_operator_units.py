@@ -72,7 +72,7 @@ def _converted(kind: str, case: Case) -> list:
     """(model, .tflite) of every conversion the case's tests make."""
     if kind == "int8":
         runs = [case.model(b) for b in case.bits] + ([case.model(case.bits[0], True)] if case.lengths else [])
-        return [(m, convert_model(m, io=case.io)[0]) for m in runs]
+        return [(m, convert_model(m, io=case.io, min_runtime=case.min_runtime)[0]) for m in runs]
     runs = [case.float_model()] + ([case.float_model(True)] if case.lengths else [])
     return [(m, convert_model(m)[0]) for m in runs]
 

@@ -96,7 +96,7 @@ def check_case(case: Case, model: onnx.ModelProto, buf: bytes, bits: int, length
 @pytest.mark.parametrize("op,case,bits,resizable", int8_params())
 def test_operator_matches_onnxruntime_and_reference(op, case, bits, resizable):
     model = case.model(bits, resizable)
-    buf, meta = convert_model(model, io=case.io)
+    buf, meta = convert_model(model, io=case.io, min_runtime=case.min_runtime)
     assert meta["precision"] == "int8" and meta["io"] == case.io
     for length in case.lengths if resizable else (None,):
         check_case(case, model, buf, bits, length, seed=length or 0)
