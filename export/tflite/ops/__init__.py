@@ -9,6 +9,7 @@ from fqss_edge.export.tflite.ops import (  # noqa: F401
     input_splitter,
     io,
     leaky_relu,
+    matmul,
     mul,
     output_reconstruction,
     reduce_mean,
@@ -17,5 +18,7 @@ from fqss_edge.export.tflite.ops import (  # noqa: F401
     reshape,
     rsqrt,
     sigmoid,
+    softmax,
     sub,
+    transpose,
 )
