@@ -1,7 +1,8 @@
-"""The quantized transformer encoder (``fqss_edge.models.transformer``) end to end: a small network with one
-encoder layer exports without export code of its own to a QDQ graph that passes the verifier, onnxruntime
-computes the simulation's codes, and in its fully integer .tflite the integer reference equals LiteRT
-BUILTIN_REF on every tensor (BATCH_MATMUL, SOFTMAX, the LayerNorm's MEAN / RSQRT, TRANSPOSE ...)."""
+"""The quantized transformer encoder (``fqss_edge.models.transformer``) and the dual-path machinery
+(``fqss_edge.models.dualpath``) end to end: small networks built from them export without export code of their
+own to a QDQ graph that passes the verifier, onnxruntime computes the simulation's codes, and in their fully
+integer .tflite the integer reference equals LiteRT BUILTIN_REF on every tensor (BATCH_MATMUL, SOFTMAX, the
+LayerNorm's MEAN / RSQRT, TRANSPOSE, PAD, STRIDED_SLICE, CONCATENATION ...)."""
 
 from __future__ import annotations
 
@@ -17,9 +18,11 @@ from fqss_edge.export.onnx.exporter import check_onnx, graph_io, make_model, wri
 from fqss_edge.export.onnx.metadata import island_props
 from fqss_edge.export.onnx.verify import check_qdq_graph
 from fqss_edge.export.tflite import convert_model
+from fqss_edge.models.dualpath import DualPathBlock, OverlapAdd, Segmentation
 from fqss_edge.models.transformer import QTransformerEncoder
 from fqss_edge.quant.layers import InputQuant, QConv1d, QConvTranspose1d
-from fqss_edge.quant.spec import QuantSpec
+from fqss_edge.quant.qtensor import QTensor
+from fqss_edge.quant.spec import FLOAT, QuantSpec
 from fqss_edge.quant.tools import observation
 
 SPEC = QuantSpec(calib_batches=2)
@@ -43,19 +46,45 @@ class TinyTransformerNet(nn.Module):
         return self.decoder(self.transformer(self.encoder(self.input(wav)))).value
 
 
-def _model() -> TinyTransformerNet:
+class TinyDualPathNet(TinyTransformerNet):
+    """Encoder -> segmentation (chunks of 4 frames) -> one dual-path block with transformer intra / inter models
+    -> overlap-add -> decoder."""
+
+    chunk = 4
+
+    def __init__(self, d_model: int = 8, n_heads: int = 2, d_ffn: int = 16):
+        super().__init__(d_model, n_heads, d_ffn)
+        del self.transformer  # the dual-path block holds the transformers
+        self.segment = Segmentation(self.chunk)
+        self.block = DualPathBlock(QTransformerEncoder(1, d_model, n_heads, d_ffn, SPEC),
+                                   QTransformerEncoder(1, d_model, n_heads, d_ffn, SPEC), d_model, SPEC)
+        self.overlap_add = OverlapAdd(self.chunk, SPEC)
+
+    def valid_length(self, n: int) -> int:
+        step = STRIDE * self.chunk
+        return -(-max(n, step) // step) * step
+
+    def forward_core(self, wav: torch.Tensor) -> torch.Tensor:
+        h = self.overlap_add(self.block(self.segment(self.encoder(self.input(wav)))))
+        return self.decoder(h).value
+
+
+NETS = {"transformer": TinyTransformerNet, "dualpath": TinyDualPathNet}
+
+
+def _model(net: type[TinyTransformerNet]) -> TinyTransformerNet:
     torch.manual_seed(0)
-    model = TinyTransformerNet()
+    model = net()
     g = torch.Generator().manual_seed(0)
     with torch.no_grad(), observation(model):
         for _ in range(2):
-            model.forward_core(torch.rand(1, 1, 200, generator=g) * 1.8 - 0.9)
+            model.forward_core(torch.rand(1, 1, model.valid_length(200), generator=g) * 1.8 - 0.9)
     return model.eval()
 
 
-@pytest.fixture(scope="module")
-def exported():
-    model = _model()
+@pytest.fixture(scope="module", params=list(NETS))
+def exported(request):
+    model = _model(NETS[request.param])
     b, n_src = write_graph(model, quantized=True)
     proto = check_onnx(make_model(b, *graph_io(n_src), island_props(b)), "transformer")
     return model, proto
@@ -65,10 +94,11 @@ def test_transformer_exports_a_verified_qdq_graph(exported):
     model, proto = exported
     assert check_qdq_graph(proto, expected_from_model(model)) == []
     ops = [n.op_type for n in proto.graph.node]
-    assert ops.count("MatMul") == 2 and ops.count("Softmax") == 1 and "Transpose" in ops
+    n_att = 2 if isinstance(model, TinyDualPathNet) else 1
+    assert ops.count("MatMul") == 2 * n_att and ops.count("Softmax") == n_att and "Transpose" in ops
 
 
-@pytest.mark.parametrize("t", [96, 160])
+@pytest.mark.parametrize("t", [96, 160])  # multiples of the dual-path net's length step (16)
 def test_onnxruntime_computes_the_simulation(exported, t):
     model, proto = exported
     x = (torch.rand(1, 1, t, generator=torch.Generator().manual_seed(t)) * 1.8 - 0.9)
@@ -90,3 +120,21 @@ def test_integer_reference_equals_litert_ref_on_every_tensor(exported):
     compared, ops = reference_equals_litert_ref(buf, pcm)
     assert {"BATCH_MATMUL", "SOFTMAX", "MEAN", "RSQRT"} <= ops
     assert any("softmax" in n for n in compared) and any("scores" in n for n in compared)
+
+
+@pytest.mark.parametrize("length", [8, 12, 40])
+def test_overlap_add_of_the_segmentation_is_twice_the_input(length):
+    """Every frame lies in exactly two chunks: overlap-add(segmentation(x)) == 2 x (float, exact)."""
+    x = QTensor(torch.randn(2, 3, length))
+    seg = Segmentation(4)
+    chunks = seg(x)
+    assert chunks.value.shape == (2, 3, 4, 2 * length // 4 + 2)
+    assert torch.equal(chunks.value[:, :, :, 1], x.value[:, :, :4])  # chunk 1 starts at frame 0 (chunk 0: P pads)
+    assert torch.equal(chunks.value[:, :, :, 2], x.value[:, :, 2:6])  # 50 % overlap
+    y = OverlapAdd(4, FLOAT)(chunks)
+    assert torch.equal(y.value, 2 * x.value)
+
+
+def test_segmentation_refuses_a_length_off_the_chunk_grid():
+    with pytest.raises(ValueError, match="not a multiple of the chunk size 4"):
+        Segmentation(4)(QTensor(torch.zeros(1, 3, 10)))

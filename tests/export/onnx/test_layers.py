@@ -19,8 +19,8 @@ from fqss_edge.export.onnx.metadata import island_props
 from fqss_edge.export.onnx.registry import emit
 from fqss_edge.export.onnx.verify import check_qdq_graph
 from fqss_edge.quant.layers import (InputQuant, InputSplitter, QAdd, QConv1d, QConvTranspose1d, QGlobalLayerNorm,
-                                    QLayerNorm, QMatMul, QMul, QPReLU, QReLU, QSigmoid, QSoftmax, QSub,
-                                    ResidualOutput)
+                                    QLayerNorm, QMatMul, QMul, QPad, QPReLU, QReLU, QSigmoid, QSlice, QSoftmax,
+                                    QSub, ResidualOutput)
 from fqss_edge.quant.layers.io import BYTE_SCALE
 from fqss_edge.quant.spec import QuantSpec
 from fqss_edge.quant.tools import observation
@@ -108,6 +108,9 @@ CASES = {
                                                [(1, 6, T)]),
     "QMatMul": lambda: OneLayer(QMatMul(SPEC), [(2, 5, 7), (2, 7, 9)]),
     "QSoftmax": lambda: OneLayer(QSoftmax(SPEC), [(2, 9, 7)]),
+    "QPad": lambda: OneLayer(QPad(3, 5), [(1, 4, T)]),
+    "QSlice-tail": lambda: OneLayer(QSlice(2, 0, -6), [(1, 4, T)]),
+    "QSlice-rank4": lambda: OneLayer(QSlice(3, 4, None), [(1, 4, 3, 8)]),
     "QAdd": lambda: OneLayer(QAdd(SPEC), [(1, 4, T), (1, 4, T)]),
     "QSub": lambda: OneLayer(QSub(SPEC), [(1, 4, T), (1, 4, T)]),
     "QMul-broadcast": lambda: OneLayer(QMul(SPEC), [(1, 1, 4, T), (1, 2, 4, T)]),

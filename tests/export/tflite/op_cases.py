@@ -367,6 +367,33 @@ def _transpose(channels, length, perm):
     return build
 
 
+def c_pad(bits):  # dual-path segmentation: zeros around the time axis
+    b = QDQ(channels=3, length=16)
+    x = b.input(*act(bits))
+    b.output(b.op("Pad", [b.dq(x), b.const(np.array([0, 0, 2, 0, 0, 5], dtype=np.int64))], act(bits)))
+    return b
+
+
+def _slice(starts, ends, axes):
+    def build(bits):  # dual-path segmentation / overlap-add: x[..., P:], x[..., :-P]
+        b = QDQ(channels=3, length=16)
+        x = b.input(*act(bits))
+        c = lambda v: b.const(np.array(v, dtype=np.int64))  # noqa: E731
+        b.output(b.op("Slice", [b.dq(x), c(starts), c(ends), c(axes)], act(bits)))
+        return b
+    return build
+
+
+def c_slice_rank4(bits):  # overlap-add: the two halves of [B, N, S, 2K] chunks
+    b = QDQ(channels=4, length=16)
+    x = b.input(*act(bits))
+    q = act(bits)
+    x4 = b.op("Reshape", [b.dq(x), b.const(np.array([1, 4, -1, 8], dtype=np.int64))], q)
+    c = lambda v: b.const(np.array(v, dtype=np.int64))  # noqa: E731
+    b.output(b.op("Slice", [b.dq(x4), c([4]), c([8]), c([3])], q))
+    return b
+
+
 # -- the table --------------------------------------------------------------------------------------------------
 I8, I16 = (8,), (8, 16)
 RESIZE = (6, 18, 40)
@@ -410,6 +437,10 @@ CASES: dict[str, list[Case]] = {
                 Case("wide_input", c_softmax_wide)],
     "Transpose": [Case("channels_time", _transpose(3, 8, [0, 2, 1]), I16, tol=0),
                   Case("unit_axes", _transpose(3, 1, [0, 2, 1]), I16, tol=0)],
+    "Pad": [Case("time", c_pad, I16, tol=0, lengths=RESIZE)],
+    "Slice": [Case("drop_head", _slice([4], [2**63 - 1], [2]), I16, tol=0, lengths=RESIZE),
+              Case("drop_tail", _slice([0], [-4], [2]), I16, tol=0, lengths=RESIZE),
+              Case("rank4_last_axis", c_slice_rank4, I16, tol=0)],
     "Floor": [Case("floor", c_floor, bits=())],
     "Clip": [Case("one_sided", c_clip_one_sided, bits=()),
              Case("input_splitter_float", c_input_splitter_float, bits=())],
