@@ -15,7 +15,7 @@ from fqss_edge.export.tflite.layout import std_layout, to_tflite_flags, to_tflit
 INT8_VERSION = {B.CONV_2D: 3, B.DEPTHWISE_CONV_2D: 3, B.TRANSPOSE_CONV: 3, B.ADD: 2, B.SUB: 2, B.MUL: 2,
                 B.MEAN: 2, B.RSQRT: 2, B.LEAKY_RELU: 2, B.RELU: 2, B.LOGISTIC: 2, B.CONCATENATION: 2,
                 B.PAD: 2, B.TRANSPOSE: 2, B.STRIDED_SLICE: 2, B.RESHAPE: 1, B.QUANTIZE: 2, B.DEQUANTIZE: 2,
-                B.BATCH_MATMUL: 2, B.SOFTMAX: 2}
+                B.BATCH_MATMUL: 2, B.SOFTMAX: 2, B.TANH: 2}
 INT16_VERSION = {B.ADD: 3, B.SUB: 3, B.MUL: 4, B.MEAN: 3, B.RSQRT: 3, B.LEAKY_RELU: 2, B.RELU: 3,
                  B.CONCATENATION: 3, B.PAD: 4, B.TRANSPOSE: 5, B.STRIDED_SLICE: 4, B.RESHAPE: 1, B.QUANTIZE: 3,
                  B.DEQUANTIZE: 3}

@@ -22,5 +22,6 @@ from fqss_edge.export.tflite.ops import (  # noqa: F401
     slice,
     softmax,
     sub,
+    tanh,
     transpose,
 )

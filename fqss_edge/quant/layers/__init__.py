@@ -1,4 +1,4 @@
-from fqss_edge.quant.layers.activations import QPReLU, QReLU, QSigmoid, make_activation
+from fqss_edge.quant.layers.activations import QPReLU, QReLU, QSigmoid, QTanh, make_activation
 from fqss_edge.quant.layers.attention import QMatMul, QSoftmax
 from fqss_edge.quant.layers.conv import QConv1d, QConvTranspose1d
 from fqss_edge.quant.layers.elementwise import QAdd, QMul, QSub
@@ -8,6 +8,6 @@ from fqss_edge.quant.layers.shape import QConcat, QPad, QSlice
 
 __all__ = [
     "InputQuant", "InputSplitter", "QAdd", "QConcat", "QConv1d", "QConvTranspose1d", "QGlobalLayerNorm", "QLayerNorm",
-    "QMatMul", "QMul", "QPReLU", "QPad", "QReLU", "QSigmoid", "QSlice", "QSoftmax", "QSub", "ResidualOutput",
+    "QMatMul", "QMul", "QPReLU", "QPad", "QReLU", "QSigmoid", "QSlice", "QSoftmax", "QSub", "QTanh", "ResidualOutput",
     "make_activation", "split_bytes",
 ]

@@ -20,7 +20,7 @@ from fqss_edge.export.onnx.registry import emit
 from fqss_edge.export.onnx.verify import check_qdq_graph
 from fqss_edge.quant.layers import (InputQuant, InputSplitter, QAdd, QConv1d, QConvTranspose1d, QGlobalLayerNorm,
                                     QLayerNorm, QMatMul, QMul, QPad, QPReLU, QReLU, QSigmoid, QSlice, QSoftmax,
-                                    QSub, ResidualOutput)
+                                    QSub, QTanh, ResidualOutput)
 from fqss_edge.quant.layers.io import BYTE_SCALE
 from fqss_edge.quant.spec import QuantSpec
 from fqss_edge.quant.tools import observation
@@ -101,6 +101,7 @@ CASES = {
     "QPReLU": lambda: OneLayer(QPReLU(spec=SPEC), [(1, 4, T)]),
     "QReLU": lambda: OneLayer(QReLU(SPEC), [(1, 4, T)]),
     "QSigmoid": lambda: OneLayer(QSigmoid(SPEC), [(1, 4, T)]),
+    "QTanh": lambda: OneLayer(QTanh(SPEC), [(1, 4, T)]),
     "QGlobalLayerNorm": lambda: OneLayer(_gln(), [(1, 6, T)]),
     "QGlobalLayerNorm-int16-stats": lambda: OneLayer(_gln(QuantSpec(calib_batches=2, norm_bits=16)), [(1, 6, T)]),
     "QLayerNorm": lambda: OneLayer(_gln(cls=QLayerNorm), [(1, 6, T)]),

@@ -155,6 +155,13 @@ def c_sigmoid(bits):
     return b
 
 
+def c_tanh(bits):
+    b = QDQ(channels=3, length=16)
+    x = b.input(0.03, -6)
+    b.output(b.op("Tanh", [b.dq(x)], (1 / 128, 0)))
+    return b
+
+
 def _two(op):
     def build(bits):
         b = QDQ(channels=3, length=16)
@@ -408,6 +415,7 @@ CASES: dict[str, list[Case]] = {
              Case("conv_relu_fused", c_conv_relu)],
     "LeakyRelu": [Case("leaky_relu", _unary("LeakyRelu", 0.03, -20, alpha=0.2371), I16)],
     "Sigmoid": [Case("sigmoid", c_sigmoid)],
+    "Tanh": [Case("tanh", c_tanh)],
     "Add": [Case("add", _two("Add"), I16),
             Case("add_const", _const_operand("Add"), I16),
             Case("add_const_saturating", c_add_const_saturating)],
