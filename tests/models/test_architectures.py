@@ -10,12 +10,13 @@
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import yaml
-from litert_ref import reference_equals_litert_ref
 
 from fqss_edge.cli.main import main
 from fqss_edge.config import load_config, shipped_config
@@ -25,6 +26,9 @@ from fqss_edge.models import ARCHITECTURES
 from fqss_edge.parity.synthetic import (FQSS_QUANT_NORM8, VANILLA_QUANT, calibrated_random_model, random_audio,
                                         smoke_model)
 from fqss_edge.runtimes import open_backend
+
+sys.path.insert(0, str(Path(__file__).parent))  # tests use --import-mode=importlib
+from litert_ref import reference_equals_litert_ref  # noqa: E402
 
 ARCHS = sorted(ARCHITECTURES)
 QUANTS = {"fqss": FQSS_QUANT_NORM8, "vanilla": VANILLA_QUANT}

@@ -6,11 +6,13 @@ LayerNorm's MEAN / RSQRT, TRANSPOSE, PAD, STRIDED_SLICE, CONCATENATION ...)."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
-from litert_ref import reference_equals_litert_ref
 from torch import nn
 
 from fqss_edge.export.onnx.expected import expected_from_model
@@ -24,6 +26,9 @@ from fqss_edge.quant.layers import InputQuant, QConv1d, QConvTranspose1d
 from fqss_edge.quant.qtensor import QTensor
 from fqss_edge.quant.spec import FLOAT, QuantSpec
 from fqss_edge.quant.tools import observation
+
+sys.path.insert(0, str(Path(__file__).parent))  # tests use --import-mode=importlib
+from litert_ref import reference_equals_litert_ref  # noqa: E402
 
 SPEC = QuantSpec(calib_batches=2)
 STRIDE = 4
