@@ -28,7 +28,7 @@ from fqss_edge.export.onnx.expected import Expected
 from fqss_edge.export.onnx.registry import declared_bias_ops, declared_composites
 
 Q, DQ = "QuantizeLinear", "DequantizeLinear"
-DATA_MOVEMENT = {"Reshape", "Unsqueeze", "Squeeze", "Transpose", "Flatten"}
+DATA_MOVEMENT = {"Reshape", "Unsqueeze", "Squeeze", "Transpose", "Flatten", "Pad", "Slice", "Concat"}
 MAX_LISTED = 40
 
 
@@ -144,9 +144,11 @@ def _expected_for_q(gi: GraphIndex, q: onnx.NodeProto, expected: Expected) -> tu
         return np.array(qp.scale, np.float32), np.array(qp.zero_point, np.int8 if qp.bits == 8 else np.int16)
     src = gi.producer.get(q.input[0])  # DQ -> Reshape/Unsqueeze -> Q keeps the parameters it had
     if src is not None and src.op_type in DATA_MOVEMENT:
-        dq = gi.producer.get(src.input[0])
-        if dq is not None and dq.op_type == DQ:
-            s, z = gi.qparams(dq)
+        dqs = [gi.producer.get(i) for i in (src.input if src.op_type == "Concat" else src.input[:1])]
+        params = [gi.qparams(dq) for dq in dqs if dq is not None and dq.op_type == DQ]
+        if len(params) == len(dqs) and all(_same_bits(s, params[0][0]) and _same_bits(z, params[0][1])
+                                           for s, z in params):
+            s, z = params[0]
             if s is not None and z is not None:
                 return s, z
     return None

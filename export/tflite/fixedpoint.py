@@ -177,3 +177,75 @@ def lut_int16_lookup(x: np.ndarray, lut: np.ndarray) -> np.ndarray:
     slope = lut[index + 1].astype(np.int32) - base
     delta = (slope * offset + 64) >> 7
     return (base + delta).astype(np.int16)
+
+
+# -- gemmlowp fixed-point functions (fixedpoint.h) on int32 raw values held in int64 arrays ----------------------
+def sat_mul_pot(x: np.ndarray, exponent: int) -> np.ndarray:
+    """SaturatingRoundingMultiplyByPOT<exponent> element-wise."""
+    x = np.asarray(x, dtype=np.int64)
+    if exponent < 0:
+        return rdbpot(x, -exponent)
+    if exponent == 0:
+        return x
+    threshold = (1 << (31 - exponent)) - 1
+    return np.where(x > threshold, INT32_MAX, np.where(x < -threshold, INT32_MIN, x << exponent))
+
+
+def rounding_half_sum(a: np.ndarray, b: np.ndarray | int) -> np.ndarray:
+    """RoundingHalfSum of int32 values: (a + b + sign) / 2, truncating."""
+    s = np.asarray(a, dtype=np.int64) + np.asarray(b, dtype=np.int64)
+    return _trunc_div2(s + np.where(s >= 0, 1, -1))
+
+
+def _trunc_div2(v: np.ndarray) -> np.ndarray:
+    return np.where(v >= 0, v // 2, -((-v) // 2))
+
+
+def _exp_quarter_interval(a: np.ndarray) -> np.ndarray:
+    """exp_on_interval_between_negative_one_quarter_and_0_excl (Q0.31 in and out)."""
+    constant_term, one_third = 1895147668, 715827883
+    x = wrap32(a + (1 << 28))
+    x2 = srdhm(x, x)
+    x3 = srdhm(x2, x)
+    x4 = srdhm(x2, x2)
+    poly = rdbpot(wrap32(srdhm(wrap32(rdbpot(x4, 2) + x3), one_third) + x2), 1)
+    return wrap32(constant_term + srdhm(constant_term, wrap32(x + poly)))
+
+
+_EXP_BARREL = ((-2, 1672461947), (-1, 1302514674), (0, 790015084), (1, 290630308), (2, 39332535), (3, 720401),
+               (4, 242))
+
+
+def exp_on_negative_values(a: np.ndarray, integer_bits: int) -> np.ndarray:
+    """exp(a) for a <= 0 given in Q(integer_bits).(31 - integer_bits); result in Q0.31."""
+    if not 0 < integer_bits <= 5:
+        raise ValueError("exp_on_negative_values: 1 to 5 integer bits (no clamp below -32 implemented)")
+    a = np.asarray(a, dtype=np.int64)
+    frac = 31 - integer_bits
+    quarter = 1 << (frac - 2)
+    a_mod = wrap32((a & (quarter - 1)) - quarter)
+    result = _exp_quarter_interval(sat_mul_pot(a_mod, integer_bits))
+    remainder = wrap32(a_mod - a)
+    for exponent, multiplier in _EXP_BARREL:
+        if integer_bits > exponent:
+            bit = (remainder >> (frac + exponent)) & 1
+            result = np.where(bit != 0, srdhm(result, multiplier), result)
+    return np.where(a == 0, INT32_MAX, result)
+
+
+def one_over_one_plus_x_for_x_in_0_1(a: np.ndarray) -> np.ndarray:
+    """1 / (1 + a) for a in [0, 1) in Q0.31 (Newton-Raphson in Q2.29)."""
+    half_denominator = rounding_half_sum(a, INT32_MAX)
+    x = wrap32(1515870810 + srdhm(half_denominator, -1010580540))
+    for _ in range(3):
+        one_minus = wrap32((1 << 29) - srdhm(half_denominator, x))
+        x = wrap32(x + sat_mul_pot(srdhm(x, one_minus), 2))
+    return sat_mul_pot(x, 1)
+
+
+def reciprocal(x: np.ndarray, integer_digits: int) -> tuple[np.ndarray, np.ndarray]:
+    """GetReciprocal of positive int32 values in Q(integer_digits): (Q0.31 scale, num_bits_over_unit)."""
+    x = np.asarray(x, dtype=np.int64)
+    clz = 32 - np.array([int(v).bit_length() for v in x.reshape(-1)], dtype=np.int64).reshape(x.shape)
+    shifted_minus_one = wrap32(((x << clz) & 0xFFFFFFFF) - (1 << 31))
+    return one_over_one_plus_x_for_x_in_0_1(shifted_minus_one), integer_digits - clz

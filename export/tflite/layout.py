@@ -103,9 +103,8 @@ def reshape_plan(in_shape: tuple[int, ...], out_shape: tuple[int, ...],
     for a in mem_out:
         k = group_of_out[a]
         if not order or order[-1] != k:
-            if k in order:
-                raise FqssError(f"TFLite export: reshape {in_shape} -> {out_shape} cannot be laid out without "
-                                "splitting an axis group")
+            if k in order:  # e.g. channels split into (heads, channels) with time between: through ONNX order
+                return "canonical"
             order.append(k)
     for k, (_, outs) in enumerate(groups):  # out axes of a group must be in ONNX order in memory
         mem = [a for a in mem_out if a in outs]

@@ -219,6 +219,22 @@ def _min_max(sig: OpSignature) -> tuple[int, str]:
     return 1, BASE
 
 
+def _batch_matmul(sig: OpSignature) -> tuple[int, str]:
+    if sig.dtype(0) == INT16:
+        return 3, "int16 operands"
+    if sig.dtype(0) == INT8:
+        return 2, "int8 operands"
+    return 1, BASE
+
+
+def _tanh_logistic(sig: OpSignature) -> tuple[int, str]:
+    if sig.dtype(0) == INT16 and sig.out_dtype() == INT16:
+        return 3, "int16 in and out"
+    if sig.dtype(0) == INT8:
+        return 2, "int8 input"
+    return 1, BASE
+
+
 def _v1(sig: OpSignature) -> tuple[int, str]:
     return 1, "one version"
 
@@ -235,7 +251,10 @@ TABLE: dict[int, OpVersions] = {
     B.RSQRT: OpVersions(_by_type(2, 3), {1: "1.10.0", 2: "2.5.0", 3: "2.15.0"}),
     B.RELU: OpVersions(_by_type(2, 3), {1: "1.5.0", 2: "2.1.0", 3: "2.5.0"}),
     B.LEAKY_RELU: OpVersions(_by_type(1, 2), {1: "1.13.1", 2: "2.3.0"}),
-    B.LOGISTIC: OpVersions(_by_type(2, 3), {1: "1.14.0", 2: "1.14.0", 3: "2.3.0"}),
+    B.LOGISTIC: OpVersions(_tanh_logistic, {1: "1.14.0", 2: "1.14.0", 3: "2.3.0"}),
+    B.TANH: OpVersions(_tanh_logistic, {1: "1.14.0", 2: "1.14.0", 3: "2.3.0"}),
+    B.SOFTMAX: OpVersions(_by_type(2, 3), {1: "1.5.0", 2: "1.14.0", 3: "2.3.0"}),
+    B.BATCH_MATMUL: OpVersions(_batch_matmul, {1: "2.3.0", 2: "2.3.0", 3: "2.4.0"}),
     B.CONCATENATION: OpVersions(_by_type(2, 3, "inputs"), {1: "1.5.0", 2: "1.14.0", 3: "2.3.0"}),
     B.PAD: OpVersions(_pad, {1: "1.5.0", 2: "1.14.0", 3: "2.4.0", 4: "2.6.0"}),
     B.TRANSPOSE: OpVersions(_transpose, {1: "1.6.0", 2: "1.14.0", 4: "2.3.0", 5: "2.4.0", 6: "2.12.0"}),

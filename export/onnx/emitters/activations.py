@@ -1,4 +1,4 @@
-"""QPReLU (single slope: ``LeakyRelu``), QReLU and QSigmoid: ``DQ -> op -> Q``."""
+"""QPReLU (single slope: ``LeakyRelu``), QReLU, QSigmoid and QTanh: ``DQ -> op -> Q``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from torch import nn
 
 from fqss_edge.export.onnx.graph import GraphBuilder, TensorRef
 from fqss_edge.export.onnx.registry import child, register
-from fqss_edge.quant.layers import QPReLU, QReLU, QSigmoid
+from fqss_edge.quant.layers import QPReLU, QReLU, QSigmoid, QTanh
 
 
 def _unary(b: GraphBuilder, m: nn.Module, name: str, x: TensorRef, op: str, **attrs: object) -> TensorRef:
@@ -30,3 +30,8 @@ def emit_relu(b: GraphBuilder, m: QReLU, name: str, x: TensorRef) -> TensorRef:
 @register(QSigmoid)
 def emit_sigmoid(b: GraphBuilder, m: QSigmoid, name: str, x: TensorRef) -> TensorRef:
     return _unary(b, m, name, x, "Sigmoid")
+
+
+@register(QTanh)
+def emit_tanh(b: GraphBuilder, m: QTanh, name: str, x: TensorRef) -> TensorRef:
+    return _unary(b, m, name, x, "Tanh")

@@ -24,13 +24,18 @@ import numpy as np
 from fqss_edge.export.onnx.expected import ExpectedConst
 from fqss_edge.export.onnx.graph import GraphBuilder, TensorRef
 from fqss_edge.export.onnx.registry import child, register
-from fqss_edge.quant.layers import QGlobalLayerNorm
+from fqss_edge.quant.layers import QGlobalLayerNorm, QLayerNorm
 
-def reduce_mean(b: GraphBuilder, x: TensorRef, node: str, between: object = None, between_name: str = "") -> str:
+
+def reduce_mean(b: GraphBuilder, x: TensorRef, node: str, between: object = None, between_name: str = "",
+                over_time: bool = True) -> str:
     """Mean over time, then over channels, keepdims (as the simulation computes it): ``ReduceMean(axes=[2]) ->
     [Q -> DQ with ``between``] -> ReduceMean(axes=[1])``. Without ``between`` the two ReduceMeans are one
     composite (a single MEAN in TFLite); onnxruntime's one-pass float32 sum over all C*T values would drift by
-    up to ~3e-4 relative on long inputs."""
+    up to ~3e-4 relative on long inputs. ``over_time=False`` (LayerNorm): one ``ReduceMean(axes=[1])``."""
+    if not over_time:
+        return b.node("ReduceMean", [b.dequantize(x, node), b.const("const.axes_1", np.array([1], dtype=np.int64))],
+                      f"{node}/ReduceMean_channels", keepdims=1)
     per_channel = b.node("ReduceMean", [b.dequantize(x, node), b.const("const.axes_2", np.array([2], dtype=np.int64))],
                          f"{node}/ReduceMean_time", keepdims=1)
     if between is not None:
@@ -65,8 +70,10 @@ def split_variance(b: GraphBuilder, m: QGlobalLayerNorm, name: str, xn: TensorRe
     thr = threshold_const(b, m, name, f"{name}/square_rest")
     rest = b.quantize(b.node("Add", [b.dequantize(sq, f"{name}/square_rest"), thr], f"{name}/square_rest/Add"),
                       m.q_square_rest, n("q_square_rest"))
-    v_small = b.quantize(reduce_mean(b, small, f"{name}/var_small"), m.q_var_small, n("q_var_small"))
-    v_rest = b.quantize(reduce_mean(b, rest, f"{name}/var_rest"), m.q_var_rest, n("q_var_rest"))
+    v_small = b.quantize(reduce_mean(b, small, f"{name}/var_small", over_time=m.over_time), m.q_var_small,
+                         n("q_var_small"))
+    v_rest = b.quantize(reduce_mean(b, rest, f"{name}/var_rest", over_time=m.over_time), m.q_var_rest,
+                        n("q_var_rest"))
     node = f"{name}/var"
     total = b.node("Add", [b.dequantize(v_small, node), b.dequantize(v_rest, node)], f"{node}/Add")
     return b.quantize(total, m.q_var, n("q_var"))
@@ -95,7 +102,7 @@ def gln_constants(m: QGlobalLayerNorm, name: str) -> dict[str, ExpectedConst]:
 
 
 # RSQRT is Sqrt -> Reciprocal; a mean over (C, T) is ReduceMean over T, then over C: one quantized op each
-@register(QGlobalLayerNorm, constants=gln_constants,
+@register(QGlobalLayerNorm, QLayerNorm, constants=gln_constants,
           composites=(("Sqrt", "Reciprocal"), ("ReduceMean", "ReduceMean")))
 def emit_gln(b: GraphBuilder, m: QGlobalLayerNorm, name: str, x: TensorRef) -> TensorRef:
     def n(step: str) -> str:
@@ -105,7 +112,7 @@ def emit_gln(b: GraphBuilder, m: QGlobalLayerNorm, name: str, x: TensorRef) -> T
         node = f"{name}/{step}"
         return b.node(kind, [b.dequantize(t, node) for t in inputs] + list(extra), f"{node}/{kind}", **attrs)
 
-    mean = b.quantize(reduce_mean(b, x, f"{name}/mean"), m.q_mean, n("q_mean"))
+    mean = b.quantize(reduce_mean(b, x, f"{name}/mean", over_time=m.over_time), m.q_mean, n("q_mean"))
     xc = b.quantize(op("Sub", [x, mean], "centered"), m.q_centered, n("q_centered"))
     xn = b.requantize(xc, m.q_centered_wide, n("q_centered_wide")) if m.widen else xc
     d = b.dequantize(xn, f"{name}/square")
@@ -113,7 +120,8 @@ def emit_gln(b: GraphBuilder, m: QGlobalLayerNorm, name: str, x: TensorRef) -> T
     if m.splits_squares() and b.quantized:
         var = split_variance(b, m, name, xn, sq)
     else:
-        var = b.quantize(reduce_mean(b, sq, f"{name}/var", m.q_var_time, n("q_var_time")), m.q_var, n("q_var"))
+        var = b.quantize(reduce_mean(b, sq, f"{name}/var", m.q_var_time, n("q_var_time"), m.over_time), m.q_var,
+                         n("q_var"))
     eps = eps_const(b, m, name, f"{name}/var_eps")
     ve = b.quantize(op("Add", [var], "var_eps", (eps,)), m.q_var_eps, n("q_var_eps"))
     root = op("Sqrt", [ve], "rsqrt")

@@ -13,6 +13,7 @@ kernel exists only if its module is imported here). A builtin without a kernel f
 
 from fqss_edge.export.tflite.reference import (  # noqa: F401  (registers the kernels)
     activations,
+    attention,
     bitwise,
     conv,
     elementwise,

@@ -1,4 +1,4 @@
-"""RELU, LEAKY_RELU, LOGISTIC and RSQRT of a quantized tensor (fixed-point multipliers, or the lookup tables
+"""RELU, LEAKY_RELU, LOGISTIC, TANH and RSQRT of a quantized tensor (fixed-point multipliers, or the lookup tables
 TFLite fills at Prepare time)."""
 
 from __future__ import annotations
@@ -35,6 +35,16 @@ def logistic(op: RefOp) -> np.ndarray:
     if inp.dtype != np.int8:
         raise FqssError("reference: only int8 LOGISTIC is implemented")
     lut = lut_int8(lambda v: (f32(1) / (f32(1) + np.exp(-v))).astype(np.float32), inp.s, inp.z, out.s, out.z)
+    return lut[x.astype(np.int32) + 128]
+
+
+@reference_kernel(B.TANH)
+def tanh(op: RefOp) -> np.ndarray:
+    """int8: the 256-entry table TanhPrepare fills with std::tanh in float32 (reference and generic kernels)."""
+    x, inp, out = op.inputs[0], op.tensors[0], op.out
+    if inp.dtype != np.int8:
+        raise FqssError("reference: only int8 TANH is implemented")
+    lut = lut_int8(lambda v: np.tanh(v).astype(np.float32), inp.s, inp.z, out.s, out.z)
     return lut[x.astype(np.int32) + 128]
 
 

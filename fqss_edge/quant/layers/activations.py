@@ -1,4 +1,4 @@
-"""Quantized activations: PReLU (one shared slope: exactly a LeakyReLU), ReLU, Sigmoid."""
+"""Quantized activations: PReLU (one shared slope: exactly a LeakyReLU), ReLU, Sigmoid, Tanh."""
 
 from __future__ import annotations
 
@@ -44,6 +44,17 @@ class QSigmoid(nn.Module):
 
     def forward(self, x: QTensor) -> QTensor:
         return self.out_quant(torch.sigmoid(x.value))
+
+
+class QTanh(nn.Module):
+    """Output range fixed as in TFLite's int8 TANH specification: scale 1/128, zero point 0."""
+
+    def __init__(self, spec: QuantSpec = QuantSpec()):
+        super().__init__()
+        self.out_quant = spec.fixed(1.0 / 128.0, 0, bits=8)
+
+    def forward(self, x: QTensor) -> QTensor:
+        return self.out_quant(torch.tanh(x.value))
 
 
 def make_activation(name: str, spec: QuantSpec) -> nn.Module:

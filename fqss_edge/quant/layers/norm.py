@@ -46,7 +46,14 @@ def _mean_tc(v: torch.Tensor) -> torch.Tensor:
     return v.mean(dim=2, keepdim=True).mean(dim=1, keepdim=True)
 
 
+def _mean_c(v: torch.Tensor) -> torch.Tensor:
+    """Mean over channels (keepdims): per frame."""
+    return v.mean(dim=1, keepdim=True)
+
+
 class QGlobalLayerNorm(nn.Module):
+    over_time: bool = True  # statistics over channels and time (gLN); False: over channels per frame (LayerNorm)
+
     def __init__(self, channels: int, spec: QuantSpec = QuantSpec(), eps: float = 1e-5):
         super().__init__()
         self.eps = eps
@@ -58,7 +65,7 @@ class QGlobalLayerNorm(nn.Module):
         self.q_centered = spec.act(ab)
         self.q_centered_wide = spec.act(nb) if self.widen else None
         self.q_square = spec.act(nb)
-        self.q_var_time = TiedQuantizer(self.q_square) if nb == 16 else None
+        self.q_var_time = TiedQuantizer(self.q_square) if nb == 16 and self.over_time else None
         self.split_square = nb == 8 and ab == 8
         if self.split_square:
             self.q_square_small = SquareCodesQuantizer(self.q_centered)
@@ -99,18 +106,23 @@ class QGlobalLayerNorm(nn.Module):
         """``255 s^2`` (float32): where the exact small squares saturate (split squares only)."""
         return self.q_square_small.saturation()
 
+    def _mean(self, v: torch.Tensor) -> torch.Tensor:
+        return _mean_tc(v) if self.over_time else _mean_c(v)
+
     def forward(self, x: QTensor) -> QTensor:
         v = x.value  # [B, C, T]
-        mean = self.q_mean(_mean_tc(v))
+        mean = self.q_mean(self._mean(v))
         xc = self.q_centered(v - mean.value)
         xn = self.q_centered_wide(xc.value) if self.q_centered_wide is not None else xc
         sq = self.q_square(xn.value * xn.value)
         if self.splits_squares():
             small = self.q_square_small(xn.value * xn.value)
             rest = self.q_square_rest(torch.relu(sq.value - self.square_threshold()))  # = its int8 saturation
-            v_small = self.q_var_small(_mean_tc(small.value))
-            v_rest = self.q_var_rest(_mean_tc(rest.value))
+            v_small = self.q_var_small(self._mean(small.value))
+            v_rest = self.q_var_rest(self._mean(rest.value))
             var = self.q_var(v_small.value + v_rest.value)
+        elif not self.over_time:
+            var = self.q_var(_mean_c(sq.value))
         else:
             var_t = sq.value.mean(dim=2, keepdim=True)
             if self.q_var_time is not None:
@@ -124,3 +136,11 @@ class QGlobalLayerNorm(nn.Module):
         g, b = self.quantized_affine()
         y = self.q_scaled(nrm.value * g.view(1, -1, 1))
         return self.out_quant(y.value + b.view(1, -1, 1))
+
+
+class QLayerNorm(QGlobalLayerNorm):
+    """Layer normalisation over channels, per frame (a transformer's LayerNorm on ``[B, C, T]``): the gLN's
+    quantized operations with every mean over channels only. The statistics are ``[B, 1, T]`` tensors (one
+    mean, variance and 1/std per frame, each quantized per tensor); their ranges track the batches' min/max."""
+
+    over_time = False

@@ -19,7 +19,8 @@ from fqss_edge.export.onnx.metadata import island_props
 from fqss_edge.export.onnx.registry import emit
 from fqss_edge.export.onnx.verify import check_qdq_graph
 from fqss_edge.quant.layers import (InputQuant, InputSplitter, QAdd, QConv1d, QConvTranspose1d, QGlobalLayerNorm,
-                                    QMul, QPReLU, QReLU, QSigmoid, QSub, ResidualOutput)
+                                    QLayerNorm, QMatMul, QMul, QPad, QPReLU, QReLU, QSigmoid, QSlice, QSoftmax,
+                                    QSub, QTanh, ResidualOutput)
 from fqss_edge.quant.layers.io import BYTE_SCALE
 from fqss_edge.quant.spec import QuantSpec
 from fqss_edge.quant.tools import observation
@@ -83,8 +84,8 @@ def _residual_case() -> OneLayer:
     return OneLayer(ResidualOutput(dec, SPEC), [(2, 8, T // 8 - 1)], extra=dec)
 
 
-def _gln(spec: QuantSpec = SPEC) -> QGlobalLayerNorm:
-    m = QGlobalLayerNorm(6, spec)
+def _gln(spec: QuantSpec = SPEC, cls: type[QGlobalLayerNorm] = QGlobalLayerNorm) -> QGlobalLayerNorm:
+    m = cls(6, spec)
     with torch.no_grad():
         m.gamma.copy_(torch.linspace(0.5, 1.5, 6))
         m.beta.copy_(torch.linspace(-0.2, 0.3, 6))
@@ -100,8 +101,17 @@ CASES = {
     "QPReLU": lambda: OneLayer(QPReLU(spec=SPEC), [(1, 4, T)]),
     "QReLU": lambda: OneLayer(QReLU(SPEC), [(1, 4, T)]),
     "QSigmoid": lambda: OneLayer(QSigmoid(SPEC), [(1, 4, T)]),
+    "QTanh": lambda: OneLayer(QTanh(SPEC), [(1, 4, T)]),
     "QGlobalLayerNorm": lambda: OneLayer(_gln(), [(1, 6, T)]),
     "QGlobalLayerNorm-int16-stats": lambda: OneLayer(_gln(QuantSpec(calib_batches=2, norm_bits=16)), [(1, 6, T)]),
+    "QLayerNorm": lambda: OneLayer(_gln(cls=QLayerNorm), [(1, 6, T)]),
+    "QLayerNorm-int16-stats": lambda: OneLayer(_gln(QuantSpec(calib_batches=2, norm_bits=16), QLayerNorm),
+                                               [(1, 6, T)]),
+    "QMatMul": lambda: OneLayer(QMatMul(SPEC), [(2, 5, 7), (2, 7, 9)]),
+    "QSoftmax": lambda: OneLayer(QSoftmax(SPEC), [(2, 9, 7)]),
+    "QPad": lambda: OneLayer(QPad(3, 5), [(1, 4, T)]),
+    "QSlice-tail": lambda: OneLayer(QSlice(2, 0, -6), [(1, 4, T)]),
+    "QSlice-rank4": lambda: OneLayer(QSlice(3, 4, None), [(1, 4, 3, 8)]),
     "QAdd": lambda: OneLayer(QAdd(SPEC), [(1, 4, T), (1, 4, T)]),
     "QSub": lambda: OneLayer(QSub(SPEC), [(1, 4, T), (1, 4, T)]),
     "QMul-broadcast": lambda: OneLayer(QMul(SPEC), [(1, 1, 4, T), (1, 2, 4, T)]),

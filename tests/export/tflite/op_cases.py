@@ -156,6 +156,13 @@ def c_sigmoid(bits):
     return b
 
 
+def c_tanh(bits):
+    b = QDQ(channels=3, length=16)
+    x = b.input(0.03, -6)
+    b.output(b.op("Tanh", [b.dq(x)], (1 / 128, 0)))
+    return b
+
+
 def _two(op):
     def build(bits):
         b = QDQ(channels=3, length=16)
@@ -323,6 +330,78 @@ def c_input_splitter_float(bits):  # the float form of the FQSS input splitter: 
     return b
 
 
+def _heads(b: QDQ, x: str, heads: int, q: tuple) -> str:
+    """[1, H*d, L] -> [H, d, L] (attention heads as the batch)."""
+    return b.op("Reshape", [b.dq(x), b.const(np.array([heads, -1, b.in_shape[2]], dtype=np.int64))], q)
+
+
+def c_matmul(bits):  # attention: scores = K^T Q over heads ([H, dk, L] -> [H, L, dk] x [H, dk, L])
+    b = QDQ(channels=8, length=6)
+    x = _heads(b, b.input(0.05, 3), 2, (0.05, 3))
+    k = b.op("Relu", [b.dq(x)], (0.03, -128))
+    kt = b.op("Transpose", [b.dq(k)], (0.03, -128), perm=[0, 2, 1])
+    b.output(b.op("MatMul", [b.dq(kt), b.dq(x)], (0.02, -5)))
+    return b
+
+
+def c_matmul_values(bits):  # attention: out = V P, P the softmax output [H, Lk, Lq]
+    b = QDQ(channels=12, length=6)
+    x = _heads(b, b.input(0.05, 3), 2, (0.05, 3))
+    p = b.op("Softmax", [b.dq(x)], (1 / 256, -128), axis=1)
+    b.output(b.op("MatMul", [b.dq(x), b.dq(p)], (0.03, 1)))
+    return b
+
+
+def c_softmax(bits):
+    b = QDQ(channels=14, length=5)
+    x = _heads(b, b.input(0.09, -4), 2, (0.09, -4))
+    b.output(b.op("Softmax", [b.dq(x)], (1 / 256, -128), axis=1))
+    return b
+
+
+def c_softmax_wide(bits):  # a larger input scale: many inputs below diff_min (outputs -128)
+    b = QDQ(channels=40, length=3)
+    x = b.input(0.6, 0)
+    b.output(b.op("Softmax", [b.dq(x)], (1 / 256, -128), axis=1))
+    return b
+
+
+def _transpose(channels, length, perm):
+    def build(bits):
+        b = QDQ(channels=channels, length=length)
+        x = b.input(*act(bits))
+        b.output(b.op("Transpose", [b.dq(x)], act(bits), perm=perm))
+        return b
+    return build
+
+
+def c_pad(bits):  # dual-path segmentation: zeros around the time axis
+    b = QDQ(channels=3, length=16)
+    x = b.input(*act(bits))
+    b.output(b.op("Pad", [b.dq(x), b.const(np.array([0, 0, 2, 0, 0, 5], dtype=np.int64))], act(bits)))
+    return b
+
+
+def _slice(starts, ends, axes):
+    def build(bits):  # dual-path segmentation / overlap-add: x[..., P:], x[..., :-P]
+        b = QDQ(channels=3, length=16)
+        x = b.input(*act(bits))
+        c = lambda v: b.const(np.array(v, dtype=np.int64))  # noqa: E731
+        b.output(b.op("Slice", [b.dq(x), c(starts), c(ends), c(axes)], act(bits)))
+        return b
+    return build
+
+
+def c_slice_rank4(bits):  # overlap-add: the two halves of [B, N, S, 2K] chunks
+    b = QDQ(channels=4, length=16)
+    x = b.input(*act(bits))
+    q = act(bits)
+    x4 = b.op("Reshape", [b.dq(x), b.const(np.array([1, 4, -1, 8], dtype=np.int64))], q)
+    c = lambda v: b.const(np.array(v, dtype=np.int64))  # noqa: E731
+    b.output(b.op("Slice", [b.dq(x4), c([4]), c([8]), c([3])], q))
+    return b
+
+
 # -- the table --------------------------------------------------------------------------------------------------
 I8, I16 = (8,), (8, 16)
 RESIZE = (6, 18, 40)
@@ -337,6 +416,7 @@ CASES: dict[str, list[Case]] = {
              Case("conv_relu_fused", c_conv_relu)],
     "LeakyRelu": [Case("leaky_relu", _unary("LeakyRelu", 0.03, -20, alpha=0.2371), I16)],
     "Sigmoid": [Case("sigmoid", c_sigmoid)],
+    "Tanh": [Case("tanh", c_tanh)],
     "Add": [Case("add", _two("Add"), I16),
             Case("add_const", _const_operand("Add"), I16),
             Case("add_const_saturating", c_add_const_saturating)],
@@ -360,6 +440,16 @@ CASES: dict[str, list[Case]] = {
     "Squeeze": [Case("squeeze", _shape_op("Squeeze", 1, [1]), I16, tol=0)],
     "Unsqueeze": [Case("unsqueeze", _shape_op("Unsqueeze", 3, [1]), I16, tol=0)],
     "Flatten": [Case("flatten", _shape_op("Flatten", 3, None, axis=1), I16, tol=0)],
+    "MatMul": [Case("scores", c_matmul),
+               Case("values", c_matmul_values)],
+    "Softmax": [Case("softmax", c_softmax),
+                Case("wide_input", c_softmax_wide)],
+    "Transpose": [Case("channels_time", _transpose(3, 8, [0, 2, 1]), I16, tol=0),
+                  Case("unit_axes", _transpose(3, 1, [0, 2, 1]), I16, tol=0)],
+    "Pad": [Case("time", c_pad, I16, tol=0, lengths=RESIZE)],
+    "Slice": [Case("drop_head", _slice([4], [2**63 - 1], [2]), I16, tol=0, lengths=RESIZE),
+              Case("drop_tail", _slice([0], [-4], [2]), I16, tol=0, lengths=RESIZE),
+              Case("rank4_last_axis", c_slice_rank4, I16, tol=0)],
     "Floor": [Case("floor", c_floor, bits=())],
     "Clip": [Case("one_sided", c_clip_one_sided, bits=()),
              Case("input_splitter_float", c_input_splitter_float, bits=())],

@@ -1,0 +1,40 @@
+"""QPad, QSlice, QConcat: ``DQ -> Pad | Slice | Concat -> Q`` with the input's own scale and zero point."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fqss_edge.export.onnx.graph import GraphBuilder, TensorRef
+from fqss_edge.export.onnx.registry import register
+from fqss_edge.quant.layers import QConcat, QPad, QSlice
+
+_END = np.iinfo(np.int64).max
+
+
+def _ints(b: GraphBuilder, values: list[int]) -> str:
+    return b.const("const.ints_" + "_".join(str(v) for v in values), np.array(values, dtype=np.int64))
+
+
+def _move(b: GraphBuilder, op: str, name: str, x: TensorRef, extra: list[str], **attrs: object) -> TensorRef:
+    if x.qparams is None:  # float graph
+        return TensorRef(b.node(op, [x.name, *extra], f"{name}/{op}", **attrs))
+    return b.same_params(op, x, name, extra, **attrs)
+
+
+@register(QPad)
+def emit_pad(b: GraphBuilder, m: QPad, name: str, x: TensorRef) -> TensorRef:
+    return _move(b, "Pad", name, x, [_ints(b, [m.before, m.after]), "", _ints(b, [-1])])  # pads, value 0, axes
+
+
+@register(QSlice)
+def emit_slice(b: GraphBuilder, m: QSlice, name: str, x: TensorRef) -> TensorRef:
+    stop = _END if m.stop is None else m.stop
+    return _move(b, "Slice", name, x, [_ints(b, [m.start]), _ints(b, [stop]), _ints(b, [m.dim])])
+
+
+@register(QConcat)
+def emit_concat(b: GraphBuilder, m: QConcat, name: str, *xs: TensorRef) -> TensorRef:
+    if xs[0].qparams is None:
+        return TensorRef(b.node("Concat", [x.name for x in xs], f"{name}/Concat", axis=m.dim))
+    y = b.node("Concat", [b.dequantize(x, name) for x in xs], f"{name}/Concat", axis=m.dim)
+    return b.quantize_with(y, xs[0].qparams, name)

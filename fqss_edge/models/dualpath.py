@@ -1,0 +1,108 @@
+"""The dual-path machinery (DPRNN, DPTNet, Sepformer): segmentation into 50 %-overlapping chunks, intra- and
+inter-chunk processing, and overlap-add back, from quantized data-movement layers only (zero pad, slices, one
+concatenation, views and transposes), so that the simulation and every export use identical scales.
+
+Shapes follow SpeechBrain's ``Dual_Path_Model`` (and its padding rule), channels first:
+
+* ``Segmentation(K)``: ``[B, N, L] -> [B, N, K, S]``, hop ``P = K / 2``. The input length must be a multiple of
+  ``K`` (the model's length rule): then SpeechBrain's padding is a constant ``P`` zeros before and ``K`` after,
+  ``S = 2 L / K + 2`` chunks, and the graph needs no length-dependent padding.
+* ``DualPathBlock(intra, inter, ...)``: the sequence models are passed in. ``intra`` sees ``[B*S, N, K]`` (each
+  chunk a sequence of K frames), ``inter`` sees ``[B*K, N, S]`` (each position across chunks); both map
+  ``[B', N, L'] -> [B', N, L']``. Each output is normalised (gLN over ``N x K x S``, SpeechBrain's
+  ``GroupNorm(1, N)``) and added to the block's input (skip around intra, then inter + intra).
+* ``OverlapAdd(K)``: ``[B, N, K, S] -> [B, N, L]``, the exact inverse layout of the segmentation, overlapping
+  halves summed by one quantized ADD.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from fqss_edge.quant.layers import QAdd, QConcat, QGlobalLayerNorm, QPad, QSlice
+from fqss_edge.quant.qtensor import QTensor
+from fqss_edge.quant.spec import QuantSpec
+
+
+def _check_chunk(chunk_size: int) -> int:
+    if chunk_size < 2 or chunk_size % 2:
+        raise ValueError(f"chunk_size must be even and >= 2, not {chunk_size}")
+    return chunk_size // 2
+
+
+class Segmentation(nn.Module):
+    """``[B, N, L] -> [B, N, K, S]``: 50 %-overlapping chunks of ``K`` frames (L a multiple of K)."""
+
+    def __init__(self, chunk_size: int):
+        super().__init__()
+        self.chunk_size = chunk_size
+        hop = _check_chunk(chunk_size)
+        self.pad = QPad(hop, chunk_size)  # SpeechBrain: gap = K - (P + L % K) % K = P, then P on both sides
+        self.first = QSlice(2, 0, -hop)
+        self.second = QSlice(2, hop, None)
+        self.interleave = QConcat(3)
+
+    def forward(self, x: QTensor) -> QTensor:
+        b, n, length = x.value.shape
+        if length % self.chunk_size:
+            raise ValueError(f"Segmentation: length {length} is not a multiple of the chunk size {self.chunk_size}")
+        k = self.chunk_size
+        padded = self.pad(x)
+        first, second = self.first(padded), self.second(padded)  # chunks at 0, K, ... and at P, P + K, ...
+        chunks = self.interleave(first.with_value(first.value.reshape(b, n, -1, k)),
+                                 second.with_value(second.value.reshape(b, n, -1, k)))  # [B, N, S/2, 2K]
+        return chunks.with_value(chunks.value.reshape(b, n, -1, k).transpose(2, 3))
+
+
+class OverlapAdd(nn.Module):
+    """``[B, N, K, S] -> [B, N, L]``: the inverse of ``Segmentation``, overlapping halves summed."""
+
+    def __init__(self, chunk_size: int, spec: QuantSpec):
+        super().__init__()
+        hop = _check_chunk(chunk_size)
+        self.chunk_size = chunk_size
+        self.first = QSlice(3, 0, chunk_size)
+        self.second = QSlice(3, chunk_size, None)
+        self.first_crop = QSlice(2, hop, None)
+        self.second_crop = QSlice(2, 0, -hop)
+        self.add = QAdd(spec)
+        self.unpad = QSlice(2, 0, -hop)  # the gap P of the segmentation
+
+    def forward(self, x: QTensor) -> QTensor:
+        b, n, k, _ = x.value.shape
+        pairs = x.with_value(x.value.transpose(2, 3).reshape(b, n, -1, 2 * k))  # [B, N, S/2, 2K]
+        first, second = self.first(pairs), self.second(pairs)
+        first = self.first_crop(first.with_value(first.value.reshape(b, n, -1)))
+        second = self.second_crop(second.with_value(second.value.reshape(b, n, -1)))
+        return self.unpad(self.add(first, second))
+
+
+class DualPathBlock(nn.Module):
+    """Intra-chunk then inter-chunk processing of ``[B, N, K, S]``, each normalised and added to its input."""
+
+    def __init__(self, intra: nn.Module, inter: nn.Module, channels: int, spec: QuantSpec):
+        super().__init__()
+        self.intra = intra
+        self.intra_norm = QGlobalLayerNorm(channels, spec, eps=1e-8)
+        self.intra_add = QAdd(spec)
+        self.inter = inter
+        self.inter_norm = QGlobalLayerNorm(channels, spec, eps=1e-8)
+        self.inter_add = QAdd(spec)
+
+    @staticmethod
+    def _norm(norm: nn.Module, x: QTensor) -> QTensor:
+        """gLN over channels, chunk frames and chunks: ``[B, N, K, S]`` viewed as ``[B, N, K*S]``."""
+        b, n, k, s = x.value.shape
+        y = norm(x.with_value(x.value.reshape(b, n, -1)))
+        return y.with_value(y.value.reshape(b, n, k, s))
+
+    def forward(self, x: QTensor) -> QTensor:
+        b, n, k, s = x.value.shape
+        seq = x.with_value(x.value.permute(0, 3, 1, 2).reshape(-1, n, k))  # [B*S, N, K]
+        y = self.intra(seq)
+        y = y.with_value(y.value.reshape(b, -1, n, k).permute(0, 2, 3, 1))  # [B, N, K, S]
+        intra = self.intra_add(self._norm(self.intra_norm, y), x)
+        seq = intra.with_value(intra.value.permute(0, 2, 1, 3).reshape(-1, n, s))  # [B*K, N, S]
+        y = self.inter(seq)
+        y = y.with_value(y.value.reshape(b, k, n, -1).permute(0, 2, 1, 3))  # [B, N, K, S]
+        return self.inter_add(self._norm(self.inter_norm, y), intra)

@@ -1,0 +1,132 @@
+"""Sepformer (Subakan et al. 2021; SpeechBrain's ``SepformerSeparation`` layout), fully quantized: encoder ->
+dual-path transformer masker -> masks -> decoder, every tensor int8.
+
+Masker (SpeechBrain ``Dual_Path_Model`` with ``SBTransformerBlock`` intra / inter models): gLN (``GroupNorm(1, N)``)
+-> 1x1 conv (no bias) -> segmentation into 50 %-overlapping chunks of ``chunk_size`` frames -> ``n_blocks`` dual-path
+blocks, each ``n_intra`` then ``n_inter`` pre-LN transformer layers (``d_model = n_filters``, ``n_heads``,
+``d_ffn``; every transformer ends with a LayerNorm) with gLN and skip connections -> PReLU -> 1x1 conv to
+``n_src * N`` channels -> overlap-add -> ``tanh(conv(x)) * sigmoid(conv(x))`` -> 1x1 conv (no bias) -> ReLU.
+
+Differences from SpeechBrain's model, by design of the integer graph:
+
+* The encoder / decoder pad ``(kernel_size - stride) / 2`` frames, so that ``L = T / stride``, and the length rule
+  is ``T % (stride * chunk_size) == 0``: the segmentation's padding is then the same constant for every length
+  (SpeechBrain pads by a length-dependent gap), and ``separate`` / streaming pad other lengths.
+* No positional encoding (SpeechBrain adds a sinusoidal one before every intra and inter transformer; the inter
+  one's length follows the input length: a constant tensor cannot hold it).
+
+The parameter layout is otherwise SpeechBrain's: the published recipe has 25,679,361 parameters in both
+(``tests/models/test_sepformer.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import ValidationInfo, field_validator
+from torch import nn
+
+from fqss_edge.config_types import ModelConfigBase, PosInt
+from fqss_edge.models.base import MaskingModel
+from fqss_edge.models.dualpath import DualPathBlock, OverlapAdd, Segmentation
+from fqss_edge.models.transformer import QTransformerEncoder
+from fqss_edge.quant.layers import (QConv1d, QConvTranspose1d, QGlobalLayerNorm, QMul, QPReLU, QReLU, QSigmoid,
+                                    QTanh)
+from fqss_edge.quant.qtensor import QTensor
+from fqss_edge.quant.spec import FLOAT, QuantSpec
+
+
+class SepformerConfig(ModelConfigBase):
+    """Sepformer hyper-parameters; defaults: the published 8 kHz recipe (SpeechBrain sepformer-wsj02mix)."""
+
+    name: Literal["sepformer"] = "sepformer"
+    n_filters: PosInt = 256  # N: encoder filters = d_model
+    kernel_size: PosInt = 16
+    stride: PosInt = 8
+    chunk_size: PosInt = 250  # K: frames per chunk (hop K / 2)
+    n_blocks: PosInt = 2  # dual-path blocks
+    n_intra: PosInt = 8  # transformer layers per intra model
+    n_inter: PosInt = 8
+    n_heads: PosInt = 8
+    d_ffn: PosInt = 1024
+
+    @field_validator("stride")
+    @classmethod
+    def _stride_fits_kernel(cls, v: int, info: ValidationInfo) -> int:
+        kernel = info.data.get("kernel_size")
+        if kernel is not None and (v > kernel or (kernel - v) % 2):
+            raise ValueError(f"must be <= kernel_size ({kernel}) with kernel_size - stride even")
+        return v
+
+    @field_validator("chunk_size")
+    @classmethod
+    def _even(cls, v: int) -> int:
+        if v % 2:
+            raise ValueError("must be even (50 % overlap)")
+        return v
+
+    @field_validator("n_heads")
+    @classmethod
+    def _divides(cls, v: int, info: ValidationInfo) -> int:
+        n = info.data.get("n_filters")
+        if n is not None and n % v:
+            raise ValueError(f"must divide n_filters ({n})")
+        return v
+
+
+class SepformerMasker(nn.Module):
+    """``[B, N, L] -> masks [B, n_src * N, L]`` (SpeechBrain's ``Dual_Path_Model``)."""
+
+    def __init__(self, c: SepformerConfig, spec: QuantSpec):
+        super().__init__()
+        n = c.n_filters
+        self.n_src = c.n_src
+        self.norm = QGlobalLayerNorm(n, spec, eps=1e-8)
+        self.conv1d = QConv1d(n, n, 1, bias=False, spec=spec)
+        self.segment = Segmentation(c.chunk_size)
+        self.blocks = nn.ModuleList(
+            DualPathBlock(QTransformerEncoder(c.n_intra, n, c.n_heads, c.d_ffn, spec),
+                          QTransformerEncoder(c.n_inter, n, c.n_heads, c.d_ffn, spec), n, spec)
+            for _ in range(c.n_blocks))
+        self.prelu = QPReLU(spec=spec)
+        self.conv2d = QConv1d(n, n * c.n_src, 1, spec=spec)  # SpeechBrain's 1x1 Conv2d on [B, N, K, S]
+        self.overlap_add = OverlapAdd(c.chunk_size, spec)
+        self.output = QConv1d(n, n, 1, spec=spec)
+        self.output_tanh = QTanh(spec)
+        self.output_gate = QConv1d(n, n, 1, spec=spec)
+        self.gate_sigmoid = QSigmoid(spec)
+        self.gated = QMul(spec)
+        self.end_conv1x1 = QConv1d(n, n, 1, bias=False, spec=spec)
+        self.mask_act = QReLU(spec)
+
+    def forward(self, x: QTensor) -> QTensor:
+        b, n, _ = x.value.shape
+        h = self.segment(self.conv1d(self.norm(x)))  # [B, N, K, S]
+        for block in self.blocks:
+            h = block(h)
+        _, _, k, s = h.value.shape
+        h = self.prelu(h)
+        h = self.conv2d(h.with_value(h.value.reshape(b, n, -1)))  # [B, n_src * N, K * S]
+        h = self.overlap_add(h.with_value(h.value.reshape(b * self.n_src, n, k, s)))  # [B * n_src, N, L]
+        h = self.gated(self.output_tanh(self.output(h)), self.gate_sigmoid(self.output_gate(h)))
+        m = self.mask_act(self.end_conv1x1(h))
+        return m.with_value(m.value.reshape(b, self.n_src * n, -1))
+
+
+class Sepformer(MaskingModel):
+    config_class = SepformerConfig
+    smoke_config = dict(n_filters=8, kernel_size=16, stride=8, chunk_size=4, n_blocks=1, n_intra=1, n_inter=1,
+                        n_heads=2, d_ffn=16)
+
+    def __init__(self, config: SepformerConfig, spec: QuantSpec = FLOAT, splitter: bool = False,
+                 residual_output: bool = False):
+        super().__init__(config, spec, splitter, residual_output)
+        c = config
+        pad = (c.kernel_size - c.stride) // 2
+        self.length_multiple = self.min_length = c.stride * c.chunk_size
+        self.encoder = QConv1d(self.in_channels, c.n_filters, c.kernel_size, c.stride, pad, bias=False, spec=spec)
+        self.enc_act = QReLU(spec)
+        self.masker = SepformerMasker(c, spec)
+        self.apply_mask = QMul(spec)
+        self.set_decoder(QConvTranspose1d(c.n_filters, 1, c.kernel_size, c.stride, pad, bias=False, spec=spec,
+                                          out_quant=self.output_quant()))

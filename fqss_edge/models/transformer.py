@@ -1,0 +1,101 @@
+"""A quantized transformer encoder on ``[B, d_model, L]`` tensors (channels = features, time = sequence), built
+from quantized layers only, so that its forward is its export (no emitter of its own):
+
+* projections and the feed-forward block are 1x1 convolutions (a Linear per frame: int8 per-channel weights,
+  int32 bias; TFLite CONV_2D, which XNNPACK runs like FULLY_CONNECTED);
+* multi-head attention: heads as the batch (``[B*H, d_k, L]``), scores ``K^T Q`` (QMatMul, int8 per tensor),
+  softmax over the keys (QSoftmax, output 1/256, -128), ``V P`` (QMatMul), output projection. The 1/sqrt(d_k)
+  of scaled dot-product attention is folded into the query projection (its weights and bias), so every
+  tensor is one quantized operation's output;
+* LayerNorm over channels (QLayerNorm: the gLN's integer operations per frame), residual adds (QAdd).
+
+Layers are pre-LN (``normalize_before``, as the Sepformer recipe): ``x + MHA(LN(x))``, then ``x + FFN(LN(x))``,
+and the encoder ends with a LayerNorm.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from fqss_edge.quant.layers import QAdd, QConv1d, QLayerNorm, QMatMul, QReLU, QSoftmax
+from fqss_edge.quant.qtensor import QTensor
+from fqss_edge.quant.spec import QuantSpec
+
+
+def _view(x: QTensor, *shape: int) -> QTensor:
+    return x.with_value(x.value.reshape(*shape))
+
+
+class QMultiHeadAttention(nn.Module):
+    """Self-attention ``[B, D, L] -> [B, D, L]`` with ``n_heads`` heads of ``D / n_heads`` channels."""
+
+    def __init__(self, d_model: int, n_heads: int, spec: QuantSpec):
+        super().__init__()
+        if d_model % n_heads:
+            raise ValueError(f"d_model {d_model} is not a multiple of n_heads {n_heads}")
+        self.n_heads, self.d_k = n_heads, d_model // n_heads
+        self.q_proj, self.k_proj, self.v_proj, self.out_proj = (QConv1d(d_model, d_model, 1, spec=spec)
+                                                                for _ in range(4))
+        with torch.no_grad():  # scaled dot product: 1/sqrt(d_k) lives in the query projection
+            self.q_proj.conv.weight.mul_(1.0 / math.sqrt(self.d_k))
+            self.q_proj.conv.bias.mul_(1.0 / math.sqrt(self.d_k))
+        self.scores = QMatMul(spec)
+        self.softmax = QSoftmax(spec)
+        self.mix = QMatMul(spec)
+
+    def forward(self, x: QTensor) -> QTensor:
+        b, d, n = x.value.shape
+        bh = b * self.n_heads
+        q = _view(self.q_proj(x), bh, self.d_k, n)
+        k = self.k_proj(x)
+        keys = k.with_value(k.value.reshape(bh, self.d_k, n).transpose(1, 2))  # [BH, L_k, d_k]
+        v = _view(self.v_proj(x), bh, self.d_k, n)
+        probs = self.softmax(self.scores(keys, q))  # [BH, L_k, L_q], softmax over the keys
+        return self.out_proj(_view(self.mix(v, probs), b, d, n))
+
+
+class QFeedForward(nn.Module):
+    """Linear -> ReLU -> Linear per frame."""
+
+    def __init__(self, d_model: int, d_ffn: int, spec: QuantSpec):
+        super().__init__()
+        self.fc1 = QConv1d(d_model, d_ffn, 1, spec=spec)
+        self.act = QReLU(spec)
+        self.fc2 = QConv1d(d_ffn, d_model, 1, spec=spec)
+
+    def forward(self, x: QTensor) -> QTensor:
+        return self.fc2(self.act(self.fc1(x)))
+
+
+class QTransformerLayer(nn.Module):
+    """Pre-LN encoder layer: ``x + MHA(LN(x))``, then ``x + FFN(LN(x))``."""
+
+    def __init__(self, d_model: int, n_heads: int, d_ffn: int, spec: QuantSpec, eps: float = 1e-6):
+        super().__init__()
+        self.norm1 = QLayerNorm(d_model, spec, eps=eps)
+        self.attn = QMultiHeadAttention(d_model, n_heads, spec)
+        self.add1 = QAdd(spec)
+        self.norm2 = QLayerNorm(d_model, spec, eps=eps)
+        self.ffn = QFeedForward(d_model, d_ffn, spec)
+        self.add2 = QAdd(spec)
+
+    def forward(self, x: QTensor) -> QTensor:
+        x = self.add1(x, self.attn(self.norm1(x)))
+        return self.add2(x, self.ffn(self.norm2(x)))
+
+
+class QTransformerEncoder(nn.Module):
+    """``n_layers`` pre-LN layers and a final LayerNorm, ``[B, D, L] -> [B, D, L]``."""
+
+    def __init__(self, n_layers: int, d_model: int, n_heads: int, d_ffn: int, spec: QuantSpec, eps: float = 1e-6):
+        super().__init__()
+        self.layers = nn.ModuleList(QTransformerLayer(d_model, n_heads, d_ffn, spec, eps) for _ in range(n_layers))
+        self.norm = QLayerNorm(d_model, spec, eps=eps)
+
+    def forward(self, x: QTensor) -> QTensor:
+        for layer in self.layers:
+            x = layer(x)
+        return self.norm(x)

@@ -1,0 +1,60 @@
+"""Data-movement layers on quantized tensors: zero padding, slicing and concatenation along one axis.
+
+They hold no quantizer: the output keeps the input's scale and zero point (a zero pad is the zero point's code,
+exact), as the runtimes' PAD, STRIDED_SLICE and CONCATENATION do with identical input and output quantization.
+The tracer records only views and transposes between layers, so these operations are layers of their own.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from fqss_edge.quant.qtensor import QTensor
+
+
+def _same_params(xs: list[QTensor]) -> None:
+    a = xs[0]
+    for b in xs[1:]:
+        if (a.scale is None) != (b.scale is None) or (a.scale is not None and (
+                float(a.scale) != float(b.scale) or float(a.zero_point) != float(b.zero_point))):
+            raise ValueError("QConcat: the inputs must share one scale and zero point")
+
+
+class QPad(nn.Module):
+    """Zeros before and after the last axis."""
+
+    def __init__(self, before: int, after: int):
+        super().__init__()
+        if before < 0 or after < 0:
+            raise ValueError("QPad: pads must be >= 0")
+        self.before, self.after = before, after
+
+    def forward(self, x: QTensor) -> QTensor:
+        return x.with_value(F.pad(x.value, (self.before, self.after)))
+
+
+class QSlice(nn.Module):
+    """``x[..., start:stop]`` along ``dim`` (``stop`` None: to the end; negative: from the end, any length)."""
+
+    def __init__(self, dim: int, start: int = 0, stop: int | None = None):
+        super().__init__()
+        self.dim, self.start, self.stop = dim, start, stop
+
+    def forward(self, x: QTensor) -> QTensor:
+        idx = [slice(None)] * x.value.dim()
+        idx[self.dim] = slice(self.start, self.stop)
+        return x.with_value(x.value[tuple(idx)])
+
+
+class QConcat(nn.Module):
+    """Concatenation along ``dim`` of tensors quantized alike."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, *xs: QTensor) -> QTensor:
+        _same_params(list(xs))
+        return xs[0].with_value(torch.cat([x.value for x in xs], dim=self.dim))

@@ -1,0 +1,87 @@
+"""Sepformer: typed config, the published recipe's size against SpeechBrain's module layout, the length rule.
+(Export, parity, CLI and streaming: tests/models/test_architectures.py, for every architecture; the transformer and
+dual-path pieces: tests/models/test_transformer.py.)"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from fqss_edge.config import load_config, shipped_config
+from fqss_edge.errors import FqssError
+from fqss_edge.models import Sepformer, SepformerConfig, build_model
+from fqss_edge.parity.synthetic import FQSS_QUANT_NORM8, smoke_model
+from fqss_edge.quant.tools import count_parameters
+
+
+def speechbrain_sepformer_parameters(n: int = 256, kernel: int = 16, n_src: int = 2, blocks: int = 2,
+                                     layers: int = 8, d_ffn: int = 1024) -> int:
+    """Parameters of SpeechBrain's Sepformer (Encoder, Dual_Path_Model with SBTransformerBlock intra / inter
+    models, Decoder), summed from its module layout (speechbrain/lobes/models/dual_path.py, transformer/)."""
+    encoder = n * 1 * kernel  # Conv1d(1, N, K, bias=False)
+    decoder = n * 1 * kernel  # ConvTranspose1d(N, 1, K, bias=False)
+    attention = 3 * n * n + 3 * n + n * n + n  # nn.MultiheadAttention: in_proj (q, k, v) and out_proj
+    ffn = n * d_ffn + d_ffn + d_ffn * n + n  # PositionalwiseFeedForward: Linear, ReLU, Linear
+    layer = attention + ffn + 2 * 2 * n  # two LayerNorms
+    transformer = layers * layer + 2 * n  # TransformerEncoder's final LayerNorm
+    block = 2 * transformer + 2 * 2 * n  # intra and inter, each followed by GroupNorm(1, N)
+    masknet = (2 * n  # GroupNorm(1, N)
+               + n * n  # Conv1d(N, N, 1, bias=False)
+               + blocks * block
+               + 1  # PReLU
+               + n * n * n_src + n * n_src  # Conv2d(N, N * spks, 1)
+               + 2 * (n * n + n)  # output (Conv1d + Tanh) and output_gate (Conv1d + Sigmoid)
+               + n * n)  # end_conv1x1, bias=False
+    return encoder + masknet + decoder
+
+
+def test_recipe_has_speechbrains_parameter_count():
+    assert speechbrain_sepformer_parameters() == 25_679_361  # "about 25.7 M"
+    model = build_model(load_config(shipped_config("sepformer_2spks_8k")).model)
+    assert isinstance(model, Sepformer) and count_parameters(model) == speechbrain_sepformer_parameters()
+
+
+def test_tiny_config_size_follows_the_same_layout():
+    c = load_config(shipped_config("sepformer_tiny")).model
+    model = build_model(c)
+    assert count_parameters(model) == speechbrain_sepformer_parameters(c.n_filters, c.kernel_size, c.n_src,
+                                                                       c.n_blocks, c.n_intra, c.d_ffn)
+
+
+def test_length_rule_is_the_chunk_grid_and_other_lengths_are_padded():
+    model = build_model(smoke_model("sepformer")).eval()
+    step = model.config.stride * model.config.chunk_size
+    assert model.length_multiple == step and model.valid_length(step + 1) == 2 * step
+    x = torch.rand(1, 3 * step - 5) * 1.8 - 0.9
+    with torch.no_grad():
+        y = model(x)
+    assert y.shape == (1, 2, 3 * step - 5)
+    assert model.io_contract().stride == step
+
+
+def test_smoke_model_quantized_keeps_every_tensor_int8():
+    from fqss_edge.parity.synthetic import calibrated_random_model
+
+    model = calibrated_random_model(smoke_model("sepformer"), FQSS_QUANT_NORM8)
+    bits = {m.bits for m in model.modules() if hasattr(m, "bits") and hasattr(m, "qparams")}
+    assert bits == {8}
+
+
+@pytest.mark.parametrize("text, message", [
+    ("chunk_size: 7", "model.chunk_size: must be even"),
+    ("n_heads: 3", "model.n_heads: must divide n_filters (256)"),
+    ("stride: 7", "model.stride: must be <= kernel_size (16) with kernel_size - stride even"),
+    ("bn_chan: 3", "unknown key 'model.bn_chan'"),
+])
+def test_bad_keys_and_values_name_the_key(tmp_path, text, message):
+    path = tmp_path / "run.yaml"
+    path.write_text(f"model:\n  name: sepformer\n  {text}\n")
+    with pytest.raises(FqssError) as info:
+        load_config(path)
+    assert str(info.value).startswith(f"{path}: ") and message in str(info.value)
+
+
+def test_config_defaults_are_the_published_recipe():
+    c = SepformerConfig()
+    assert (c.n_filters, c.kernel_size, c.stride, c.chunk_size, c.n_blocks, c.n_intra, c.n_inter, c.n_heads,
+            c.d_ffn) == (256, 16, 8, 250, 2, 8, 8, 8, 1024)
