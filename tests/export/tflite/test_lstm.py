@@ -1,0 +1,69 @@
+"""The fully integer UNIDIRECTIONAL_SEQUENCE_LSTM (``ops/_lstm.py`` writer, ``reference/lstm.py`` kernel): the
+integer reference equals LiteRT BUILTIN_REF exactly on every tensor, the LSTM's output over all time steps
+included, over random integer weights, scales, zero points, sizes, sequence lengths, cell scales and both
+directions (backward: REVERSE_V2 around the operator)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import assert_reference_matches_litert, run_litert
+from fqss_edge.export.tflite.builder import ModelBuilder, Quant
+from fqss_edge.export.tflite.ops._lstm import write_lstm
+from fqss_edge.export.tflite.reference import ReferenceModel
+
+from fqss_edge.errors import FqssError
+from fqss_edge.quant.layers.lstm import LstmCodes
+
+
+def random_codes(rng: np.random.Generator, n_input: int, hidden: int, cell_log2: int) -> LstmCodes:
+    def scales() -> tuple[float, ...]:
+        return tuple(float(np.float32(s)) for s in rng.uniform(0.002, 0.02, 4))
+
+    return LstmCodes(rng.integers(-127, 128, (4, hidden, n_input)).astype(np.int8), scales(),
+                     rng.integers(-127, 128, (4, hidden, hidden)).astype(np.int8), scales(),
+                     rng.integers(-20000, 20000, (4, hidden)).astype(np.int32), cell_log2)
+
+
+def lstm_model(rng: np.random.Generator, shape: tuple[int, int, int], hidden: int, cell_log2: int, reverse: bool
+               ) -> bytes:
+    b = ModelBuilder()
+    x = b.tensor("x", shape, np.int8, Quant.make(float(rng.uniform(0.005, 0.1)), int(rng.integers(-20, 20))))
+    state = Quant.make(float(rng.uniform(0.003, 0.02)), int(rng.integers(-10, 10)))
+    y = write_lstm(b, x, random_codes(rng, shape[2], hidden, cell_log2), state, "lstm", reverse=reverse)
+    return b.build([x], [y])
+
+
+# (batch, time, n_input), hidden, cell scale 2^cell_log2: the kernel's whole cell range, 1 to 64 steps
+CASES = [((1, 1, 3), 4, -15), ((2, 17, 5), 6, -12), ((3, 64, 16), 20, -9), ((1, 40, 33), 7, -11),
+         ((2, 9, 1), 31, -13)]
+
+
+@pytest.mark.parametrize("reverse", [False, True], ids=["forward", "backward"])
+@pytest.mark.parametrize("shape,hidden,cell_log2", CASES, ids=[f"{s}-h{h}-c{c}" for s, h, c in CASES])
+def test_reference_equals_litert_ref(shape, hidden, cell_log2, reverse):
+    rng = np.random.default_rng(abs(hash((shape, hidden, cell_log2, reverse))) % 2**32)
+    buf = lstm_model(rng, shape, hidden, cell_log2, reverse)
+    for seed in range(3):
+        x = np.random.default_rng(seed).integers(-128, 128, shape).astype(np.int8)
+        assert assert_reference_matches_litert(buf, x) >= 2
+        y = ReferenceModel(buf).run(x)
+        assert y.shape == shape[:2] + (hidden,)
+        assert len(np.unique(y)) > 1 or shape[1] == 1  # the test inputs do move the hidden state
+
+
+def test_optimized_kernels_equal_the_reference():
+    """BUILTIN (optimized kernels) and AUTO (XNNPACK, which does not take the LSTM) give the same codes."""
+    rng = np.random.default_rng(5)
+    buf = lstm_model(rng, (2, 30, 12), 16, -11, False)
+    x = rng.integers(-128, 128, (2, 30, 12)).astype(np.int8)
+    want = ReferenceModel(buf).run(x)
+    for kernel in ("builtin", "xnnpack"):
+        assert np.array_equal(run_litert(buf, x, kernel), want), kernel
+
+
+@pytest.mark.parametrize("cell_log2", [-16, -8])
+def test_cell_scale_outside_the_kernels_tanh_range_is_refused(cell_log2):
+    rng = np.random.default_rng(0)
+    with pytest.raises(FqssError, match="cell state scale"):
+        lstm_model(rng, (1, 4, 3), 4, cell_log2, False)
