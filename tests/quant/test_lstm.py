@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import torch
 from ai_edge_litert import schema_py_generated as schema
+
 from fqss_edge.export.tflite.builder import BuiltinOperator as B
 from fqss_edge.export.tflite.builder import ModelBuilder, Quant
 from fqss_edge.export.tflite.ops._lstm import write_lstm
 from fqss_edge.export.tflite.reference import ReferenceModel
-
 from fqss_edge.quant import QuantSpec
 from fqss_edge.quant.gemmlowp16 import sigmoid_table, tanh_table
 from fqss_edge.quant.layers.lstm import QLSTM, cell_log2_for
@@ -32,7 +32,8 @@ def calibrated(bidirectional: bool, seed: int, n_input: int = 8, hidden: int = 1
     return m.eval()
 
 
-def _input(seed: int, n_input: int, shape: tuple[int, int] = (3, 25)) -> object:
+def _input(seed: int, n_input: int, shape: tuple[int, int] = (25, 3)) -> object:
+    """(time, batch, n_input), quantized."""
     g = torch.Generator().manual_seed(seed)
     return FixedQuantizer(X_SCALE, X_ZP)(torch.randn(*shape, n_input, generator=g) * 0.8)
 
@@ -42,7 +43,7 @@ def tflite_of(m: QLSTM, shape: tuple[int, int, int]) -> bytes:
     s_h, z_h = m.out_quant.export_qparams()
     b = ModelBuilder()
     x = b.tensor("x", shape, np.int8, Quant.make(X_SCALE, X_ZP))
-    outs = [write_lstm(b, x, c, Quant.make(s_h, z_h), f"lstm{d}", reverse=d == 1)
+    outs = [write_lstm(b, x, c, Quant.make(s_h, z_h), f"lstm{d}", reverse=d == 1, time_major=True)
             for d, c in enumerate(m.export(X_SCALE))]
     if len(outs) == 1:
         return b.build([x], outs)
@@ -56,9 +57,9 @@ def tflite_of(m: QLSTM, shape: tuple[int, int, int]) -> bytes:
 def test_float_mode_is_torch_lstm():
     torch.manual_seed(0)
     m = QLSTM(5, 7, True, FLOAT)
-    ref = torch.nn.LSTM(5, 7, batch_first=True, bidirectional=True)
+    ref = torch.nn.LSTM(5, 7, bidirectional=True)
     ref.load_state_dict(m.lstm.state_dict())
-    x = torch.randn(2, 11, 5)
+    x = torch.randn(11, 2, 5)
     assert torch.equal(m(FixedQuantizer(1.0, 0, enabled=False)(x)).value, ref(x)[0])
 
 
@@ -67,11 +68,11 @@ def test_float_mode_is_torch_lstm():
 def test_simulation_equals_reference_kernel(bidirectional, gain):
     m = calibrated(bidirectional, seed=int(gain) + 2 * bidirectional, gain=gain)
     for seed in range(3):
-        x = _input(100 + seed, 8, (2, 31))
+        x = _input(100 + seed, 8, (31, 2))
         with torch.no_grad():
             y = m(x)
         codes = y.int_repr().numpy()
-        ref = ReferenceModel(tflite_of(m, (2, 31, 8))).run(x.int_repr().numpy().astype(np.int8))
+        ref = ReferenceModel(tflite_of(m, (31, 2, 8))).run(x.int_repr().numpy().astype(np.int8))
         assert ref.shape == codes.shape
         diff = np.argwhere(ref != codes)
         assert diff.size == 0, f"{len(diff)} codes differ, first at {diff[0].tolist()}"

@@ -11,29 +11,30 @@ from __future__ import annotations
 
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
+
 from fqss_edge.export.tflite.builder import BuiltinOperator as B
 from fqss_edge.export.tflite.builder import ModelBuilder, Quant, TensorInfo
 from fqss_edge.export.tflite.reference.lstm import GATE_LOG2, GATES, check_cell_log2
-
 from fqss_edge.quant.layers.lstm import LstmCodes
 
 
-def _reverse_time(b: ModelBuilder, x: TensorInfo, name: str) -> TensorInfo:
+def _reverse_time(b: ModelBuilder, x: TensorInfo, axis: int, name: str) -> TensorInfo:
     out = b.like(name, x, quant=x.quant)
-    b.op(B.REVERSE_V2, [x, b.const(f"{name}/axis", np.array([1], dtype=np.int32))], [out], version=3)
+    b.op(B.REVERSE_V2, [x, b.const(f"{name}/axis", np.array([axis], dtype=np.int32))], [out], version=3)
     return out
 
 
 def write_lstm(b: ModelBuilder, x: TensorInfo, codes: LstmCodes, state: Quant, name: str,
-               reverse: bool = False) -> TensorInfo:
-    """UNIDIRECTIONAL_SEQUENCE_LSTM over ``x`` [batch, time, n_input] (int8, batch fixed): the int8 hidden
-    states [batch, time, hidden] quantized by ``state``."""
+               reverse: bool = False, time_major: bool = False) -> TensorInfo:
+    """UNIDIRECTIONAL_SEQUENCE_LSTM over ``x`` [batch, time, n_input] ([time, batch, n_input] if ``time_major``;
+    int8, the batch fixed): the int8 hidden states [batch, time, hidden] (or time major) quantized by ``state``."""
     check_cell_log2(codes.cell_log2, f"TFLite export: {name}")
     if x.dtype != np.int8 or x.quant is None or not x.quant.per_tensor:
         raise ValueError(f"{name}: the integer LSTM takes a per-tensor int8 input")
-    n_batch, hidden = x.shape[0], codes.w.shape[1]
+    t_axis = 0 if time_major else 1
+    n_batch, hidden = x.shape[1 - t_axis], codes.w.shape[1]
     s_x = np.float32(x.quant.scale[0])
-    src = _reverse_time(b, x, f"{name}/reversed_input") if reverse else x
+    src = _reverse_time(b, x, t_axis, f"{name}/reversed_input") if reverse else x
     w = [b.const(f"{name}/input_to_{g}_w", codes.w[k], Quant.make(codes.s_w[k], 0)) for k, g in enumerate(GATES)]
     r = [b.const(f"{name}/recurrent_to_{g}_w", codes.r[k], Quant.make(codes.s_r[k], 0)) for k, g in enumerate(GATES)]
     bias = [b.const(f"{name}/{g}_gate_bias", codes.b[k], Quant.make(np.float32(codes.s_w[k]) * s_x, 0))
@@ -44,11 +45,10 @@ def write_lstm(b: ModelBuilder, x: TensorInfo, codes: LstmCodes, state: Quant, n
     gates = [b.tensor(f"{name}/intermediate_{g}", (n_batch, hidden), np.int16, Quant.make(2.0**GATE_LOG2, 0))
              for g in GATES]
     hidden_t = b.tensor(f"{name}/intermediate_hidden", (n_batch, hidden), np.int8, state)
-    y = b.tensor(f"{name}/output", (n_batch, src.shape[1], hidden), np.int8, state,
-                 (False, src.dynamic[1], False) if src.dynamic else None)
+    y = b.tensor(f"{name}/output", (*src.shape[:2], hidden), np.int8, state, (*src.dynamic[:2], False))
     opts = schema.UnidirectionalSequenceLSTMOptionsT()
     opts.fusedActivationFunction = schema.ActivationFunctionType.TANH
-    opts.timeMajor = False
+    opts.timeMajor = time_major
     inputs = [src, *w, *r, None, None, None, *bias, None, None, out_state, cell, None, None, None, None]
     b.op(B.UNIDIRECTIONAL_SEQUENCE_LSTM, inputs, [y], opts, version=1, intermediates=[*gates, hidden_t])
-    return _reverse_time(b, y, f"{name}/output_reversed") if reverse else y
+    return _reverse_time(b, y, t_axis, f"{name}/output_reversed") if reverse else y

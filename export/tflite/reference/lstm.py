@@ -28,11 +28,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from fqss_edge.errors import FqssError
 from fqss_edge.export.tflite.builder import BuiltinOperator as B
 from fqss_edge.export.tflite.fixedpoint import mbqm, quantize_multiplier, rdbpot
 from fqss_edge.export.tflite.reference.registry import RefOp, reference_kernel
-
-from fqss_edge.errors import FqssError
 from fqss_edge.quant.gemmlowp16 import sigmoid_table, tanh_table
 
 GATES = ("input", "forget", "cell", "output")
@@ -115,8 +115,8 @@ def unidirectional_sequence_lstm(op: RefOp) -> np.ndarray:
     if absent or op.optional(1) is None:
         raise FqssError(f"reference: LSTM with CIFG, peephole, projection or layer norm (inputs {absent}) is not "
                         "implemented")
-    if opts.timeMajor or opts.cellClip > 0 or opts.projClip > 0:
-        raise FqssError("reference: time-major or clipped LSTM is not implemented")
+    if opts.cellClip > 0 or opts.projClip > 0:
+        raise FqssError("reference: a clipped LSTM is not implemented")
     if len(op.intermediates) != 5:
         raise FqssError(f"reference: the integer LSTM needs 5 intermediate tensors, got {len(op.intermediates)}")
     weights = [op.tensors[k] for k in range(1, 9)]
@@ -129,6 +129,8 @@ def unidirectional_sequence_lstm(op: RefOp) -> np.ndarray:
         raise FqssError(f"reference: LSTM cell state scale {cell.s} is not a power of two")
     check_cell_log2(cell_log2, "reference")
     m = lstm_multipliers(xt.s, [t.s for t in weights[:4]], [t.s for t in weights[4:]], state.s, hidden.s)
+    if opts.timeMajor:
+        return lstm_sequence(x.transpose(1, 0, 2), w, r, b, xt.z, state.z, hidden.z, m, cell_log2).transpose(1, 0, 2)
     return lstm_sequence(x, w, r, b, xt.z, state.z, hidden.z, m, cell_log2)
 
 

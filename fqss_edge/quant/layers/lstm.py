@@ -1,8 +1,9 @@
 """Quantized LSTM: the integer arithmetic of TFLite's fully integer UNIDIRECTIONAL_SEQUENCE_LSTM ("8x8_16").
 
-Batch first: ``(B, T, n_input) -> (B, T, D * hidden)``, D = 2 when bidirectional (forward then backward
-features, as ``torch.nn.LSTM``; a backward direction is the forward LSTM on the time-reversed sequence, i.e.
-REVERSE_V2 + UNIDIRECTIONAL_SEQUENCE_LSTM + REVERSE_V2, and CONCATENATION).
+Time major, as ``torch.nn.LSTM`` by default and ONNX's LSTM (onnxruntime runs only ``layout=0``):
+``(T, B, n_input) -> (T, B, D * hidden)``, D = 2 when bidirectional (forward then backward features; a backward
+direction is the forward LSTM on the time-reversed sequence, i.e. REVERSE_V2 + UNIDIRECTIONAL_SEQUENCE_LSTM +
+REVERSE_V2, and CONCATENATION).
 
 Quantization (what the kernel accepts, ``export/tflite/reference/lstm.py`` for the arithmetic):
 
@@ -33,12 +34,7 @@ from torch import nn
 
 from fqss_edge.quant.gemmlowp16 import sigmoid_table, tanh_table
 from fqss_edge.quant.qtensor import QTensor
-from fqss_edge.quant.quantizers import (
-    ActQuantizer,
-    WeightQuantizer,
-    export_bias,
-    quantize_bias,
-)
+from fqss_edge.quant.quantizers import ActQuantizer, WeightQuantizer, export_bias, quantize_bias
 from fqss_edge.quant.spec import QuantSpec
 
 CELL_LOG2_MIN, CELL_LOG2_MAX = -15, -9
@@ -67,15 +63,18 @@ def cell_log2_for(max_abs: float) -> int:
     return int(min(max(pot - 15, CELL_LOG2_MIN), CELL_LOG2_MAX))
 
 
-# -- TFLite fixed point on int64 torch tensors ----------------------------------------------------------------
-def _rdbpot(x: torch.Tensor, e: int) -> torch.Tensor:
+# -- TFLite fixed point on int64 torch tensors (per-element multipliers and shifts) ------------------------------
+def _rdbpot(x: torch.Tensor, e: torch.Tensor | int) -> torch.Tensor:
     mask = (1 << e) - 1
     return (x >> e) + ((x & mask) > ((mask >> 1) + (x < 0).long())).long()
 
 
-def _mbqm(x: torch.Tensor, multiplier: int, shift: int) -> torch.Tensor:
+def _mbqm(x: torch.Tensor, multiplier: torch.Tensor | int, shift: torch.Tensor | int) -> torch.Tensor:
     """MultiplyByQuantizedMultiplier (double rounding) of int32 values held in int64."""
-    left, right = max(shift, 0), max(-shift, 0)
+    if isinstance(shift, int):
+        left, right = max(shift, 0), max(-shift, 0)
+    else:
+        left, right = shift.clamp(min=0), (-shift).clamp(min=0)
     x = x << left
     x = ((x + 2**31) % 2**32) - 2**31
     ab = x * multiplier
@@ -83,6 +82,13 @@ def _mbqm(x: torch.Tensor, multiplier: int, shift: int) -> torch.Tensor:
     v = ab + nudge
     high = torch.where(v >= 0, v >> 31, -((-v) >> 31))
     return _rdbpot(high, right)
+
+
+def _per_row(pairs: tuple[tuple[int, int], ...], hidden: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-gate (multiplier, shift) pairs as per-row tensors over the 4 * hidden gate rows."""
+    m = torch.tensor([p[0] for p in pairs], dtype=torch.long).repeat_interleave(hidden)
+    sh = torch.tensor([p[1] for p in pairs], dtype=torch.long).repeat_interleave(hidden)
+    return m, sh
 
 
 @cache
@@ -98,7 +104,7 @@ class QLSTM(nn.Module):
         super().__init__()
         if spec.enabled and spec.weight_bits != 8:
             raise ValueError(f"QLSTM: TFLite's integer LSTM has int8 weights, not {spec.weight_bits}-bit")
-        self.lstm = nn.LSTM(input_size, hidden_size, batch_first=True, bidirectional=bidirectional)
+        self.lstm = nn.LSTM(input_size, hidden_size, bidirectional=bidirectional)
         self.hidden_size = hidden_size
         self.n_dir = 2 if bidirectional else 1
         self.enabled = spec.enabled
@@ -164,11 +170,12 @@ class QLSTM(nn.Module):
     def forward(self, x: QTensor) -> QTensor:
         if not self.enabled:
             return QTensor(self.lstm(x.value)[0])
+        x = x.with_value(x.value.transpose(0, 1))  # batch first inside
         if self._observing(x):
-            return self.out_quant(self._float_observe(x.value))
+            return self.out_quant(self._float_observe(x.value).transpose(0, 1))
         outs = [self._direction(x, d) for d in range(self.n_dir)]
-        y = outs[0] if self.n_dir == 1 else QTensor(torch.cat([o.value for o in outs], dim=-1), *outs[0][1:])
-        return y
+        y = outs[0].value if self.n_dir == 1 else torch.cat([o.value for o in outs], dim=-1)
+        return outs[0].with_value(y.transpose(0, 1))
 
     def _float_observe(self, x: torch.Tensor) -> torch.Tensor:
         """The float recurrence (fake-quantized weights once calibrated), recording max |cell|."""
@@ -208,67 +215,67 @@ class QLSTM(nn.Module):
         )
 
         s_x = x.scale.to(torch.float32)
-        s_h, zh = (t.detach() for t in self.out_quant.qparams())
+        s_h = float(self.out_quant.qparams()[0].detach())
         ws, rs, sw, sr = self._fake_weights(d)
-        _, _, bias = self._raw(d)
-        bq = [quantize_bias(bg, s_x, s) for bg, s in zip(bias.chunk(4), sw)]
-        m = lstm_multipliers(float(s_x), [float(s.detach()) for s in sw], [float(s.detach()) for s in sr], float(s_h),
-                             float(s_h))
-        cell_log2 = self.cell_log2
+        bias = self._raw(d)[2]
+        bq = torch.cat([quantize_bias(bg, s_x, s) for bg, s in zip(bias.chunk(4), sw)])
+        m = lstm_multipliers(float(s_x), [float(s.detach()) for s in sw], [float(s.detach()) for s in sr], s_h, s_h)
+        w, r = torch.cat(ws), torch.cat(rs)
         xv = x.value.flip(1) if d else x.value
         with torch.no_grad():  # integer codes held in float64 (exact: every sum is far below 2^53)
-            xc = torch.round(xv.double() / s_x.double())
-            w_codes = [torch.round(w.double() / s.double()) for w, s in zip(ws, sw)]
-            r_codes = [torch.round(r.double() / s.double()) for r, s in zip(rs, sr)]
-            b_codes = [torch.round(b.double() / (s_x * s).double()) for b, s in zip(bq, sw)]
-            acc_x = [(xc @ w.T + b).long() for w, b in zip(w_codes, b_codes)]  # every step at once
-            gate_x = [torch.clamp(_mbqm(a, *m.input[g]), -32768, 32767) for g, a in enumerate(acc_x)]
-        surrogate = ([xv @ w.T + b for w, b in zip(ws, bq)], rs) if torch.is_grad_enabled() else None
-        y = self._run(gate_x, r_codes, m, cell_log2, int(zh), x, surrogate)
+            rows = lambda v: torch.stack(v).detach().repeat_interleave(self.hidden_size).double()
+            w_codes = torch.round(w.double() / rows(sw).unsqueeze(1))
+            r_codes = torch.round(r.double() / rows(sr).unsqueeze(1))
+            b_codes = torch.round(bq.double() / rows([s_x * s for s in sw]))
+            acc_x = (torch.round(xv.double() / s_x.double()) @ w_codes.T + b_codes).long()  # every step at once
+            gate_x = torch.clamp(_mbqm(acc_x, *_per_row(m.input, self.hidden_size)), -32768, 32767)
+        surrogate = (xv @ w.T + bq, r) if torch.is_grad_enabled() else None
+        y = self._run(gate_x, r_codes, m, x, surrogate)
         return y.with_value(y.value.flip(1)) if d else y
 
-    def _run(self, gate_x, r_codes, m, cell_log2: int, zh: int, x: QTensor, surrogate) -> QTensor:
+    def _run(self, gate_x: torch.Tensor, r_codes: torch.Tensor, m, x: QTensor,
+             surrogate: tuple[torch.Tensor, torch.Tensor] | None) -> QTensor:
+        """The recurrence over time: integer (int64), and its float twin when gradients are wanted."""
+        hid, cell_log2 = self.hidden_size, self.cell_log2
         sig, tanh3, tanh_c = _torch_table(None), _torch_table(3), _torch_table(15 + cell_log2)
-        n_batch, n_time = gate_x[0].shape[:2]
-        h = torch.full((n_batch, self.hidden_size), zh, dtype=torch.long)
-        c = torch.zeros_like(h)
+        rec_m, rec_s = _per_row(m.recurrent, hid)
         s_h, zp = (t.detach() for t in self.out_quant.qparams())
-        hf = cf = None
-        if surrogate is not None:
-            zx_f, rs = surrogate
-            hf = x.value.new_zeros(n_batch, self.hidden_size)
-            cf = torch.zeros_like(hf)
+        zh = int(zp)
+        n_batch, n_time = gate_x.shape[:2]
+        h = torch.full((n_batch, hid), zh, dtype=torch.long)
+        c = torch.zeros_like(h)
+        hf = cf = x.value.new_zeros(n_batch, hid)
         outs = []
         for t in range(n_time):
             with torch.no_grad():
-                hc = (h - zh).double()
-                a = [torch.clamp(gate_x[g][:, t] + _mbqm((hc @ r_codes[g].T).long(), *m.recurrent[g]), -32768,
-                                 32767) for g in range(4)]
-                i, f, o = (sig[a[k] + 32768] for k in (0, 1, 3))
-                g_c = tanh3[a[2] + 32768]
+                a = torch.clamp(gate_x[:, t] + _mbqm(((h - zh).double() @ r_codes.T).long(), rec_m, rec_s), -32768,
+                                32767)
+                i, f, o = (sig[a[:, k * hid:(k + 1) * hid] + 32768] for k in (0, 1, 3))
+                g = tanh3[a[:, 2 * hid:3 * hid] + 32768]
                 c = _rdbpot(f * c, 15)
-                c = torch.clamp(c + _rdbpot(i * g_c, 30 + cell_log2), -32768, 32767)
+                c = torch.clamp(c + _rdbpot(i * g, 30 + cell_log2), -32768, 32767)
                 h = torch.clamp(_mbqm(o * tanh_c[c + 32768], *m.hidden) + zh, -128, 127)
-            if surrogate is not None:
-                hf, cf = self._surrogate_step(t, a, (i, f, g_c, o), c, h, hf, cf, zx_f, rs, cell_log2, s_h, zp)
-                outs.append(hf)
-            else:
+            if surrogate is None:
                 outs.append((h - zh).to(torch.float32) * s_h)
+                continue
+            hf, cf = self._surrogate_step(surrogate[0][:, t] + hf @ surrogate[1].T, a, (i, f, g, o), c, cf,
+                                          (h - zp) * s_h)
+            outs.append(hf)
         return QTensor(torch.stack(outs, dim=1), s_h, zp, self.out_quant.bits)
 
-    def _surrogate_step(self, t, a, gates_int, c_int, h_int, hf, cf, zx_f, rs,
-                        cell_log2, s_h, zp):
-        """One float step whose values are replaced by the integer ones (straight-through)."""
+    def _surrogate_step(self, z: torch.Tensor, a: torch.Tensor, gates: tuple[torch.Tensor, ...], c_int: torch.Tensor,
+                        cf: torch.Tensor, h_exact: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One float step (pre-activations ``z``) whose values are replaced by the integer ones (straight-through)."""
 
         def ste(v: torch.Tensor, exact: torch.Tensor) -> torch.Tensor:
             return v + (exact.to(v.dtype) - v).detach()
 
-        z = [ste(zx_f[g][:, t] + hf @ rs[g].T, a[g] * _GATE_SCALE) for g in range(4)]
-        i_int, f_int, g_int, o_int = gates_int
-        i = ste(torch.sigmoid(z[0]), i_int / 32768.0)
-        f = ste(torch.sigmoid(z[1]), f_int / 32768.0)
-        g = ste(torch.tanh(z[2]), g_int / 32768.0)
-        o = ste(torch.sigmoid(z[3]), o_int / 32768.0)
-        cf = ste(f * cf + i * g, c_int * 2.0**cell_log2)
+        zi, zf, zg, zo = ste(z, a * _GATE_SCALE).chunk(4, dim=-1)
+        i_int, f_int, g_int, o_int = gates
+        i = ste(torch.sigmoid(zi), i_int / 32768.0)
+        f = ste(torch.sigmoid(zf), f_int / 32768.0)
+        g = ste(torch.tanh(zg), g_int / 32768.0)
+        o = ste(torch.sigmoid(zo), o_int / 32768.0)
+        cf = ste(f * cf + i * g, c_int * 2.0**self.cell_log2)
         hq = self.out_quant(o * torch.tanh(cf)).value  # the output range's gradient
-        return ste(hq, (h_int - zp) * s_h), cf
+        return ste(hq, h_exact), cf

@@ -1,18 +1,18 @@
 """The fully integer UNIDIRECTIONAL_SEQUENCE_LSTM (``ops/_lstm.py`` writer, ``reference/lstm.py`` kernel): the
 integer reference equals LiteRT BUILTIN_REF exactly on every tensor, the LSTM's output over all time steps
 included, over random integer weights, scales, zero points, sizes, sequence lengths, cell scales and both
-directions (backward: REVERSE_V2 around the operator)."""
+directions (backward: REVERSE_V2 around the operator), batch or time major."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from conftest import assert_reference_matches_litert, run_litert
+
+from fqss_edge.errors import FqssError
 from fqss_edge.export.tflite.builder import ModelBuilder, Quant
 from fqss_edge.export.tflite.ops._lstm import write_lstm
 from fqss_edge.export.tflite.reference import ReferenceModel
-
-from fqss_edge.errors import FqssError
 from fqss_edge.quant.layers.lstm import LstmCodes
 
 
@@ -25,12 +25,12 @@ def random_codes(rng: np.random.Generator, n_input: int, hidden: int, cell_log2:
                      rng.integers(-20000, 20000, (4, hidden)).astype(np.int32), cell_log2)
 
 
-def lstm_model(rng: np.random.Generator, shape: tuple[int, int, int], hidden: int, cell_log2: int, reverse: bool
-               ) -> bytes:
+def lstm_model(rng: np.random.Generator, shape: tuple[int, int, int], hidden: int, cell_log2: int, reverse: bool,
+               time_major: bool = False) -> bytes:
     b = ModelBuilder()
     x = b.tensor("x", shape, np.int8, Quant.make(float(rng.uniform(0.005, 0.1)), int(rng.integers(-20, 20))))
     state = Quant.make(float(rng.uniform(0.003, 0.02)), int(rng.integers(-10, 10)))
-    y = write_lstm(b, x, random_codes(rng, shape[2], hidden, cell_log2), state, "lstm", reverse=reverse)
+    y = write_lstm(b, x, random_codes(rng, shape[2], hidden, cell_log2), state, "lstm", reverse, time_major)
     return b.build([x], [y])
 
 
@@ -39,16 +39,17 @@ CASES = [((1, 1, 3), 4, -15), ((2, 17, 5), 6, -12), ((3, 64, 16), 20, -9), ((1, 
          ((2, 9, 1), 31, -13)]
 
 
+@pytest.mark.parametrize("time_major", [False, True], ids=["batch_major", "time_major"])
 @pytest.mark.parametrize("reverse", [False, True], ids=["forward", "backward"])
 @pytest.mark.parametrize("shape,hidden,cell_log2", CASES, ids=[f"{s}-h{h}-c{c}" for s, h, c in CASES])
-def test_reference_equals_litert_ref(shape, hidden, cell_log2, reverse):
-    rng = np.random.default_rng(abs(hash((shape, hidden, cell_log2, reverse))) % 2**32)
-    buf = lstm_model(rng, shape, hidden, cell_log2, reverse)
+def test_reference_equals_litert_ref(shape, hidden, cell_log2, reverse, time_major):
+    rng = np.random.default_rng(abs(hash((shape, hidden, cell_log2, reverse, time_major))) % 2**32)
+    buf = lstm_model(rng, shape, hidden, cell_log2, reverse, time_major)
     for seed in range(3):
         x = np.random.default_rng(seed).integers(-128, 128, shape).astype(np.int8)
         assert assert_reference_matches_litert(buf, x) >= 2
         y = ReferenceModel(buf).run(x)
-        assert y.shape == shape[:2] + (hidden,)
+        assert y.shape == shape[:2] + (hidden,)  # time and batch in the input's order
         assert len(np.unique(y)) > 1 or shape[1] == 1  # the test inputs do move the hidden state
 
 
