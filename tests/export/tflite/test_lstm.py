@@ -5,14 +5,25 @@ directions (backward: REVERSE_V2 around the operator), batch or time major."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
+import torch
 from conftest import assert_reference_matches_litert, run_litert
+from onnx import TensorProto, helper
 
 from fqss_edge.errors import FqssError
+from fqss_edge.export.onnx.exporter import check_onnx, make_model
+from fqss_edge.export.onnx.graph import GraphBuilder, TensorRef
+from fqss_edge.export.onnx.metadata import island_props
+from fqss_edge.export.onnx.registry import emit
+from fqss_edge.export.tflite import convert_model
 from fqss_edge.export.tflite.builder import ModelBuilder, Quant
 from fqss_edge.export.tflite.ops._lstm import write_lstm
 from fqss_edge.export.tflite.reference import ReferenceModel
+from fqss_edge.quant.layers import QLSTM
 from fqss_edge.quant.layers.lstm import LstmCodes
 
 
@@ -68,3 +79,32 @@ def test_cell_scale_outside_the_kernels_tanh_range_is_refused(cell_log2):
     rng = np.random.default_rng(0)
     with pytest.raises(FqssError, match="cell state scale"):
         lstm_model(rng, (1, 4, 3), 4, cell_log2, False)
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+@pytest.mark.parametrize("bidirectional", [False, True], ids=["uni", "bi"])
+def test_qlstm_export_equals_the_simulation(bidirectional, batch):
+    """QLSTM -> its QDQ ONNX -> .tflite: LiteRT REF == the integer reference on every tensor, and the output ==
+    the PyTorch simulation code for code (the layout moves and both directions included)."""
+    sys.path.insert(0, str(Path(__file__).parents[1] / "onnx"))
+    from test_layers import SPEC, OneLayer, _calibrated, _inputs
+
+    torch.manual_seed(batch)
+    shape = (24, batch, 8)
+    model = _calibrated(OneLayer(QLSTM(8, 12, bidirectional, SPEC), [shape]))
+    b = GraphBuilder(True, module_names={id(m): n for n, m in model.named_modules()})
+    out = emit(b, model.layer, "layer", emit(b, model.inputs[0], "inputs.0", TensorRef("mixture")))
+    b.node("DequantizeLinear", [out.name, f"{out.name}.scale", f"{out.name}.zero_point"], "out", output="sources")
+    out_shape = [24, batch, 24 if bidirectional else 12]
+    proto = make_model(b, [helper.make_tensor_value_info("mixture", TensorProto.FLOAT, list(shape))],
+                       [helper.make_tensor_value_info("sources", TensorProto.FLOAT, out_shape)], island_props(b))
+    buf, _ = convert_model(check_onnx(proto, "lstm"), io="quantized")
+    ref = ReferenceModel(buf)
+    assert ref.op_names().count("UNIDIRECTIONAL_SEQUENCE_LSTM") == (2 if bidirectional else 1)
+    for seed in range(2):
+        x = _inputs([shape], seed)[0]
+        with torch.no_grad():
+            want = model(x).int_repr().numpy()
+        codes = model.inputs[0](x).int_repr().numpy().astype(np.int8)
+        assert assert_reference_matches_litert(buf, codes) >= 4
+        assert np.array_equal(run_litert(buf, codes).reshape(want.shape), want)
