@@ -108,3 +108,28 @@ def test_qlstm_export_equals_the_simulation(bidirectional, batch):
         codes = model.inputs[0](x).int_repr().numpy().astype(np.int8)
         assert assert_reference_matches_litert(buf, codes) >= 4
         assert np.array_equal(run_litert(buf, codes).reshape(want.shape), want)
+
+
+def test_litert_keeps_the_state_between_invocations_and_the_backend_resets_it():
+    """The output and cell states are variable tensors: a second invoke continues from the first one's final
+    state unless they are reset; the LiteRT backend resets them before every call (independent segments)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from fqss_edge.runtimes.litert_backend import LiteRtBackend
+
+    rng = np.random.default_rng(9)
+    buf = lstm_model(rng, (1, 12, 5), 6, -12, False)
+    x = rng.integers(-128, 128, (1, 12, 5)).astype(np.int8)
+    it = Interpreter(model_content=buf, num_threads=1)
+    it.allocate_tensors()
+    runs = []
+    for _ in range(2):
+        it.set_tensor(it.get_input_details()[0]["index"], x)
+        it.invoke()
+        runs.append(it.get_tensor(it.get_output_details()[0]["index"]).copy())
+    assert np.array_equal(runs[0], ReferenceModel(buf).run(x)) and not np.array_equal(runs[0], runs[1])
+    backend = LiteRtBackend("ref")
+    backend._it = Interpreter(model_content=buf, num_threads=1)
+    backend._it.allocate_tensors()
+    backend._length = x.shape[-1]
+    assert np.array_equal(backend._invoke(x), runs[0]) and np.array_equal(backend._invoke(x), runs[0])
