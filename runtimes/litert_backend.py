@@ -155,6 +155,7 @@ class LiteRtBackend:
             except RuntimeError as e:
                 raise FqssError(f"{self.path}: LiteRT cannot run length {x.shape[-1]} ({_one_line(e)})") from None
         it.set_tensor(d["index"], np.ascontiguousarray(x, dtype=d["dtype"]))
+        it.reset_all_variables()  # LSTM states persist between invocations: every call is a new segment
         try:
             it.invoke()
         except RuntimeError as e:

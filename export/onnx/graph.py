@@ -48,6 +48,7 @@ class GraphBuilder:
     islands: dict[str, list[str]] = field(default_factory=dict)  # island name -> node names
     tensor_islands: dict[str, str] = field(default_factory=dict)  # tensor written inside an island -> island
     module_names: dict[int, str] = field(default_factory=dict)  # id(module) -> path in the model
+    lstm_cells: dict[str, int] = field(default_factory=dict)  # LSTM node name -> log2 of its int16 cell scale
     _names: set[str] = field(default_factory=set)
 
     def module_name(self, module: object) -> str:

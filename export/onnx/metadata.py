@@ -47,9 +47,11 @@ def _configs(model: Any, config: Any) -> tuple[dict[str, Any], dict[str, Any] | 
 
 
 def island_props(b: GraphBuilder) -> dict[str, str]:
-    """The declared islands: float islands by node name, the int16 tensors by name (read by the verifier)."""
+    """The declared islands: float islands by node name, the int16 tensors by name (read by the verifier); the
+    cell scale of each integer LSTM (ONNX's LSTM has no attribute for it; the TFLite exporter needs it)."""
     islands = {k: {"kind": ISLAND_KINDS.get(k, "float"), "nodes": v} for k, v in b.islands.items()}
-    return {"fqss.islands": json.dumps(islands), "fqss.int16_tensors": json.dumps(b.int16_tensors)}
+    return {"fqss.islands": json.dumps(islands), "fqss.int16_tensors": json.dumps(b.int16_tensors),
+            **({"fqss.lstm_cell_log2": json.dumps(b.lstm_cells)} if b.lstm_cells else {})}
 
 
 def read_metadata(model_proto: Any) -> dict[str, str]:

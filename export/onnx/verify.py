@@ -166,17 +166,23 @@ def _check_q(gi: GraphIndex, q: onnx.NodeProto, expected: Expected) -> list[Issu
     return []
 
 
+BIAS_INPUT = {"LSTM": 3}  # the bias input of a declared bias op (default 2: Conv, ConvTranspose)
+
+
 def _bias_scale(gi: GraphIndex, dq: onnx.NodeProto) -> np.ndarray | None:
-    """For a DQ feeding a Conv's bias: float32(s_in * s_w) from the conv's own input and weight DQs."""
+    """For a DQ feeding a Conv's bias: float32(s_in * s_w) from the conv's own input and weight DQs (an LSTM's
+    bias holds the input and the recurrent half: the same scales twice)."""
     for conv in gi.consumers.get(dq.output[0], []):
-        if conv.op_type in gi.bias_ops and len(conv.input) > 2 and conv.input[2] == dq.output[0]:
+        k = BIAS_INPUT.get(conv.op_type, 2)
+        if conv.op_type in gi.bias_ops and len(conv.input) > k and conv.input[k] == dq.output[0]:
             x_dq, w_dq = gi.producer.get(conv.input[0]), gi.producer.get(conv.input[1])
             if x_dq is None or w_dq is None or x_dq.op_type != DQ or w_dq.op_type != DQ:
                 return None
             s_in, s_w = gi.qparams(x_dq)[0], gi.qparams(w_dq)[0]
             if s_in is None or s_w is None:
                 return None
-            return (np.float32(s_in) * s_w.astype(np.float32)).astype(np.float32)
+            scale = (np.float32(s_in) * s_w.astype(np.float32)).astype(np.float32)
+            return np.tile(scale, 2) if conv.op_type == "LSTM" else scale
     return None
 
 

@@ -90,6 +90,7 @@ class TensorInfo:
     quant: Quant | None = None
     dynamic: tuple[bool, ...] = ()
     data: np.ndarray | None = None
+    variable: bool = False  # a state the runtime keeps between invocations (LSTM output and cell state)
 
     @property
     def is_const(self) -> bool:
@@ -121,12 +122,12 @@ class ModelBuilder:
         return name
 
     def tensor(self, name: str, shape: tuple[int, ...] | list[int], dtype: object, quant: Quant | None = None,
-               dynamic: tuple[bool, ...] | None = None) -> TensorInfo:
+               dynamic: tuple[bool, ...] | None = None, variable: bool = False) -> TensorInfo:
         shape = tuple(int(s) for s in shape)
         dyn = tuple(bool(d) for d in dynamic) if dynamic is not None else (False,) * len(shape)
         if len(dyn) != len(shape):
             raise ValueError(f"{name}: dynamic flags {dyn} do not match shape {shape}")
-        info = TensorInfo(len(self.tensors), self.unique(name), shape, np.dtype(dtype), quant, dyn)
+        info = TensorInfo(len(self.tensors), self.unique(name), shape, np.dtype(dtype), quant, dyn, variable=variable)
         self.tensors.append(info)
         return info
 
@@ -148,13 +149,15 @@ class ModelBuilder:
                            quant, ref.dynamic if dynamic is None and shape is None else dynamic)
 
     # -- operators ------------------------------------------------------------------------------------------
-    def op(self, code: int, inputs: list[TensorInfo | None], outputs: list[TensorInfo],
-           options: object = None) -> schema.OperatorT:
+    def op(self, code: int, inputs: list[TensorInfo | None], outputs: list[TensorInfo], options: object = None,
+           intermediates: list[TensorInfo] | None = None) -> schema.OperatorT:
         """Append an operator. Its version is not chosen here: ``build`` stamps each operator from the version
         table (``versions.py``) once its options are final (a later RELU may still fuse into it)."""
         o = schema.OperatorT()
         o.inputs = [-1 if t is None else t.index for t in inputs]
         o.outputs = [t.index for t in outputs]
+        if intermediates:
+            o.intermediates = [t.index for t in intermediates]
         if options is not None:
             o.builtinOptionsType = getattr(BuiltinOptions, type(options).__name__[:-1])
             o.builtinOptions = options
@@ -193,6 +196,7 @@ class ModelBuilder:
         if any(info.dynamic):
             t.shapeSignature = info.signature
         t.type = TENSOR_TYPES[info.dtype]
+        t.isVariable = info.variable
         t.buffer = self._tensor_buffer.get(info.index, 0)
         if info.quant is not None:
             t.quantization = info.quant.to_schema()

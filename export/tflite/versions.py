@@ -235,6 +235,38 @@ def _tanh_logistic(sig: OpSignature) -> tuple[int, str]:
     return 1, BASE
 
 
+def _reverse_v2(sig: OpSignature) -> tuple[int, str]:
+    if sig.dtype(0) == INT8:
+        return 3, "int8"
+    return 1, BASE
+
+
+def _reverse_v2_floor(sig: OpSignature) -> tuple[str, str] | None:
+    # runtime_version.cc gives version 3 (int8) 2.5.0, but tflite-runtime 2.14.0 registers REVERSE_V2 up to
+    # version 2 only ("Didn't find op for builtin opcode 'REVERSE_V2' version '3'", measured on a bidirectional
+    # QLSTM); 2.15.0 is the first release after the one measured without it
+    if sig.dtype(0) == INT8:
+        return "2.15.0", "int8 (not registered in tflite-runtime 2.14)"
+    return None
+
+
+def _lstm(sig: OpSignature) -> tuple[int, str]:
+    # op_version.cc: 5 for int16 activations, 4 diagonal recurrent weights, 2/3 hybrid (float activations, int8
+    # weights); the fully integer int8 LSTM (8x8_16) falls through to version 1
+    if sig.dtype(0) == INT8:
+        return 1, "fully integer int8 (op_version.cc's default case)"
+    return 1, BASE
+
+
+def _lstm_floor(sig: OpSignature) -> tuple[str, str] | None:
+    # Version 1 covers the float LSTM of TF Lite 1.13 and the fully integer one, which came later; the integer
+    # kernel is measured in tflite-runtime 2.14.0 (a unidirectional QLSTM: BUILTIN_REF and default kernels equal
+    # ai-edge-litert's BUILTIN_REF code for code), earlier releases not checked: 2.14.0 is the floor claimed.
+    if sig.dtype(0) == INT8:
+        return "2.14.0", "fully integer LSTM kernel (measured from tflite-runtime 2.14)"
+    return None
+
+
 def _v1(sig: OpSignature) -> tuple[int, str]:
     return 1, "one version"
 
@@ -260,6 +292,8 @@ TABLE: dict[int, OpVersions] = {
     B.TRANSPOSE: OpVersions(_transpose, {1: "1.6.0", 2: "1.14.0", 4: "2.3.0", 5: "2.4.0", 6: "2.12.0"}),
     B.STRIDED_SLICE: OpVersions(_strided_slice, {1: "1.6.0", 2: "1.14.0", 4: "2.2.0", 6: "2.6.0", 8: "2.14.0"}),
     B.RESHAPE: OpVersions(_v1, {1: "1.5.0"}),
+    B.REVERSE_V2: OpVersions(_reverse_v2, {1: "1.14.0", 3: "2.5.0"}, _reverse_v2_floor),
+    B.UNIDIRECTIONAL_SEQUENCE_LSTM: OpVersions(_lstm, {1: "1.13.1"}, _lstm_floor),
     B.QUANTIZE: OpVersions(_quantize, {1: "1.14.0", 2: "1.15.0", 3: "2.7.0"}, _quantize_floor),
     B.DEQUANTIZE: OpVersions(_dequantize, {1: "1.13.1", 2: "1.14.0", 3: "1.15.0", 5: "2.7.0"}),
     B.CAST: OpVersions(_cast, {1: "1.5.0", 3: "2.8.0"}),

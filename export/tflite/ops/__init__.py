@@ -9,6 +9,7 @@ from fqss_edge.export.tflite.ops import (  # noqa: F401
     input_splitter,
     io,
     leaky_relu,
+    lstm,
     matmul,
     mul,
     output_reconstruction,

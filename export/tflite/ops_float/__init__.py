@@ -11,6 +11,7 @@ from fqss_edge.export.tflite.ops_float import (  # noqa: F401
     floor,
     io,
     leaky_relu,
+    lstm,
     matmul,
     mul,
     pad,

@@ -17,6 +17,7 @@ from fqss_edge.export.tflite.reference import (  # noqa: F401  (registers the ke
     bitwise,
     conv,
     elementwise,
+    lstm,
     quantize,
     reduce,
     shape,

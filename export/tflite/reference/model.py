@@ -63,7 +63,8 @@ class ReferenceModel:
     def _eval(self, op: schema.OperatorT, vals: dict[int, np.ndarray]) -> np.ndarray:
         code = self.codes[op.opcodeIndex]
         call = RefOp(code, op.builtinOptions, [vals.get(i) if i >= 0 else None for i in op.inputs],
-                     [self.tensors[i] if i >= 0 else None for i in op.inputs], self.tensors[op.outputs[0]])
+                     [self.tensors[i] if i >= 0 else None for i in op.inputs], self.tensors[op.outputs[0]],
+                     tuple(self.tensors[i] for i in (op.intermediates if op.intermediates is not None else [])))
         kernel = kernel_for(code)
         try:
             return kernel(call)

@@ -37,6 +37,7 @@ class RefOp:
     inputs: list[np.ndarray | None]
     tensors: list[Tensor | None]
     out: Tensor
+    intermediates: tuple[Tensor, ...] = ()  # the operator's intermediate tensors (LSTM: their quantization)
 
     @property
     def name(self) -> str:

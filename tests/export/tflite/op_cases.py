@@ -10,6 +10,7 @@ A case builds a small QDQ graph (``qdq_builder.QDQ``) for a bit width. The int8 
 
 from __future__ import annotations
 
+import json
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ class Case:
     lengths: tuple[int, ...] = ()  # also export with a symbolic length T and run at each of these lengths
     positive: bool = False  # inputs >= 0 (Sqrt)
     min_runtime: str | None = None  # ``convert_model(min_runtime=...)``: the variant for an older runtime
+    delegated: bool = True  # XNNPACK takes the whole float32 graph (False: it has no kernel for the operator)
 
     @property
     def int8(self) -> bool:
@@ -405,6 +407,30 @@ def c_slice_rank4(bits):  # overlap-add: the two halves of [B, N, S, 2K] chunks
 # -- the table --------------------------------------------------------------------------------------------------
 I8, I16 = (8,), (8, 16)
 RESIZE = (6, 18, 40)
+def _lstm(time: int, batch: int, direction: str = "forward", n_in: int = 6, hidden: int = 8):
+    """One direction of a QLSTM as its emitter writes it: time major, W / R per gate matrix (one scale per gate,
+    written per row, ONNX gate order), int32 bias at s_x * s_W (recurrent half 0), the cell scale in metadata."""
+    def build(bits):
+        b = QDQ()
+        b.in_shape = [time, batch, n_in]
+        s_x = 0.04
+        x = b.input(s_x, 5)
+        gate_w, gate_r = R.uniform(0.004, 0.02, 4).astype(np.float32), R.uniform(0.004, 0.02, 4).astype(np.float32)
+        w = b.qconst(R.integers(-127, 128, (1, 4 * hidden, n_in)), np.repeat(gate_w, hidden), axis=1)
+        r = b.qconst(R.integers(-127, 128, (1, 4 * hidden, hidden)), np.repeat(gate_r, hidden), axis=1)
+        codes = np.concatenate([R.integers(-3000, 3000, 4 * hidden), np.zeros(4 * hidden, np.int64)])
+        bq = b.qconst(codes, np.tile(np.repeat(np.float32(s_x) * gate_w, hidden), 2), bits=32, axis=1)
+        bq_node = b.nodes[-1]
+        bq_node.input[0] = b.const(codes.reshape(1, -1).astype(np.int32), "w")  # B is [1, 8 * hidden]
+        y = b.node("LSTM", [b.dq(x), w, r, bq], name="lstm", n_out=1, hidden_size=hidden, direction=direction)
+        y = b.node("Squeeze", [y, b.const(np.array([1], dtype=np.int64))])
+        b.output(b.q(y, 0.0075, -3))
+        b.metadata["fqss.lstm_cell_log2"] = json.dumps({"lstm": -12})
+        return b
+
+    return build
+
+
 CASES: dict[str, list[Case]] = {
     "Conv": [Case("pointwise", c_conv_pointwise),
              Case("strided_encoder", c_conv_strided),
@@ -417,6 +443,8 @@ CASES: dict[str, list[Case]] = {
     "LeakyRelu": [Case("leaky_relu", _unary("LeakyRelu", 0.03, -20, alpha=0.2371), I16)],
     "Sigmoid": [Case("sigmoid", c_sigmoid)],
     "Tanh": [Case("tanh", c_tanh)],
+    "LSTM": [Case("lstm_batch1", _lstm(20, 1), delegated=False),  # XNNPACK has no LSTM
+             Case("lstm_reverse_batch3", _lstm(16, 3, "reverse"), delegated=False)],
     "Add": [Case("add", _two("Add"), I16),
             Case("add_const", _const_operand("Add"), I16),
             Case("add_const_saturating", c_add_const_saturating)],

@@ -33,8 +33,8 @@ def test_the_builder_refuses_a_builtin_missing_from_the_table():
     b = ModelBuilder()
     x = b.tensor("x", (1, 4), np.float32)
     y = b.tensor("y", (1, 4), np.float32)
-    b.op(B.SOFTMAX, [x], [y], schema.SoftmaxOptionsT())
-    with pytest.raises(FqssError, match="SOFTMAX has no entry in export/tflite/versions.py"):
+    b.op(B.GELU, [x], [y])
+    with pytest.raises(FqssError, match="GELU has no entry in export/tflite/versions.py"):
         b.build([x], [y])
 
 
@@ -102,6 +102,18 @@ def test_a_runtime_too_old_for_the_model_is_a_one_line_error_naming_the_op():
         check_runtime(ops, "2.14")
     with pytest.raises(FqssError, match="not a runtime version"):
         check_runtime(ops, "latest")
+
+
+@pytest.mark.parametrize("bidirectional,want,needed_by", [
+    (False, "2.14.0", "UNIDIRECTIONAL_SEQUENCE_LSTM v1 (fully integer LSTM kernel"),  # measured in 2.14
+    (True, "2.15.0", "REVERSE_V2 v3 (int8 (not registered in tflite-runtime 2.14))"),  # measured refused by 2.14
+])
+def test_integer_lstm_runtime_floors(bidirectional, want, needed_by):
+    from tests.quant.test_lstm import calibrated, tflite_of
+
+    ops = file_ops(tflite_of(calibrated(bidirectional, 0), (25, 3, 8)))
+    runtime, ops_needing = min_runtime(ops)
+    assert runtime == want and len(ops_needing) == 1 and ops_needing[0].startswith(needed_by), (runtime, ops_needing)
 
 
 @pytest.mark.parametrize("level,message", [
