@@ -11,8 +11,6 @@ from __future__ import annotations
 import csv
 import os
 import re
-import shutil
-import subprocess
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,6 +20,7 @@ import numpy as np
 
 from fqss_edge.audio import write_wav
 from fqss_edge.data.common import read_mono
+from fqss_edge.data.external import require_tool, run_tool, trim_silence
 from fqss_edge.errors import FqssError
 
 ESPEAK_VOICES = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-029", "en-us-nyc", "en-gb-x-gbclan",
@@ -62,7 +61,7 @@ def synthesize_corpus(out_dir: str | Path, n_speakers: int, n_utts: int, seed: i
                       jobs: int | None = None) -> list[str]:
     """Write ``n_speakers`` x ``n_utts`` utterances and return the speaker ids. Needs espeak-ng and flite."""
     out = Path(out_dir)
-    espeak, flite = _tool("espeak-ng"), _tool("flite")
+    espeak, flite = require_tool("espeak-ng"), require_tool("flite")
     voices = choose_voices(n_speakers, _espeak_voices(espeak), _flite_voices(flite), seed)
     rng = np.random.default_rng([seed, 1])
     tasks = [(v, f"{v.speaker_id}_{u:03d}", make_sentence(rng)) for v in voices for u in range(n_utts)]
@@ -107,53 +106,29 @@ def make_sentence(rng: np.random.Generator) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: str(rng.choice(_WORDS[m.group(1)])), template)
 
 
-def _tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        raise FqssError(f"{name}: not found on PATH (install the Debian package '{name}': apt-get install {name})")
-    return path
-
-
 def _espeak_voices(exe: str) -> list[str]:
-    langs = {ln.split()[1] for ln in _run([exe, "--voices=en"]).splitlines()[1:] if len(ln.split()) > 3}
-    variants = {ln.split()[-1].removeprefix("!v/") for ln in _run([exe, "--voices=variant"]).splitlines()[1:]}
+    langs = {ln.split()[1] for ln in run_tool([exe, "--voices=en"]).splitlines()[1:] if len(ln.split()) > 3}
+    variants = {ln.split()[-1].removeprefix("!v/") for ln in run_tool([exe, "--voices=variant"]).splitlines()[1:]}
     return [f"{v}+{var}" for v in ESPEAK_VOICES if v in langs for var in ESPEAK_VARIANTS if var in variants]
 
 
 def _flite_voices(exe: str) -> list[str]:
-    listed = _run([exe, "-lv"]).replace("Voices available:", "").split()
+    listed = run_tool([exe, "-lv"]).replace("Voices available:", "").split()
     return [v for v in FLITE_VOICES if v in listed]
-
-
-def _run(cmd: list[str]) -> str:
-    try:
-        res = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        raise FqssError(f"{cmd[0]}: failed to run ({e})") from None
-    if res.returncode != 0:
-        last = (res.stderr.strip().splitlines() or ["no message"])[-1]
-        raise FqssError(f"{cmd[0]}: exit status {res.returncode} for {' '.join(cmd[1:3])}: {last}")
-    return res.stdout
 
 
 def _render(exe: str, v: Voice, utt: str, text: str, tmp: Path, out: Path, sample_rate: int) -> None:
     raw = tmp / f"{utt}.wav"
     if v.engine == "espeak-ng":
-        _run([exe, "-v", v.name, "-p", str(int(v.pitch)), "-s", str(int(v.speed)), "-w", str(raw), text])
+        run_tool([exe, "-v", v.name, "-p", str(int(v.pitch)), "-s", str(int(v.speed)), "-w", str(raw), text])
     else:
-        _run([exe, "-voice", v.name, "--setf", f"duration_stretch={v.speed}",
+        run_tool([exe, "-voice", v.name, "--setf", f"duration_stretch={v.speed}",
               "--setf", f"int_f0_target_mean={v.pitch}", "-t", text, "-o", str(raw)])
-    x = _trim(read_mono(raw, sample_rate, resample=True))
+    x = trim_silence(read_mono(raw, sample_rate, resample=True))
+    if x is None:
+        raise FqssError("synth: a synthesised utterance is silent")
     write_wav(out / v.speaker_id / f"{utt}.wav", x * (0.9 / max(float(np.abs(x).max()), 1e-9)), sample_rate)
     raw.unlink()
-
-
-def _trim(x: np.ndarray, floor_db: float = -40.0, margin: int = 400) -> np.ndarray:
-    """Cut leading/trailing parts below ``floor_db`` relative to the peak, keeping ``margin`` samples."""
-    idx = np.flatnonzero(np.abs(x) > np.abs(x).max() * 10 ** (floor_db / 20))
-    if idx.size == 0:
-        raise FqssError("synth: a synthesised utterance is silent")
-    return x[max(idx[0] - margin, 0): idx[-1] + margin + 1]
 
 
 def _write_csv(path: Path, header: list[str], rows: list[list[object]]) -> None:

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from fqss_edge.audio import read_wav
-from fqss_edge.data import synth
+from fqss_edge.data import external, synth
 from fqss_edge.errors import FqssError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -67,7 +67,7 @@ def test_script(tmp_path: Path) -> None:
 
 
 def test_missing_tool_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(synth.shutil, "which", lambda name: None if name == "espeak-ng" else f"/usr/bin/{name}")
+    monkeypatch.setattr(external.shutil, "which", lambda name: None if name == "espeak-ng" else f"/usr/bin/{name}")
     with pytest.raises(FqssError, match=r"^espeak-ng: not found on PATH \(install"):
         synth.synthesize_corpus(tmp_path, 2, 1, seed=0)
 
