@@ -19,9 +19,12 @@ CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
 
 def _signal_while_writing(args: list[str], out: Path, sig: signal.Signals) -> tuple[int, str]:
-    """Start ``fqss-edge args``, wait until something appears in ``out`` (it is writing), then send ``sig``."""
+    """Start ``fqss-edge args``, wait until something appears in ``out`` (it is writing), then send ``sig``.
+    The child starts with SIGINT at its default action, as from a terminal: a suite run in the background (``cmd
+    &``, nohup) would hand down an ignored SIGINT, which Python keeps ignored."""
     proc = subprocess.Popen([sys.executable, "-m", "fqss_edge.cli.main", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while proc.poll() is None and time.time() < deadline and not (out.is_dir() and any(out.iterdir())):
         time.sleep(0.005)
