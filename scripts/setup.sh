@@ -80,7 +80,7 @@ if [[ "${FQSS_SKIP_EMULATION:-0}" != 1 ]] && command -v apt-get >/dev/null && co
 fi
 
 # 6. tflite-runtime 2.14 (numpy < 2) in its own .venv-tflite214 for the runtime-compatibility tests
-step "Preparing .venv-tflite214 (tflite-runtime 2.14.0, numpy < 2)"
+step "Preparing .venv-tflite214 (fqss-edge with tflite-runtime 2.14.0 and no ai-edge-litert, numpy < 2)"
 bash scripts/tflite214_env.sh || note "warning: no tflite-runtime 2.14 environment; test_runtime_compat.py will skip"
 
 step "Done: $(.venv/bin/fqss-edge --version 2>/dev/null || echo 'fqss-edge installed')"

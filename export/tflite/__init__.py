@@ -16,13 +16,16 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import onnx
 
 from fqss_edge.export.tflite.metadata import METADATA_NAME, build_metadata, read_tflite_metadata
 from fqss_edge.fileio import atomic_write_bytes
 from fqss_edge.fingerprint import TFLITE_WEIGHTS_KEY, tflite_weights_sha256
+
+if TYPE_CHECKING:  # onnx only where a model is converted: the runtimes import this package's readers without it
+    import onnx
 
 __all__ = ["export", "convert_model", "graph_precision", "read_tflite_metadata"]
 

@@ -1,13 +1,16 @@
 """The ``fqss_edge`` metadata entry of the .tflite (JSON): precision (int8 / float32), I/O contract, sample
 rate, length constraints, source names, and the ONNX model's own ``fqss.*`` metadata (model config included).
-``read_tflite_metadata`` reads it back."""
+``read_tflite_metadata`` reads it back.
+
+Reading needs only the ``flatbuffers`` package (``_ModelFile``: the four schema fields involved), not LiteRT's
+generated schema, so the runtimes load an exported model where tflite-runtime is the only TFLite package."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from ai_edge_litert import schema_py_generated as schema
+from flatbuffers import encode, number_types, table
 
 from fqss_edge.errors import FqssError
 
@@ -60,16 +63,54 @@ def build_metadata(ctx, io: str, precision: str = "int8") -> dict:
     }
 
 
+class _ModelFile:
+    """The fields of a .tflite ``Model`` (schema.fbs) read back: ``buffers`` (field 4) and ``metadata`` (field
+    6: ``Metadata {name: string; buffer: uint}``); a ``Buffer``'s ``data`` is its field 0 (``[ubyte]``).
+    Field n of a table is at vtable offset 4 + 2 n, as flatc's generated readers look it up."""
+
+    MODEL_BUFFERS, MODEL_METADATA = 4 + 2 * 4, 4 + 2 * 6
+    METADATA_NAME, METADATA_BUFFER, BUFFER_DATA = 4, 6, 4
+
+    def __init__(self, data: bytes):
+        self.buf = data
+        self.model = table.Table(data, encode.Get(number_types.UOffsetTFlags.packer_type, data, 0))
+
+    def _tables(self, tab: table.Table, field: int) -> list[table.Table]:
+        o = tab.Offset(field)
+        if not o:
+            return []
+        start, n = tab.Vector(o), tab.VectorLen(o)
+        if start + 4 * n > len(self.buf):  # a corrupt length: refused before it is iterated
+            raise ValueError("vector past the end of the file")
+        return [table.Table(self.buf, tab.Indirect(start + 4 * i)) for i in range(n)]
+
+    def metadata(self) -> list[tuple[str, int]]:
+        """(name, buffer index) of each metadata entry."""
+        out = []
+        for m in self._tables(self.model, self.MODEL_METADATA):
+            o = m.Offset(self.METADATA_NAME)
+            name = m.String(o + m.Pos).decode("utf-8") if o else ""
+            o = m.Offset(self.METADATA_BUFFER)
+            out.append((name, m.Get(number_types.Uint32Flags, o + m.Pos) if o else 0))
+        return out
+
+    def buffers(self) -> list[bytes]:
+        out = []
+        for b in self._tables(self.model, self.MODEL_BUFFERS):
+            o = b.Offset(self.BUFFER_DATA)
+            out.append(bytes(b.GetVectorAsNumpy(number_types.Uint8Flags, o)) if o else b"")
+        return out
+
+
 def stored_weights_sha256(path: str | Path) -> str:
     """SHA-256 of the .tflite's buffers other than metadata (what ``weights_sha256`` in its metadata covers)."""
     from fqss_edge.fingerprint import tflite_weights_sha256
 
     data = Path(path).read_bytes()
     try:
-        model = schema.Model.GetRootAs(data, 0)
-        skip = {model.Metadata(i).Buffer() for i in range(model.MetadataLength())}
-        blobs = [bytes(model.Buffers(k).DataAsNumpy()) if model.Buffers(k).DataLength() else b""
-                 for k in range(model.BuffersLength()) if k not in skip]
+        model = _ModelFile(data)
+        skip = {index for _, index in model.metadata()}
+        blobs = [b for k, b in enumerate(model.buffers()) if k not in skip]
     except Exception as e:
         raise FqssError(f"{path}: corrupt TFLite file ({type(e).__name__})") from None
     return tflite_weights_sha256(blobs)
@@ -85,12 +126,10 @@ def read_tflite_metadata(path: str | Path) -> dict:
     if len(data) < 8 or data[4:8] != b"TFL3":
         raise FqssError(f"{path}: not a TFLite flatbuffer (no TFL3 identifier)")
     try:
-        model = schema.Model.GetRootAs(data, 0)
-        for i in range(model.MetadataLength()):
-            m = model.Metadata(i)
-            if m.Name() and m.Name().decode() == METADATA_NAME:
-                buf = model.Buffers(m.Buffer())
-                return json.loads(bytes(buf.DataAsNumpy()).decode("utf-8"))
+        model = _ModelFile(data)
+        for name, index in model.metadata():
+            if name == METADATA_NAME:
+                return json.loads(model.buffers()[index].decode("utf-8"))
     except FqssError:
         raise
     except Exception as e:
