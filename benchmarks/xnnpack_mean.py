@@ -39,7 +39,8 @@ S_IN = 0.0035
 
 
 def run_mean(codes: np.ndarray, axes: tuple[int, ...], zp_in: int, ratio: float) -> tuple[int, int]:
-    """(BUILTIN_REF, XNNPACK) of one MEAN of ``codes`` (keepdims), output scale ``S_IN / ratio``, zero point ``zp_in``."""
+    """(BUILTIN_REF, XNNPACK) of one MEAN of ``codes`` (keepdims); output scale ``S_IN / ratio``, zero point
+    ``zp_in``."""
     b = ModelBuilder()
     x = b.tensor("x", codes.shape, np.int8, Quant.make(S_IN, zp_in))
     y = b.tensor("y", tuple(1 if i in axes else d for i, d in enumerate(codes.shape)), np.int8,

@@ -78,7 +78,12 @@ class SeparationModel(nn.Module):
         """Register the layer whose output is the waveform, and the residual output block around it; with the
         splitter, the input layer (built before) reads the low byte offset-free."""
         if self.splitter:
-            self._input_layer().set_input_offset([0.0, LOW_BYTE_OFFSET])
+            layer = self._input_layer()
+            layer.set_input_offset([0.0, LOW_BYTE_OFFSET])
+            pad = layer.conv.padding[0]
+            if pad:  # the zero padding moves before the split: padded samples are then silence (see InputSplitter)
+                self.input.pad = (pad, pad)
+                layer.conv.padding = (0,)
         q = decoder.out_quant
         if self.residual_output and not (isinstance(q, FixedQuantizer) and q.export_qparams() == (BYTE_SCALE, 0)):
             raise ValueError(f"{type(self).__name__}: with the residual output the decoder's output quantizer is "

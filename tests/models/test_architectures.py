@@ -101,17 +101,15 @@ def test_float_export_computes_the_float_model(arch, tmp_path):
 
 
 # (architecture, quantization) pairs that do not map digital silence to silence, and why
-_FLATCONV = ("learned biases in every layer (the float FlatConv is not silent either: -55 dBFS RMS on the trained "
-             "flatconv_tiny), and the input layer's zero padding is not digital silence in the split bytes")
+_FLATCONV = ("learned biases in every layer: the float FlatConv is not silent either (-55 dBFS RMS on the trained "
+             "flatconv_tiny)")
 NOT_SILENT = {
     ("flatconv", "fqss"): _FLATCONV,
     ("flatconv", "vanilla"): _FLATCONV,
     ("flatconv", "float"): _FLATCONV,
-    # measured: 1 LSB of y0 and of y1 on the last 8 samples (the encoder's right padding) of one source; the float
-    # and vanilla Sepformers are silent. Fix: pad the PCM before the split (low byte of a padded zero = -128)
-    ("sepformer", "fqss"): "the encoder's zero padding of the split bytes reads as low byte 128 (offset-free "
-                           "input layer), not as silence: the last frame is 1 LSB",
 }
+
+
 def _silence_peaks(model, paths: dict) -> dict[str, float]:
     """max |output| on digital silence: the simulation, and each exported file in each of its runtimes."""
     x = np.zeros(model.valid_length(1200), np.float32)

@@ -22,13 +22,19 @@ def splitter_activations(m: InputSplitter, name: str) -> dict[str, QParams]:
 
 @register(InputSplitter, activations=splitter_activations)
 def emit_splitter(b: GraphBuilder, m: InputSplitter, name: str, x: TensorRef) -> TensorRef:
-    """``split_bytes``: hi = clip(floor(128 x)), lo = clip(floor(256 (128 x - hi)) - 128); exact PCM16 bytes."""
+    """``split_bytes``: hi = clip(floor(128 x)), lo = clip(floor(256 (128 x - hi)) - 128); exact PCM16 bytes, of
+    the waveform padded with ``m.pad`` zero samples first (a Pad node) when the model moved its input layer's
+    padding here."""
     isl = SPLITTER
 
     def c(v: float) -> str:
         return b.scalar(f"{isl}/const_{v:g}", v)
 
-    x128 = b.node("Mul", [x.name, c(128.0)], "hi/Mul", island=isl)
+    src = x.name
+    if any(m.pad):  # zero samples before the split (the input layer's padding, moved here by the model)
+        pads = b.const(f"{isl}/pads", np.array([0, 0, m.pad[0], 0, 0, m.pad[1]], dtype=np.int64))
+        src = b.node("Pad", [src, pads], "Pad", island=isl, mode="constant")
+    x128 = b.node("Mul", [src, c(128.0)], "hi/Mul", island=isl)
     hi = b.node("Clip", [b.node("Floor", [x128], "hi/Floor", island=isl), c(-128.0), c(127.0)], "hi/Clip", island=isl)
     r = b.node("Sub", [x128, hi], "lo/Sub", island=isl)
     lo = b.node("Floor", [b.node("Mul", [r, c(256.0)], "lo/Mul", island=isl)], "lo/Floor", island=isl)

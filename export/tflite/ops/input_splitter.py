@@ -8,6 +8,9 @@ integer operators only, exactly:
                                              -> CAST int8 (low byte, wraps) -> BITWISE_XOR 0x80 = lo
     CONCATENATION([hi, lo], channels) -> int8 [1, 1, T, 2], scale 1/128, zero point 0
 
+When the model moved its input layer's zero padding into the island (a Pad of the waveform before the split,
+``InputSplitter.pad``), an int16 PAD of the PCM follows the RESHAPE: padded samples are PCM 0, bytes [0, -128].
+
 For a runtime older than TF Lite 2.13 (``export --min-runtime 2.12`` or lower), which has no RIGHT_SHIFT /
 BITWISE_XOR, the same bytes come from int16 ADD / SUB with power-of-two scales and CAST (``_arithmetic_bytes``).
 
@@ -36,16 +39,36 @@ def pcm_bytes(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return (p >> 8).astype(np.int8), ((p & 0xFF) - 128).astype(np.int8)
 
 
-def _verify(ctx, nodes, qnode) -> None:
+def _verify(ctx, nodes, qnode, pad: tuple[int, int]) -> None:
     g = ctx.g
     x_name = g.inputs[0].name
     p = np.arange(-32768, 32768, dtype=np.int32)
     feed = {x_name: (p.astype(np.float32) / np.float32(32768.0)).reshape(1, 1, -1)}
     (q,) = run_island(g, nodes + ([qnode] if qnode not in nodes else []), feed, [qnode.output[0]])
-    hi, lo = pcm_bytes(p)
-    if q.dtype != np.int8 or q.shape != (1, 2, p.size) or not (np.array_equal(q[0, 0], hi) and np.array_equal(q[0, 1], lo)):
+    hi, lo = pcm_bytes(np.pad(p, pad))  # padded samples: the bytes of PCM 0
+    same = q.dtype == np.int8 and q.shape == (1, 2, hi.size)
+    if not (same and np.array_equal(q[0, 0], hi) and np.array_equal(q[0, 1], lo)):
         raise FqssError("TFLite export: the input_splitter island does not compute the PCM16 bytes "
-                        "[p >> 8, (p & 0xFF) - 128] as int8 channels (checked on all 65536 values)")
+                        "[p >> 8, (p & 0xFF) - 128] as int8 channels (checked on all 65536 values"
+                        + (f", padded with {pad} zero samples)" if any(pad) else ")"))
+
+
+def _island_pad(ctx, nodes) -> tuple[int, int]:
+    """(left, right) zero samples of the island's Pad node on the time axis (the model's moved input padding)."""
+    pads = [n for n in nodes if n.op_type == "Pad"]
+    if not pads:
+        return 0, 0
+    if len(pads) > 1:
+        raise ctx.fail(pads[1], "the input_splitter island holds more than one Pad")
+    node = pads[0]
+    amounts = ctx.g.const(node.input[1])
+    if amounts is None or amounts.size != 6 or np.any(amounts[[0, 1, 3, 4]] != 0) or np.any(amounts < 0):
+        raise ctx.fail(node, f"the input_splitter pads only the time axis of [1, 1, T], not {amounts}")
+    if len(node.input) > 2 and node.input[2]:
+        value = ctx.g.const(node.input[2])
+        if value is None or np.any(value != 0):
+            raise ctx.fail(node, "the input_splitter pads with zeros (silence) only")
+    return int(amounts[2]), int(amounts[5])
 
 
 BITWISE_RUNTIME = (2, 13, 0)  # RIGHT_SHIFT and BITWISE_XOR version 1 (runtime_version.cc)
@@ -101,10 +124,11 @@ def emit_split(ctx, pcm_std, out_name: str):
 
 
 @register("island:input_splitter",
-          writes=(B.QUANTIZE, B.RESHAPE, B.RIGHT_SHIFT, B.CAST, B.BITWISE_XOR, B.ADD, B.SUB, B.CONCATENATION),
+          writes=(B.QUANTIZE, B.RESHAPE, B.PAD, B.RIGHT_SHIFT, B.CAST, B.BITWISE_XOR, B.ADD, B.SUB,
+                  B.CONCATENATION),
           no_twin="a float graph keeps the island's Mul / Floor / Clip / Sub / Concat nodes, converted one by one",
-          tflite="RESHAPE, RIGHT_SHIFT, CAST, BITWISE_XOR, CONCATENATION (exact bytes); for runtimes before 2.13 "
-                 "(--min-runtime): int16 ADD, SUB, CAST instead of RIGHT_SHIFT / BITWISE_XOR",
+          tflite="RESHAPE, [int16 PAD,] RIGHT_SHIFT, CAST, BITWISE_XOR, CONCATENATION (exact bytes); for runtimes "
+                 "before 2.13 (--min-runtime): int16 ADD, SUB, CAST instead of RIGHT_SHIFT / BITWISE_XOR",
           bits=(8,), pattern="island input_splitter/*: mixture -> bytes -> QuantizeLinear(1/128, 0)",
           constraints="verified on all 65536 PCM values; graph input [1, 1, T]")
 def convert_input_splitter(ctx, nodes) -> None:
@@ -123,12 +147,18 @@ def convert_input_splitter(ctx, nodes) -> None:
     q = g.qparams(qnode)
     if q.bits != 8 or float(q.scale.reshape(-1)[0]) != 1.0 / 128 or int(q.zero_point.reshape(-1)[0]) != 0:
         raise ctx.fail(qnode, f"the input_splitter output must be int8 scale 1/128 zero point 0, not {q.describe()}")
-    _verify(ctx, nodes, qnode)
+    pad = _island_pad(ctx, nodes)
+    _verify(ctx, nodes, qnode, pad)
     t, shape, dyn = graph_input(ctx, g.inputs[0])
     if len(shape) != 3 or shape[:2] != (1, 1):
         raise FqssError(f"TFLite export: the input_splitter expects a [1, 1, T] input, not {shape}")
     if t.dtype == np.float32:
         t = quantize(ctx.b, t, np.int16, PCM16, "pcm")
     pcm = reshape(ctx.b, t, (1, 1, shape[2], 1), (False, False, dyn[2], False), "pcm/nhwc")
+    if any(pad):  # int16 PAD pads with the zero point 0: PCM silence, whose bytes are [0, -128]
+        padded = ctx.b.tensor("pcm/padded", (1, 1, shape[2] + sum(pad), 1), np.int16, pcm.quant, pcm.dynamic)
+        ctx.b.op(B.PAD, [pcm, ctx.b.const("pcm/paddings", np.array([[0, 0], [0, 0], list(pad), [0, 0]], np.int32))],
+                 [padded])
+        pcm = padded
     ctx.define(qnode.output[0], emit_split(ctx, pcm, qnode.output[0]))
     ctx.facts["input_splitter"] = True

@@ -17,7 +17,8 @@ Input offset (``set_input_offset``, the model's input layer only): the layer rea
 ``x_c + offset_c``. The convolution of the constant is ``sum_{c,k} w[:, c, k] * offset_c`` per output channel,
 added to the bias: tied to the (quantized) weights, not learned, an exact integer number of bias codes when
 ``offset_c`` is a whole number of input steps. The runtimes see an ordinary int32 bias. Zero padding stays
-``x_c = 0`` (the constant is added to the padded taps too).
+``x_c = 0`` (the constant is added to the padded taps too), so a model whose input layer pads moves that padding
+before the split (``InputSplitter.pad``), where a padded sample is silence.
 """
 
 from __future__ import annotations

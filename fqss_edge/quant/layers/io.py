@@ -16,6 +16,7 @@ into y1 (scale 1/128) and the output is ``y = y0 + y1 / 256``: ``256*q0 + q1`` i
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from fqss_edge.quant.layers.conv import QConv1d, QConvTranspose1d
@@ -37,11 +38,19 @@ def split_bytes(x: torch.Tensor) -> torch.Tensor:
 
 
 class InputSplitter(nn.Module):
+    """The FQSS input splitter. ``pad`` (left, right): zero samples added to the waveform before the split, set by
+    the model in place of its input layer's own zero padding: a padded sample then has the bytes of digital
+    silence (hi 0, lo -128, which the offset-free input layer reads as 0), where the layer's padding of the split
+    bytes would read lo 0 as 128."""
+
     def __init__(self, spec: QuantSpec = QuantSpec()):
         super().__init__()
         self.enabled = spec.enabled
+        self.pad = (0, 0)
 
     def forward(self, x: torch.Tensor) -> QTensor:
+        if any(self.pad):
+            x = F.pad(x, self.pad)
         v = split_bytes(x)
         if not self.enabled:
             return QTensor(v)

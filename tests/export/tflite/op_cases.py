@@ -489,7 +489,9 @@ CASES: dict[str, list[Case]] = {
     "island:input_splitter": [Case("pcm16_bytes", lambda bits: fqss_identity_model(256), io="int16", tol=0),
                               Case("pcm16_bytes_before_2_13", lambda bits: fqss_identity_model(256), io="int16",
                                    tol=0, min_runtime="2.12"),
-                              Case("float32_bytes", lambda bits: fqss_identity_model(256), io="float32", tol=0)],
+                              Case("float32_bytes", lambda bits: fqss_identity_model(256), io="float32", tol=0),
+                              Case("pcm16_bytes_padded", lambda bits: fqss_identity_model(256, pad=(2, 3)),
+                                   io="int16", tol=0)],
     "island:output_reconstruction": [Case("two_sources_float32", lambda bits: fqss_identity_model(256, sources=2),
                                           io="float32", tol=0)],
 }

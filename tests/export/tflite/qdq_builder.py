@@ -122,10 +122,12 @@ def strip_qdq(model: onnx.ModelProto) -> onnx.ModelProto:
     return m
 
 
-def fqss_identity_model(length: int = 65536, sources: int = 1) -> onnx.ModelProto:
+def fqss_identity_model(length: int = 65536, sources: int = 1, pad: tuple[int, int] = (0, 0)) -> onnx.ModelProto:
     """input_splitter island -> bytes -> two 1x1 convs picking the high / low byte (y0 = hi, y1 = lo, scale 1/128)
     for each of the ``sources`` outputs -> output_reconstruction island: each source = (256 hi + lo) / 32768
-    = (p - 128) / 32768."""
+    = (p - 128) / 32768. ``pad``: zero samples added in the island before the split (a model's moved input
+    padding); the convs then have ``sum(pad) + 1`` taps, y0 the first (left padding included) and y1 the last
+    (right padding included), so the output keeps the input's length."""
     b = QDQ(channels=1, length=length)
     isl = "input_splitter"
 
@@ -135,7 +137,10 @@ def fqss_identity_model(length: int = 65536, sources: int = 1) -> onnx.ModelProt
     def c(v):
         return b.const(np.array(v, dtype=np.float32))
 
-    x128 = node("Mul", ["mixture", c(128.0)], "hi/Mul")
+    src = "mixture"
+    if any(pad):
+        src = node("Pad", [src, b.const(np.array([0, 0, pad[0], 0, 0, pad[1]], dtype=np.int64))], "Pad")
+    x128 = node("Mul", [src, c(128.0)], "hi/Mul")
     hi = node("Clip", [node("Floor", [x128], "hi/Floor"), c(-128.0), c(127.0)], "hi/Clip")
     r = node("Sub", [x128, hi], "lo/Sub")
     lo = node("Floor", [node("Mul", [r, c(256.0)], "lo/Mul")], "lo/Floor")
@@ -143,11 +148,12 @@ def fqss_identity_model(length: int = 65536, sources: int = 1) -> onnx.ModelProt
     cat = node("Mul", [node("Concat", [hi, lo], "Concat", axis=1), c(1 / 128)], "Mul_byte_scale")
     xq = b.q(cat, 1 / 128, 0, name=f"{isl}/input/QuantizeLinear")
     ys = []
+    taps = sum(pad) + 1
     for k in range(2):
-        w = np.zeros((sources, 2, 1), dtype=np.int64)
-        w[:, k, 0] = 1
+        w = np.zeros((sources, 2, taps), dtype=np.int64)
+        w[:, k, 0 if k == 0 else taps - 1] = 1
         ys.append(b.op("Conv", [b.dq(xq), b.qconst(w, np.ones(sources, np.float32), axis=0)], (1 / 128, 0),
-                       kernel_shape=[1]))
+                       kernel_shape=[taps]))
     o = "output_reconstruction"
     low = b.node("Mul", [b.dq(ys[1], name=f"{o}/y1/DequantizeLinear"), b.const(np.array(1 / 256, np.float32))],
                  name=f"{o}/y1/Mul")
