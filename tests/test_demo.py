@@ -29,3 +29,26 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
     for kind in ("int8", "float"):
         assert (tmp_path / "export" / kind / "model.tflite").is_file()
     assert "summary page" in capsys.readouterr().out
+
+
+def test_shipped_fqss_model_maps_digital_silence_to_exact_zeros(tmp_path):
+    """Issue 24: the int8 default gave -46.8 dBFS noise for silence; the shipped model reads the low byte
+    offset-free: zeros in the simulation, onnxruntime and every LiteRT kernel set."""
+    import numpy as np
+    import torch
+
+    from fqss_edge.models.io import load_model
+    from fqss_edge.export.bundle import export_bundle
+    from fqss_edge.runtimes import open_backend
+
+    ckpt = asset("convtasnet_tiny_fqss.safetensors")
+    model = load_model(ckpt).model
+    assert model.encoder.input_offset.tolist() == [0.0, 1.0]  # trained with the offset-free low byte
+    x = np.zeros(8000, np.float32)
+    with torch.no_grad():
+        peaks = {"simulation": float(model(torch.from_numpy(x)[None]).abs().max())}
+    out = export_bundle(ckpt, tmp_path / "export", quantized=True)
+    for label, path, opts in [("onnxruntime", out.onnx.path, {})] + [
+            (f"litert {k}", out.tflite, {"kernels": k}) for k in ("ref", "builtin", "xnnpack")]:
+        peaks[label] = float(np.abs(open_backend(path, **opts).run(x)).max())
+    assert all(p == 0.0 for p in peaks.values()), peaks
