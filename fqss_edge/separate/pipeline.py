@@ -88,8 +88,11 @@ def _separate_into(info: AudioInfo, backend: Backend, out_dir: Path, opts: Separ
     chunk = opts.chunk_seconds
     if math.isfinite(chunk):
         chunk = min(chunk, max(info.seconds + 1.0, opts.overlap_seconds))
-    seps = [StreamingSeparator(backend, chunk, opts.overlap_seconds, opts.align_sources,
-                               opts.normalize) for _ in range(info.channels)]
+    try:
+        seps = [StreamingSeparator(backend, chunk, opts.overlap_seconds, opts.align_sources,
+                                   opts.normalize) for _ in range(info.channels)]
+    except FqssError as e:  # e.g. a window over the memory limit: say which file (the chunk is clamped to it)
+        raise FqssError(f"{info.path}: {e}") from None
     names = seps[0].source_names
     paths = output_paths(info.path, out_dir, names)
     down = StreamResampler(info.sample_rate, contract.sample_rate, info.channels)

@@ -122,8 +122,9 @@ def test_a_chunk_over_the_memory_limit_is_refused_with_the_estimate(tiny_models,
     sf.write(mix, np.zeros(SR * 600, dtype=np.float32), SR)
     code, _, err = run_cli(["separate", mix, "-m", tiny_models["tflite"], "-q", "-o", tmp_path / "out",
                             "--chunk", "36000"], capsys)
-    assert "one model call on 602 s of audio needs about 1.5 GB (320 bytes per sample for this model), above " \
-           "the limit of 52.4 MB; use a chunk of at most 20 s" in _one_error_line(code, err)
+    assert f"{mix}: chunk 601 s + overlap 0.5 s: one model call on 602 s of audio needs about 1.5 GB (320 bytes " \
+           "per sample for this model), above the limit of 52.4 MB; use a chunk of at most 20 s" \
+           in _one_error_line(code, err)
     assert not (tmp_path / "out").exists()
     code, _, err = run_cli(["bench", tiny_models["tflite"], "--chunk", "36000", "--runs", "1"], capsys)
     assert code == 2 and "needs about 92.1 GB (320 bytes per sample" in err.splitlines()[-1]
