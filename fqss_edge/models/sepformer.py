@@ -28,7 +28,7 @@ from torch import nn
 
 from fqss_edge.config_types import ModelConfigBase, PosInt
 from fqss_edge.models.base import MaskingModel
-from fqss_edge.models.dualpath import DualPathBlock, OverlapAdd, Segmentation
+from fqss_edge.models.dualpath import DualPathBlock, OverlapAdd, Segmentation, even_chunk, stride_fits_kernel
 from fqss_edge.models.transformer import QTransformerEncoder
 from fqss_edge.quant.layers import (QConv1d, QConvTranspose1d, QGlobalLayerNorm, QMul, QPReLU, QReLU, QSigmoid,
                                     QTanh)
@@ -50,20 +50,8 @@ class SepformerConfig(ModelConfigBase):
     n_heads: PosInt = 8
     d_ffn: PosInt = 1024
 
-    @field_validator("stride")
-    @classmethod
-    def _stride_fits_kernel(cls, v: int, info: ValidationInfo) -> int:
-        kernel = info.data.get("kernel_size")
-        if kernel is not None and (v > kernel or (kernel - v) % 2):
-            raise ValueError(f"must be <= kernel_size ({kernel}) with kernel_size - stride even")
-        return v
-
-    @field_validator("chunk_size")
-    @classmethod
-    def _even(cls, v: int) -> int:
-        if v % 2:
-            raise ValueError("must be even (50 % overlap)")
-        return v
+    _stride_fits_kernel = field_validator("stride")(stride_fits_kernel)
+    _even = field_validator("chunk_size")(even_chunk)
 
     @field_validator("n_heads")
     @classmethod

@@ -5,6 +5,11 @@
 * onnxruntime computes what the PyTorch simulation computes (<= 1 output LSB), the float export too;
 * the CLI: ``train`` (float, then PTQ / vanilla / FQSS from it), ``export``, ``info``, ``parity``, ``eval``,
   ``bench``, ``separate``, and streaming of the exported model (independent of how the input is pushed).
+
+Two exceptions, each checked, not skipped: a model with an LSTM (DPRNN) runs it in float in onnxruntime (ONNX has no
+integer LSTM), so onnxruntime is held to an SQNR against the simulation instead of 1 LSB; and an architecture in
+``NO_TFLITE`` cannot be written as .tflite yet: the test checks that export refuses it with the reason, runs
+everything the ONNX graph allows, and ends in an xfail naming the reason.
 """
 
 from __future__ import annotations
@@ -20,11 +25,13 @@ import yaml
 
 from fqss_edge.cli.main import main
 from fqss_edge.config import load_config, shipped_config
+from fqss_edge.errors import FqssError
 from fqss_edge.export.onnx import export_onnx
 from fqss_edge.export.tflite import export as export_tflite
 from fqss_edge.models import ARCHITECTURES
 from fqss_edge.parity.synthetic import (FQSS_QUANT_NORM8, VANILLA_QUANT, calibrated_random_model, random_audio,
                                         smoke_model)
+from fqss_edge.quant.layers import QLSTM
 from fqss_edge.runtimes import open_backend
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests use --import-mode=importlib
@@ -32,6 +39,32 @@ from litert_ref import reference_equals_litert_ref  # noqa: E402
 
 ARCHS = sorted(ARCHITECTURES)
 QUANTS = {"fqss": FQSS_QUANT_NORM8, "vanilla": VANILLA_QUANT}
+
+# architectures whose .tflite cannot be written yet, and why (the export must refuse them with this reason)
+NO_TFLITE = {
+    "dprnn": ("the intra-chunk LSTM's batch is B x chunks, which follows the input length, and TFLite's LSTM "
+              "state tensors have a fixed batch: DPRNN needs a fixed-length export, which fqss-edge does not have yet"),
+}
+# onnxruntime runs an LSTM in float (no integer LSTM in ONNX): the bound against the simulation for such models.
+# Measured on the smoke DPRNN (random weights, 1203 samples): FQSS 39.1 dB, vanilla 44.9 dB
+LSTM_ORT_SQNR_DB = 30.0
+
+
+def _export_tflite(arch: str, onnx: Path, out: Path) -> Path | None:
+    """``out``, or None (checked) for an architecture in NO_TFLITE: its export refuses, with the reason."""
+    if arch in NO_TFLITE:
+        with pytest.raises(FqssError, match="state tensors have a fixed batch"):
+            export_tflite(onnx, out)
+        assert not out.exists()
+        return None
+    export_tflite(onnx, out)
+    return out
+
+
+def _needs_tflite(arch: str, path: Path | None) -> Path:
+    if path is None:
+        pytest.xfail(NO_TFLITE[arch])
+    return path
 
 
 def _pcm(n: int, seed: int) -> np.ndarray:
@@ -45,8 +78,7 @@ def exported(request, tmp_path_factory):
     model = calibrated_random_model(smoke_model(arch), QUANTS[quant])
     d = tmp_path_factory.mktemp(f"{arch}_{quant}")
     export_onnx(model, d / "model.onnx")  # runs the QDQ verifier against the model's own quantizers
-    export_tflite(d / "model.onnx", d / "model.tflite")
-    return model, d
+    return model, d, _export_tflite(arch, d / "model.onnx", d / "model.tflite")
 
 
 @pytest.mark.parametrize("arch", ARCHS)
@@ -55,8 +87,8 @@ def test_shipped_tiny_config_exports_and_reference_equals_litert_ref(arch, tmp_p
     cfg = load_config(shipped_config(f"{arch}_tiny"))
     model = calibrated_random_model(cfg.model.model_dump(), cfg.updated(quant={"calib_batches": 2}).quant.model_dump())
     export_onnx(model, tmp_path / "model.onnx")
-    export_tflite(tmp_path / "model.onnx", tmp_path / "model.tflite")
-    _reference_equals_litert_ref(tmp_path / "model.tflite", model.valid_length(1200))
+    tflite = _needs_tflite(arch, _export_tflite(arch, tmp_path / "model.onnx", tmp_path / "model.tflite"))
+    _reference_equals_litert_ref(tflite, model.valid_length(1200))
 
 
 def test_every_architecture_registers_a_smoke_config():
@@ -66,9 +98,10 @@ def test_every_architecture_registers_a_smoke_config():
         assert isinstance(arch.model(cfg), arch.model)
 
 
-def test_integer_reference_equals_litert_ref_on_every_tensor(exported):
-    model, d = exported
-    _reference_equals_litert_ref(d / "model.tflite", model.valid_length(1200))
+def test_integer_reference_equals_litert_ref_on_every_tensor(exported, request):
+    model, _, tflite = exported
+    _reference_equals_litert_ref(_needs_tflite(request.node.callspec.params["exported"][0], tflite),
+                                 model.valid_length(1200))
 
 
 def _reference_equals_litert_ref(path, n: int) -> None:
@@ -78,26 +111,30 @@ def _reference_equals_litert_ref(path, n: int) -> None:
 
 @pytest.mark.parametrize("optimization", ["off", "all"])
 def test_onnxruntime_computes_the_simulation(exported, optimization):
-    model, d = exported
+    model, d, _ = exported
     x = random_audio(1, 1203, seed=7).numpy().reshape(-1)  # not a valid length for every model: padded, cropped
     with torch.no_grad():
         ref = model(torch.from_numpy(x)[None])[0].numpy()
     backend = open_backend(d / "model.onnx", optimization=optimization)
-    y = backend.run(x)
+    y = backend.run(x).astype(np.float64)
     assert y.shape == ref.shape == (model.n_src, 1203)
-    assert np.abs(y.astype(np.float64) - ref).max() / backend.io_contract.output_lsb <= 1.0
+    if any(isinstance(m, QLSTM) for m in model.modules()):  # the LSTM runs in float in onnxruntime
+        sqnr = 10 * np.log10(np.sum(ref.astype(np.float64) ** 2) / np.sum((y - ref) ** 2))
+        assert sqnr >= LSTM_ORT_SQNR_DB, sqnr
+    else:
+        assert np.abs(y - ref).max() / backend.io_contract.output_lsb <= 1.0
 
 
 @pytest.mark.parametrize("arch", ARCHS)
 def test_float_export_computes_the_float_model(arch, tmp_path):
     model = calibrated_random_model(smoke_model(arch), None)
     export_onnx(model, tmp_path / "float.onnx")
-    export_tflite(tmp_path / "float.onnx", tmp_path / "float.tflite")
+    tflite = _export_tflite(arch, tmp_path / "float.onnx", tmp_path / "float.tflite")
     x = random_audio(1, 1000, seed=2).numpy().reshape(-1)
     with torch.no_grad():
         ref = model(torch.from_numpy(x)[None])[0].numpy()
-    for path in (tmp_path / "float.onnx", tmp_path / "float.tflite"):
-        np.testing.assert_allclose(open_backend(path).run(x), ref, atol=1e-4, err_msg=str(path))
+    np.testing.assert_allclose(open_backend(tmp_path / "float.onnx").run(x), ref, atol=1e-4, err_msg="onnx")
+    np.testing.assert_allclose(open_backend(_needs_tflite(arch, tflite)).run(x), ref, atol=1e-4, err_msg="tflite")
 
 
 # (architecture, quantization) pairs that do not map digital silence to silence, and why
@@ -130,19 +167,25 @@ def _assert_silent(key: tuple[str, str], peaks: dict[str, float]) -> None:
 def test_digital_silence_gives_exact_zeros(exported, request):
     """int8 (FQSS and vanilla): the simulation, onnxruntime (optimisations off / all) and LiteRT (reference,
     builtin and XNNPACK kernels) give exact zeros for all-zero input (issue 24: FQSS gave -46 dBFS noise)."""
-    model, d = exported
+    model, d, tflite = exported
     paths = {f"onnxruntime {o}": (d / "model.onnx", dict(optimization=o)) for o in ("off", "all")}
-    paths |= {f"LiteRT {k}": (d / "model.tflite", dict(kernels=k)) for k in ("ref", "builtin", "xnnpack")}
-    _assert_silent(request.node.callspec.params["exported"], _silence_peaks(model, paths))
+    if tflite is not None:
+        paths |= {f"LiteRT {k}": (tflite, dict(kernels=k)) for k in ("ref", "builtin", "xnnpack")}
+    key = request.node.callspec.params["exported"]
+    _assert_silent(key, _silence_peaks(model, paths))
+    _needs_tflite(key[0], tflite)
 
 
 @pytest.mark.parametrize("arch", ARCHS)
 def test_digital_silence_gives_exact_zeros_in_float(arch, tmp_path):
     model = calibrated_random_model(smoke_model(arch), None)
     export_onnx(model, tmp_path / "float.onnx")
-    export_tflite(tmp_path / "float.onnx", tmp_path / "float.tflite")
-    paths = {"onnxruntime": (tmp_path / "float.onnx", {}), "LiteRT": (tmp_path / "float.tflite", {})}
+    tflite = _export_tflite(arch, tmp_path / "float.onnx", tmp_path / "float.tflite")
+    paths = {"onnxruntime": (tmp_path / "float.onnx", {})}
+    if tflite is not None:
+        paths["LiteRT"] = (tflite, {})
     _assert_silent((arch, "float"), _silence_peaks(model, paths))
+    _needs_tflite(arch, tflite)
 
 
 # -- the same commands for every architecture ------------------------------------------------------------------
@@ -182,39 +225,48 @@ def test_train_methods_and_eval(trained, method, tiny_data):
     assert code == 0 and json.loads(out)["mean"]["n"] == 2
 
 
-def test_export_info_parity_bench_separate_stream(trained, tiny_data, tmp_path):
+def test_export_info_parity_bench_separate_stream(trained, tiny_data, tmp_path, capsys):
     arch, d = trained
     ckpt = d / "fqss" / "best.safetensors"
     if not ckpt.exists():
         assert _cli("train", "-c", d / "run.yaml", "--method", "fqss", "--teacher", d / "float" / "best.safetensors",
                     "-o", d / "fqss", "--no-progress")[0] == 0
     out = tmp_path / "exported"
-    assert _cli("export", ckpt, "--int8", "-o", out)[0] == 0
+    if arch in NO_TFLITE:  # refused with the reason, nothing written; then the ONNX graph alone
+        capsys.readouterr()
+        assert _cli("export", ckpt, "--int8", "-o", out)[0] == 2
+        assert "state tensors have a fixed batch" in capsys.readouterr().err
+        assert not (out / "model.tflite").exists()
+        assert _cli("export", ckpt, "--int8", "--format", "onnx", "-o", out)[0] == 0
+        models = [out / "model.onnx"]
+    else:
+        assert _cli("export", ckpt, "--int8", "-o", out)[0] == 0
+        models = [out / "model.onnx", out / "model.tflite"]
     code, info = _cli("info", out / "model.onnx")
     assert code == 0 and f"'name': '{arch}'" in info
-    code, report = _cli("parity", ckpt, out / "model.onnx", out / "model.tflite", "--data", tiny_data / "test",
-                        "--json")
+    code, report = _cli("parity", ckpt, *models, "--data", tiny_data / "test", "--json")
     assert code == 0
     runtimes = json.loads(report)["runtimes"]
-    assert len(runtimes) == 5  # onnxruntime off / all, LiteRT ref / builtin / XNNPACK
+    assert len(runtimes) == 2 + 3 * (len(models) - 1)  # onnxruntime off / all, LiteRT ref / builtin / XNNPACK
     for rt in runtimes:
         # one epoch on 0.4 s mixtures (SI-SDR near 0 dB): LiteRT's double rounding moves it by ~0.15 dB here;
         # the 0.05 dB bound is for trained models on real-size inputs (benchmarks/parity_tiny.py)
         bound = 0.05 if rt["runtime"].startswith("onnxruntime") else 0.5
         assert abs(rt["overall"]["delta_si_sdr_db"]) <= bound, rt["runtime"]
-    code, bench = _cli("bench", out / "model.tflite", out / "model.onnx", "--runs", "1", "--warmup", "0",
-                       "--chunk", "0.2", "--no-memory", "--json")
-    assert code == 0 and len(json.loads(bench)["results"]) == 2
+    code, bench = _cli("bench", *models[::-1], "--runs", "1", "--warmup", "0", "--chunk", "0.2", "--no-memory",
+                       "--json")
+    assert code == 0 and len(json.loads(bench)["results"]) == len(models)
     mix = sorted((tiny_data / "test" / "mix").glob("*.wav"))[0]
-    assert _cli("separate", mix, "--model", out / "model.tflite", "-o", tmp_path / "sep")[0] == 0
+    assert _cli("separate", mix, "--model", models[-1], "-o", tmp_path / "sep")[0] == 0
     assert len(list((tmp_path / "sep").glob("*.wav"))) == 2
-    _streaming_does_not_depend_on_push_sizes(out / "model.tflite")
+    _streaming_does_not_depend_on_push_sizes(models[-1])
+    _needs_tflite(arch, models[-1] if len(models) > 1 else None)
 
 
 def _streaming_does_not_depend_on_push_sizes(model_path) -> None:
     from fqss_edge.runtimes.streaming import StreamingSeparator
 
-    backend = open_backend(model_path, kernels="ref")
+    backend = open_backend(model_path, **({"kernels": "ref"} if model_path.suffix == ".tflite" else {}))
     x = random_audio(1, 3000, seed=11).numpy().reshape(-1)
     offline = StreamingSeparator(backend, chunk_seconds=0.1, overlap_seconds=0.02, normalize=False)
     whole = np.concatenate([offline.push(x), offline.flush()], axis=1)
