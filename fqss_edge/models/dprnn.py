@@ -13,7 +13,7 @@ One difference from asteroid's model, by design of the integer graph: the encode
 ``T % (stride * chunk_size) == 0`` (the segmentation's padding is then a constant). Our model on ``x`` is asteroid's
 on ``x`` with ``(kernel_size - stride) / 2`` zeros on both sides, cropped back (``tests/models/test_dprnn.py``).
 The parameter layout is asteroid's: 3,652,865 parameters for the defaults with 2 sources, in both
-(``tests/models/test_dprnn.py``); ``fqss_edge/models/asteroid_dprnn.py`` loads asteroid's state dicts.
+(``tests/models/test_dprnn.py``); ``fqss_edge/models/asteroid_dualpath.py`` loads asteroid's state dicts.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ from torch import nn
 
 from fqss_edge.config_types import ModelConfigBase, PosInt
 from fqss_edge.models.base import MaskingModel
-from fqss_edge.models.dualpath import DualPathBlock, OverlapAdd, Segmentation, even_chunk, stride_fits_kernel
-from fqss_edge.quant.layers import (QConv1d, QConvTranspose1d, QGlobalLayerNorm, QLSTM, QMul, QPReLU, QSigmoid, QTanh,
+from fqss_edge.models.dualpath import (DualPathBlock, OverlapAdd, RNNPath, Segmentation, even_chunk,
+                                       stride_fits_kernel)
+from fqss_edge.quant.layers import (QConv1d, QConvTranspose1d, QGlobalLayerNorm, QMul, QPReLU, QSigmoid, QTanh,
                                     make_activation)
 from fqss_edge.quant.qtensor import QTensor
 from fqss_edge.quant.spec import FLOAT, QuantSpec
@@ -50,20 +51,6 @@ class DPRNNConfig(ModelConfigBase):
 
     _stride_fits_kernel = field_validator("stride")(stride_fits_kernel)
     _even = field_validator("chunk_size")(even_chunk)
-
-
-class RNNPath(nn.Module):
-    """``[B', C, L'] -> [B', C, L']``: an LSTM over the ``L'`` axis, then Linear(D * hidden -> C) per step
-    (asteroid's ``SingleRNN`` + ``nn.Linear``)."""
-
-    def __init__(self, channels: int, hidden: int, bidirectional: bool, spec: QuantSpec):
-        super().__init__()
-        self.rnn = QLSTM(channels, hidden, bidirectional, spec)
-        self.linear = QConv1d(hidden * (2 if bidirectional else 1), channels, 1, spec=spec)
-
-    def forward(self, x: QTensor) -> QTensor:
-        y = self.rnn(x.with_value(x.value.permute(2, 0, 1)))  # time major [L', B', C]
-        return self.linear(y.with_value(y.value.permute(1, 2, 0)))
 
 
 class DPRNNMasker(nn.Module):
@@ -107,6 +94,7 @@ class DPRNNMasker(nn.Module):
 
 class DPRNN(MaskingModel):
     config_class = DPRNNConfig
+    fixed_length_tflite = True  # the intra-chunk LSTM's batch is B * chunks
     smoke_config = dict(n_filters=8, kernel_size=16, stride=8, bn_chan=8, hid_size=4, chunk_size=4, n_repeats=1)
 
     def __init__(self, config: DPRNNConfig, spec: QuantSpec = FLOAT, splitter: bool = False,

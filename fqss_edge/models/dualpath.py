@@ -24,7 +24,7 @@ from typing import Literal
 from pydantic import ValidationInfo
 from torch import nn
 
-from fqss_edge.quant.layers import QAdd, QConcat, QGlobalLayerNorm, QPad, QSlice
+from fqss_edge.quant.layers import QAdd, QConcat, QConv1d, QGlobalLayerNorm, QLSTM, QPad, QSlice
 from fqss_edge.quant.qtensor import QTensor
 from fqss_edge.quant.spec import QuantSpec
 
@@ -44,6 +44,14 @@ def even_chunk(v: int) -> int:
     """Config validator of ``chunk_size``."""
     if v % 2:
         raise ValueError("must be even (50 % overlap)")
+    return v
+
+
+def heads_divide_filters(v: int, info: ValidationInfo) -> int:
+    """Config validator of ``n_heads`` (attention over ``n_filters`` channels)."""
+    n = info.data.get("n_filters")
+    if n is not None and n % v:
+        raise ValueError(f"must divide n_filters ({n})")
     return v
 
 
@@ -115,6 +123,51 @@ class OverlapAdd(nn.Module):
         return self.add(first, second)
 
 
+def intra_chunk(module: nn.Module, x: QTensor) -> QTensor:
+    """``module`` on each chunk: ``[B, N, K, S]`` as ``[B*S, N, K]`` sequences, and back."""
+    b, n, k, s = x.value.shape
+    y = module(x.with_value(x.value.permute(0, 3, 1, 2).reshape(-1, n, k)))  # [B*S, N, K]
+    return y.with_value(y.value.reshape(b, -1, n, k).permute(0, 2, 3, 1))  # [B, N, K, S]
+
+
+def inter_chunk(module: nn.Module, x: QTensor) -> QTensor:
+    """``module`` across chunks: ``[B, N, K, S]`` as ``[B*K, N, S]`` sequences, and back."""
+    b, n, k, s = x.value.shape
+    y = module(x.with_value(x.value.permute(0, 2, 1, 3).reshape(-1, n, s)))  # [B*K, N, S]
+    return y.with_value(y.value.reshape(b, k, n, -1).permute(0, 2, 1, 3))  # [B, N, K, S]
+
+
+class RNNPath(nn.Module):
+    """``[B', C, L'] -> [B', C, L']``: an LSTM over the ``L'`` axis, an optional activation, then
+    Linear(D * hidden -> C) per step as a 1x1 convolution (asteroid's ``SingleRNN`` + ``nn.Linear`` of DPRNN, the
+    recurrent feed-forward of DPTNet's improved transformer)."""
+
+    def __init__(self, channels: int, hidden: int, bidirectional: bool, spec: QuantSpec,
+                 activation: nn.Module | None = None):
+        super().__init__()
+        self.rnn = QLSTM(channels, hidden, bidirectional, spec)
+        self.act = activation
+        self.linear = QConv1d(hidden * (2 if bidirectional else 1), channels, 1, spec=spec)
+
+    def forward(self, x: QTensor) -> QTensor:
+        y = self.rnn(x.with_value(x.value.permute(2, 0, 1)))  # time major [L', B', C]
+        y = y.with_value(y.value.permute(1, 2, 0))
+        return self.linear(self.act(y) if self.act is not None else y)
+
+
+class DualPath(nn.Module):
+    """Intra-chunk then inter-chunk processing of ``[B, N, K, S]``, nothing around them (asteroid's
+    ``DualPathProcessing``, DPTNet: its layers normalise themselves)."""
+
+    def __init__(self, intra: nn.Module, inter: nn.Module):
+        super().__init__()
+        self.intra = intra
+        self.inter = inter
+
+    def forward(self, x: QTensor) -> QTensor:
+        return inter_chunk(self.inter, intra_chunk(self.intra, x))
+
+
 class DualPathBlock(nn.Module):
     """Intra-chunk then inter-chunk processing of ``[B, N, K, S]``, each normalised and added to its input."""
 
@@ -135,12 +188,5 @@ class DualPathBlock(nn.Module):
         return y.with_value(y.value.reshape(b, n, k, s))
 
     def forward(self, x: QTensor) -> QTensor:
-        b, n, k, s = x.value.shape
-        seq = x.with_value(x.value.permute(0, 3, 1, 2).reshape(-1, n, k))  # [B*S, N, K]
-        y = self.intra(seq)
-        y = y.with_value(y.value.reshape(b, -1, n, k).permute(0, 2, 3, 1))  # [B, N, K, S]
-        intra = self.intra_add(self._norm(self.intra_norm, y), x)
-        seq = intra.with_value(intra.value.permute(0, 2, 1, 3).reshape(-1, n, s))  # [B*K, N, S]
-        y = self.inter(seq)
-        y = y.with_value(y.value.reshape(b, k, n, -1).permute(0, 2, 1, 3))  # [B, N, K, S]
-        return self.inter_add(self._norm(self.inter_norm, y), intra)
+        intra = self.intra_add(self._norm(self.intra_norm, intra_chunk(self.intra, x)), x)
+        return self.inter_add(self._norm(self.inter_norm, inter_chunk(self.inter, intra)), intra)

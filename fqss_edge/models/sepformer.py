@@ -23,12 +23,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import ValidationInfo, field_validator
+from pydantic import field_validator
 from torch import nn
 
 from fqss_edge.config_types import ModelConfigBase, PosInt
 from fqss_edge.models.base import MaskingModel
-from fqss_edge.models.dualpath import DualPathBlock, OverlapAdd, Segmentation, even_chunk, stride_fits_kernel
+from fqss_edge.models.dualpath import (DualPathBlock, OverlapAdd, Segmentation, even_chunk,
+                                       heads_divide_filters, stride_fits_kernel)
 from fqss_edge.models.transformer import QTransformerEncoder
 from fqss_edge.quant.layers import (QConv1d, QConvTranspose1d, QGlobalLayerNorm, QMul, QPReLU, QReLU, QSigmoid,
                                     QTanh)
@@ -53,13 +54,7 @@ class SepformerConfig(ModelConfigBase):
     _stride_fits_kernel = field_validator("stride")(stride_fits_kernel)
     _even = field_validator("chunk_size")(even_chunk)
 
-    @field_validator("n_heads")
-    @classmethod
-    def _divides(cls, v: int, info: ValidationInfo) -> int:
-        n = info.data.get("n_filters")
-        if n is not None and n % v:
-            raise ValueError(f"must divide n_filters ({n})")
-        return v
+    _divides = field_validator("n_heads")(heads_divide_filters)
 
 
 class SepformerMasker(nn.Module):

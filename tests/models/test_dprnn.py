@@ -1,16 +1,13 @@
 """DPRNN: typed config, asteroid's parameter count computed from DPRNNTasNet's module layout, the length rule.
 (Export, parity, CLI and streaming: tests/models/test_architectures.py; asteroid's forward:
-tests/models/test_asteroid_dprnn.py; asteroid's chunking: tests/models/test_transformer.py.)"""
+tests/models/test_asteroid_dualpath.py; asteroid's chunking: tests/models/test_transformer.py.)"""
 
 from __future__ import annotations
 
 import pytest
-import torch
 
 from fqss_edge.config import load_config, shipped_config
-from fqss_edge.errors import FqssError
 from fqss_edge.models import DPRNN, build_model
-from fqss_edge.parity.synthetic import smoke_model
 from fqss_edge.quant.tools import count_parameters
 
 
@@ -45,25 +42,3 @@ def test_tiny_config_size_follows_the_same_layout(changes):
     c = load_config(shipped_config("dprnn_tiny")).model.model_copy(update=changes)
     assert count_parameters(build_model(c)) == asteroid_dprnn_parameters(
         c.n_filters, c.kernel_size, c.bn_chan, c.hid_size, c.n_repeats, c.n_src, c.bidirectional)
-
-
-def test_length_rule_is_the_chunk_grid_and_other_lengths_are_padded():
-    model = build_model(smoke_model("dprnn")).eval()
-    step = model.config.stride * model.config.chunk_size
-    assert model.length_multiple == step and model.valid_length(step + 1) == 2 * step
-    with torch.no_grad():
-        y = model(torch.rand(1, 3 * step - 5) * 1.8 - 0.9)
-    assert y.shape == (1, 2, 3 * step - 5)
-
-
-@pytest.mark.parametrize("text, message", [
-    ("chunk_size: 7", "model.chunk_size: must be even"),
-    ("stride: 7", "model.stride: must be <= kernel_size (16) with kernel_size - stride even"),
-    ("rnn_type: GRU", "model.rnn_type"),
-    ("n_heads: 4", "unknown key 'model.n_heads'"),
-])
-def test_bad_keys_and_values_name_the_key(tmp_path, text, message):
-    path = tmp_path / "run.yaml"
-    path.write_text(f"model:\n  name: dprnn\n  {text}\n")
-    with pytest.raises(FqssError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        load_config(path)
