@@ -43,8 +43,8 @@ QUANTS = {"fqss": FQSS_QUANT_NORM8, "vanilla": VANILLA_QUANT}
 
 # why the CLI cannot run a fixed-length .tflite yet (architectures with ``fixed_length_tflite``)
 FIXED_LENGTH_CLI = ("the intra-chunk LSTM's batch is B x chunks, which follows the input length, and TFLite's LSTM "
-                    "state tensors have a fixed batch: the .tflite is exported at a fixed length, which `fqss-edge "
-                    "export`, parity, bench, separate and streaming do not offer / window to yet")
+                    "state tensors have a fixed batch: the .tflite has a fixed length (`export --length`), and "
+                    "parity, bench, separate and streaming do not window their input to it yet")
 # onnxruntime runs an LSTM in float (no integer LSTM in ONNX): the bound against the simulation for such models.
 # Measured on the smoke DPRNN (random weights, 1203 samples): FQSS 39.1 dB, vanilla 44.9 dB
 LSTM_ORT_SQNR_DB = 30.0
@@ -235,6 +235,15 @@ def test_export_info_parity_bench_separate_stream(trained, tiny_data, tmp_path, 
         assert _cli("export", ckpt, "--int8", "-o", out)[0] == 2
         assert "state tensors have a fixed batch" in capsys.readouterr().err
         assert not (out / "model.tflite").exists()
+        n = ARCHITECTURES[arch].model.smoke_config["stride"] * ARCHITECTURES[arch].model.smoke_config["chunk_size"]
+        assert _cli("export", ckpt, "--int8", "--length", n + 1, "-o", out)[0] == 2
+        assert f"--length {n + 1}: the model takes a multiple of {n} samples" in capsys.readouterr().err
+        assert _cli("export", ckpt, "--int8", "--length", 3 * n, "-o", tmp_path / "fixed")[0] == 0
+        fixed = tmp_path / "fixed" / "model.tflite"
+        from ai_edge_litert.interpreter import Interpreter
+
+        assert list(Interpreter(model_path=str(fixed)).get_input_details()[0]["shape_signature"]) == [1, 3 * n]
+        assert _cli("info", fixed)[0] == 0
         assert _cli("export", ckpt, "--int8", "--format", "onnx", "-o", out)[0] == 0
         models = [out / "model.onnx"]
     else:
