@@ -34,23 +34,39 @@ class BundleExport:
 
 def export_bundle(checkpoint: str | Path, out_dir: str | Path, quantized: bool | None = None,
                   config: Any = None, formats: tuple[str, ...] | None = None,
-                  io: str | None = None, min_runtime: str | None = None) -> BundleExport:
+                  io: str | None = None, min_runtime: str | None = None, length: int | None = None) -> BundleExport:
     """``formats``: ("onnx", "tflite") by default. ``io``: the TFLite I/O, int16 (default) or float32 for an int8
     export; a float export has float32 I/O only. ``min_runtime``: the oldest TF Lite / LiteRT runtime the .tflite
-    must load on (e.g. "2.14"); an export needing a newer one is refused and nothing is written."""
+    must load on (e.g. "2.14"); an export needing a newer one is refused and nothing is written. ``length``: fix
+    the .tflite's input length in samples (needed by models with an LSTM whose batch follows the length: DPRNN,
+    DPTNet); it must be a length the model takes."""
     if min_runtime is not None:
         from fqss_edge.export.tflite.versions import parse_version
 
         parse_version(min_runtime)  # a usage error before any work
     with output_folder(out_dir) as out:
-        return _export_into(Path(checkpoint), out, quantized, config, formats, io, min_runtime)
+        return _export_into(Path(checkpoint), out, quantized, config, formats, io, min_runtime, length)
 
 
 BUNDLE_FILES = ("model.onnx", "model.tflite")
 
 
+def _check_length(onnx_path: Path, checkpoint: Path, length: int) -> None:
+    """A fixed .tflite length must be one the model takes (its I/O contract's length rule)."""
+    import onnx
+
+    from fqss_edge.errors import FqssError
+    from fqss_edge.runtimes.base import IoContract
+
+    meta = {p.key: p.value for p in onnx.load(str(onnx_path), load_external_data=False).metadata_props}
+    c = IoContract.from_json(meta["fqss.io_contract"], f"{onnx_path}: fqss.io_contract")
+    if length != c.valid_length(length):
+        raise FqssError(f"{checkpoint}: --length {length}: the model takes a multiple of {c.stride} samples, at "
+                        f"least {c.kernel_size} (e.g. {c.valid_length(length)})")
+
+
 def _export_into(checkpoint: Path, out: Path, quantized: bool | None, config: Any, formats: tuple[str, ...] | None,
-                 io: str | None, min_runtime: str | None) -> BundleExport:
+                 io: str | None, min_runtime: str | None, length: int | None = None) -> BundleExport:
     staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out))
     try:
         onnx_result = export_checkpoint(checkpoint, staging, quantized, config)
@@ -66,7 +82,10 @@ def _export_into(checkpoint: Path, out: Path, quantized: bool | None, config: An
                 raise FqssError(f"{checkpoint}: a float export writes a float32 .tflite with float32 I/O; --io {io} "
                                 "is for --int8 exports")
             tflite = staging / "model.tflite"
-            meta = export_tflite(onnx_result.path, tflite, io=io, precision=precision, min_runtime=min_runtime)
+            if length is not None:
+                _check_length(onnx_result.path, checkpoint, length)
+            meta = export_tflite(onnx_result.path, tflite, io=io, precision=precision, min_runtime=min_runtime,
+                                 length=length)
         moved = {}
         for name in ["model.onnx"] * ("onnx" in formats) + ["model.tflite"] * (tflite is not None):
             os.replace(staging / name, out / name)

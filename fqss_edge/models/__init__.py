@@ -5,15 +5,17 @@ Registered architectures (an explicit list: an architecture exists only if it is
 
 from fqss_edge.models.base import MaskingModel, SeparationModel
 from fqss_edge.models.convtasnet import ConvTasNet, ConvTasNetConfig
+from fqss_edge.models.dprnn import DPRNN, DPRNNConfig
+from fqss_edge.models.dptnet import DPTNet, DPTNetConfig
 from fqss_edge.models.flatconv import FlatConv, FlatConvConfig
 from fqss_edge.models.sepformer import Sepformer, SepformerConfig
 from fqss_edge.models.registry import ARCHITECTURES, Architecture, architecture, register_architecture
 
-for _model in (ConvTasNet, FlatConv, Sepformer):
+for _model in (ConvTasNet, DPRNN, DPTNet, FlatConv, Sepformer):
     register_architecture(_model)
 
 from fqss_edge.models.factory import build_model, model_config, quant_spec  # noqa: E402  (needs the registry)
 
-__all__ = ["ARCHITECTURES", "Architecture", "ConvTasNet", "ConvTasNetConfig", "FlatConv", "FlatConvConfig",
+__all__ = ["ARCHITECTURES", "Architecture", "ConvTasNet", "ConvTasNetConfig", "DPRNN", "DPRNNConfig", "DPTNet", "DPTNetConfig", "FlatConv", "FlatConvConfig",
            "MaskingModel", "SeparationModel", "Sepformer", "SepformerConfig", "architecture", "build_model",
            "model_config", "quant_spec", "register_architecture"]

@@ -44,6 +44,9 @@ class SeparationModel(nn.Module):
     input_layer: ClassVar[str]  # module path of the layer that reads the model input (a QConv1d)
     # float checkpoint tensor that seeds the residual block's re-encoder (None: its own initialisation)
     reencoder_seed: ClassVar[str | None] = None
+    # True: the .tflite needs a fixed input length (``export(..., length=T)``): an LSTM whose batch follows the
+    # input length (DPRNN's intra-chunk LSTM: batch = chunks) has state tensors of a fixed batch
+    fixed_length_tflite: ClassVar[bool] = False
     length_multiple: int = 1  # T % length_multiple == 0
     min_length: int = 1  # T >= min_length
 

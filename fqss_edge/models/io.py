@@ -10,6 +10,7 @@ from fqss_edge.checkpoint import Checkpoint, load_checkpoint
 from fqss_edge.config import RunConfig, parse_config
 from fqss_edge.errors import FqssError
 from fqss_edge.fingerprint import checkpoint_fingerprint
+from fqss_edge.models.asteroid_dualpath import from_asteroid_dualpath, is_asteroid_dualpath_state
 from fqss_edge.models.asteroid_keys import from_asteroid, is_asteroid_state
 from fqss_edge.models.base import SeparationModel
 from fqss_edge.models.factory import build_model
@@ -63,9 +64,10 @@ def load_model(path: str | Path, config: RunConfig | dict | None = None) -> Load
     model = build_model(cfg.model, cfg.quant)  # disabled quant: the float model, its quantizers laid out as saved
     state = ck.state_dict
     try:
-        if is_asteroid_state(state):
-            state = from_asteroid(state)
-        load_network_state(model, state)
+        if is_asteroid_dualpath_state(state):
+            from_asteroid_dualpath(model, state, str(path))
+        else:
+            load_network_state(model, from_asteroid(state) if is_asteroid_state(state) else state)
     except (KeyError, RuntimeError) as e:
         raise FqssError(f"{path}: tensors do not fit the model config ({str(e).splitlines()[0]})") from None
     missing = uncalibrated(model)

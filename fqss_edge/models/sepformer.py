@@ -23,12 +23,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import ValidationInfo, field_validator
+from pydantic import field_validator
 from torch import nn
 
 from fqss_edge.config_types import ModelConfigBase, PosInt
 from fqss_edge.models.base import MaskingModel
-from fqss_edge.models.dualpath import DualPathBlock, OverlapAdd, Segmentation
+from fqss_edge.models.dualpath import (DualPathBlock, OverlapAdd, Segmentation, even_chunk,
+                                       heads_divide_filters, stride_fits_kernel)
 from fqss_edge.models.transformer import QTransformerEncoder
 from fqss_edge.quant.layers import (QConv1d, QConvTranspose1d, QGlobalLayerNorm, QMul, QPReLU, QReLU, QSigmoid,
                                     QTanh)
@@ -50,28 +51,10 @@ class SepformerConfig(ModelConfigBase):
     n_heads: PosInt = 8
     d_ffn: PosInt = 1024
 
-    @field_validator("stride")
-    @classmethod
-    def _stride_fits_kernel(cls, v: int, info: ValidationInfo) -> int:
-        kernel = info.data.get("kernel_size")
-        if kernel is not None and (v > kernel or (kernel - v) % 2):
-            raise ValueError(f"must be <= kernel_size ({kernel}) with kernel_size - stride even")
-        return v
+    _stride_fits_kernel = field_validator("stride")(stride_fits_kernel)
+    _even = field_validator("chunk_size")(even_chunk)
 
-    @field_validator("chunk_size")
-    @classmethod
-    def _even(cls, v: int) -> int:
-        if v % 2:
-            raise ValueError("must be even (50 % overlap)")
-        return v
-
-    @field_validator("n_heads")
-    @classmethod
-    def _divides(cls, v: int, info: ValidationInfo) -> int:
-        n = info.data.get("n_filters")
-        if n is not None and n % v:
-            raise ValueError(f"must divide n_filters ({n})")
-        return v
+    _divides = field_validator("n_heads")(heads_divide_filters)
 
 
 class SepformerMasker(nn.Module):

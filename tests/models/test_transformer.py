@@ -140,6 +140,23 @@ def test_overlap_add_of_the_segmentation_is_twice_the_input(length):
     assert torch.equal(y.value, 2 * x.value)
 
 
+@pytest.mark.parametrize("chunk, length", [(4, 8), (4, 40), (6, 12), (100, 200)])
+def test_asteroid_padding_is_asteroids_unfold_and_fold(chunk, length):
+    """``padding="asteroid"`` gives the chunks of asteroid's DPRNN / DPTNet (``unfold`` with ``padding=K``, hop
+    K / 2), and the overlap-add is its ``fold``: exact, float."""
+    x = torch.randn(2, 3, length)
+    hop = chunk // 2
+    want = torch.nn.functional.unfold(x.unsqueeze(-1), (chunk, 1), padding=(chunk, 0), stride=(hop, 1))
+    want = want.reshape(2, 3, chunk, -1)
+    chunks = Segmentation(chunk, "asteroid")(QTensor(x))
+    assert chunks.value.shape == want.shape == (2, 3, chunk, 2 * length // chunk + 3)
+    assert torch.equal(chunks.value, want)
+    y = torch.randn_like(want)
+    folded = torch.nn.functional.fold(y.reshape(2, 3 * chunk, -1), (length, 1), (chunk, 1), padding=(chunk, 0),
+                                      stride=(hop, 1)).reshape(2, 3, length)
+    assert torch.allclose(OverlapAdd(chunk, FLOAT, "asteroid")(QTensor(y)).value, folded, rtol=0, atol=1e-6)
+
+
 def test_segmentation_refuses_a_length_off_the_chunk_grid():
     with pytest.raises(ValueError, match="not a multiple of the chunk size 4"):
         Segmentation(4)(QTensor(torch.zeros(1, 3, 10)))

@@ -17,6 +17,7 @@ EXAMPLES = """
   fqss-edge export runs/float/best.safetensors --float -o exported/float       # model.onnx + model.tflite (float32)
   fqss-edge export runs/fqss/best.safetensors --float --format tflite -o exported/fqss_float
   fqss-edge export fqss_model.pth --config configs/convtasnet_2spks_8k.yaml --int8 -o exported/fqss
+  fqss-edge export runs/dprnn/best.safetensors --int8 --length 32000 -o exported/dprnn  # 4 s, fixed length
 
 """ + (
     "The int8 graph is checked with onnx.checker (full check) and the QDQ verifier: every tensor between "
@@ -65,13 +66,17 @@ def register(app: typer.Typer) -> None:
             help="Oldest TF Lite / LiteRT runtime the .tflite must load on (e.g. 2.14, tflite-runtime's last "
                  "release): an export needing a newer one is refused, naming the operators. `fqss-edge info` shows "
                  "what a file needs.", show_default=False)] = None,
+        length: Annotated[int | None, typer.Option(
+            min=1, help="Fix the .tflite's input length (samples; default: resizable). DPRNN and DPTNet need it: "
+                        "TFLite's LSTM state has a fixed batch, and their intra-chunk LSTM's batch follows the "
+                        "length.", show_default=False)] = None,
     ) -> None:
         """Export a checkpoint: int8 QDQ ONNX + fully-int8 TFLite, or (--float) float ONNX + float32 TFLite."""
         from fqss_edge.export.bundle import export_bundle
 
         formats = None if fmt is None else {"both": ("onnx", "tflite"), "onnx": ("onnx",), "tflite": ("tflite",)}[fmt.value]
         result = export_bundle(checkpoint, out, int8, run_config(config), formats, io.value if io else None,
-                               min_runtime)
+                               min_runtime, length)
         for stale in result.removed:
             typer.echo(f"removed {stale} (from an earlier export)")
         if result.onnx_written:
