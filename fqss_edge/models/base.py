@@ -22,6 +22,7 @@ on ``MaskingModel``: encoder -> masker -> apply masks -> decoder, each a small m
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 import torch
@@ -30,7 +31,8 @@ from torch import nn
 
 from fqss_edge.config_types import ModelConfigBase
 from fqss_edge.errors import FqssError
-from fqss_edge.quant.layers import InputQuant, InputSplitter, QConv1d, QConvTranspose1d, ResidualOutput
+from fqss_edge.quant.layers import (InputQuant, InputSplitter, QConv1d, QConvTranspose1d, QMul, QReLU,
+                                    ResidualOutput)
 from fqss_edge.quant.layers.io import BYTE_SCALE, LOW_BYTE_OFFSET, PCM16_SCALE
 from fqss_edge.quant.qtensor import QTensor
 from fqss_edge.quant.quantizers import FixedQuantizer
@@ -196,7 +198,7 @@ class MaskingModel(SeparationModel):
 
     Subclasses set ``self.encoder`` (+ optional ``self.enc_act``), ``self.masker`` (representation [B, N, F] ->
     masks [B, n_src * N, F]) and call ``set_decoder`` with a decoder of the masked representation [B * n_src, N, F]
-    into [B * n_src, 1, T]."""
+    into [B * n_src, 1, T]; ``build_filterbank`` does all of it for a Conv1d / ConvTranspose1d filterbank."""
 
     input_layer = "encoder"
     reencoder_seed = "encoder.conv"  # the encoder is the decoder's approximate inverse
@@ -205,6 +207,20 @@ class MaskingModel(SeparationModel):
                  residual_output: bool = False):
         super().__init__(config, spec, splitter, residual_output)
         self.enc_act: nn.Module | None = None
+
+    def build_filterbank(self, n_filters: int, kernel_size: int, stride: int, masker: Callable[[], nn.Module],
+                         enc_act: bool, padding: int = 0) -> None:
+        """The learned filterbank around a masker, built in this order: the encoder (``n_filters`` Conv1d
+        filters, no bias, ``padding`` zeros each side), its ReLU if ``enc_act``, ``masker()``, the mask product and
+        the transposed-convolution decoder with the same kernel, stride and padding."""
+        spec = self.spec
+        self.encoder = QConv1d(self.in_channels, n_filters, kernel_size, stride, padding, bias=False, spec=spec)
+        if enc_act:
+            self.enc_act = QReLU(spec)
+        self.masker = masker()
+        self.apply_mask = QMul(spec)
+        self.set_decoder(QConvTranspose1d(n_filters, 1, kernel_size, stride, padding, bias=False, spec=spec,
+                                          out_quant=self.output_quant()))
 
     def forward_encoder(self, x: QTensor) -> QTensor:
         """The quantized input [B, in_channels, T] -> representation [B, N, F]."""

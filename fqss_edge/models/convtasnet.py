@@ -14,7 +14,6 @@ from pydantic import Field, ValidationInfo, field_validator
 from fqss_edge.config_types import Count, Dim, ModelConfigBase
 from fqss_edge.models.base import MaskingModel
 from fqss_edge.models.tcn import TCN
-from fqss_edge.quant.layers import QConv1d, QConvTranspose1d, QMul, QReLU
 from fqss_edge.quant.spec import FLOAT, QuantSpec
 
 
@@ -55,10 +54,7 @@ class ConvTasNet(MaskingModel):
         super().__init__(config, spec, splitter, residual_output)
         c = config
         self.length_multiple, self.min_length = c.stride, c.kernel_size
-        self.encoder = QConv1d(self.in_channels, c.n_filters, c.kernel_size, c.stride, bias=False, spec=spec)
-        self.enc_act = QReLU(spec) if c.encoder_act == "relu" else None
-        self.masker = TCN(c.n_filters, c.n_src, c.bn_chan, c.hid_chan, c.skip_chan, c.conv_kernel_size, c.n_blocks,
-                          c.n_repeats, c.mask_act, spec)
-        self.apply_mask = QMul(spec)
-        self.set_decoder(QConvTranspose1d(c.n_filters, 1, c.kernel_size, c.stride, bias=False, spec=spec,
-                                          out_quant=self.output_quant()))
+        self.build_filterbank(c.n_filters, c.kernel_size, c.stride,
+                              lambda: TCN(c.n_filters, c.n_src, c.bn_chan, c.hid_chan, c.skip_chan,
+                                          c.conv_kernel_size, c.n_blocks, c.n_repeats, c.mask_act, spec),
+                              enc_act=c.encoder_act == "relu")

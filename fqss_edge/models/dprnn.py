@@ -27,7 +27,7 @@ from fqss_edge.config_types import ModelConfigBase, PosInt
 from fqss_edge.models.base import MaskingModel
 from fqss_edge.models.dualpath import (DualPathBlock, OverlapAdd, RNNPath, Segmentation, even_chunk,
                                        stride_fits_kernel)
-from fqss_edge.quant.layers import (QConv1d, QConvTranspose1d, QGlobalLayerNorm, QMul, QPReLU, QSigmoid, QTanh,
+from fqss_edge.quant.layers import (QConv1d, QGlobalLayerNorm, QMul, QPReLU, QSigmoid, QTanh,
                                     make_activation)
 from fqss_edge.quant.qtensor import QTensor
 from fqss_edge.quant.spec import FLOAT, QuantSpec
@@ -101,10 +101,6 @@ class DPRNN(MaskingModel):
                  residual_output: bool = False):
         super().__init__(config, spec, splitter, residual_output)
         c = config
-        pad = (c.kernel_size - c.stride) // 2
         self.length_multiple = self.min_length = c.stride * c.chunk_size
-        self.encoder = QConv1d(self.in_channels, c.n_filters, c.kernel_size, c.stride, pad, bias=False, spec=spec)
-        self.masker = DPRNNMasker(c, spec)
-        self.apply_mask = QMul(spec)
-        self.set_decoder(QConvTranspose1d(c.n_filters, 1, c.kernel_size, c.stride, pad, bias=False, spec=spec,
-                                          out_quant=self.output_quant()))
+        self.build_filterbank(c.n_filters, c.kernel_size, c.stride, lambda: DPRNNMasker(c, spec), enc_act=False,
+                              padding=(c.kernel_size - c.stride) // 2)

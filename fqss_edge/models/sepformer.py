@@ -31,7 +31,7 @@ from fqss_edge.models.base import MaskingModel
 from fqss_edge.models.dualpath import (DualPathBlock, OverlapAdd, Segmentation, even_chunk,
                                        heads_divide_filters, stride_fits_kernel)
 from fqss_edge.models.transformer import QTransformerEncoder
-from fqss_edge.quant.layers import (QConv1d, QConvTranspose1d, QGlobalLayerNorm, QMul, QPReLU, QReLU, QSigmoid,
+from fqss_edge.quant.layers import (QConv1d, QGlobalLayerNorm, QMul, QPReLU, QReLU, QSigmoid,
                                     QTanh)
 from fqss_edge.quant.qtensor import QTensor
 from fqss_edge.quant.spec import FLOAT, QuantSpec
@@ -105,11 +105,6 @@ class Sepformer(MaskingModel):
                  residual_output: bool = False):
         super().__init__(config, spec, splitter, residual_output)
         c = config
-        pad = (c.kernel_size - c.stride) // 2
         self.length_multiple = self.min_length = c.stride * c.chunk_size
-        self.encoder = QConv1d(self.in_channels, c.n_filters, c.kernel_size, c.stride, pad, bias=False, spec=spec)
-        self.enc_act = QReLU(spec)
-        self.masker = SepformerMasker(c, spec)
-        self.apply_mask = QMul(spec)
-        self.set_decoder(QConvTranspose1d(c.n_filters, 1, c.kernel_size, c.stride, pad, bias=False, spec=spec,
-                                          out_quant=self.output_quant()))
+        self.build_filterbank(c.n_filters, c.kernel_size, c.stride, lambda: SepformerMasker(c, spec), enc_act=True,
+                              padding=(c.kernel_size - c.stride) // 2)
