@@ -1,0 +1,79 @@
+"""One-node cases: convolutions: pointwise, strided, depthwise dilated, causal pads, transposed, and a fused RELU."""
+
+from __future__ import annotations
+
+from op_case_kit import RESIZE, Case, act, bias, out_q, wq
+from qdq_builder import QDQ
+
+
+def c_conv_pointwise(bits):
+    b = QDQ(channels=4, length=24)
+    x = b.input(*act(bits))
+    w, s = wq((6, 4, 1), 6)
+    y = b.op("Conv", [b.dq(x), b.qconst(w, s, axis=0), bias(b, act(bits)[0], s)], out_q(bits, 0.1), kernel_shape=[1])
+    b.output(y)
+    return b
+
+
+def c_conv_strided(bits):  # the Conv-TasNet encoder: K=16, stride 8, no bias, 2 input channels (PCM bytes)
+    b = QDQ(channels=2, length=64)
+    x = b.input(1 / 128, 0)
+    w, s = wq((8, 2, 16), 8)
+    b.output(b.op("Conv", [b.dq(x), b.qconst(w, s, axis=0)], (0.2, -128), kernel_shape=[16], strides=[8]))
+    return b
+
+
+def c_conv_depthwise_dilated(bits):  # the TCN's depthwise conv: SAME-like pads, dilation
+    b = QDQ(channels=6, length=40)
+    x = b.input(*act(bits))
+    w, s = wq((6, 1, 3), 6)
+    b.output(b.op("Conv", [b.dq(x), b.qconst(w, s, axis=0), bias(b, act(bits)[0], s)], (0.03, 2), kernel_shape=[3],
+                  group=6, dilations=[4], pads=[4, 4]))
+    return b
+
+
+def c_conv_causal_pad(bits):  # pads TFLite cannot express: an explicit PAD
+    b = QDQ(channels=3, length=20)
+    x = b.input(*act(bits))
+    w, s = wq((5, 3, 3), 5)
+    b.output(b.op("Conv", [b.dq(x), b.qconst(w, s, axis=0)], (0.05, 0), kernel_shape=[3], pads=[2, 0]))
+    return b
+
+
+def c_conv_transpose(bits):  # the decoder: K=16, stride 8, one output channel
+    b = QDQ(channels=8, length=12)
+    x = b.input(0.05, -10)
+    w, s = wq((8, 1, 16), 1)
+    b.output(b.op("ConvTranspose", [b.dq(x), b.qconst(w, s, axis=1)], (1 / 128, 0), kernel_shape=[16], strides=[8]))
+    return b
+
+
+def c_conv_transpose_pads_bias(bits):
+    b = QDQ(channels=4, length=10)
+    x = b.input(0.05, 3)
+    w, s = wq((4, 3, 5), 3)
+    y = b.op("ConvTranspose", [b.dq(x), b.qconst(w, s, axis=1), bias(b, 0.05, s)], (0.02, 1), kernel_shape=[5],
+             strides=[2], pads=[1, 2])
+    b.output(y)
+    return b
+
+
+def c_conv_relu(bits):  # encoder -> ReLU: the RELU is fused into the CONV_2D, a QUANTIZE rescales
+    b = QDQ(channels=2, length=64)
+    x = b.input(1 / 128, 0)
+    w, s = wq((8, 2, 16), 8)
+    enc = b.op("Conv", [b.dq(x), b.qconst(w, s, axis=0)], (0.2, 3), kernel_shape=[16], strides=[8])
+    b.output(b.op("Relu", [b.dq(enc)], (0.1, -128)))
+    return b
+
+
+
+CASES: dict[str, list[Case]] = {
+    "Conv": [Case("pointwise", c_conv_pointwise),
+             Case("strided_encoder", c_conv_strided),
+             Case("depthwise_dilated", c_conv_depthwise_dilated, lengths=RESIZE),
+             Case("causal_pad", c_conv_causal_pad)],
+    "ConvTranspose": [Case("decoder", c_conv_transpose, lengths=RESIZE),
+                      Case("pads_bias", c_conv_transpose_pads_bias, lengths=RESIZE)],
+    "Relu": [Case("conv_relu_fused", c_conv_relu)],
+}
