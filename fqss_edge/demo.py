@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from fqss_edge.assets import asset
 
 
@@ -24,6 +26,7 @@ class DemoResult:
     page: Path | None = None
     seconds: dict[str, float] = field(default_factory=dict)
     metrics: list[dict[str, Any]] = field(default_factory=list)
+    utterances: list[dict[str, Any]] = field(default_factory=list)
     latency: list[dict[str, Any]] = field(default_factory=list)
     parity_markdown: str = ""
 
@@ -38,20 +41,58 @@ def _step(result: DemoResult, name: str, log: Callable[[str], None], msg: str):
     return done
 
 
-def _metrics(float_ckpt: Path, int8_ckpt: Path, parity: Any, data: Path) -> list[dict[str, Any]]:
+def _metrics(float_ckpt: Path, int8_ckpt: Path, parity: Any, data: Path) -> tuple[list[dict], list[dict]]:
+    """The mean quality of the float model and the int8 simulation (and each runtime's difference from the
+    simulation), and the per-utterance rows."""
     from fqss_edge.evaluation_report import run_evaluation
 
-    rows = []
-    for label, ckpt in (("float (PyTorch)", float_ckpt), ("FQSS int8 (PyTorch simulation)", int8_ckpt)):
-        m = run_evaluation(ckpt, data, with_sdr=True, progress=False).as_dict()["mean"]
-        rows.append({"model": label, "SI-SDR (dB)": round(m["si_sdr"], 2), "SI-SDRi (dB)": round(m["si_sdri"], 2),
-                     "SDR (dB)": round(m["sdr"], 2)})
+    rows: list[dict[str, Any]] = []
+    per_utt: dict[str, dict[str, Any]] = {}
+    for label, short, ckpt in (("float (PyTorch)", "float", float_ckpt), ("int8 (simulation)", "int8", int8_ckpt)):
+        report = run_evaluation(ckpt, data, with_sdr=True, progress=False, perceptual=True).as_dict()
+        rows.append({"model": label, **_quality(report["mean"])})
+        for u in report["utterances"]:
+            row = per_utt.setdefault(u["utt_id"], {"utterance": u["utt_id"]})
+            row.update({f"{short} {k}": v for k, v in _quality(u).items() if k != "SDR (dB)"})
     for rt in parity.runtimes:
         o = rt.overall
-        rows.append({"model": f"FQSS int8 ({rt.runtime}, {Path(rt.model).suffix})",
-                     "ΔSI-SDR vs simulation (dB)": round(o.delta_si_sdr_db, 3), "max |diff| (LSB)": o.max_lsb,
-                     "% within 1 LSB": round(o.pct_within_1lsb, 2), "SQNR vs simulation (dB)": round(o.sqnr_db, 1)})
-    return rows
+        rows.append({"model": f"{rt.runtime} ({Path(rt.model).suffix})",
+                     "ΔSI-SDR (dB)": round(o.delta_si_sdr_db, 3), "max |diff| (LSB)": int(o.max_lsb),
+                     "≤ 1 LSB (%)": round(o.pct_within_1lsb, 2), "SQNR (dB)": round(o.sqnr_db, 1)})
+    return rows, list(per_utt.values())
+
+
+def _quality(m: dict[str, Any]) -> dict[str, Any]:
+    """SI-SDR, SI-SDRi, SDR (dB), STOI and PESQ, rounded; a metric that was not computed is left out."""
+    out = {}
+    for key, label, digits in (("si_sdr", "SI-SDR (dB)", 2), ("si_sdri", "SI-SDRi (dB)", 2), ("sdr", "SDR (dB)", 2),
+                               ("stoi", "STOI", 3), ("pesq", "PESQ", 2)):
+        v = m.get(key)
+        if v is not None and v == v:  # not NaN
+            out[label] = round(v, digits)
+    return out
+
+
+def _paired(outputs: dict[str, list[Path]], references: list[Path], mixture: Path) -> dict[str, list[str]]:
+    """Reorder each model's estimates to the references' order (PIT on SI-SDR); return a note per source with
+    its SI-SDRi."""
+    import torch
+
+    from fqss_edge.audio import read_wav
+    from fqss_edge.metrics import pit_si_sdr, si_sdri
+
+    ref = torch.from_numpy(np.stack([read_wav(p)[0][0] for p in references])).double()
+    mix = torch.from_numpy(read_wav(mixture)[0][0]).double()
+    notes = {}
+    for label, paths in outputs.items():
+        est = torch.from_numpy(np.stack([read_wav(p)[0][0] for p in paths])).double()
+        n = min(est.shape[-1], ref.shape[-1])
+        _, perm = pit_si_sdr(est[None, :, :n], ref[None, :, :n])
+        order = [int(i) for i in perm[0]]
+        outputs[label] = [paths[i] for i in order]
+        gains = si_sdri(est[order, :n], ref[:, :n], mix[:n])
+        notes[label] = [f"SI-SDRi {float(g):.1f} dB" for g in gains]
+    return notes
 
 
 def _latency(models: list[Path], chunk: float, runs: int) -> tuple[list[dict[str, Any]], str]:
@@ -78,9 +119,11 @@ def run_demo(out_dir: Path, log: Callable[[str], None] = print, bench_runs: int 
     result = DemoResult(out)
     t0 = time.time()
     float_ckpt, int8_ckpt = asset("convtasnet_tiny_float.safetensors"), asset("convtasnet_tiny_fqss.safetensors")
-    example, test_set = asset("example_mixture.wav"), asset("test_set")
+    test_set = asset("test_set")
+    example = sorted((test_set / "mix").glob("*.wav"))[0]  # example_mixture.wav; its sources are in s1/ s2/
 
-    done = _step(result, "export", log, "1/5 export: FQSS checkpoint -> model.onnx + model.tflite (int8), float -> the same (float32)")
+    done = _step(result, "export", log,
+                 "1/5 export: FQSS checkpoint -> model.onnx + model.tflite (int8), float -> the same (float32)")
     int8 = export_bundle(int8_ckpt, out / "export" / "int8")
     flt = export_bundle(float_ckpt, out / "export" / "float")
     done()
@@ -89,7 +132,7 @@ def run_demo(out_dir: Path, log: Callable[[str], None] = print, bench_runs: int 
     parity = run_parity(int8_ckpt, [int8.onnx.path, int8.tflite], test_set)
     result.parity_markdown = parity.to_markdown()
     (out / "parity.md").write_text(result.parity_markdown)
-    result.metrics = _metrics(float_ckpt, int8_ckpt, parity, test_set)
+    result.metrics, result.utterances = _metrics(float_ckpt, int8_ckpt, parity, test_set)
     done()
 
     done = _step(result, "bench", log, "3/5 bench: float vs int8, 4 s chunks, 1 thread, on this CPU")
@@ -105,13 +148,18 @@ def run_demo(out_dir: Path, log: Callable[[str], None] = print, bench_runs: int 
         sub = out / "separated" / ("float" if "float" in label else "int8_tflite")
         paths = separate_file(example, open_backend(model), sub)
         outputs[label] = list(paths.values())
+    references = [test_set / f"s{j + 1}" / example.name for j in range(len(next(iter(outputs.values()))))]
+    notes = _paired(outputs, references, example) if all(p.is_file() for p in references) else None
     done()
 
     done = _step(result, "page", log, "5/5 summary page")
     result.page = build_summary_page(out / "summary", example, outputs, result.metrics, result.latency,
-                                     title="fqss-edge: tiny FQSS Conv-TasNet, float vs int8")
+                                     title="fqss-edge: tiny FQSS Conv-TasNet, float vs int8",
+                                     references=references if notes else (), notes=notes,
+                                     utterance_table=result.utterances)
     done()
     result.seconds["total"] = round(time.time() - t0, 1)
     (out / "summary.json").write_text(json.dumps({"seconds": result.seconds, "metrics": result.metrics,
-                                                  "latency": result.latency, "page": str(result.page)}, indent=2))
+                                                  "utterances": result.utterances, "latency": result.latency,
+                                                  "page": str(result.page)}, indent=2))
     return result

@@ -32,18 +32,28 @@ class EvalReport:
         return json.dumps(_strict(self.as_dict()), indent=2, allow_nan=False)
 
     def table(self) -> str:
-        t = Table(title=f"{self.checkpoint} ({self.method})")
-        for col in ("utterance", "SI-SDR dB", "SI-SDRi dB", "SDR dB"):
-            t.add_column(col, justify="left" if col == "utterance" else "right")
-        for s in self.scores:
-            t.add_row(s.utt_id, f"{s.si_sdr:.2f}", f"{s.si_sdri:.2f}", f"{s.sdr:.2f}")
+        """Per-utterance rows and the mean; SDR, STOI and PESQ columns when any utterance has them."""
         m = summarize(self.scores)
-        t.add_row("[bold]mean[/bold]", f"{m.get('si_sdr', float('nan')):.2f}", f"{m.get('si_sdri', float('nan')):.2f}",
-                  f"{m.get('sdr', float('nan')):.2f}")
+        cols = [(k, label) for k, label in COLUMNS if k in m or k in ("si_sdr", "si_sdri")]
+        t = Table(title=f"{self.checkpoint} ({self.method})")
+        t.add_column("utterance", justify="left")
+        for _, label in cols:
+            t.add_column(label, justify="right")
+        for s in self.scores:
+            t.add_row(s.utt_id, *(_cell(getattr(s, k), k) for k, _ in cols))
+        t.add_row("[bold]mean[/bold]", *(_cell(m.get(k, float("nan")), k) for k, _ in cols))
         console = Console(record=True, width=100)
         with console.capture() as cap:
             console.print(t)
         return cap.get()
+
+
+COLUMNS = (("si_sdr", "SI-SDR dB"), ("si_sdri", "SI-SDRi dB"), ("sdr", "SDR dB"), ("stoi", "STOI"),
+           ("pesq", "PESQ"))
+
+
+def _cell(v: float, key: str) -> str:
+    return f"{v:.3f}" if key == "stoi" else f"{v:.2f}"
 
 
 def _strict(obj: Any) -> Any:
@@ -57,7 +67,9 @@ def _strict(obj: Any) -> Any:
 
 
 def run_evaluation(checkpoint: Path, data: Path, config: Path | None = None, max_utts: int | None = None,
-                   with_sdr: bool = True, progress: bool = True) -> EvalReport:
+                   with_sdr: bool = True, progress: bool = True, perceptual: bool = False) -> EvalReport:
+    """Score ``checkpoint`` on ``data``'s test utterances; ``perceptual``: also STOI and PESQ (NaN where the
+    packages are missing, see ``fqss_edge.perceptual``)."""
     cfg = None
     if config is not None:
         from fqss_edge.config import load_config
@@ -70,5 +82,6 @@ def run_evaluation(checkpoint: Path, data: Path, config: Path | None = None, max
     items = (ds[i] for i in range(n))
     with Progress(disable=not progress, transient=True) as bar:
         task = bar.add_task("evaluating", total=n)
-        scores = evaluate(model_separator(loaded.model), items, with_sdr, on_item=lambda _: bar.advance(task))
+        scores = evaluate(model_separator(loaded.model), items, with_sdr, on_item=lambda _: bar.advance(task),
+                          sample_rate=m.sample_rate if perceptual else None)
     return EvalReport(str(checkpoint), str(loaded.meta.get("method", "?")), scores)

@@ -54,6 +54,15 @@ PYTHONWARNINGS="ignore:Editable installation" "${PIP[@]}" install -q -e '.[dev]'
 cuda=$(.venv/bin/python -c 'import torch; print(torch.version.cuda or "")')
 [[ -z "$cuda" ]] || note "warning: torch is a CUDA build ($cuda); set FQSS_TORCH_INDEX_URL for the CPU build"
 
+# 3b. STOI and PESQ (optional: eval and the summary page leave them out without their packages)
+if .venv/bin/python -c 'import pystoi, pesq' 2>/dev/null; then
+    step "STOI / PESQ packages present"
+else
+    step "Installing the perceptual metrics (pystoi, pesq; pesq compiles C code)"
+    "${PIP[@]}" install -q pystoi pesq || { "${PIP[@]}" install -q pystoi || true;
+        note "warning: pesq did not install (no C compiler?): no PESQ in eval and on the summary page"; }
+fi
+
 # 4. Debian packages (speech synthesis and audio tools used by tests and benchmarks) ---------------------------
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

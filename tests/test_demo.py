@@ -29,6 +29,9 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
     for kind in ("int8", "float"):
         assert (tmp_path / "export" / kind / "model.tflite").is_file()
     assert "summary page" in capsys.readouterr().out
+    text = page.read_text()  # issue 21: reference sources beside the estimates, per-utterance metrics
+    assert text.count("reference and estimates</h2>") == 2 and "<h2>Per utterance</h2>" in text
+    assert len(summary["utterances"]) == len(list(asset("test_set").joinpath("mix").glob("*.wav")))
 
 
 def test_shipped_fqss_model_maps_digital_silence_to_exact_zeros(tmp_path):

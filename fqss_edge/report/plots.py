@@ -52,7 +52,8 @@ def waveform_spectrogram_png(wav: str | Path, png: str | Path, title: str) -> Pa
     ax_w.tick_params(labelsize=7)
     nfft = 512 if sr > 16000 else 256
     if x.size >= nfft:
-        ax_s.specgram(x + 1e-9, NFFT=nfft, Fs=sr, noverlap=nfft // 2, cmap="magma", vmin=-120)
+        with np.errstate(divide="ignore"):  # digital silence: empty bins are -inf dB, drawn at vmin
+            ax_s.specgram(x + 1e-9, NFFT=nfft, Fs=sr, noverlap=nfft // 2, cmap="magma", vmin=-120)
     ax_s.set_xlabel("time (s)" + (f", first {MAX_SPECTROGRAM_SECONDS:.0f} s" if frames / sr >
                                   MAX_SPECTROGRAM_SECONDS else ""), fontsize=7)
     ax_s.set_ylabel("Hz", fontsize=7)

@@ -1,5 +1,5 @@
-"""A self-contained HTML summary page: listen to the mixture and every model's sources, see their waveforms and
-spectrograms, and read the metrics and latency tables.
+"""A self-contained HTML summary page: listen to the mixture and every model's sources (beside the reference
+sources when they are known), see their waveforms and spectrograms, and read the metrics and latency tables.
 
     build_summary_page("site/", "mix.wav", {"float": [s1, s2], "int8 tflite": [t1, t2]},
                        metrics_table=[{"model": "float", "SI-SDRi (dB)": 14.1}, ...],
@@ -76,27 +76,46 @@ STATUS_SCRIPT = """
 def build_summary_page(out_dir: str | Path, mixture_wav: str | Path, outputs: Mapping[str, Sequence[str | Path]],
                        metrics_table: Sequence[Mapping[str, Any]] = (),
                        latency_table: Sequence[Mapping[str, Any]] = (),
-                       title: str = "fqss-edge separation") -> Path:
+                       title: str = "fqss-edge separation",
+                       references: Sequence[str | Path] = (),
+                       notes: Mapping[str, Sequence[str]] | None = None,
+                       utterance_table: Sequence[Mapping[str, Any]] = ()) -> Path:
     """Write ``out_dir/index.html`` (+ ``audio/``, ``img/``) and return its path.
 
-    ``outputs``: model label -> its separated wavs (one per source, in source order).
+    ``outputs``: model label -> its separated wavs (one per source, in source order). ``references``: the true
+    sources of the mixture, in the same order: then each source gets a row with its reference beside every
+    model's estimate. ``notes``: model label -> a caption note per source (e.g. its SI-SDRi).
+    ``utterance_table``: per-utterance metrics, shown under the mean table.
     """
     out = Path(out_dir)
-    wavs = [Path(mixture_wav)] + [Path(p) for paths in outputs.values() for p in paths]
+    wavs = [Path(mixture_wav), *map(Path, references)] + [Path(p) for paths in outputs.values() for p in paths]
     for p in wavs:
         if not p.is_file():
             raise FqssError(f"{p}: no such file (summary page)")
+    if references and any(len(paths) != len(references) for paths in outputs.values()):
+        raise FqssError(f"summary page: {len(references)} reference sources, but the models' outputs have "
+                        f"{sorted({len(p) for p in outputs.values()})} sources")
     out.mkdir(parents=True, exist_ok=True)
     mix_card = _card(out, "mixture", Path(mixture_wav), "mixture")
+    groups = _groups(["reference", *outputs] if references else list(outputs))
+
+    def caption(label: str, j: int, path: Path) -> str:
+        note = (notes or {}).get(label)
+        return f"{label}: {path.stem}" + (f" ({note[j]})" if note else "")
+
     sections = []
-    used = {"mixture"}
-    for label, paths in outputs.items():
-        group = _slug(label)
-        while group in used:
-            group += "_"
-        used.add(group)
-        cards = [_card(out, group, Path(p), f"{label}: {Path(p).stem}") for p in paths]
-        sections.append(f'<h2>{html.escape(label)}</h2>\n<div class="grid">\n{"".join(cards)}</div>')
+    if references:
+        for j, ref in enumerate(references):
+            # references often share a file name (s1/x.wav, s2/x.wav): one folder per source
+            cards = [_card(out, f"{groups['reference']}/s{j + 1}", Path(ref), f"reference {j + 1}: {Path(ref).stem}")]
+            cards += [_card(out, groups[label], Path(paths[j]), caption(label, j, Path(paths[j])))
+                      for label, paths in outputs.items()]
+            sections.append(f'<h2>Source {j + 1}: reference and estimates</h2>\n<div class="grid">\n'
+                            f'{"".join(cards)}</div>')
+    else:
+        for label, paths in outputs.items():
+            cards = [_card(out, groups[label], Path(p), caption(label, j, Path(p))) for j, p in enumerate(paths)]
+            sections.append(f'<h2>{html.escape(label)}</h2>\n<div class="grid">\n{"".join(cards)}</div>')
     body = [
         f"<h1>{html.escape(title)}</h1>",
         '<h2>Mixture</h2>\n<div class="grid">\n' + mix_card + "</div>",
@@ -104,6 +123,8 @@ def build_summary_page(out_dir: str | Path, mixture_wav: str | Path, outputs: Ma
     ]
     if metrics_table:
         body.append("<h2>Separation quality</h2>\n" + html_table(metrics_table))
+    if utterance_table:
+        body.append("<h2>Per utterance</h2>\n" + html_table(utterance_table))
     if latency_table:
         body.append("<h2>Latency</h2>\n" + html_table(latency_table))
     page = (
@@ -141,6 +162,18 @@ def _card(out: Path, group: str, wav: Path, caption: str) -> str:
             f'<img src="{html.escape(i)}" alt="waveform and spectrogram of {html.escape(caption)}">\n'
             f'<audio controls preload="metadata"><source src="{html.escape(a)}" type="audio/wav">'
             f'<a href="{html.escape(a)}">{html.escape(wav.name)}</a></audio>\n</figure>\n')
+
+
+def _groups(labels: Sequence[str]) -> dict[str, str]:
+    """A distinct folder name (under audio/ and img/) per label; "mixture" is taken."""
+    used, groups = {"mixture"}, {}
+    for label in labels:
+        group = _slug(label)
+        while group in used:
+            group += "_"
+        used.add(group)
+        groups[label] = group
+    return groups
 
 
 def _slug(label: str) -> str:

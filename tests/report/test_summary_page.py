@@ -64,6 +64,21 @@ def page(tmp_path) -> Path:
                               title="Demo <2 speakers>")
 
 
+@pytest.fixture
+def paired_page(tmp_path, page) -> Path:
+    """The same outputs beside their reference sources, with a note per estimate and a per-utterance table."""
+    outputs = {label: sorted((tmp_path / label.replace(" ", "_")).glob("*.wav")) for label in ("float", "int8 tflite")}
+    refs = []
+    for j, src in enumerate(outputs["float"]):  # s1/ref_s.wav, s2/ref_s.wav: one name, as in a test set
+        refs.append(tmp_path / f"s{j + 1}" / "ref_s.wav")
+        refs[-1].parent.mkdir()
+        refs[-1].write_bytes(src.read_bytes())
+    notes = {"float": ["SI-SDRi 9.9 dB", "SI-SDRi 8.8 dB"]}
+    utts = [{"utterance": "u0", "float SI-SDRi (dB)": 9.35, "int8 SI-SDRi (dB)": 9.1}]
+    return build_summary_page(tmp_path / "paired", tmp_path / "mix.wav", outputs, references=refs, notes=notes,
+                              utterance_table=utts)
+
+
 def test_page_is_self_contained(page):
     text = page.read_text()
     els = parse(text)
@@ -76,6 +91,27 @@ def test_page_is_self_contained(page):
     assert "Demo &lt;2 speakers&gt;" in text and "<2 speakers>" not in text
     assert "SI-SDRi (dB)" in text and "13.90" in text and "5100000" in text and "litert-xnnpack" in text
     assert text.count("<th>") == 4 + 4  # metrics: model, SI-SDRi, params, size; latency: 4 columns
+
+
+def test_references_sit_beside_the_estimates(paired_page):
+    text = paired_page.read_text()
+    els = parse(text)
+    assert sum(tag == "audio" for tag, _ in els) == 1 + 2 * 3  # the mixture; per source: reference, 2 models
+    rows = text.split("<h2>Source ")[1:]
+    assert len(rows) == 2 and all(f"reference {j + 1}: ref_s" in r and "float: mix_s" in r and
+                                  "int8 tflite: mix_s" in r for j, r in enumerate(rows))
+    assert "(SI-SDRi 9.9 dB)" in rows[0] and "(SI-SDRi 8.8 dB)" in rows[1]
+    assert "<h2>Per utterance</h2>" in text and "9.35" in text
+    srcs = [a["src"] for tag, a in els if tag == "source"]
+    refs = [paired_page.parent / s for s in srcs if s.startswith("audio/reference/")]
+    assert len(refs) == 2 and refs[0].read_bytes() != refs[1].read_bytes()  # both kept, not one overwritten
+
+
+def test_references_must_match_the_sources(tmp_path, page):
+    wav = page.parent.parent / "mix.wav"
+    with pytest.raises(FqssError, match="1 reference sources, but the models' outputs have \\[2\\] sources"):
+        build_summary_page(tmp_path / "x", wav, {"m": [wav, wav]}, references=[wav])
+    assert not (tmp_path / "x").exists()
 
 
 def test_html_table_columns_and_formatting():
@@ -114,14 +150,16 @@ def media_status(dom: str) -> list[tuple[str, dict]]:
     return [(tag, a) for tag, a in parse(dom) if tag in ("audio", "img")]
 
 
-def test_every_audio_and_image_loads_in_chromium(page, tmp_path):
+@pytest.mark.parametrize("fixture, n_media", [("page", 10), ("paired_page", 14)])
+def test_every_audio_and_image_loads_in_chromium(fixture, n_media, request, tmp_path):
+    page = request.getfixturevalue(fixture)
     server = served(page.parent)
     try:
         dom = rendered_dom(f"http://127.0.0.1:{server.server_port}/index.html", tmp_path / "profile")
     finally:
         server.shutdown()
     media = media_status(dom)
-    assert len(media) == 10
+    assert len(media) == n_media
     for tag, a in media:
         name = a.get("alt") or tag
         assert a.get("data-status") == "ok", f"{tag} {name}: {a.get('data-status')}"
@@ -129,7 +167,7 @@ def test_every_audio_and_image_loads_in_chromium(page, tmp_path):
             assert int(a["data-ready-state"]) >= 1, f"audio readyState {a['data-ready-state']}"
         else:
             assert int(a["data-natural-width"]) > 0, f"{name}: naturalWidth 0"
-    assert "10 of 10 media loaded" in dom
+    assert f"{n_media} of {n_media} media loaded" in dom
 
 
 def test_broken_media_are_detected(page, tmp_path):

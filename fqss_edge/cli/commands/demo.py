@@ -58,7 +58,8 @@ def _table(title: str, rows: list[dict]):
     table = Table(title=title)
     cols = list(dict.fromkeys(k for r in rows for k in r))
     for c in cols:
-        table.add_column(escape(c), justify="left" if c == "model" else "right")
+        # the model column never wraps (at 80 columns the numbers' headers wrap instead)
+        table.add_column(escape(c), justify="left" if c == "model" else "right", no_wrap=c == "model")
     for r in rows:
         table.add_row(*(escape(str(r.get(c, ""))) for c in cols))  # labels like "onnxruntime[opt=off]"
     return table

@@ -1,4 +1,4 @@
-"""``fqss-edge eval``: SI-SDR, SI-SDRi (PIT) and SDR of a checkpoint on a data folder."""
+"""``fqss-edge eval``: SI-SDR, SI-SDRi (PIT), SDR, STOI and PESQ of a checkpoint on a data folder."""
 
 from __future__ import annotations
 
@@ -24,9 +24,15 @@ def register(app: typer.Typer) -> None:
         max_utts: Annotated[int | None, typer.Option(min=1, help="Evaluate at most this many utterances.")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON (per utterance and mean).")] = False,
         sdr: Annotated[bool, typer.Option(help="Also compute BSS-eval SDR (slower).")] = True,
+        stoi_pesq: Annotated[bool, typer.Option(help="Also compute STOI and PESQ (packages pystoi, pesq).")] = True,
     ) -> None:
-        """Evaluate a checkpoint: per-utterance and mean SI-SDR, SI-SDRi and SDR."""
+        """Evaluate a checkpoint: per-utterance and mean SI-SDR, SI-SDRi, SDR, STOI and PESQ."""
+        from fqss_edge import perceptual
         from fqss_edge.evaluation_report import run_evaluation
 
-        report = run_evaluation(checkpoint, data, config, max_utts, sdr, progress=not as_json)
+        if stoi_pesq and (missing := perceptual.missing()):
+            typer.echo(f"fqss-edge eval: {' and '.join(missing)} not installed: no "
+                       f"{'STOI' if 'pystoi' in missing else ''}{' / ' if len(missing) == 2 else ''}"
+                       f"{'PESQ' if 'pesq' in missing else ''} (pip install 'fqss-edge[perceptual]')", err=True)
+        report = run_evaluation(checkpoint, data, config, max_utts, sdr, progress=not as_json, perceptual=stoi_pesq)
         typer.echo(report.to_json() if as_json else report.table())
