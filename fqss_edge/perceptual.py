@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import warnings
 
 import numpy as np
 
@@ -22,13 +23,20 @@ def missing() -> list[str]:
     return [p for p in ("pystoi", "pesq") if importlib.util.find_spec(p) is None]
 
 
+STOI_TOO_SHORT = 1e-5  # what pystoi returns (with a warning) for fewer than 30 speech frames (~0.4 s)
+
+
 def stoi(est: np.ndarray, ref: np.ndarray, sample_rate: int) -> float:
-    """Mean STOI (0..1) of ``est[j]`` against ``ref[j]``, ``[S, T]`` arrays; NaN without ``pystoi``."""
+    """Mean STOI (0..1) of ``est[j]`` against ``ref[j]``, ``[S, T]`` arrays; NaN without ``pystoi`` or when a
+    reference has too little speech for STOI (under ~0.4 s once silent frames are removed)."""
     if importlib.util.find_spec("pystoi") is None:
         return math.nan
     from pystoi import stoi as _stoi
 
-    return float(np.mean([_stoi(r, e, sample_rate, extended=False) for e, r in zip(_f64(est), _f64(ref))]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        values = [_stoi(r, e, sample_rate, extended=False) for e, r in zip(_f64(est), _f64(ref))]
+    return math.nan if any(v == STOI_TOO_SHORT for v in values) else float(np.mean(values))
 
 
 def pesq(est: np.ndarray, ref: np.ndarray, sample_rate: int) -> float:

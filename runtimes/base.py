@@ -2,12 +2,15 @@
 
 ``IoContract`` is the model's I/O description (written into the ONNX metadata as ``fqss.io_contract`` by the
 exporter). Backends take any length: they zero-pad to the contract (``T % stride == 0``, ``T >= kernel_size``)
-and crop the output back to ``T``.
+and crop the output back to ``T``. A model exported at one input length (``fixed_length``, ``export --length``:
+DPRNN / DPTNet .tflite files) runs longer inputs in consecutive windows of that length (``run_in_windows``), each
+a separate segment: nothing carries over from one window to the next.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -31,27 +34,38 @@ class IoContract:
     output_name: str = OUTPUT_NAME
     output_lsb: float = 1.0 / 32768.0  # one step of the output: 1/32768 for FQSS, the output scale otherwise
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    fixed_length: int | None = None  # the one input length of a fixed-length export (None: resizable)
 
     def __post_init__(self) -> None:
         if not self.source_names:
             object.__setattr__(self, "source_names", tuple(f"s{k + 1}" for k in range(self.n_src)))
 
     def valid_length(self, n: int) -> int:
-        """The shortest length >= n the model accepts."""
+        """The shortest length >= n the model accepts (a fixed-length model: in whole windows)."""
+        if self.fixed_length:
+            return max(-(-n // self.fixed_length), 1) * self.fixed_length
         n = max(n, self.kernel_size)
         return -(-n // self.stride) * self.stride
+
+    def call_length(self, n: int) -> int:
+        """The input length of one model call for ``n`` samples: ``valid_length(n)``, or the fixed length."""
+        return self.fixed_length or self.valid_length(n)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["source_names"] = list(self.source_names)
         d.pop("extra")
+        fixed = d.pop("fixed_length")
+        t = fixed or "T"
         d.update(
-            input={"name": self.input_name, "dtype": "float32", "shape": [1, 1, "T"], "layout": "NCT",
+            input={"name": self.input_name, "dtype": "float32", "shape": [1, 1, t], "layout": "NCT",
                    "range": "[-1, 1)"},
-            output={"name": self.output_name, "dtype": "float32", "shape": [1, self.n_src, "T"], "layout": "NCT"},
+            output={"name": self.output_name, "dtype": "float32", "shape": [1, self.n_src, t], "layout": "NCT"},
             length={"multiple_of": self.stride, "min": self.kernel_size,
                     "constraint": "T % stride == 0 and T >= kernel_size"},
         )
+        if fixed:
+            d["length"] = {"fixed": fixed, "constraint": f"T == {fixed}; longer inputs run in windows of {fixed}"}
         return d
 
     @classmethod
@@ -88,6 +102,16 @@ def pad_to_contract(waveform: np.ndarray, contract: IoContract) -> np.ndarray:
     out = np.zeros((1, 1, contract.valid_length(w.shape[0])), dtype=np.float32)
     out[0, 0, : w.shape[0]] = w
     return out
+
+
+def run_in_windows(run: Callable[[np.ndarray], np.ndarray], x: np.ndarray, window: int) -> np.ndarray:
+    """``run`` ([window] -> [S, window]) over ``x`` [T] in consecutive windows (the last zero-padded), the
+    outputs concatenated and cropped to [S, T]."""
+    n = max(-(-x.shape[-1] // window), 1)
+    padded = np.zeros(n * window, dtype=x.dtype)
+    padded[:x.shape[-1]] = x
+    y = np.concatenate([run(padded[i * window:(i + 1) * window]) for i in range(n)], axis=-1)
+    return np.ascontiguousarray(y[..., :x.shape[-1]])
 
 
 @runtime_checkable

@@ -13,7 +13,9 @@ does not import.
 An integer model reads the waveform as 16-bit PCM (``floor(32768 x)``, as its input splitter does); a float32
 model (metadata ``precision: float32``) takes the waveform as it is and returns its float outputs unrounded.
 The input length is padded with zeros to the model's contract (``T % stride == 0``, ``T >= kernel_size``), the
-interpreter's input is resized to it, and the outputs are cropped back to ``T``.
+interpreter's input is resized to it, and the outputs are cropped back to ``T``. A file exported at one length
+(``export --length N``: static input shape [1, N]; DPRNN / DPTNet, whose LSTM state has a fixed batch) runs any
+input in consecutive windows of N samples, the last zero-padded, each a separate segment (``fixed_length``).
 
 ``intermediates(waveform)`` (parity ``--per-layer``) returns the integer codes of every quantized activation,
 named as in the ONNX graph and the PyTorch simulation, in the ONNX layout. It runs a second interpreter that keeps
@@ -32,7 +34,9 @@ from fqss_edge.errors import FqssError
 from fqss_edge.export.tflite.layout import activation_to_onnx_layout
 from fqss_edge.export.tflite.metadata import read_tflite_metadata, stored_weights_sha256
 from fqss_edge.fingerprint import TFLITE_WEIGHTS_KEY, check_digest
-from fqss_edge.runtimes.base import IoContract, as_waveform
+import dataclasses
+
+from fqss_edge.runtimes.base import IoContract, as_waveform, run_in_windows
 from fqss_edge.runtimes.metadata_schema import TfliteMetadata, validated
 
 KERNELS = ("xnnpack", "builtin", "ref")
@@ -64,7 +68,7 @@ def contract_from_metadata(meta: dict[str, Any], source: str = "fqss_edge metada
              input_name=m.input.name, output_name=m.output.name)
     c = IoContract.from_dict(d, source)
     c.extra.update(tflite=meta)
-    return c
+    return dataclasses.replace(c, fixed_length=m.length.fixed) if m.length.fixed else c
 
 
 class LiteRtBackend:
@@ -111,6 +115,10 @@ class LiteRtBackend:
         self.precision = self.meta.get("precision", "int8")  # files written before float32 models: int8
         self._contract = contract_from_metadata(self.meta, f"{p}: fqss_edge metadata")
         self._check_tensors(p)
+        d = self._it.get_input_details()[0]
+        signature = list(d.get("shape_signature", d["shape"]))
+        if signature and signature[-1] > 0:  # a static length: exported with --length
+            self._contract = dataclasses.replace(self._contract, fixed_length=int(signature[-1]))
         check_digest(self.meta.get(TFLITE_WEIGHTS_KEY), stored_weights_sha256(p), str(p))
         self._length = -1
         return self
@@ -169,7 +177,11 @@ class LiteRtBackend:
         return padded
 
     def _invoke_padded(self, x: np.ndarray) -> np.ndarray:
-        """[T] -> the model's output [S, T]: zero-padded to the contract's valid length, run, cropped back."""
+        """[T] -> the model's output [S, T]: zero-padded to the contract's valid length, run, cropped back (a
+        fixed-length model: in windows of its length)."""
+        fixed = self.io_contract.fixed_length
+        if fixed and x.shape[0] > fixed:
+            return run_in_windows(self._invoke_padded, x, fixed)
         y = self._invoke(self._padded(x))
         return np.ascontiguousarray(y.reshape(y.shape[0], -1)[:, :x.shape[0]])
 
@@ -216,6 +228,10 @@ class LiteRtBackend:
             self._debug_length = -1
             self._fused = _fused_activation_outputs(self.path)
         it = self._debug_it
+        fixed = self.io_contract.fixed_length
+        if fixed and np.asarray(waveform).shape[-1] > fixed:
+            raise FqssError(f"{self.path}: per-layer codes of a model exported at length {fixed} need an input of "
+                            f"at most {fixed} samples (got {np.asarray(waveform).shape[-1]})")
         pcm = _to_pcm16(as_waveform(waveform))
         x = pcm if self.meta.get("io") != "float32" else pcm.astype(np.float32) / np.float32(32768.0)
         self._debug_length = self._invoke_on(it, self._padded(x), self._debug_length)

@@ -67,6 +67,7 @@ class _Tensor(_Strict):
 class _Length(_Strict):
     multiple_of: Dim | None = None
     min: Dim | None = None
+    fixed: Dim | None = None  # exported at this one input length (``export --length``)
 
 
 class TfliteMetadata(_Strict):

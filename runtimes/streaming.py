@@ -91,7 +91,9 @@ class StreamingSeparator:
     """Chunked overlap-add separation of a mono stream at the model's sample rate (see the module docstring).
 
     ``chunk_seconds``: new audio per model call (the hop); ``overlap_seconds``: audio shared with the previous
-    window, cross-faded. Both are rounded to whole model frames (multiples of the model's stride).
+    window, cross-faded. Both are rounded to whole model frames (multiples of the model's stride). A model exported
+    at one length (``io_contract.fixed_length``) sets the window itself: the overlap is at most half of it
+    and the chunk is the rest.
     ``align_sources``: keep the source order consistent across windows (on by default).
     ``normalize``: bring each window to the training level and the outputs back (on by default).
     """
@@ -112,6 +114,9 @@ class StreamingSeparator:
         self.overlap_samples = _round_to(overlap_seconds * self.sample_rate, stride)
         if self.overlap_samples > self.chunk_samples:
             raise FqssError(f"overlap ({overlap_seconds} s) must not be longer than the chunk ({chunk_seconds} s)")
+        if c.fixed_length:  # a model exported at one length: its windows are that long, whatever chunk was asked
+            self.overlap_samples = min(self.overlap_samples, c.fixed_length // 2 // stride * stride)
+            self.chunk_samples = c.fixed_length - self.overlap_samples
         self.window_samples = self.chunk_samples + self.overlap_samples
         check_window(backend, self.window_samples, f"chunk {chunk_seconds:g} s + overlap {overlap_seconds:g} s")
         self.align_sources = align_sources

@@ -51,6 +51,12 @@ def test_pesq_narrow_band_at_8k_and_undefined_elsewhere(refs):
     assert math.isnan(perceptual.pesq(np.zeros_like(refs), refs, SR))  # digital silence
 
 
+@needs_pystoi
+def test_stoi_of_too_little_speech_is_undefined(refs):
+    short = refs[:, : SR // 4]  # 0.25 s: fewer than the 30 frames STOI needs
+    assert math.isnan(perceptual.stoi(short, short, SR))
+
+
 def test_missing_packages_give_nan_and_are_named(monkeypatch, refs):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in ("pystoi", "pesq") else

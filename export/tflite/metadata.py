@@ -41,14 +41,19 @@ def build_metadata(ctx, io: str, precision: str = "int8") -> dict:
         value = "float32 in [-1, 1) (any float value; a float model)"
     length = {"multiple_of": stride, "min": kernel,
               "rule": "T % multiple_of == 0 and T >= min; pad with zeros and crop the outputs otherwise"}
+    if g.length is not None:  # exported at one input length (``export --length``): longer inputs run in windows
+        length = {"multiple_of": stride, "min": kernel, "fixed": g.length,
+                  "rule": f"T == {g.length}: pad shorter inputs with zeros; run longer ones in windows of {g.length}"}
     return {
         "format": "fqss-edge-tflite",
         "format_version": FORMAT_VERSION,
         "io": io,
-        "input": {"name": inp.name, "dtype": dtype, "shape": [1, "T"] if len(inp.shape) == 2 else list(inp.shape),
+        "input": {"name": inp.name, "dtype": dtype,
+                  "shape": [1, "T"] if len(inp.shape) == 2 and g.length is None else list(inp.shape),
                   "value": value, "layout": "batch, time (mono)"},
         "output": {"name": out.name, "dtype": str(out.dtype),
-                   "shape": ["n_src", "T"] if len(out.shape) == 2 else list(out.shape), "value": value,
+                   "shape": ["n_src", "T"] if len(out.shape) == 2 and g.length is None else list(out.shape),
+                   "value": value,
                    "layout": "source, time"},
         "sample_rate": sample_rate,
         "n_src": n_src,

@@ -102,7 +102,7 @@ def tflite_delegation(target: Target, chunk_seconds: float) -> dict[str, Any]:
     from fqss_edge.runtimes.litert_backend import LiteRtBackend, xnnpack_delegation
 
     contract = LiteRtBackend(kernels="builtin").load(target.path).io_contract
-    n = contract.valid_length(round(chunk_seconds * contract.sample_rate))
+    n = contract.call_length(round(chunk_seconds * contract.sample_rate))
     d = xnnpack_delegation(target.path, length=n, threads=int(target.options.get("threads", 1)))
     d["fully_delegated"] = d["delegated"] == d["operators"]
     return d
@@ -118,7 +118,7 @@ def tflite_op_profile(target: Target, chunk_seconds: float, runs: int = 10, seed
     kernels = target.options.get("kernels", "xnnpack")
     threads = int(target.options.get("threads", 1))
     be = LiteRtBackend(kernels="builtin").load(target.path)
-    n = be.io_contract.valid_length(round(chunk_seconds * be.io_contract.sample_rate))
+    n = be.io_contract.call_length(round(chunk_seconds * be.io_contract.sample_rate))
     values = _all_tensor_values(target.path, n, seed)
     model = fu.read_model(str(target.path))
     resolver = {"xnnpack": OpResolverType.AUTO, "builtin": OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,

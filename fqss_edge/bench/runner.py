@@ -139,8 +139,8 @@ def run_round_robin(targets: list[Target], settings: Settings,
         be = opener(t)
         init_ms = (time.perf_counter_ns() - t0) / 1e6
         sr = int(be.io_contract.sample_rate)
-        if hasattr(be.io_contract, "valid_length"):  # (test fakes have no contract to estimate from)
-            check_window(be, be.io_contract.valid_length(max(1, round(settings.chunk_seconds * sr))),
+        if hasattr(be.io_contract, "call_length"):  # (test fakes have no contract to estimate from)
+            check_window(be, be.io_contract.call_length(max(1, round(settings.chunk_seconds * sr))),
                          f"{t.path}: --chunk {settings.chunk_seconds:g} s")
         x = chunk_waveform(sr, settings.chunk_seconds, settings.seed)
         first = _timed(be.run, x)

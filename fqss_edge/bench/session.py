@@ -156,7 +156,7 @@ def _runner_inputs(targets: list[Target], settings: Settings, where: str) -> tup
         if t.kind != "tflite":
             raise FqssError(f"{t.path}: {where} runs .tflite models only (LiteRT on the device)")
         c = contract_from_metadata(read_tflite_metadata(t.path), f"{t.path}: fqss_edge metadata")
-        lengths.append(c.valid_length(max(1, round(settings.chunk_seconds * c.sample_rate))))
+        lengths.append(c.call_length(max(1, round(settings.chunk_seconds * c.sample_rate))))
         rates.append(c.sample_rate)
     return lengths, rates
 

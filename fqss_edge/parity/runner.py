@@ -15,7 +15,7 @@ from fqss_edge.parity.metrics import DiffAccumulator, pit_si_sdr
 from fqss_edge.parity.per_layer import LayerDiffs
 from fqss_edge.parity.report import OutputStats, ParityReport, RuntimeStats
 from fqss_edge.runtimes import open_backend
-from fqss_edge.runtimes.base import Backend, SupportsIntermediates
+from fqss_edge.runtimes.base import Backend, SupportsIntermediates, run_in_windows
 from fqss_edge.runtimes.onnxruntime_backend import OnnxRuntimeBackend
 from fqss_edge.runtimes.torch_backend import TorchBackend
 
@@ -134,7 +134,8 @@ def run_parity(ckpt_path: str | Path, model_paths: list[str | Path], data_dir: s
         for backend in runtimes_for(path, reference, threads):
             _check_compatible(backend, str(path), reference)
             provenance[str(path)] = fingerprint_check(backend, str(path), reference)
-            layers = LayerDiffs() if per_layer and _has_intermediates(backend) else None
+            fixed = backend.io_contract.fixed_length  # its windows hold no whole mixture: no per-layer codes
+            layers = LayerDiffs() if per_layer and _has_intermediates(backend) and not fixed else None
             accs = [DiffAccumulator(contract.output_lsb) for _ in range(contract.n_src)]
             tracked.append(_Tracked(backend, str(path), accs, layers=layers))
     ds = open_dataset(data_dir, "test", contract.sample_rate, contract.n_src, None, 0)
@@ -148,13 +149,21 @@ def run_parity(ckpt_path: str | Path, model_paths: list[str | Path], data_dir: s
         si_ref = pit_si_sdr(y_ref, sources)
         ref_si.append(si_ref)
         ref_layers = reference.intermediates(mix) if per_layer else None
+        # a fixed-length model runs the mixture in windows of its length: compared with the simulation run on
+        # the same windows
+        windowed: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         outs = [y_ref]
         for t in tracked:
+            fixed = t.backend.io_contract.fixed_length
+            if fixed and fixed not in windowed:
+                y_w = run_in_windows(reference.run, mix, fixed)
+                windowed[fixed] = (y_w, pit_si_sdr(y_w, sources))
+            y_cmp, si_cmp = windowed[fixed] if fixed else (y_ref, si_ref)
             y = t.backend.run(mix)
             outs.append(y)
             for s, acc in enumerate(t.outputs):
-                acc.add(y[s], y_ref[s])
-            t.delta_si_sdr.append(list(pit_si_sdr(y, sources) - si_ref))
+                acc.add(y[s], y_cmp[s])
+            t.delta_si_sdr.append(list(pit_si_sdr(y, sources) - si_cmp))
             if t.layers is not None and ref_layers is not None:
                 t.layers.add(ref_layers, t.backend.intermediates(mix))  # type: ignore[attr-defined]
         pairs.add(outs)

@@ -1,6 +1,5 @@
 """The command line: help with examples, and one-line errors with a non-zero exit for bad input."""
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -65,10 +64,9 @@ def test_eval_prints_a_table_and_json(trained, tiny_data, capsys):
 
     report = json.loads(out)
     assert code == 0 and report["mean"]["n"] == 2 and len(report["utterances"]) == 2
-    if importlib.util.find_spec("pystoi"):  # STOI by default where pystoi is installed (setup.sh installs it)
-        assert 0 < report["mean"]["stoi"] <= 1 and all(0 < u["stoi"] <= 1 for u in report["utterances"])
-    code, out, _ = run_cli(["eval", trained, "--data", tiny_data / "test", "--json", "--no-stoi-pesq"], capsys)
-    assert code == 0 and "stoi" not in json.loads(out)["mean"]
+    # STOI by default where pystoi is installed (setup.sh installs it); these 0.4 s utterances are too short for
+    # it (values: tests/test_perceptual.py): undefined, null, never pystoi's stand-in 1e-5
+    assert all(u["stoi"] is None for u in report["utterances"]) and "stoi" not in report["mean"]
 
 
 def test_eval_json_is_strict_and_silent_references_do_not_crash(trained, tiny_data, tmp_path, capsys):

@@ -9,8 +9,8 @@
 Models with an LSTM whose batch follows the input length (``fixed_length_tflite``: DPRNN, DPTNet) differ in two
 checked ways: their .tflite is exported at a fixed input length (a resizable export is refused with the reason), and
 onnxruntime runs the LSTM in float (ONNX has no integer LSTM), so it is held to an SQNR against the simulation
-instead of 1 LSB. The CLI path runs on their ONNX graph; its .tflite part (``parity``, ``bench``, ``separate``,
-streaming feed any length to the .tflite) ends in an xfail naming the reason.
+instead of 1 LSB. The CLI path runs on their ONNX graph and on the fixed-length .tflite, which ``parity``,
+``bench``, ``separate`` and streaming run in windows of its length.
 """
 
 from __future__ import annotations
@@ -42,9 +42,6 @@ ARCHS = sorted(ARCHITECTURES)
 QUANTS = {"fqss": FQSS_QUANT_NORM8, "vanilla": VANILLA_QUANT}
 
 # why the CLI cannot run a fixed-length .tflite yet (architectures with ``fixed_length_tflite``)
-FIXED_LENGTH_CLI = ("the intra-chunk LSTM's batch is B x chunks, which follows the input length, and TFLite's LSTM "
-                    "state tensors have a fixed batch: the .tflite has a fixed length (`export --length`), and "
-                    "parity, bench, separate and streaming do not window their input to it yet")
 # onnxruntime runs an LSTM in float (no integer LSTM in ONNX): the bound against the simulation for such models.
 # Measured on the smoke DPRNN (random weights, 1203 samples): FQSS 39.1 dB, vanilla 44.9 dB
 LSTM_ORT_SQNR_DB = 30.0
@@ -243,9 +240,10 @@ def test_export_info_parity_bench_separate_stream(trained, tiny_data, tmp_path, 
         from ai_edge_litert.interpreter import Interpreter
 
         assert list(Interpreter(model_path=str(fixed)).get_input_details()[0]["shape_signature"]) == [1, 3 * n]
-        assert _cli("info", fixed)[0] == 0
+        code, info = _cli("info", fixed)
+        assert code == 0 and f"[1, {3 * n}]" in info and f"fixed {3 * n} samples" in info
         assert _cli("export", ckpt, "--int8", "--format", "onnx", "-o", out)[0] == 0
-        models = [out / "model.onnx"]
+        models = [out / "model.onnx", fixed]  # the app windows its input to the fixed length
     else:
         assert _cli("export", ckpt, "--int8", "-o", out)[0] == 0
         models = [out / "model.onnx", out / "model.tflite"]
@@ -270,11 +268,8 @@ def test_export_info_parity_bench_separate_stream(trained, tiny_data, tmp_path, 
     assert _cli("separate", mix, "--model", models[-1], "-o", tmp_path / "sep")[0] == 0
     assert len(list((tmp_path / "sep").glob("*.wav"))) == 2
     _streaming_does_not_depend_on_push_sizes(models[-1])
-    reasons = [FIXED_LENGTH_CLI] if len(models) == 1 else []
     if over:
-        reasons.append(f"{', '.join(over)}: {ORT_LSTM_GAP[arch]}")
-    if reasons:
-        pytest.xfail("; ".join(reasons))
+        pytest.xfail(f"{', '.join(over)}: {ORT_LSTM_GAP[arch]}")
 
 
 def _streaming_does_not_depend_on_push_sizes(model_path) -> None:
@@ -282,7 +277,11 @@ def _streaming_does_not_depend_on_push_sizes(model_path) -> None:
 
     backend = open_backend(model_path, **({"kernels": "ref"} if model_path.suffix == ".tflite" else {}))
     x = random_audio(1, 3000, seed=11).numpy().reshape(-1)
+    c = backend.io_contract
+    fixed = c.fixed_length  # the separator's windows are that long
     offline = StreamingSeparator(backend, chunk_seconds=0.1, overlap_seconds=0.02, normalize=False)
+    if fixed:  # the model's window; the overlap cut to at most half of it (160 samples asked)
+        assert offline.window_samples == fixed and 0 < offline.overlap_samples <= fixed // 2
     whole = np.concatenate([offline.push(x), offline.flush()], axis=1)
     online = StreamingSeparator(backend, chunk_seconds=0.1, overlap_seconds=0.02, normalize=False)
     parts = [online.push(x[i:i + 97]) for i in range(0, x.size, 97)] + [online.flush()]

@@ -167,3 +167,17 @@ def test_tiny_model_streaming_equals_offline_separate(fmt, tiny_models, tmp_path
     streamed = stream(StreamingSeparator(backend, 1.0, 0.25), x, SR // 100)
     assert offline.shape == streamed.shape == (2, x.size)
     assert np.array_equal(offline, streamed)
+
+
+def test_a_fixed_length_model_sets_the_window():
+    """A model exported at one length (``export --length``): every call gets exactly that many samples; the
+    overlap is cut to at most half of it; a pointwise model is still reproduced exactly."""
+    import dataclasses
+
+    be = FakeBackend("signs")
+    be._contract = dataclasses.replace(be.io_contract, fixed_length=320)
+    sep = StreamingSeparator(be, chunk_seconds=4.0, overlap_seconds=0.5, normalize=False)  # 32000 + 4000 asked
+    assert (sep.window_samples, sep.overlap_samples, sep.chunk_samples) == (320, 160, 160)
+    x = noise(2000, seed=5)
+    y = stream(sep, x, 97)
+    assert np.array_equal(y, expected("signs", x)) and set(be.calls) == {320}

@@ -41,7 +41,11 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"  input       : {md['input']['name']} {md['input']['dtype']} {md['input'].get('shape')} "
                        f"({md['input'].get('value', '')})")
             typer.echo(f"  output      : {md['output']['name']} {md['output']['dtype']} {md['output'].get('shape')}")
-            typer.echo(f"  length      : T % {md.get('length', {}).get('multiple_of')} == 0 and T >= {md.get('length', {}).get('min')}")
+            length = md.get("length", {})
+            if length.get("fixed"):
+                typer.echo(f"  length      : fixed {length['fixed']} samples (longer inputs run in windows of it)")
+            else:
+                typer.echo(f"  length      : T % {length.get('multiple_of')} == 0 and T >= {length.get('min')}")
             typer.echo(f"  FQSS        : splitter={md.get('input_splitter')} residual_output={md.get('residual_output')}")
             rt = data["min_runtime"]
             typer.echo(f"  min runtime : TF Lite / LiteRT {rt['version'] or '?'} (needed by {', '.join(rt['needed_by'])})")
