@@ -15,6 +15,10 @@ def check_weight(ctx: ConvertContext, node: onnx.NodeProto, w: QIn, channel_axis
     if w.const.dtype != np.int8:
         raise ctx.fail(node, f"{w.const.dtype} weights; TFLite int8 kernels need int8 weights")
     if np.any(w.q.zero_point != 0):
+        if w.name in ctx.g.uint8:  # read as int8 with zero point z - 128 (onnx_graph.uint8_as_int8)
+            raise ctx.fail(node, "uint8 weights with a zero point other than 128: TFLite's int8 kernels need "
+                                 "symmetric weights (quantize the weights as QInt8, e.g. quantize_static's default "
+                                 "weight_type)")
         raise ctx.fail(node, "weight zero points must be 0 (symmetric int8 weights)")
     if not w.q.per_tensor and w.q.axis % w.const.ndim != channel_axis:
         raise ctx.fail(node, f"weights quantized along axis {w.q.axis}; the output-channel axis is {channel_axis}")

@@ -1,0 +1,39 @@
+"""One-node cases: what other quantizers emit (``fqss-edge convert``): PRelu with a float slope (onnxruntime
+``quantize_static`` leaves it float) or a DQ'd int8 one, and uint8 activations (``QuantType.QUInt8``)."""
+
+from __future__ import annotations
+
+import numpy as np
+from op_case_kit import RESIZE, Case, R, bias, f32, wq
+from qdq_builder import QDQ
+
+
+def _prelu(slope, bits="x"):
+    """DQ -> PRelu(slope) -> Q; ``slope``: a float array, or "dq" (an int8 per-tensor DQ'd constant)."""
+    def build(b8):
+        b = QDQ(channels=4, length=16)
+        act = "u8" if bits == "u8" else 8
+        x = b.input(0.04, 133 if act == "u8" else 5, act)
+        s = b.qconst(R.integers(-60, 60, (4, 1)), np.float32(0.005)) if slope == "dq" else b.const(f32(slope))
+        b.output(b.op("PRelu", [b.dq(x), s], (0.03, 120 if act == "u8" else -8, act)))
+        return b
+    return build
+
+
+def c_conv_uint8(bits):  # uint8 activations around a conv with int8 per-channel weights (quantize_static default)
+    b = QDQ(channels=3, length=24)
+    x = b.input(0.03, 128, "u8")
+    w, s = wq((5, 3, 3), 5)
+    y = b.op("Conv", [b.dq(x), b.qconst(w, s, axis=0), bias(b, 0.03, s)], (0.05, 121, "u8"), kernel_shape=[3],
+             pads=[1, 1])
+    b.output(b.op("Relu", [b.dq(y)], (0.04, 0, "u8")))
+    return b
+
+
+CASES: dict[str, list[Case]] = {
+    "PRelu": [Case("single_slope", _prelu([0.2371])),  # -> LEAKY_RELU
+              Case("per_channel", _prelu([[0.25], [-0.1], [0.05], [0.6]]), lengths=RESIZE),  # -> PRELU
+              Case("per_channel_dq_slope", _prelu("dq")),
+              Case("per_channel_uint8", _prelu([[0.25], [-0.1], [0.05], [0.6]], "u8"))],
+    "Conv": [Case("uint8_activations", c_conv_uint8)],
+}
