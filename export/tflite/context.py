@@ -94,13 +94,16 @@ class GraphContext:
     inputs: list[TensorInfo] = field(default_factory=list)
     outputs: list[TensorInfo] = field(default_factory=list)
     facts: dict[str, object] = field(default_factory=dict)  # what islands found (for the metadata)
+    # a model that is not ours (``fqss-edge convert``): plain tensors with the model's own names and shapes,
+    # any number of inputs and outputs, instead of the PCM waveform [1, T] -> sources [n_src, T] contract
+    plain_io: bool = False
 
     @classmethod
     def for_model(cls, model: onnx.ModelProto, name: str, length: int | None, **kwargs: object) -> "GraphContext":
-        """The context of a single-input ``model``, with the nodes no graph output depends on already claimed
-        (e.g. the unused residual branch of the last TCN block)."""
+        """The context of ``model`` (single-input unless ``plain_io``), with the nodes no graph output depends on
+        already claimed (e.g. the unused residual branch of the last TCN block)."""
         g = OnnxGraph(model, name, length)
-        if len(g.inputs) != 1:
+        if len(g.inputs) != 1 and not kwargs.get("plain_io"):
             raise FqssError(f"{name}: {len(g.inputs)} graph inputs; the TFLite exporter converts single-input models")
         ctx = cls(g, **kwargs)
         live = live_nodes(g)  # once: the walk is over the whole graph

@@ -30,10 +30,18 @@ def c_conv_uint8(bits):  # uint8 activations around a conv with int8 per-channel
     return b
 
 
+def c_softmax_1_255(bits):  # quantize_static's Softmax output: scale 1/255, zero point -128 (TFLite's: 1/256)
+    b = QDQ(channels=5, length=12)
+    x = b.input(0.08, 3)
+    b.output(b.op("Softmax", [b.dq(x)], (np.float32(1 / 255), -128), axis=1))
+    return b
+
+
 CASES: dict[str, list[Case]] = {
     "PRelu": [Case("single_slope", _prelu([0.2371])),  # -> LEAKY_RELU
               Case("per_channel", _prelu([[0.25], [-0.1], [0.05], [0.6]]), lengths=RESIZE),  # -> PRELU
               Case("per_channel_dq_slope", _prelu("dq")),
               Case("per_channel_uint8", _prelu([[0.25], [-0.1], [0.05], [0.6]], "u8"))],
     "Conv": [Case("uint8_activations", c_conv_uint8)],
+    "Softmax": [Case("output_scale_1_255", c_softmax_1_255)],
 }
