@@ -41,7 +41,8 @@ CASES: dict[str, list[Case]] = {
     "PRelu": [Case("single_slope", _prelu([0.2371])),  # -> LEAKY_RELU
               Case("per_channel", _prelu([[0.25], [-0.1], [0.05], [0.6]]), lengths=RESIZE),  # -> PRELU
               Case("per_channel_dq_slope", _prelu("dq")),
-              Case("per_channel_uint8", _prelu([[0.25], [-0.1], [0.05], [0.6]], "u8"))],
+              Case("per_channel_uint8", _prelu([[0.25], [-0.1], [0.05], [0.6]], "u8")),
+              Case("per_channel_steep", _prelu([[1.5], [-0.1], [0.05], [0.6]]))],  # a slope > 1: PRELU
     "Conv": [Case("uint8_activations", c_conv_uint8)],
     "Softmax": [Case("output_scale_1_255", c_softmax_1_255)],
 }
