@@ -25,15 +25,23 @@ SKIPPED = ("DequantizeLinear", "Constant", "Identity")  # read by their consumer
 
 def unsupported_nodes(model: onnx.ModelProto, precision: str) -> list[onnx.NodeProto]:
     """The nodes whose op type has no converter in the registry of ``precision`` ("int8" or "float32"); the
-    nodes of our declared I/O islands are converted as a whole and not listed."""
+    nodes of our declared I/O islands are converted as a whole and not listed, nor a node that the converter of
+    the node in front of it converts with its own (``absorbs``: Sqrt -> Reciprocal)."""
     from fqss_edge.export.tflite.converter import island_of
     from fqss_edge.export.tflite.float_converter import convert_float_graph  # noqa: F401  (registers float32)
     from fqss_edge.export.tflite.registry import FLOAT32, INT8
 
     registry = INT8 if precision == "int8" else FLOAT32
+    producer = {o: n for n in model.graph.node for o in n.output}
+
+    def absorbed(n: onnx.NodeProto) -> bool:
+        front = producer.get(n.input[0]) if n.input else None
+        spec = registry.get(front.op_type) if front is not None else None
+        return spec is not None and n.op_type in spec.absorbs
+
     return [n for n in model.graph.node
             if n.op_type not in SKIPPED and registry.get(n.op_type) is None
-            and not (precision == "int8" and island_of(n))]
+            and not (precision == "int8" and island_of(n)) and not absorbed(n)]
 
 
 def convert_onnx(onnx_path: str | os.PathLike, tflite_path: str | os.PathLike, io: str | None = None,

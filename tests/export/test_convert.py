@@ -229,3 +229,60 @@ def test_cli_convert_and_info_show_the_plain_contract(tmp_path, capsys):
     assert "plain tensors" in out and "mixture float32 [1, 1, -1]" in out and "sources float32 [1, 1, -1]" in out
     assert main(["convert", str(tmp_path / "q.onnx"), "-o", str(tmp_path / "p.tflite"), "--io", "int16"]) == 2
     assert not (tmp_path / "p.tflite").exists()
+
+
+@pytest.mark.parametrize("kind", ["int8", "float"])
+def test_an_fqss_export_converts_to_the_same_tflite_as_export(tmp_path, kind):
+    """Our own graphs keep their contract (int16 PCM for int8, the float32 waveform for float): convert writes
+    the bytes ``export`` writes."""
+    from fqss_edge.export.bundle import export_bundle
+    from fqss_edge.parity.synthetic import FQSS_QUANT, save_random_checkpoint
+
+    quant = FQSS_QUANT if kind == "int8" else {"enabled": False}
+    ckpt = save_random_checkpoint(tmp_path / "c.safetensors", quant_cfg=quant)
+    export_bundle(ckpt, tmp_path / "exp")
+    meta = convert_onnx(tmp_path / "exp" / "model.onnx", tmp_path / "c.tflite")
+    io = "int16" if kind == "int8" else "float32"
+    assert "contract" not in meta and meta["io"] == io and meta["input"]["dtype"] == io
+    assert (tmp_path / "c.tflite").read_bytes() == (tmp_path / "exp" / "model.tflite").read_bytes()
+
+
+def test_two_inputs_and_two_outputs_keep_their_names(tmp_path):
+    """Plain I/O: every graph input and output, by its own name and shape (onnx.helper QDQ graph)."""
+    from onnx import TensorProto, helper
+
+    def c(name, v, dt):
+        return onnx.numpy_helper.from_array(np.array(v, dtype=dt), name)
+
+    inits = [c("s", 0.05, np.float32), c("z", 0, np.int8), c("so", 0.1, np.float32), c("zo", -3, np.int8)]
+    nodes = [helper.make_node("QuantizeLinear", [i, "s", "z"], [f"{i}_q"], name=f"q_{i}") for i in ("left", "right")]
+    nodes += [helper.make_node("DequantizeLinear", [f"{i}_q", "s", "z"], [f"{i}_dq"], name=f"dq_{i}")
+              for i in ("left", "right")]
+    nodes += [helper.make_node("Add", ["left_dq", "right_dq"], ["sum"], name="add"),
+              helper.make_node("QuantizeLinear", ["sum", "so", "zo"], ["sum_q"], name="q_sum"),
+              helper.make_node("DequantizeLinear", ["sum_q", "so", "zo"], ["total"], name="dq_sum"),
+              helper.make_node("Relu", ["left_dq"], ["r"], name="relu"),
+              helper.make_node("QuantizeLinear", ["r", "s", "z"], ["r_q"], name="q_r"),
+              helper.make_node("DequantizeLinear", ["r_q", "s", "z"], ["positive"], name="dq_r")]
+    ins = [helper.make_tensor_value_info(i, TensorProto.FLOAT, [1, 3, "T"]) for i in ("left", "right")]
+    outs = [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in ("total", "positive")]
+    m = helper.make_model(helper.make_graph(nodes, "two", ins, outs, inits), opset_imports=[helper.make_opsetid("", 21)])
+    m.ir_version = 10
+    onnx.save(m, str(tmp_path / "two.onnx"))
+    meta = convert_onnx(tmp_path / "two.onnx", tmp_path / "two.tflite", length=20)
+    assert [(t["name"], t["shape"]) for t in meta["inputs"]] == [("left", [1, 3, 20]), ("right", [1, 3, 20])]
+    assert [(t["name"], t["shape"]) for t in meta["outputs"]] == [("total", [1, 3, 20]), ("positive", [1, 3, 20])]
+
+    import onnxruntime as ort
+
+    g = np.random.default_rng(0)
+    feed = {k: (g.standard_normal((1, 3, 20)) * 2).astype(np.float32) for k in ("left", "right")}
+    want = dict(zip(("total", "positive"), ort.InferenceSession(str(tmp_path / "two.onnx")).run(None, feed)))
+    it = Interpreter(model_path=str(tmp_path / "two.tflite"), experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+    it.allocate_tensors()
+    for d in it.get_input_details():
+        it.set_tensor(d["index"], feed[d["name"]])
+    it.invoke()
+    for d in it.get_output_details():
+        lsb = np.abs(it.get_tensor(d["index"]) - want[d["name"]]).max() / (0.1 if d["name"] == "total" else 0.05)
+        assert lsb <= 1.0001, (d["name"], lsb)
