@@ -23,7 +23,7 @@ from fqss_edge.errors import FqssError
 SKIPPED = ("DequantizeLinear", "Constant", "Identity")  # read by their consumers / the output converter
 
 
-def unsupported_nodes(model: onnx.ModelProto, precision: str) -> list[onnx.NodeProto]:
+def unsupported_nodes(model: onnx.ModelProto, precision: str, name: str = "model.onnx") -> list[onnx.NodeProto]:
     """The nodes whose op type has no converter in the registry of ``precision`` ("int8" or "float32"); the
     nodes of our declared I/O islands are converted as a whole and not listed, nor a node that the converter of
     the node in front of it converts with its own (``absorbs``: Sqrt -> Reciprocal)."""
@@ -31,15 +31,18 @@ def unsupported_nodes(model: onnx.ModelProto, precision: str) -> list[onnx.NodeP
     from fqss_edge.export.tflite.float_converter import convert_float_graph  # noqa: F401  (registers float32)
     from fqss_edge.export.tflite.registry import FLOAT32, INT8
 
+    from fqss_edge.export.tflite.onnx_graph import OnnxGraph
+
     registry = INT8 if precision == "int8" else FLOAT32
-    producer = {o: n for n in model.graph.node for o in n.output}
+    g = OnnxGraph(model, name)  # the graph as the converters see it (integer Clips of constants folded)
+    producer = g.producer
 
     def absorbed(n: onnx.NodeProto) -> bool:
         front = producer.get(n.input[0]) if n.input else None
         spec = registry.get(front.op_type) if front is not None else None
         return spec is not None and n.op_type in spec.absorbs
 
-    return [n for n in model.graph.node
+    return [n for n in g.nodes
             if n.op_type not in SKIPPED and registry.get(n.op_type) is None
             and not (precision == "int8" and island_of(n)) and not absorbed(n)]
 
@@ -62,7 +65,7 @@ def convert_onnx(onnx_path: str | os.PathLike, tflite_path: str | os.PathLike, i
         raise FqssError(f"{onnx_path}: --length must be a positive number of samples, not {length}")
     model = load_onnx(onnx_path)
     precision = graph_precision(model, name=str(onnx_path))
-    missing = unsupported_nodes(model, precision)
+    missing = unsupported_nodes(model, precision, str(onnx_path))
     if missing:
         nodes = ", ".join(f"{n.name or '(unnamed)'!r} ({n.op_type})" for n in missing)
         raise FqssError(f"{onnx_path}: {len(missing)} node(s) without a {precision} TFLite converter: {nodes}")

@@ -55,6 +55,7 @@ class QOut:
     shape: tuple[int, ...]
     dynamic: tuple[bool, ...]
     node: onnx.NodeProto | None = None
+    fused: str | None = None  # an activation between the operator and its QuantizeLinear ("Relu"), if allowed
 
     @property
     def bits(self) -> int:
@@ -154,10 +155,18 @@ class ConvertContext(GraphContext):
             return None
         return self.qinput(node, i)
 
-    def qoutput(self, node: onnx.NodeProto, i: int = 0) -> QOut:
-        """The single QuantizeLinear consuming output ``i`` of ``node``; claims it."""
+    def qoutput(self, node: onnx.NodeProto, i: int = 0, fuse: tuple[str, ...] = ()) -> QOut:
+        """The single QuantizeLinear consuming output ``i`` of ``node``; claims it. ``fuse``: activation op types
+        the caller can fuse (PyTorch's PT2E quantizers write Conv -> Relu -> Q): such a node between the
+        operator and its QuantizeLinear is claimed too and named in ``QOut.fused``."""
         name = node.output[i]
         cons = self.g.consumers.get(name, [])
+        if len(cons) == 1 and cons[0].op_type in fuse and name not in {o.name for o in self.g.outputs}:
+            act = cons[0]
+            out = self.qoutput(act)
+            self.claim(act)
+            out.fused = act.op_type
+            return out
         if len(cons) != 1 or cons[0].op_type != "QuantizeLinear":
             kinds = ", ".join(f"{c.op_type} {c.name!r}" for c in cons) or "nothing (graph output?)"
             raise self.fail(node, f"output {name!r} must feed exactly one QuantizeLinear, it feeds {kinds}")

@@ -97,12 +97,37 @@ class OnnxGraph:
                 for a in n.attribute:
                     if a.name == "value":
                         self.initializers[n.output[0]] = numpy_helper.to_array(a.t)
+        self.folded = self._fold_integer_clips()
         self.uint8 = self._uint8_to_int8()
         init_names = set(self.initializers)
         self.inputs = [i for i in g.input if i.name not in init_names]
         self.outputs = list(g.output)
         self.metadata = {p.key: p.value for p in model.metadata_props}
         self.shapes, self.shapes2 = self._infer_shapes()
+
+    def _fold_integer_clips(self) -> list[onnx.NodeProto]:
+        """A Clip of constant integer codes (Brevitas' QCDQ export writes each weight as Clip(int8 codes, -127,
+        127) -> DequantizeLinear) is the constant it computes: its output becomes an initializer and the node
+        leaves the graph, so the weight is a DQ'd constant like any other. Returns the nodes folded."""
+        folded = []
+        for n in self.nodes:
+            if n.op_type != "Clip" or not n.input:
+                continue
+            ins = [self.initializers.get(i) if i else None for i in n.input]
+            if ins[0] is None or ins[0].dtype.kind not in "iu" or any(i and a is None for i, a in zip(n.input, ins)):
+                continue
+            lo, hi = (ins[k] if len(ins) > k and ins[k] is not None else None for k in (1, 2))
+            self.initializers[n.output[0]] = np.clip(ins[0], lo, hi).astype(ins[0].dtype)
+            folded.append(n)
+        if folded:
+            self.nodes = [n for n in self.nodes if all(n is not f for f in folded)]
+            self.producer = {o: n for n in self.nodes for o in n.output if o}
+            self.consumers = {}
+            for n in self.nodes:
+                for i in n.input:
+                    if i:
+                        self.consumers.setdefault(i, []).append(n)
+        return folded
 
     def _uint8_to_int8(self) -> set[str]:
         """uint8 Q/DQ (onnxruntime ``quantize_static``'s default activation type) read as int8: a uint8 tensor

@@ -10,6 +10,8 @@ nothing written.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import onnx
 import pytest
@@ -21,6 +23,9 @@ from fqss_edge.export.convert import convert_onnx
 from fqss_edge.export.tflite.reference import ReferenceModel
 
 T = 400  # samples of the test input (stride-8 models)
+ASSETS = Path(__file__).parents[1] / "assets"
+BREVITAS = ASSETS / "brevitas" / "qcdq_conv.onnx"  # Brevitas export_onnx_qcdq (make_qcdq_conv.py beside it)
+PT2E = ASSETS / "pt2e" / "conv_relu.onnx"  # PyTorch PT2E (torchao) -> ONNX (make_conv_relu.py beside it)
 
 
 class ConvPrelu(torch.nn.Module):
@@ -131,25 +136,38 @@ def test_quantize_static_model_converts_and_matches_onnxruntime(tmp_path, arch, 
     meta = convert_onnx(tmp_path / "q.onnx", tmp_path / "q.tflite")
     assert meta["precision"] == "int8" and meta["contract"] == "plain" and meta["io"] == "float32"
     assert [t["name"] for t in meta["inputs"]] == ["mixture"] and [t["name"] for t in meta["outputs"]] == ["sources"]
-    x = _inputs(1, 7)[0]
-    want = run_ort(tmp_path / "q.onnx", x)
-    got, it = run_litert(tmp_path / "q.tflite", x, keep=True)
-    assert got.shape == want.shape == (1, MODELS[arch]().dec.out_channels, T)
+    snr, lsb, compared = compare_with_onnxruntime(tmp_path / "q.onnx", tmp_path / "q.tflite")
+    print(f"\n{arch} {activations}: LiteRT REF vs onnxruntime: SNR {snr:.1f} dB, max {lsb} LSB ({compared} tensors "
+          "reference == REF)")
+    assert snr > 30 and lsb <= 4, f"{arch} {activations}: SNR {snr:.1f} dB, {lsb} LSB"
 
-    # the integer reference == LiteRT BUILTIN_REF on every tensor
-    _, ours = ReferenceModel.from_file(tmp_path / "q.tflite").run(x, keep=True)
+
+@pytest.mark.parametrize("path", [BREVITAS, PT2E], ids=["brevitas_qcdq", "pt2e"])
+def test_other_quantizers_exports_convert_and_match_onnxruntime(tmp_path, path):
+    """Brevitas' ``export_onnx_qcdq`` (weights as Clip(int8 codes) -> DQ, folded by the converter) and PT2E (float
+    biases, quantized by the converter; Conv -> Relu -> Q, fused)."""
+    meta = convert_onnx(path, tmp_path / "m.tflite")
+    assert meta["precision"] == "int8" and meta["outputs"][0]["shape"][:2] == [1, 8]
+    snr, lsb, compared = compare_with_onnxruntime(path, tmp_path / "m.tflite")
+    print(f"\n{path.parent.name}: LiteRT REF vs onnxruntime: SNR {snr:.1f} dB, max {lsb} LSB ({compared} tensors)")
+    assert lsb <= 1, f"SNR {snr:.1f} dB, {lsb} LSB"
+
+
+def compare_with_onnxruntime(onnx_path, tflite_path) -> tuple[float, int, int]:
+    """(SNR dB, max output LSB) of LiteRT REF against onnxruntime on a seeded input, and how many tensors the
+    integer reference matched LiteRT REF on exactly (asserted: every tensor they share)."""
+    x = _inputs(1, 7)[0]
+    want = run_ort(onnx_path, x)
+    got, it = run_litert(tflite_path, x, keep=True)
+    assert got.shape == want.shape
+    _, ours = ReferenceModel.from_file(tflite_path).run(x, keep=True)
     compared = 0
     for t in it.get_tensor_details():
         if t["name"] in ours:
             assert np.array_equal(np.asarray(ours[t["name"]]), it.get_tensor(t["index"])), t["name"]
             compared += 1
     assert compared >= 8
-
-    lsb = int(np.abs(np.round((got - want) / output_scale(tmp_path / "q.onnx"))).max())
-    snr = snr_db(want, got)
-    print(f"\n{arch} {activations}: LiteRT REF vs onnxruntime: SNR {snr:.1f} dB, max {lsb} LSB ({compared} tensors "
-          "reference == REF)")
-    assert snr > 30 and lsb <= 4, f"{arch} {activations}: SNR {snr:.1f} dB, {lsb} LSB"
+    return snr_db(want, got), int(np.abs(np.round((got - want) / output_scale(onnx_path))).max()), compared
 
 
 @pytest.mark.parametrize("arch", list(MODELS))
