@@ -266,7 +266,8 @@ def test_an_fqss_export_converts_to_the_same_tflite_as_export(tmp_path, kind):
 
 
 def test_two_inputs_and_two_outputs_keep_their_names(tmp_path):
-    """Plain I/O: every graph input and output, by its own name and shape (onnx.helper QDQ graph)."""
+    """Plain I/O: every graph input and output, by its own name and shape (onnx.helper QDQ graph; a symbolic
+    batch is 1, --length fixes T)."""
     from onnx import TensorProto, helper
 
     def c(name, v, dt):
@@ -282,7 +283,7 @@ def test_two_inputs_and_two_outputs_keep_their_names(tmp_path):
               helper.make_node("Relu", ["left_dq"], ["r"], name="relu"),
               helper.make_node("QuantizeLinear", ["r", "s", "z"], ["r_q"], name="q_r"),
               helper.make_node("DequantizeLinear", ["r_q", "s", "z"], ["positive"], name="dq_r")]
-    ins = [helper.make_tensor_value_info(i, TensorProto.FLOAT, [1, 3, "T"]) for i in ("left", "right")]
+    ins = [helper.make_tensor_value_info(i, TensorProto.FLOAT, ["N", 3, "T"]) for i in ("left", "right")]
     outs = [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in ("total", "positive")]
     m = helper.make_model(helper.make_graph(nodes, "two", ins, outs, inits), opset_imports=[helper.make_opsetid("", 21)])
     m.ir_version = 10
