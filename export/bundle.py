@@ -51,7 +51,7 @@ def export_bundle(checkpoint: str | Path, out_dir: str | Path, quantized: bool |
 BUNDLE_FILES = ("model.onnx", "model.tflite")
 
 
-def _check_length(onnx_path: Path, checkpoint: Path, length: int) -> None:
+def check_length(onnx_path: Path, checkpoint: Path, length: int) -> None:
     """A fixed .tflite length must be one the model takes (its I/O contract's length rule)."""
     import onnx
 
@@ -83,7 +83,7 @@ def _export_into(checkpoint: Path, out: Path, quantized: bool | None, config: An
                                 "is for --int8 exports")
             tflite = staging / "model.tflite"
             if length is not None:
-                _check_length(onnx_result.path, checkpoint, length)
+                check_length(onnx_result.path, checkpoint, length)
             meta = export_tflite(onnx_result.path, tflite, io=io, precision=precision, min_runtime=min_runtime,
                                  length=length)
         moved = {}

@@ -47,7 +47,8 @@ def tflite_info(path: Path) -> dict[str, Any]:
     from fqss_edge.runtimes.litert_backend import contract_from_metadata
 
     meta = read_tflite_metadata(path)
-    contract_from_metadata(meta, f"{path}: fqss_edge metadata")  # validated before it is shown
+    if meta.get("contract") != "plain":  # plain tensor I/O (fqss-edge convert) has no audio contract to check
+        contract_from_metadata(meta, f"{path}: fqss_edge metadata")  # validated before it is shown
     integrity = check_digest(meta.get(TFLITE_WEIGHTS_KEY), stored_weights_sha256(path), str(path))
     fingerprint = (meta.get("onnx_metadata") or {}).get(FINGERPRINT_KEY) or "no fingerprint"
     runtime, needed_by = min_runtime(file_ops(path.read_bytes()))

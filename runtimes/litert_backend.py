@@ -60,6 +60,9 @@ def _interpreter_api() -> tuple[Any, Any, str]:
 def contract_from_metadata(meta: dict[str, Any], source: str = "fqss_edge metadata") -> IoContract:
     """The I/O contract of a .tflite from its (validated) ``fqss_edge`` metadata entry."""
     m = validated(TfliteMetadata, meta, source)
+    if meta.get("contract") == "plain":
+        raise FqssError(f"{source}: a converted model with plain tensor I/O (fqss-edge convert of a model fqss-edge "
+                        "did not export): it has no waveform -> sources contract; run it with LiteRT directly")
     base = m.onnx_metadata.get("fqss.io_contract")
     d: dict[str, Any] = dict(base) if isinstance(base, dict) else {}
     d.update(sample_rate=m.sample_rate or d.get("sample_rate") or 8000, n_src=m.n_src or d.get("n_src") or 1,

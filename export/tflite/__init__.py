@@ -50,11 +50,12 @@ def graph_precision(model: onnx.ModelProto, precision: str = "auto", name: str =
 
 def convert_model(model: onnx.ModelProto, io: str | None = None, name: str = "model.onnx",
                   length: int | None = None, precision: str = "auto",
-                  min_runtime: str | None = None) -> tuple[bytes, dict]:
+                  min_runtime: str | None = None, plain_io: bool = False) -> tuple[bytes, dict]:
     """Convert an in-memory ONNX model; returns (.tflite bytes, metadata dict). ``io``: default int16 for a QDQ
     graph, float32 for a float graph (its only mode). ``length`` fixes the input length (static shapes, e.g.
     for a frame-based app or a benchmark tool); by default it is resizable. ``min_runtime`` (e.g. "2.14"): refuse
-    a model that needs a newer TF Lite / LiteRT runtime (``versions.py``), naming the operators."""
+    a model that needs a newer TF Lite / LiteRT runtime (``versions.py``), naming the operators. ``plain_io``: the
+    graph's own inputs and outputs as plain tensors (a model that is not ours: float32 I/O by default)."""
     from fqss_edge.export.tflite.versions import check_runtime, file_ops, parse_version
 
     level = parse_version(min_runtime) if min_runtime is not None else None
@@ -63,13 +64,13 @@ def convert_model(model: onnx.ModelProto, io: str | None = None, name: str = "mo
         from fqss_edge.export.tflite.float_converter import convert_float_graph
 
         io = io or "float32"
-        ctx = convert_float_graph(model, io=io, name=name, length=length)
+        ctx = convert_float_graph(model, io=io, name=name, length=length, plain_io=plain_io)
         description = "fqss-edge float32 model"
     else:
         from fqss_edge.export.tflite.converter import convert_graph
 
-        io = io or "int16"
-        ctx = convert_graph(model, io=io, name=name, length=length, min_runtime=level)
+        io = io or ("float32" if plain_io else "int16")
+        ctx = convert_graph(model, io=io, name=name, length=length, min_runtime=level, plain_io=plain_io)
         description = "fqss-edge integer-only model"
     meta = build_metadata(ctx, io, precision)
     meta["fixed_length"] = length

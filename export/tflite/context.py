@@ -55,6 +55,7 @@ class QOut:
     shape: tuple[int, ...]
     dynamic: tuple[bool, ...]
     node: onnx.NodeProto | None = None
+    fused: str | None = None  # an activation between the operator and its QuantizeLinear ("Relu"), if allowed
 
     @property
     def bits(self) -> int:
@@ -94,13 +95,16 @@ class GraphContext:
     inputs: list[TensorInfo] = field(default_factory=list)
     outputs: list[TensorInfo] = field(default_factory=list)
     facts: dict[str, object] = field(default_factory=dict)  # what islands found (for the metadata)
+    # a model that is not ours (``fqss-edge convert``): plain tensors with the model's own names and shapes,
+    # any number of inputs and outputs, instead of the PCM waveform [1, T] -> sources [n_src, T] contract
+    plain_io: bool = False
 
     @classmethod
     def for_model(cls, model: onnx.ModelProto, name: str, length: int | None, **kwargs: object) -> "GraphContext":
-        """The context of a single-input ``model``, with the nodes no graph output depends on already claimed
-        (e.g. the unused residual branch of the last TCN block)."""
+        """The context of ``model`` (single-input unless ``plain_io``), with the nodes no graph output depends on
+        already claimed (e.g. the unused residual branch of the last TCN block)."""
         g = OnnxGraph(model, name, length)
-        if len(g.inputs) != 1:
+        if len(g.inputs) != 1 and not kwargs.get("plain_io"):
             raise FqssError(f"{name}: {len(g.inputs)} graph inputs; the TFLite exporter converts single-input models")
         ctx = cls(g, **kwargs)
         live = live_nodes(g)  # once: the walk is over the whole graph
@@ -151,10 +155,18 @@ class ConvertContext(GraphContext):
             return None
         return self.qinput(node, i)
 
-    def qoutput(self, node: onnx.NodeProto, i: int = 0) -> QOut:
-        """The single QuantizeLinear consuming output ``i`` of ``node``; claims it."""
+    def qoutput(self, node: onnx.NodeProto, i: int = 0, fuse: tuple[str, ...] = ()) -> QOut:
+        """The single QuantizeLinear consuming output ``i`` of ``node``; claims it. ``fuse``: activation op types
+        the caller can fuse (PyTorch's PT2E quantizers write Conv -> Relu -> Q): such a node between the
+        operator and its QuantizeLinear is claimed too and named in ``QOut.fused``."""
         name = node.output[i]
         cons = self.g.consumers.get(name, [])
+        if len(cons) == 1 and cons[0].op_type in fuse and name not in {o.name for o in self.g.outputs}:
+            act = cons[0]
+            out = self.qoutput(act)
+            self.claim(act)
+            out.fused = act.op_type
+            return out
         if len(cons) != 1 or cons[0].op_type != "QuantizeLinear":
             kinds = ", ".join(f"{c.op_type} {c.name!r}" for c in cons) or "nothing (graph output?)"
             raise self.fail(node, f"output {name!r} must feed exactly one QuantizeLinear, it feeds {kinds}")

@@ -28,13 +28,18 @@ def island_of(node: onnx.NodeProto) -> str | None:
 
 
 def convert_graph(model: onnx.ModelProto, io: str = "int16", name: str = "model.onnx",
-                  length: int | None = None, min_runtime: tuple[int, int, int] | None = None) -> ConvertContext:
+                  length: int | None = None, min_runtime: tuple[int, int, int] | None = None,
+                  plain_io: bool = False) -> ConvertContext:
     """Convert ``model``; returns the context holding the built subgraph (``ctx.b``) and its I/O tensors.
     ``length``: a fixed input length (static shapes) instead of a resizable one. ``min_runtime``: the oldest
-    runtime to load the file (converters with a variant for older runtimes choose by it)."""
+    runtime to load the file (converters with a variant for older runtimes choose by it). ``plain_io``: every
+    graph input and output as a plain tensor of its own name and shape (float32, or the quantized tensor)."""
     if io not in IO_MODES:
         raise FqssError(f"TFLite export: io={io!r}; choose one of {', '.join(IO_MODES)}")
-    ctx = ConvertContext.for_model(model, name, length, io=io, min_runtime=min_runtime)
+    if plain_io and io == "int16":
+        raise FqssError(f"{name}: int16 PCM I/O is the contract of fqss-edge models; a plain-tensor model takes "
+                        "float32 or quantized I/O")
+    ctx = ConvertContext.for_model(model, name, length, io=io, min_runtime=min_runtime, plain_io=plain_io)
     g = ctx.g
     islands: dict[str, list[onnx.NodeProto]] = {}
     for n in g.nodes:
@@ -45,7 +50,8 @@ def convert_graph(model: onnx.ModelProto, io: str = "int16", name: str = "model.
     if "input_splitter" in islands:
         lookup("island:input_splitter", "input_splitter").fn(ctx, islands["input_splitter"])
     else:
-        lookup("island:input", g.inputs[0].name).fn(ctx, g.inputs[0])
+        for vi in g.inputs:
+            lookup("island:input", vi.name).fn(ctx, vi)
 
     for n in g.nodes:
         if ctx.is_claimed(n) or island_of(n) or n.op_type in ("DequantizeLinear", "Constant"):

@@ -30,7 +30,7 @@ def is_float_graph(model: onnx.ModelProto) -> bool:
 
 
 def convert_float_graph(model: onnx.ModelProto, io: str = "float32", name: str = "model.onnx",
-                        length: int | None = None) -> FloatContext:
+                        length: int | None = None, plain_io: bool = False) -> FloatContext:
     """Convert the float graph ``model``; returns the context holding the built subgraph and its I/O tensors."""
     if io != "float32":
         raise FqssError(f"{name}: a float ONNX graph is written as a float32 .tflite with float32 I/O "
@@ -39,13 +39,14 @@ def convert_float_graph(model: onnx.ModelProto, io: str = "float32", name: str =
     if qdq is not None:
         raise FqssError(f"{name}: node {qdq.name!r} ({qdq.op_type}): a QDQ graph goes to the integer converter, "
                         "not the float32 one")
-    ctx = FloatContext.for_model(model, name, length)
+    ctx = FloatContext.for_model(model, name, length, plain_io=plain_io)
     g = ctx.g
     islands = g.metadata_json("fqss.islands", {}) or {}  # the float forms of the FQSS I/O islands, if any
     ctx.facts["input_splitter"] = isinstance(islands, dict) and "input_splitter" in islands
     ctx.facts["residual_output"] = isinstance(islands, dict) and "output_reconstruction" in islands
 
-    FLOAT32.lookup("island:input", g.inputs[0].name).fn(ctx, g.inputs[0])
+    for vi in g.inputs:
+        FLOAT32.lookup("island:input", vi.name).fn(ctx, vi)
     for n in g.nodes:
         if ctx.is_claimed(n) or n.op_type == "Constant" or _is_output_tail(g, n):
             continue

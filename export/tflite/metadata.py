@@ -25,7 +25,36 @@ def _num(v: object, default: object = None) -> object:
         return v if v is not None else default
 
 
+def tensor_entry(t) -> dict:
+    """A plain I/O tensor as the metadata lists it: name, dtype, shape (-1 where it follows the input length),
+    and its quantization when it is an integer tensor."""
+    d = {"name": t.name, "dtype": str(t.dtype),
+         "shape": [-1 if dyn else int(s) for s, dyn in zip(t.shape, t.dynamic or (False,) * len(t.shape))]}
+    if t.quant is not None and t.dtype != "float32":
+        d.update(scale=float(t.quant.scale.reshape(-1)[0]), zero_point=int(t.quant.zero_point.reshape(-1)[0]))
+    return d
+
+
+def plain_metadata(ctx, io: str, precision: str) -> dict:
+    """The metadata of a model that is not ours (``ctx.plain_io``): plain tensors, no audio contract."""
+    return {
+        "format": "fqss-edge-tflite",
+        "format_version": FORMAT_VERSION,
+        "contract": "plain",  # its own inputs and outputs; not the PCM waveform -> sources contract of our models
+        "io": io,
+        "input": tensor_entry(ctx.inputs[0]),
+        "output": tensor_entry(ctx.outputs[0]),
+        "inputs": [tensor_entry(t) for t in ctx.inputs],
+        "outputs": [tensor_entry(t) for t in ctx.outputs],
+        "precision": precision,
+        "integer_only": precision == "int8",
+        "onnx_metadata": {k: _num(v) for k, v in ctx.g.metadata.items()},
+    }
+
+
 def build_metadata(ctx, io: str, precision: str = "int8") -> dict:
+    if getattr(ctx, "plain_io", False):
+        return plain_metadata(ctx, io, precision)
     g = ctx.g
     md = {k: _num(v) for k, v in g.metadata.items()}
     inp, out = ctx.inputs[0], ctx.outputs[0]

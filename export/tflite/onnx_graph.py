@@ -18,6 +18,18 @@ from onnx import numpy_helper
 from fqss_edge.errors import FqssError
 
 QDQ_OPS = ("QuantizeLinear", "DequantizeLinear")
+FQSS_METADATA_KEY = "fqss.io_contract"  # written by ``fqss-edge export``: a model with the int16-PCM I/O contract
+
+
+def is_fqss_model(model: onnx.ModelProto) -> bool:
+    """True for a graph ``fqss-edge export`` wrote (its metadata holds the I/O contract); any other ONNX model
+    (onnxruntime ``quantize_static``, Brevitas, a plain float export) has plain tensor I/O."""
+    return any(p.key == FQSS_METADATA_KEY for p in model.metadata_props)
+
+
+def uint8_as_int8(codes: np.ndarray) -> np.ndarray:
+    """uint8 codes (values or zero points) on the int8 grid: q - 128 (the same real values with zero point z - 128)."""
+    return (np.asarray(codes).astype(np.int16) - 128).astype(np.int8)
 
 
 @dataclass(frozen=True)
@@ -85,11 +97,54 @@ class OnnxGraph:
                 for a in n.attribute:
                     if a.name == "value":
                         self.initializers[n.output[0]] = numpy_helper.to_array(a.t)
+        self.folded = self._fold_integer_clips()
+        self.uint8 = self._uint8_to_int8()
         init_names = set(self.initializers)
         self.inputs = [i for i in g.input if i.name not in init_names]
         self.outputs = list(g.output)
         self.metadata = {p.key: p.value for p in model.metadata_props}
         self.shapes, self.shapes2 = self._infer_shapes()
+
+    def _fold_integer_clips(self) -> list[onnx.NodeProto]:
+        """A Clip of constant integer codes (Brevitas' QCDQ export writes each weight as Clip(int8 codes, -127,
+        127) -> DequantizeLinear) is the constant it computes: its output becomes an initializer and the node
+        leaves the graph, so the weight is a DQ'd constant like any other. Returns the nodes folded."""
+        folded = []
+        for n in self.nodes:
+            if n.op_type != "Clip" or not n.input:
+                continue
+            ins = [self.initializers.get(i) if i else None for i in n.input]
+            if ins[0] is None or ins[0].dtype.kind not in "iu" or any(i and a is None for i, a in zip(n.input, ins)):
+                continue
+            lo, hi = (ins[k] if len(ins) > k and ins[k] is not None else None for k in (1, 2))
+            self.initializers[n.output[0]] = np.clip(ins[0], lo, hi).astype(ins[0].dtype)
+            folded.append(n)
+        if folded:
+            self.nodes = [n for n in self.nodes if all(n is not f for f in folded)]
+            self.producer = {o: n for n in self.nodes for o in n.output if o}
+            self.consumers = {}
+            for n in self.nodes:
+                for i in n.input:
+                    if i:
+                        self.consumers.setdefault(i, []).append(n)
+        return folded
+
+    def _uint8_to_int8(self) -> set[str]:
+        """uint8 Q/DQ (onnxruntime ``quantize_static``'s default activation type) read as int8: a uint8 tensor
+        with zero point z is the int8 grid with zero point z - 128, codes q - 128. Done here, once, for the
+        constant codes and zero points of every Q/DQ node (and the default zero point, uint8 0, in ``qparams``),
+        so every converter sees int8 only. Returns the names of the constants converted."""
+        done: set[str] = set()
+        for n in self.nodes:
+            if n.op_type not in QDQ_OPS:
+                continue
+            for k in (0, 2):
+                name = n.input[k] if k < len(n.input) else ""
+                a = self.initializers.get(name)
+                if a is not None and a.dtype == np.uint8:
+                    self.initializers[name] = uint8_as_int8(a)
+                    done.add(name)
+        return done
 
     # -- lengths and shapes ---------------------------------------------------------------------------------
     def _lengths(self) -> tuple[int, int]:
@@ -106,10 +161,11 @@ class OnnxGraph:
         for t in self._lengths():
             m = copy.deepcopy(self.model)
             for vi in m.graph.input:
-                for d in vi.type.tensor_type.shape.dim:
+                dims = vi.type.tensor_type.shape.dim
+                for k, d in enumerate(dims):
                     if d.HasField("dim_param") or not d.HasField("dim_value"):
                         d.Clear()
-                        d.dim_value = t
+                        d.dim_value = 1 if k == 0 and len(dims) > 1 else t  # a symbolic batch: 1
             del m.graph.value_info[:]
             for o in m.graph.output:
                 o.type.tensor_type.ClearField("shape")
@@ -153,10 +209,12 @@ class OnnxGraph:
             raise FqssError(f"{self.name}: node {node.name!r} ({node.op_type}) has a non-constant scale")
         zp = self.const(node.input[2]) if len(node.input) > 2 and node.input[2] else None
         if zp is None:
-            if node.op_type == "DequantizeLinear" and node.input[0] in self.initializers:
+            if node.op_type == "DequantizeLinear" and node.input[0] in self.uint8:
+                zp = uint8_as_int8(np.zeros(scale.shape, dtype=np.uint8))
+            elif node.op_type == "DequantizeLinear" and node.input[0] in self.initializers:
                 zp = np.zeros(scale.shape, dtype=self.initializers[node.input[0]].dtype)
             else:
-                zp = np.zeros(scale.shape, dtype=np.uint8)  # ONNX default: uint8
+                zp = uint8_as_int8(np.zeros(scale.shape, dtype=np.uint8))  # ONNX default: uint8 0
         if scale.dtype != np.float32:
             raise FqssError(f"{self.name}: node {node.name!r} has a {scale.dtype} scale (float32 expected)")
         axis = None

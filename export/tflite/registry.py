@@ -45,6 +45,7 @@ class OpSpec:
     pattern: str  # the ONNX pattern matched
     constraints: str = ""
     no_twin: str = ""  # why there is no converter of this op type in the other registry ("": there is one)
+    absorbs: tuple[str, ...] = ()  # op types of the next node that the converter converts with its own (Reciprocal)
 
 
 class Registry:
@@ -57,7 +58,8 @@ class Registry:
         self._specs: dict[str, OpSpec] = {}
 
     def register(self, *op_types: str, writes: tuple[int, ...], tflite: str = "", bits: tuple[int, ...] | None = None,
-                 pattern: str = "", constraints: str = "", no_twin: str = "") -> Callable[[Converter], Converter]:
+                 pattern: str = "", constraints: str = "", no_twin: str = "", absorbs: tuple[str, ...] = ()
+                 ) -> Callable[[Converter], Converter]:
         """Register ``fn`` as the converter of ``op_types`` (ONNX op types, or ``island:<name>``). ``tflite``
         describes what is written (default: the names of ``writes``)."""
         unknown = [c for c in writes if operator_name(c) == str(c)]
@@ -73,7 +75,8 @@ class Registry:
                 self._specs[op_type] = OpSpec(op_type, fn, tuple(writes),
                                               tflite or ", ".join(operator_name(c) for c in writes),
                                               tuple(bits or self.default_bits),
-                                              pattern or self.default_pattern.format(op=op_type), constraints, no_twin)
+                                              pattern or self.default_pattern.format(op=op_type), constraints, no_twin,
+                                              tuple(absorbs))
             return fn
 
         return deco

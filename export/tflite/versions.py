@@ -283,6 +283,7 @@ TABLE: dict[int, OpVersions] = {
     B.RSQRT: OpVersions(_by_type(2, 3), {1: "1.10.0", 2: "2.5.0", 3: "2.15.0"}),
     B.RELU: OpVersions(_by_type(2, 3), {1: "1.5.0", 2: "2.1.0", 3: "2.5.0"}),
     B.LEAKY_RELU: OpVersions(_by_type(1, 2), {1: "1.13.1", 2: "2.3.0"}),
+    B.PRELU: OpVersions(_v1, {1: "1.8.0"}),  # op_version.cc has no PRELU case: version 1 for every type
     B.LOGISTIC: OpVersions(_tanh_logistic, {1: "1.14.0", 2: "1.14.0", 3: "2.3.0"}),
     B.TANH: OpVersions(_tanh_logistic, {1: "1.14.0", 2: "1.14.0", 3: "2.3.0"}),
     B.SOFTMAX: OpVersions(_by_type(2, 3), {1: "1.5.0", 2: "1.14.0", 3: "2.3.0"}),

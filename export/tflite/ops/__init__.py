@@ -14,6 +14,7 @@ from fqss_edge.export.tflite.ops import (  # noqa: F401
     mul,
     output_reconstruction,
     pad,
+    prelu,
     reduce_mean,
     relu,
     requantize,

@@ -15,6 +15,10 @@ def check_weight(ctx: ConvertContext, node: onnx.NodeProto, w: QIn, channel_axis
     if w.const.dtype != np.int8:
         raise ctx.fail(node, f"{w.const.dtype} weights; TFLite int8 kernels need int8 weights")
     if np.any(w.q.zero_point != 0):
+        if w.name in ctx.g.uint8:  # read as int8 with zero point z - 128 (onnx_graph.uint8_as_int8)
+            raise ctx.fail(node, "uint8 weights with a zero point other than 128: TFLite's int8 kernels need "
+                                 "symmetric weights (quantize the weights as QInt8, e.g. quantize_static's default "
+                                 "weight_type)")
         raise ctx.fail(node, "weight zero points must be 0 (symmetric int8 weights)")
     if not w.q.per_tensor and w.q.axis % w.const.ndim != channel_axis:
         raise ctx.fail(node, f"weights quantized along axis {w.q.axis}; the output-channel axis is {channel_axis}")
@@ -25,13 +29,29 @@ def weight_scales(w: QIn, n_out: int) -> np.ndarray:
     return s if s.size == n_out else np.repeat(s, n_out) if s.size == 1 else s
 
 
-def bias_arrays(ctx: ConvertContext, node: onnx.NodeProto, bias: QIn | None, s_in: float, w_scales: np.ndarray
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """(int32 codes, float32 scales) of the bias: zeros with scales s_in * s_w when the node has none."""
+def optional_bias(ctx: ConvertContext, node: onnx.NodeProto, i: int) -> QIn | np.ndarray | None:
+    """Input ``i`` of a convolution: a DQ'd int32 bias, a float32 initializer (PyTorch's PT2E flow leaves biases
+    float: quantized here, ``bias_arrays``), or None."""
+    if i < len(node.input) and node.input[i]:
+        b = ctx.g.const(node.input[i])
+        if b is not None and b.dtype == np.float32:
+            return b.reshape(-1)
+    return ctx.optional_qinput(node, i)
+
+
+def bias_arrays(ctx: ConvertContext, node: onnx.NodeProto, bias: QIn | np.ndarray | None, s_in: float,
+                w_scales: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(int32 codes, float32 scales) of the bias: zeros with scales s_in * s_w when the node has none; a float
+    bias rounded to int32 codes at s_in * s_w (as onnxruntime's quantizers and TFLite's converter do)."""
     n = w_scales.size
     expected = (np.float32(s_in) * w_scales).astype(np.float32)
     if bias is None:
         return np.zeros(n, dtype=np.int32), expected
+    if isinstance(bias, np.ndarray):
+        if bias.size != n:
+            raise ctx.fail(node, f"the bias has {bias.size} values for {n} output channels")
+        codes = np.round(bias.astype(np.float64) / expected.astype(np.float64))
+        return np.clip(codes, -2**31, 2**31 - 1).astype(np.int32), expected
     if bias.const is None or bias.const.dtype != np.int32:
         raise ctx.fail(node, "the bias must be a DQ of an int32 initializer")
     if np.any(bias.q.zero_point != 0):
@@ -45,10 +65,11 @@ def bias_arrays(ctx: ConvertContext, node: onnx.NodeProto, bias: QIn | None, s_i
     return bias.const.reshape(-1), bs
 
 
-def bias_tensor(ctx: ConvertContext, node: onnx.NodeProto, bias: QIn | None, s_in: float, w_scales: np.ndarray,
-                name: str, repeat: int = 1) -> TensorInfo:
+def bias_tensor(ctx: ConvertContext, node: onnx.NodeProto, bias: QIn | np.ndarray | None, s_in: float,
+                w_scales: np.ndarray, name: str, repeat: int = 1) -> TensorInfo:
     """The int32 bias tensor (per-channel scales, quantized_dimension 0), tiled ``repeat`` times."""
     codes, scales = bias_arrays(ctx, node, bias, s_in, w_scales)
     codes, scales = np.tile(codes, repeat), np.tile(scales, repeat)
-    return ctx.b.const(bias.name if bias is not None and repeat == 1 else f"{name}/bias", codes,
+    own = isinstance(bias, QIn) and repeat == 1
+    return ctx.b.const(bias.name if own else f"{name}/bias", codes,
                        Quant.make(scales, np.zeros(scales.size), 0))

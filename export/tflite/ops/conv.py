@@ -16,6 +16,7 @@ from fqss_edge.export.tflite.emit import pad_time
 from fqss_edge.export.tflite.ops._weights import (
     bias_tensor,
     check_weight,
+    optional_bias,
     weight_scales,
 )
 from fqss_edge.export.tflite.registry import register
@@ -73,8 +74,8 @@ def conv1d_geometry(g, node, x_name: str, x_shape: tuple[int, ...], k: int) -> C
                       "an explicit PAD); int8 weights per output channel, zero points 0; int32 bias of scale s_in*s_w")
 def convert_conv(ctx, node) -> None:
     x, w = ctx.qinput(node, 0), ctx.qinput(node, 1)
-    bias = ctx.optional_qinput(node, 2)
-    out = ctx.qoutput(node)
+    bias = optional_bias(ctx, node, 2)
+    out = ctx.qoutput(node, fuse=("Relu",))
     if len(x.shape) != 3:
         raise ctx.fail(node, f"only 1-D convolutions (rank-3 input) are supported, got input shape {x.shape}")
     if x.bits != 8 or out.bits != 8:
@@ -109,6 +110,8 @@ def convert_conv(ctx, node) -> None:
     else:
         raise ctx.fail(node, f"grouped convolution (group {group}, C_in {c_in}) is not supported: group 1 or depthwise")
     opt.padding = padding
+    if out.fused:  # Conv -> Relu -> Q: the clamp at the output zero point
+        opt.fusedActivationFunction = schema.ActivationFunctionType.RELU
     opt.strideW, opt.strideH = stride, 1
     opt.dilationWFactor, opt.dilationHFactor = dil, 1
     ctx.b.op(code, [t, filt, b], [y], opt)

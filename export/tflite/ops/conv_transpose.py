@@ -17,7 +17,7 @@ from ai_edge_litert import schema_py_generated as schema
 from fqss_edge.export.tflite.builder import BuiltinOperator as B
 from fqss_edge.export.tflite.builder import Quant
 from fqss_edge.export.tflite.emit import crop_time, pad_time, reshape
-from fqss_edge.export.tflite.ops._weights import bias_tensor, check_weight, weight_scales
+from fqss_edge.export.tflite.ops._weights import bias_tensor, check_weight, optional_bias, weight_scales
 from fqss_edge.export.tflite.registry import register
 
 
@@ -55,7 +55,7 @@ def phase_filter(w: np.ndarray, s: int) -> tuple[np.ndarray, int]:
                       "of scale s_in*s_w; pads cropped with STRIDED_SLICE; output_padding <= end pad")
 def convert_conv_transpose(ctx, node) -> None:
     x, w = ctx.qinput(node, 0), ctx.qinput(node, 1)
-    bias = ctx.optional_qinput(node, 2)
+    bias = optional_bias(ctx, node, 2)
     out = ctx.qoutput(node)
     if len(x.shape) != 3:
         raise ctx.fail(node, f"only 1-D transposed convolutions are supported, got input shape {x.shape}")

@@ -17,7 +17,11 @@ from fqss_edge.export.tflite.registry import register
           constraints="alpha is a float32 attribute (stored as is); int16 zero points 0")
 def convert_leaky_relu(ctx, node) -> None:
     x, out = unary_io(ctx, node, (8, 16))
+    emit_leaky_relu(ctx, node, x, out, ctx.g.attr(node, "alpha", 0.01))
+
+
+def emit_leaky_relu(ctx, node, x, out, alpha: float) -> None:
+    """LEAKY_RELU of ``x`` into ``out`` (also a one-slope PRelu's form)."""
     opt = schema.LeakyReluOptionsT()
-    opt.alpha = float(np.float32(ctx.g.attr(node, "alpha", 0.01)))
-    y = ctx.new_output(out)
-    ctx.b.op(B.LEAKY_RELU, [ctx.activation(x, node)], [y], opt)
+    opt.alpha = float(np.float32(alpha))
+    ctx.b.op(B.LEAKY_RELU, [ctx.activation(x, node)], [ctx.new_output(out)], opt)

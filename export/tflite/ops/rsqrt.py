@@ -7,7 +7,7 @@ from fqss_edge.export.tflite.ops._unary import unary_io
 from fqss_edge.export.tflite.registry import register
 
 
-@register("Sqrt", writes=(B.RSQRT,), bits=(8, 16), pattern="DQ -> Sqrt -> Reciprocal -> Q",
+@register("Sqrt", writes=(B.RSQRT,), bits=(8, 16), pattern="DQ -> Sqrt -> Reciprocal -> Q", absorbs=("Reciprocal",),
           constraints="the Sqrt output feeds only a Reciprocal; int16 zero points 0 (int16 RSQRT is a 513-entry "
                       "interpolated table)")
 def convert_rsqrt(ctx, node) -> None:

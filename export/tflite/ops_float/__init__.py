@@ -15,6 +15,7 @@ from fqss_edge.export.tflite.ops_float import (  # noqa: F401
     matmul,
     mul,
     pad,
+    prelu,
     reduce_mean,
     relu,
     reshape,

@@ -6,7 +6,7 @@ from fqss_edge.export.tflite.builder import BuiltinOperator as B
 from fqss_edge.export.tflite.registry import register_float
 
 
-@register_float("Sqrt", writes=(B.RSQRT,), pattern="Sqrt -> Reciprocal",
+@register_float("Sqrt", writes=(B.RSQRT,), pattern="Sqrt -> Reciprocal", absorbs=("Reciprocal",),
                 constraints="the Sqrt output feeds only a Reciprocal (a lone Sqrt has no converter)")
 def convert_rsqrt(ctx, node) -> None:
     cons = ctx.g.consumers.get(node.output[0], [])

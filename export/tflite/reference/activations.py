@@ -85,3 +85,18 @@ def _rsqrt_int8_table(inp: Tensor, out: Tensor) -> np.ndarray:
         o = int(mbqm(np.int64(data), m, s - 20)) + out.z
         table[v + 128] = min(max(o, -128), 127)
     return table
+
+
+@reference_kernel(B.PRELU)
+def prelu(op: RefOp) -> np.ndarray:
+    """int8 PRELU (reference_ops::BroadcastPrelu4DSlow): x >= 0 at s_x / s_y, else (x - z_x)(a - z_a) at
+    s_x s_a / s_y; alpha broadcast against the input."""
+    x, a = op.inputs[0], op.inputs[1]
+    inp, alpha, out = op.tensors[0], op.tensors[1], op.out
+    if inp.dtype != np.int8:
+        raise FqssError("reference: only int8 PRELU is implemented")
+    m1, s1 = qm(float(f32(inp.s) / f32(out.s)))
+    m2, s2 = qm(float(f32(inp.s) * f32(alpha.s) / f32(out.s)))
+    v = x.astype(np.int64) - inp.z
+    av = np.broadcast_to(a.astype(np.int64) - alpha.z, v.shape)
+    return saturate(np.where(v >= 0, mbqm(v, m1, s1), mbqm(v * av, m2, s2)) + out.z, out)

@@ -1,4 +1,4 @@
-"""ADD, SUB and MUL of two quantized tensors (numpy broadcasting, as TFLite's broadcast kernels)."""
+"""ADD, SUB, MUL and MAXIMUM of two quantized tensors (numpy broadcasting, as TFLite's broadcast kernels)."""
 
 from __future__ import annotations
 
@@ -31,3 +31,10 @@ def mul(op: RefOp) -> np.ndarray:
     m, s = qm(float(f32(ta.s) * f32(tb.s) / f32(out.s)))
     prod = (a.astype(np.int64) - ta.z) * (b.astype(np.int64) - tb.z)
     return saturate(mbqm(prod, m, s) + out.z, out)
+
+
+@reference_kernel(B.MAXIMUM)
+def maximum(op: RefOp) -> np.ndarray:
+    """The larger code (maximum_minimum.cc compares the raw values: both inputs share the output's quantization)."""
+    (a, b), out = op.inputs[:2], op.out
+    return np.maximum(a, b).astype(out.dtype)

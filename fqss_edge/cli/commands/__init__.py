@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-_NAMES = ("train", "evaluate", "export", "parity", "info", "bench", "separate", "demo")
+_NAMES = ("train", "evaluate", "export", "convert", "parity", "info", "bench", "separate", "demo")
 
 
 def _load() -> list[ModuleType]:

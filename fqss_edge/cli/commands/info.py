@@ -33,7 +33,9 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"{data['path']} ({data['format']}, {data['bytes']} bytes)")
         typer.echo(f"  weights     : {data['integrity']}")
         typer.echo(f"  checkpoint  : {data['fingerprint'][:16]}")
-        if data["format"] == "tflite":
+        if data["format"] == "tflite" and md.get("contract") == "plain":
+            _plain_tflite(data)
+        elif data["format"] == "tflite":
             kind = "integer-only operators" if md.get("integer_only", True) else "float32 operators"
             typer.echo(f"  precision   : {md.get('precision', 'int8')} ({kind})")
             typer.echo(f"  sample rate : {md.get('sample_rate')} Hz")
@@ -56,3 +58,17 @@ def register(app: typer.Typer) -> None:
                     typer.echo(f"  {key.removeprefix('fqss.'):12s}: {md[key]}")
             typer.echo(f"  opset       : {data['opset']}")
             typer.echo("  operators   : " + ", ".join(f"{k} x{v}" for k, v in sorted(data["operators"].items())))
+
+
+def _plain_tflite(data: dict) -> None:
+    """A converted model that is not ours (``fqss-edge convert``): its own tensors, no audio contract."""
+    md = data["metadata"]
+    kind = "integer-only operators" if md.get("integer_only") else "float32 operators"
+    typer.echo(f"  precision   : {md.get('precision')} ({kind})")
+    typer.echo(f"  contract    : plain tensors (converted by fqss-edge convert; I/O {md.get('io')}); -1: resizable")
+    for side in ("inputs", "outputs"):
+        for t in md.get(side, []):
+            q = f" scale {t['scale']!r} zp {t['zero_point']}" if "scale" in t else ""
+            typer.echo(f"  {side[:-1]:12s}: {t['name']} {t['dtype']} {t['shape']}{q}")
+    rt = data["min_runtime"]
+    typer.echo(f"  min runtime : TF Lite / LiteRT {rt['version'] or '?'} (needed by {', '.join(rt['needed_by'])})")

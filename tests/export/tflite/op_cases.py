@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import op_cases_attention
 import op_cases_conv
+import op_cases_convert
 import op_cases_elementwise
 import op_cases_io
 import op_cases_lstm
@@ -23,7 +24,8 @@ import op_cases_shape
 import pytest
 from op_case_kit import Case
 
-FAMILIES = (op_cases_conv, op_cases_elementwise, op_cases_shape, op_cases_attention, op_cases_lstm, op_cases_io)
+FAMILIES = (op_cases_conv, op_cases_elementwise, op_cases_shape, op_cases_attention, op_cases_lstm, op_cases_io,
+            op_cases_convert)
 
 
 def _merged() -> dict[str, list[Case]]:

@@ -8,7 +8,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-ONNX_INT = {8: (np.int8, TensorProto.INT8), 16: (np.int16, TensorProto.INT16), 32: (np.int32, TensorProto.INT32)}
+ONNX_INT = {8: (np.int8, TensorProto.INT8), 16: (np.int16, TensorProto.INT16), 32: (np.int32, TensorProto.INT32),
+            "u8": (np.uint8, TensorProto.UINT8)}  # "u8": onnxruntime quantize_static's default activation type
 
 
 class QDQ:
