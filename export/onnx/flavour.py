@@ -1,10 +1,10 @@
 """The onnxruntime flavour of the int8 QDQ graph (``fqss-edge export --target onnxruntime``, the default .onnx).
 
-onnxruntime's x86 CPU kernels are fast for uint8 activations with int8 weights (MLAS u8s8, ``vpmaddubsw``) and
-slow for int8 activations (s8s8: ~4x slower on a 1x1 convolution here, `benchmarks/results/ort_flavours.md`), and
+onnxruntime's x86 CPU kernels are fast for uint8 activations (MLAS u8u8 / u8s8 kernels) and slow for int8
+activations (s8s8: ~4x slower than u8u8 on a 1x1 convolution here, `benchmarks/results/ort_flavours.md`), and
 its NHWC layout pass leaves a mean over time (``ReduceMean(axes=[2])`` on ``[1, C, T]``) as a strided reduction
 over the middle axis of ``[1, T, C]`` (~30x slower than over the last axis). The flavour rewrites the graph
-``export/onnx`` writes (the contract graph, which the TFLite writer reads) in two steps:
+``export/onnx`` writes (the contract graph, which the TFLite writer reads) in three steps:
 
 * ``uint8_activations``: every int8 tensor becomes uint8 on the same grid: codes + 128, zero point + 128.
   ``QuantizeLinear``/``DequantizeLinear`` give exactly the same values (rounding and saturation move with the
@@ -20,8 +20,11 @@ over the middle axis of ``[1, T, C]`` (~30x slower than over the last axis). The
   n is named ``<m>.negated``; per-layer parity reads its codes back as m's.
 * ``channels_first_means``: the float composite ``ReduceMean(axes=[2]) -> ReduceMean(axes=[1])`` (a gLN mean,
   no quantizer between) becomes ``ReduceMean(axes=[1]) -> ReduceMean(axes=[2])``: the same mean, summed in another
-  float32 order (both are approximations of the simulation's mean, like the runtimes' sums already are), with a
-  fast last-axis reduction in onnxruntime's NHWC layout.
+  float32 order (both approximate the simulation's mean, as every runtime's sum does), with a fast last-axis
+  reduction in onnxruntime's NHWC layout. This step alone is not exact by construction: a float32 mean one ulp
+  apart could round to the other code when it falls on a rounding boundary. Measured: the two flavours without
+  optimisation gave identical outputs and codes on every test model, the shipped model's test set and the
+  full-size benchmark input (`tests/export/onnx/test_flavour.py`, `benchmarks/results/ort_flavours.md`).
 
 The result records ``fqss.onnx_flavour = onnxruntime`` and its own initializer hash. Per-layer parity reads its
 uint8 codes back as the int8 codes of the simulation (``codes_as_int8``).
