@@ -4,7 +4,7 @@ onnxruntime's x86 CPU kernels are fast for uint8 activations (MLAS u8u8 / u8s8 k
 activations (s8s8: ~4x slower than u8u8 on a 1x1 convolution here, `benchmarks/results/ort_flavours.md`), and
 its NHWC layout pass leaves a mean over time (``ReduceMean(axes=[2])`` on ``[1, C, T]``) as a strided reduction
 over the middle axis of ``[1, T, C]`` (~30x slower than over the last axis). The flavour rewrites the graph
-``export/onnx`` writes (the contract graph, which the TFLite writer reads) in three steps:
+``export/onnx`` writes (the contract graph, which the TFLite writer reads) in these steps:
 
 * ``uint8_activations``: every int8 tensor becomes uint8 on the same grid: codes + 128, zero point + 128.
   ``QuantizeLinear``/``DequantizeLinear`` give exactly the same values (rounding and saturation move with the
@@ -18,13 +18,16 @@ over the middle axis of ``[1, T, C]`` (~30x slower than over the last axis). The
   ``n = Q(Neg(f))`` at m's scale and zero point ``255 - z_m``: round half to even is odd-symmetric and the
   clamping range mirrors, so n's value is exactly -m's and the float32 sum is the same number (QLinearAdd).
   n is named ``<m>.negated``; per-layer parity reads its codes back as m's.
-* ``channels_first_means``: the float composite ``ReduceMean(axes=[2]) -> ReduceMean(axes=[1])`` (a gLN mean,
+* ``channels_first_means`` (then ``integer_channel_sums``): the float composite ``ReduceMean(axes=[2]) -> ReduceMean(axes=[1])`` (a gLN mean,
   no quantizer between) becomes ``ReduceMean(axes=[1]) -> ReduceMean(axes=[2])``: the same mean, summed in another
   float32 order (both approximate the simulation's mean, as every runtime's sum does), with a fast last-axis
   reduction in onnxruntime's NHWC layout. This step alone is not exact by construction: a float32 mean one ulp
   apart could round to the other code when it falls on a rounding boundary. Measured: the two flavours without
   optimisation gave identical outputs and codes on every test model, the shipped model's test set and the
   full-size benchmark input (`tests/export/onnx/test_flavour.py`, `benchmarks/results/ort_flavours.md`).
+  The channel mean is then a ``MatMul`` with a constant ``[1, 1, C]`` of 1/C (``integer_channel_sums``), which
+  onnxruntime runs as MatMulIntegerToFloat: the int32 sum of the codes times one scale (without optimisation, a
+  float32 product sum: again the same mean in another float order).
 
 The result records ``fqss.onnx_flavour = onnxruntime`` and its own initializer hash. Per-layer parity reads its
 uint8 codes back as the int8 codes of the simulation (``codes_as_int8``).
@@ -58,6 +61,7 @@ def onnxruntime_flavour(proto: onnx.ModelProto) -> onnx.ModelProto:
     uint8_activations(m.graph)
     add_negated_means(m.graph)
     channels_first_means(m.graph)
+    integer_channel_sums(m)
     props = {p.key: p.value for p in m.metadata_props}
     props[FLAVOUR_KEY] = "onnxruntime"
     props.pop(ONNX_WEIGHTS_KEY, None)
@@ -156,6 +160,57 @@ def channels_first_means(graph: onnx.GraphProto) -> None:
         raise FqssError("onnxruntime flavour: renaming the reordered means gave duplicate node names")
 
 
+def _channel_counts(model: onnx.ModelProto) -> dict[str, int]:
+    """Tensor name -> its (static) dimension 1, from ONNX shape inference."""
+    inferred = onnx.shape_inference.infer_shapes(model)
+    out = {}
+    for v in list(inferred.graph.value_info) + list(inferred.graph.input):
+        dims = v.type.tensor_type.shape.dim
+        if len(dims) == 3 and dims[1].HasField("dim_value"):
+            out[v.name] = dims[1].dim_value
+    return out
+
+
+def integer_channel_sums(model: onnx.ModelProto) -> None:
+    """The channel mean of a reordered composite, ``DQ(x) -> ReduceMean(axes=[1])`` on ``[1, C, T]``, becomes
+    ``MatMul(DQ(ones), DQ(x))`` with ``ones`` ``[1, 1, C]`` of value float32(1/C) (uint8 code 129, zero point
+    128): onnxruntime runs it as MatMulIntegerToFloat, the exact int32 sum of the codes times one float32 scale,
+    and drops the float copy of the whole tensor (its DequantizeLinear), in place."""
+    graph = model.graph
+    inits = {i.name: i for i in graph.initializer}
+    producers = {o: n for n in graph.node for o in n.output}
+    consumers = _consumers(graph)
+    channels = _channel_counts(model)
+    inserted: dict[str, onnx.NodeProto] = {}  # MatMul node name -> the DQ of its ones, written before it
+    for n in graph.node:
+        dq = producers.get(n.input[0]) if n.op_type == "ReduceMean" and _axes(inits, n) == [1] else None
+        uses = consumers.get(n.output[0], [])
+        if dq is None or dq.op_type != "DequantizeLinear" or n.input[0] not in channels or len(uses) != 1 \
+                or uses[0][0].op_type != "ReduceMean" or _axes(inits, uses[0][0]) != [2]:
+            continue
+        c = channels[n.input[0]]
+        head = n.name.rpartition("/")[0] or n.name
+        ones = f"{head}.channel_mean"
+        graph.initializer.extend([
+            numpy_helper.from_array(np.full((1, 1, c), 129, dtype=np.uint8), ones),
+            numpy_helper.from_array(np.array(1.0 / c, dtype=np.float32), f"{ones}.scale"),
+            numpy_helper.from_array(np.array(128, dtype=np.uint8), f"{ones}.zero_point")])
+        inserted[f"{head}/MatMul_channels"] = onnx.helper.make_node("DequantizeLinear", [ones, f"{ones}.scale", f"{ones}.zero_point"],
+                                                 [f"{head}/MatMul/DequantizeLinear:0"],
+                                                 name=f"{head}/MatMul/DequantizeLinear")
+        x = n.input[0]
+        del n.input[:], n.attribute[:]
+        n.op_type, n.name = "MatMul", f"{head}/MatMul_channels"
+        n.input.extend([inserted[n.name].output[0], x])
+    nodes = []
+    for n in graph.node:
+        if n.op_type == "MatMul" and n.name in inserted:
+            nodes.append(inserted[n.name])
+        nodes.append(n)
+    del graph.node[:]
+    graph.node.extend(nodes)
+
+
 def _renamed(name: str, axis: str) -> str:
     head, _, _ = name.rpartition("/")
     return f"{head}/ReduceMean_{axis}" if head else f"ReduceMean_{axis}"
@@ -174,5 +229,5 @@ def codes_as_int8(proto: onnx.ModelProto, name_to_codes: dict[str, np.ndarray]) 
     return out
 
 
-__all__ = ["FLAVOUR_KEY", "TARGETS", "add_negated_means", "channels_first_means", "codes_as_int8", "flavour_of", "onnxruntime_flavour",
-           "uint8_activations"]
+__all__ = ["FLAVOUR_KEY", "TARGETS", "add_negated_means", "channels_first_means", "codes_as_int8", "flavour_of",
+           "integer_channel_sums", "onnxruntime_flavour", "uint8_activations"]

@@ -80,8 +80,8 @@ def _optimised_ops(path: Path, tmp_path: Path) -> Counter:
 
 
 def test_onnxruntime_runs_integer_kernels(flavours, tmp_path):
-    """Every Conv a QLinearConv, every Add/Mul between quantized tensors a QLinearAdd/QLinearMul, no float Sub
-    over a whole tensor (the gLN centring is a QLinearAdd of the negated mean)."""
+    """Every Conv a QLinearConv, QLinearAdd/QLinearMul, no float Sub over a whole tensor (the gLN centring is a
+    QLinearAdd of the negated mean), every gLN mean's channel sum a MatMulIntegerToFloat."""
     contract, ort = flavours
     nodes = onnx.load(str(contract)).graph.node
     source = Counter(n.op_type for n in nodes)
@@ -90,6 +90,9 @@ def test_onnxruntime_runs_integer_kernels(flavours, tmp_path):
     assert ops["QLinearAdd"] > 0 and ops["QLinearMul"] > 0
     centring = [n for n in nodes if n.op_type == "Sub" and "/centered/" in n.name]
     assert ops["Sub"] == source["Sub"] - len(centring)  # the rest: the splitter island's and the residual's
+    made = {o: n for n in nodes for o in n.output}
+    composites = [n for n in nodes if n.op_type == "ReduceMean" and made.get(n.input[0], n).op_type == "ReduceMean"]
+    assert ops["MatMulIntegerToFloat"] == len(composites)  # each gLN mean's channel sum over the integer codes
 
 
 def _adversarial_conv(cin: int = 8, cout: int = 4, k: int = 3) -> onnx.ModelProto:
