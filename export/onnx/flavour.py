@@ -190,11 +190,13 @@ def integer_channel_sums(model: onnx.ModelProto) -> None:
             continue
         c = channels[n.input[0]]
         head = n.name.rpartition("/")[0] or n.name
-        ones = f"{head}.channel_mean"
-        graph.initializer.extend([
-            numpy_helper.from_array(np.full((1, 1, c), 129, dtype=np.uint8), ones),
-            numpy_helper.from_array(np.array(1.0 / c, dtype=np.float32), f"{ones}.scale"),
-            numpy_helper.from_array(np.array(128, dtype=np.uint8), f"{ones}.zero_point")])
+        ones = f"const.channel_mean_{c}"  # one constant per channel count, a DQ per MatMul
+        if ones not in inits:
+            for t in (numpy_helper.from_array(np.full((1, 1, c), 129, dtype=np.uint8), ones),
+                      numpy_helper.from_array(np.array(1.0 / c, dtype=np.float32), f"{ones}.scale"),
+                      numpy_helper.from_array(np.array(128, dtype=np.uint8), f"{ones}.zero_point")):
+                graph.initializer.append(t)
+                inits[t.name] = t
         inserted[f"{head}/MatMul_channels"] = onnx.helper.make_node("DequantizeLinear", [ones, f"{ones}.scale", f"{ones}.zero_point"],
                                                  [f"{head}/MatMul/DequantizeLinear:0"],
                                                  name=f"{head}/MatMul/DequantizeLinear")
