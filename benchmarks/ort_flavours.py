@@ -41,8 +41,8 @@ from fqss_edge.runtimes.onnxruntime_backend import OnnxRuntimeBackend
 ROOT = Path(__file__).resolve().parents[1]
 ASSETS = ROOT / "fqss_edge" / "assets"
 VARIANTS = (("float", None), ("int8_contract", "tflite"), ("int8_ort", "onnxruntime"))
-FUSED = ("QLinearConv", "QLinearAdd", "QLinearMul", "QLinearLeakyRelu", "MatMulIntegerToFloat", "MatMul", "Conv", "ConvTranspose", "Add", "Mul", "Sub",
-         "ReduceMean", "DequantizeLinear", "QuantizeLinear", "Transpose", "Neg")
+FUSED = ("QLinearConv", "QLinearAdd", "QLinearMul", "QLinearLeakyRelu", "MatMulIntegerToFloat", "MatMul", "Conv",
+         "ConvTranspose", "Add", "Mul", "Sub", "ReduceMean", "DequantizeLinear", "QuantizeLinear", "Transpose", "Neg")
 
 
 def checkpoints(config: Path, work: Path) -> dict[str, dict[str, Path]]:
