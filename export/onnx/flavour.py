@@ -18,10 +18,10 @@ over the middle axis of ``[1, T, C]`` (~30x slower than over the last axis). The
   ``n = Q(Neg(f))`` at m's scale and zero point ``255 - z_m``: round half to even is odd-symmetric and the
   clamping range mirrors, so n's value is exactly -m's and the float32 sum is the same number (QLinearAdd).
   n is named ``<m>.negated``; per-layer parity reads its codes back as m's.
-* ``channels_first_means`` (then ``integer_channel_sums``): the float composite ``ReduceMean(axes=[2]) -> ReduceMean(axes=[1])`` (a gLN mean,
-  no quantizer between) becomes ``ReduceMean(axes=[1]) -> ReduceMean(axes=[2])``: the same mean, summed in another
-  float32 order (both approximate the simulation's mean, as every runtime's sum does), with a fast last-axis
-  reduction in onnxruntime's NHWC layout. This step alone is not exact by construction: a float32 mean one ulp
+* ``channels_first_means`` (then ``integer_channel_sums``): the float composite ``ReduceMean(axes=[2]) ->
+  ReduceMean(axes=[1])`` (a gLN mean, no quantizer between) becomes ``ReduceMean(axes=[1]) ->
+  ReduceMean(axes=[2])``: the same mean, summed in another float32 order (both approximate the simulation's
+  mean, as every runtime's sum does), with a fast last-axis reduction in onnxruntime's NHWC layout. This step alone is not exact by construction: a float32 mean one ulp
   apart could round to the other code when it falls on a rounding boundary. Measured: the two flavours without
   optimisation gave identical outputs and codes on every test model, the shipped model's test set and the
   full-size benchmark input (`tests/export/onnx/test_flavour.py`, `benchmarks/results/ort_flavours.md`).
@@ -197,9 +197,9 @@ def integer_channel_sums(model: onnx.ModelProto) -> None:
                       numpy_helper.from_array(np.array(128, dtype=np.uint8), f"{ones}.zero_point")):
                 graph.initializer.append(t)
                 inits[t.name] = t
-        inserted[f"{head}/MatMul_channels"] = onnx.helper.make_node("DequantizeLinear", [ones, f"{ones}.scale", f"{ones}.zero_point"],
-                                                 [f"{head}/MatMul/DequantizeLinear:0"],
-                                                 name=f"{head}/MatMul/DequantizeLinear")
+        inserted[f"{head}/MatMul_channels"] = onnx.helper.make_node(
+            "DequantizeLinear", [ones, f"{ones}.scale", f"{ones}.zero_point"], [f"{head}/MatMul/DequantizeLinear:0"],
+            name=f"{head}/MatMul/DequantizeLinear")
         x = n.input[0]
         del n.input[:], n.attribute[:]
         n.op_type, n.name = "MatMul", f"{head}/MatMul_channels"
