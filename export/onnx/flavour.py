@@ -21,8 +21,9 @@ over the middle axis of ``[1, T, C]`` (~30x slower than over the last axis). The
 * ``channels_first_means`` (then ``integer_channel_sums``): the float composite ``ReduceMean(axes=[2]) ->
   ReduceMean(axes=[1])`` (a gLN mean, no quantizer between) becomes ``ReduceMean(axes=[1]) ->
   ReduceMean(axes=[2])``: the same mean, summed in another float32 order (both approximate the simulation's
-  mean, as every runtime's sum does), with a fast last-axis reduction in onnxruntime's NHWC layout. This step alone is not exact by construction: a float32 mean one ulp
-  apart could round to the other code when it falls on a rounding boundary. Measured: the two flavours without
+  mean, as every runtime's sum does), with a fast last-axis reduction in onnxruntime's NHWC layout. This step
+  alone is not exact by construction: a float32 mean one ulp apart could round to the other code when it falls
+  on a rounding boundary. Measured: the two flavours without
   optimisation gave identical outputs and codes on every test model, the shipped model's test set and the
   full-size benchmark input (`tests/export/onnx/test_flavour.py`, `benchmarks/results/ort_flavours.md`).
   The channel mean is then a ``MatMul`` with a constant ``[1, 1, C]`` of 1/C (``integer_channel_sums``), which
