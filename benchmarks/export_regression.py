@@ -2,7 +2,9 @@
 
 A refactor of the exporter or of a model must not change what an exported file computes. Record the outputs of
 every runtime (onnxruntime without / with optimisation, LiteRT REF / builtin / XNNPACK) on the shipped test
-mixtures before the change, then compare after it, sample for sample:
+mixtures before the change, then compare after it, sample for sample. ``onnx`` is the int8 contract graph
+(``export --target tflite``), ``onnx_ort`` the onnxruntime flavour of the default export (a recording made before
+the flavour existed has no ``onnx_ort``: it is not compared):
 
     python benchmarks/export_regression.py record -o /tmp/before.npz    # on the old commit
     python benchmarks/export_regression.py compare /tmp/before.npz      # on the new one: max |LSB| per runtime
@@ -44,8 +46,9 @@ def export_all(out: Path) -> dict[str, dict[str, Path]]:
     done = {}
     for name, ckpt in shipped_checkpoints().items():
         d = out / name
-        export_bundle(ckpt, d)
-        done[name] = {"onnx": d / "model.onnx", "tflite": d / "model.tflite"}
+        export_bundle(ckpt, d, target="tflite")  # the contract graph, which the .tflite is written from
+        ort = export_bundle(ckpt, d / "ort", formats=("onnx",), target="onnxruntime").onnx.path
+        done[name] = {"onnx": d / "model.onnx", "tflite": d / "model.tflite", "onnx_ort": ort}
     return done
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fqss_edge.export.onnx import OnnxExport, export_checkpoint
+from fqss_edge.export.onnx import OnnxExport, apply_flavour, export_checkpoint
 from fqss_edge.fileio import output_folder
 
 
@@ -34,18 +34,25 @@ class BundleExport:
 
 def export_bundle(checkpoint: str | Path, out_dir: str | Path, quantized: bool | None = None,
                   config: Any = None, formats: tuple[str, ...] | None = None,
-                  io: str | None = None, min_runtime: str | None = None, length: int | None = None) -> BundleExport:
+                  io: str | None = None, min_runtime: str | None = None, length: int | None = None,
+                  target: str = "onnxruntime") -> BundleExport:
     """``formats``: ("onnx", "tflite") by default. ``io``: the TFLite I/O, int16 (default) or float32 for an int8
     export; a float export has float32 I/O only. ``min_runtime``: the oldest TF Lite / LiteRT runtime the .tflite
     must load on (e.g. "2.14"); an export needing a newer one is refused and nothing is written. ``length``: fix
     the .tflite's input length in samples (needed by models with an LSTM whose batch follows the length: DPRNN,
     DPTNet); it must be a length the model takes."""
+    from fqss_edge.export.onnx.flavour import TARGETS
+
+    if target not in TARGETS:
+        from fqss_edge.errors import FqssError
+
+        raise FqssError(f"export target {target!r}: choose one of {', '.join(TARGETS)}")
     if min_runtime is not None:
         from fqss_edge.export.tflite.versions import parse_version
 
         parse_version(min_runtime)  # a usage error before any work
     with output_folder(out_dir) as out:
-        return _export_into(Path(checkpoint), out, quantized, config, formats, io, min_runtime, length)
+        return _export_into(Path(checkpoint), out, quantized, config, formats, io, min_runtime, length, target)
 
 
 BUNDLE_FILES = ("model.onnx", "model.tflite")
@@ -66,7 +73,8 @@ def check_length(onnx_path: Path, checkpoint: Path, length: int) -> None:
 
 
 def _export_into(checkpoint: Path, out: Path, quantized: bool | None, config: Any, formats: tuple[str, ...] | None,
-                 io: str | None, min_runtime: str | None, length: int | None = None) -> BundleExport:
+                 io: str | None, min_runtime: str | None, length: int | None = None,
+                 target: str = "onnxruntime") -> BundleExport:
     staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out))
     try:
         onnx_result = export_checkpoint(checkpoint, staging, quantized, config)
@@ -86,6 +94,8 @@ def _export_into(checkpoint: Path, out: Path, quantized: bool | None, config: An
                 check_length(onnx_result.path, checkpoint, length)
             meta = export_tflite(onnx_result.path, tflite, io=io, precision=precision, min_runtime=min_runtime,
                                  length=length)
+        if "onnx" in formats:  # after the .tflite: the TFLite writer reads the contract graph
+            onnx_result = apply_flavour(onnx_result, target)
         moved = {}
         for name in ["model.onnx"] * ("onnx" in formats) + ["model.tflite"] * (tflite is not None):
             os.replace(staging / name, out / name)

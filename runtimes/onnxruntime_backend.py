@@ -157,7 +157,10 @@ class OnnxRuntimeBackend:
         return np.ascontiguousarray(y[0, :, : np.asarray(waveform).shape[-1]], dtype=np.float32)
 
     def intermediates(self, waveform: np.ndarray) -> dict[str, np.ndarray]:
-        """Integer codes of every QuantizeLinear output (named after the PyTorch quantizers), graph order."""
+        """Integer codes of every QuantizeLinear output (named after the PyTorch quantizers), graph order; those
+        of the onnxruntime flavour's uint8 tensors as the int8 codes of the contract graph and the simulation."""
+        from fqss_edge.export.onnx.flavour import codes_as_int8
+
         if self.proto is None:
             raise FqssError("backend not loaded: call load(path) first")
         if self._debug is None:
@@ -165,7 +168,8 @@ class OnnxRuntimeBackend:
             self._debug = (self._session(debug.SerializeToString()), names)
         session, names = self._debug
         values = session.run(names, self._feed(waveform))
-        return {n: v.astype(np.int64) for n, v in zip(names, values)}
+        codes = codes_as_int8(self.proto, dict(zip(names, values)))
+        return {n: v.astype(np.int64) for n, v in codes.items()}
 
 
 def _one_line(e: BaseException) -> str:

@@ -33,10 +33,11 @@ class OnnxExport:
     path: Path
     quantized: bool
     op_counts: dict[str, int] = field(default_factory=dict)
+    flavour: str = "tflite"  # int8: the contract graph ("tflite") or onnxruntime's (export/onnx/flavour.py)
 
     def summary(self) -> str:
         ops = ", ".join(f"{k} {v}" for k, v in sorted(self.op_counts.items(), key=lambda kv: -kv[1]))
-        kind = "int8 QDQ" if self.quantized else "float"
+        kind = f"int8 QDQ, {self.flavour} flavour" if self.quantized else "float"
         return f"{self.path} ({kind}, {sum(self.op_counts.values())} nodes: {ops})"
 
 
@@ -123,3 +124,18 @@ def export_checkpoint(checkpoint: str | Path, out_dir: str | Path, quantized: bo
         raise FqssError(f"{checkpoint}: a float checkpoint cannot be exported --int8 (use --float, or quantize "
                         f"it first with PTQ/QAT)")
     return export_onnx(loaded.model, Path(out_dir) / filename, quantized, loaded.config, loaded.fingerprint)
+
+
+def apply_flavour(result: OnnxExport, target: str) -> OnnxExport:
+    """Rewrite an int8 export's file in place as the ``target`` flavour (``onnxruntime``; ``tflite`` leaves the
+    contract graph as it is). A float export has one graph for every runtime."""
+    from fqss_edge.export.onnx.flavour import TARGETS, onnxruntime_flavour
+
+    if target not in TARGETS:
+        raise FqssError(f"export target {target!r}: choose one of {', '.join(TARGETS)}")
+    if not result.quantized or target == "tflite":
+        return result
+    proto = onnxruntime_flavour(onnx.load(str(result.path)))
+    check_onnx(proto, str(result.path))
+    save_atomic(proto, result.path)
+    return OnnxExport(result.path, True, dict(Counter(n.op_type for n in proto.graph.node)), target)

@@ -14,6 +14,7 @@ EXAMPLES = """
 
   fqss-edge export runs/fqss/best.safetensors --int8 -o exported/fqss          # model.onnx + model.tflite
   fqss-edge export runs/fqss/best.safetensors --int8 --format onnx -o exported/fqss
+  fqss-edge export runs/fqss/best.safetensors --int8 --target tflite -o exported/fqss_contract  # int8 QDQ .onnx
   fqss-edge export runs/float/best.safetensors --float -o exported/float       # model.onnx + model.tflite (float32)
   fqss-edge export runs/fqss/best.safetensors --float --format tflite -o exported/fqss_float
   fqss-edge export fqss_model.pth --config configs/convtasnet_2spks_8k.yaml --int8 -o exported/fqss
@@ -30,6 +31,11 @@ EXAMPLES = """
 class ExportFormat(str, Enum):
     both = "both"
     onnx = "onnx"
+    tflite = "tflite"
+
+
+class Target(str, Enum):
+    onnxruntime = "onnxruntime"
     tflite = "tflite"
 
 
@@ -70,13 +76,18 @@ def register(app: typer.Typer) -> None:
             min=1, help="Fix the .tflite's input length (samples; default: resizable). DPRNN and DPTNet need it: "
                         "TFLite's LSTM state has a fixed batch, and their intra-chunk LSTM's batch follows the "
                         "length.", show_default=False)] = None,
+        target: Annotated[Target, typer.Option(
+            help="Runtime the int8 model.onnx is written for: onnxruntime (uint8 activations, which its x86 CPU "
+                 "kernels run as QLinearConv/QLinearAdd/QLinearMul; the same quantized values) or tflite (the int8 "
+                 "contract graph the .tflite is written from). The .tflite is the same either way.")
+        ] = Target.onnxruntime,
     ) -> None:
         """Export a checkpoint: int8 QDQ ONNX + fully-int8 TFLite, or (--float) float ONNX + float32 TFLite."""
         from fqss_edge.export.bundle import export_bundle
 
         formats = None if fmt is None else {"both": ("onnx", "tflite"), "onnx": ("onnx",), "tflite": ("tflite",)}[fmt.value]
         result = export_bundle(checkpoint, out, int8, run_config(config), formats, io.value if io else None,
-                               min_runtime, length)
+                               min_runtime, length, target.value)
         for stale in result.removed:
             typer.echo(f"removed {stale} (from an earlier export)")
         if result.onnx_written:
