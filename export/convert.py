@@ -52,6 +52,7 @@ def convert_onnx(onnx_path: str | os.PathLike, tflite_path: str | os.PathLike, i
     """Convert ``onnx_path`` to ``tflite_path`` (atomic write); returns the embedded metadata. ``io``: for our
     models int16 (default for int8) or float32; for any other model float32 (default) or quantized. ``length``:
     fix every length-dependent dimension (static shapes)."""
+    from fqss_edge.export.onnx.flavour import flavour_of
     from fqss_edge.export.tflite import convert_model, graph_precision
     from fqss_edge.export.tflite.onnx_graph import is_fqss_model, load_onnx
     from fqss_edge.fileio import atomic_write_bytes
@@ -64,6 +65,10 @@ def convert_onnx(onnx_path: str | os.PathLike, tflite_path: str | os.PathLike, i
     if length is not None and length < 1:
         raise FqssError(f"{onnx_path}: --length must be a positive number of samples, not {length}")
     model = load_onnx(onnx_path)
+    if flavour_of(model) == "onnxruntime":
+        raise FqssError(f"{onnx_path}: the onnxruntime flavour of an fqss-edge export (uint8, fused means): "
+                        "convert the contract graph instead (`fqss-edge export CKPT --int8 --target tflite`), or use "
+                        "the .tflite export wrote beside it")
     precision = graph_precision(model, name=str(onnx_path))
     missing = unsupported_nodes(model, precision, str(onnx_path))
     if missing:

@@ -19,6 +19,7 @@ import torch
 from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
 from fqss_edge.cli.main import main
+from fqss_edge.errors import FqssError
 from fqss_edge.export.convert import convert_onnx
 from fqss_edge.export.tflite.reference import ReferenceModel
 
@@ -258,11 +259,16 @@ def test_an_fqss_export_converts_to_the_same_tflite_as_export(tmp_path, kind):
 
     quant = FQSS_QUANT if kind == "int8" else {"enabled": False}
     ckpt = save_random_checkpoint(tmp_path / "c.safetensors", quant_cfg=quant)
-    export_bundle(ckpt, tmp_path / "exp")
+    export_bundle(ckpt, tmp_path / "exp", target="tflite")  # the contract graph the .tflite is written from
     meta = convert_onnx(tmp_path / "exp" / "model.onnx", tmp_path / "c.tflite")
     io = "int16" if kind == "int8" else "float32"
     assert "contract" not in meta and meta["io"] == io and meta["input"]["dtype"] == io
     assert (tmp_path / "c.tflite").read_bytes() == (tmp_path / "exp" / "model.tflite").read_bytes()
+    if kind == "int8":  # the default .onnx is onnxruntime's flavour: refused in one line, nothing written
+        export_bundle(ckpt, tmp_path / "ort", formats=("onnx",))
+        with pytest.raises(FqssError, match="onnxruntime flavour of an fqss-edge export"):
+            convert_onnx(tmp_path / "ort" / "model.onnx", tmp_path / "ort.tflite")
+        assert not (tmp_path / "ort.tflite").exists()
 
 
 def test_two_inputs_and_two_outputs_keep_their_names(tmp_path):
@@ -285,7 +291,8 @@ def test_two_inputs_and_two_outputs_keep_their_names(tmp_path):
               helper.make_node("DequantizeLinear", ["r_q", "s", "z"], ["positive"], name="dq_r")]
     ins = [helper.make_tensor_value_info(i, TensorProto.FLOAT, ["N", 3, "T"]) for i in ("left", "right")]
     outs = [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in ("total", "positive")]
-    m = helper.make_model(helper.make_graph(nodes, "two", ins, outs, inits), opset_imports=[helper.make_opsetid("", 21)])
+    m = helper.make_model(helper.make_graph(nodes, "two", ins, outs, inits),
+                          opset_imports=[helper.make_opsetid("", 21)])
     m.ir_version = 10
     onnx.save(m, str(tmp_path / "two.onnx"))
     meta = convert_onnx(tmp_path / "two.onnx", tmp_path / "two.tflite", length=20)
