@@ -5,7 +5,8 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-_NAMES = ("train", "evaluate", "export", "parity", "info", "bench", "separate", "demo")
+_NAMES = ("train", "evaluate", "export", "import_checkpoint", "parity", "info", "bench", "separate", "demo")
+
 
 
 def _load() -> list[ModuleType]:
