@@ -26,29 +26,34 @@ class BundleExport:
     tflite_meta: dict[str, Any] | None
     onnx_written: bool = True
     removed: list[Path] = field(default_factory=list)  # stale files of an earlier export in the same folder
+    audio_decoder: Path | None = None  # model_audio_decoder.onnx (--with-audio-decoder)
 
     @property
     def files(self) -> list[Path]:
-        return [self.onnx.path] + ([self.tflite] if self.tflite else [])
+        return [self.onnx.path] + ([self.tflite] if self.tflite else []) + [p for p in [self.audio_decoder] if p]
 
 
 def export_bundle(checkpoint: str | Path, out_dir: str | Path, quantized: bool | None = None,
                   config: Any = None, formats: tuple[str, ...] | None = None,
-                  io: str | None = None, min_runtime: str | None = None, length: int | None = None) -> BundleExport:
+                  io: str | None = None, min_runtime: str | None = None, length: int | None = None,
+                  audio_decoder: bool = False) -> BundleExport:
     """``formats``: ("onnx", "tflite") by default. ``io``: the TFLite I/O, int16 (default) or float32 for an int8
     export; a float export has float32 I/O only. ``min_runtime``: the oldest TF Lite / LiteRT runtime the .tflite
     must load on (e.g. "2.14"); an export needing a newer one is refused and nothing is written. ``length``: fix
     the .tflite's input length in samples (needed by models with an LSTM whose batch follows the length: DPRNN,
-    DPTNet); it must be a length the model takes."""
+    DPTNet); it must be a length the model takes. ``audio_decoder``: also ``model_audio_decoder.onnx``, the ONNX
+    graph behind onnxruntime-extensions' AudioDecoder (audio file bytes in: ``export/onnx/audio_decoder.py``)."""
     if min_runtime is not None:
         from fqss_edge.export.tflite.versions import parse_version
 
         parse_version(min_runtime)  # a usage error before any work
     with output_folder(out_dir) as out:
-        return _export_into(Path(checkpoint), out, quantized, config, formats, io, min_runtime, length)
+        return _export_into(Path(checkpoint), out, quantized, config, formats, io, min_runtime, length,
+                            audio_decoder)
 
 
-BUNDLE_FILES = ("model.onnx", "model.tflite")
+AUDIO_DECODER_FILE = "model_audio_decoder.onnx"
+BUNDLE_FILES = ("model.onnx", "model.tflite", AUDIO_DECODER_FILE)
 
 
 def _check_length(onnx_path: Path, checkpoint: Path, length: int) -> None:
@@ -65,8 +70,20 @@ def _check_length(onnx_path: Path, checkpoint: Path, length: int) -> None:
                         f"least {c.kernel_size} (e.g. {c.valid_length(length)})")
 
 
+def _write_audio_decoder(onnx_path: Path, out: Path) -> None:
+    import onnx
+
+    from fqss_edge.export.onnx.audio_decoder import with_audio_decoder
+    from fqss_edge.export.onnx.exporter import save_atomic
+    from fqss_edge.runtimes.onnxruntime_backend import contract_of
+
+    model = onnx.load(str(onnx_path))
+    save_atomic(with_audio_decoder(model, contract_of(model, onnx_path)), out)
+
+
 def _export_into(checkpoint: Path, out: Path, quantized: bool | None, config: Any, formats: tuple[str, ...] | None,
-                 io: str | None, min_runtime: str | None, length: int | None = None) -> BundleExport:
+                 io: str | None, min_runtime: str | None, length: int | None = None,
+                 audio_decoder: bool = False) -> BundleExport:
     staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out))
     try:
         onnx_result = export_checkpoint(checkpoint, staging, quantized, config)
@@ -86,8 +103,11 @@ def _export_into(checkpoint: Path, out: Path, quantized: bool | None, config: An
                 _check_length(onnx_result.path, checkpoint, length)
             meta = export_tflite(onnx_result.path, tflite, io=io, precision=precision, min_runtime=min_runtime,
                                  length=length)
+        if audio_decoder:
+            _write_audio_decoder(onnx_result.path, staging / AUDIO_DECODER_FILE)
         moved = {}
-        for name in ["model.onnx"] * ("onnx" in formats) + ["model.tflite"] * (tflite is not None):
+        names = ["model.onnx"] * ("onnx" in formats) + ["model.tflite"] * (tflite is not None)
+        for name in names + [AUDIO_DECODER_FILE] * audio_decoder:
             os.replace(staging / name, out / name)
             moved[name] = out / name
         # a file of an earlier export that this one did not rewrite (model.tflite beside a new --format onnx
@@ -96,6 +116,7 @@ def _export_into(checkpoint: Path, out: Path, quantized: bool | None, config: An
         for path in stale:
             path.unlink()
         onnx_result.path = moved.get("model.onnx", onnx_result.path)
-        return BundleExport(onnx_result, moved.get("model.tflite"), meta, "model.onnx" in moved, stale)
+        return BundleExport(onnx_result, moved.get("model.tflite"), meta, "model.onnx" in moved, stale,
+                            moved.get(AUDIO_DECODER_FILE))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
