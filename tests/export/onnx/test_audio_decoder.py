@@ -33,7 +33,9 @@ from onnx import TensorProto, helper
 
 from fqss_edge.assets import asset
 from fqss_edge.cli.main import main
+from fqss_edge.data.common import peak_gain
 from fqss_edge.errors import FqssError
+from fqss_edge.models.registry import ARCHITECTURES
 from fqss_edge.parity.synthetic import save_random_checkpoint
 from fqss_edge.separate.resample import StreamResampler
 
@@ -189,3 +191,28 @@ def test_the_exported_graph_inside_is_unchanged(exported):
     assert rebuilt.graph == outer.graph
     inner_ops = [n.op_type for n in inner.graph.node]
     assert [n.op_type for n in outer.graph.node if not n.name.startswith("audio_decoder/")] == inner_ops
+
+
+def test_info_shows_the_decoder_contract_and_verifies_the_weights(exported, capsys):
+    assert main(["info", str(exported["float"] / "model_audio_decoder.onnx")]) == 0
+    out = capsys.readouterr().out
+    assert "weights     : verified" in out and "AudioDecoder x1" in out
+    assert "'input': 'audio'" in out and "'max_samples': 480000" in out
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+def test_every_architecture_behind_the_decoder_equals_its_model(arch, tmp_path):
+    """The smoke-size float model of each architecture: the decoder model on a wav at the model's rate equals the
+    exported graph on the same samples with separate's level normalisation (``peak_gain``)."""
+    config = dict(ARCHITECTURES[arch].model.smoke_config, name=arch)
+    ckpt = save_random_checkpoint(tmp_path / "ckpt.safetensors", config)
+    assert main(["export", str(ckpt), "--float", "--format", "onnx", "--with-audio-decoder", "-o",
+                 str(tmp_path / "out")]) == 0
+    x = (0.3 * np.random.default_rng(0).standard_normal(3001)).astype(np.float32)
+    sf.write(str(tmp_path / "mix.wav"), x, SR, subtype="PCM_16")
+    pcm, _ = sf.read(str(tmp_path / "mix.wav"), dtype="float32")
+    g = np.float32(peak_gain(pcm))
+    want = open_backend(tmp_path / "out" / "model.onnx").run(pcm * g) / g
+    y = AudioFileSession(tmp_path / "out" / "model_audio_decoder.onnx").run(tmp_path / "mix.wav")
+    assert y.shape == want.shape == (2, 3001)
+    assert np.abs(y - want).max() <= 1e-6
