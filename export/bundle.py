@@ -26,21 +26,23 @@ class BundleExport:
     tflite_meta: dict[str, Any] | None
     onnx_written: bool = True
     removed: list[Path] = field(default_factory=list)  # stale files of an earlier export in the same folder
+    audio_decoder: Path | None = None  # model_audio_decoder.onnx (--with-audio-decoder)
 
     @property
     def files(self) -> list[Path]:
-        return [self.onnx.path] + ([self.tflite] if self.tflite else [])
+        return [self.onnx.path] + ([self.tflite] if self.tflite else []) + [p for p in [self.audio_decoder] if p]
 
 
 def export_bundle(checkpoint: str | Path, out_dir: str | Path, quantized: bool | None = None,
                   config: Any = None, formats: tuple[str, ...] | None = None,
                   io: str | None = None, min_runtime: str | None = None, length: int | None = None,
-                  target: str = "onnxruntime") -> BundleExport:
+                  target: str = "onnxruntime", audio_decoder: bool = False) -> BundleExport:
     """``formats``: ("onnx", "tflite") by default. ``io``: the TFLite I/O, int16 (default) or float32 for an int8
     export; a float export has float32 I/O only. ``min_runtime``: the oldest TF Lite / LiteRT runtime the .tflite
     must load on (e.g. "2.14"); an export needing a newer one is refused and nothing is written. ``length``: fix
     the .tflite's input length in samples (needed by models with an LSTM whose batch follows the length: DPRNN,
-    DPTNet); it must be a length the model takes."""
+    DPTNet); it must be a length the model takes. ``audio_decoder``: also ``model_audio_decoder.onnx``, the ONNX
+    graph behind onnxruntime-extensions' AudioDecoder (audio file bytes in: ``export/onnx/audio_decoder.py``)."""
     from fqss_edge.export.onnx.flavour import TARGETS
 
     if target not in TARGETS:
@@ -52,10 +54,12 @@ def export_bundle(checkpoint: str | Path, out_dir: str | Path, quantized: bool |
 
         parse_version(min_runtime)  # a usage error before any work
     with output_folder(out_dir) as out:
-        return _export_into(Path(checkpoint), out, quantized, config, formats, io, min_runtime, length, target)
+        return _export_into(Path(checkpoint), out, quantized, config, formats, io, min_runtime, length, target,
+                            audio_decoder)
 
 
-BUNDLE_FILES = ("model.onnx", "model.tflite")
+AUDIO_DECODER_FILE = "model_audio_decoder.onnx"
+BUNDLE_FILES = ("model.onnx", "model.tflite", AUDIO_DECODER_FILE)
 
 
 def check_length(onnx_path: Path, checkpoint: Path, length: int) -> None:
@@ -72,9 +76,20 @@ def check_length(onnx_path: Path, checkpoint: Path, length: int) -> None:
                         f"least {c.kernel_size} (e.g. {c.valid_length(length)})")
 
 
+def _write_audio_decoder(onnx_path: Path, out: Path) -> None:
+    import onnx
+
+    from fqss_edge.export.onnx.audio_decoder import with_audio_decoder
+    from fqss_edge.export.onnx.exporter import save_atomic
+    from fqss_edge.runtimes.onnxruntime_backend import contract_of
+
+    model = onnx.load(str(onnx_path))
+    save_atomic(with_audio_decoder(model, contract_of(model, onnx_path)), out)
+
+
 def _export_into(checkpoint: Path, out: Path, quantized: bool | None, config: Any, formats: tuple[str, ...] | None,
                  io: str | None, min_runtime: str | None, length: int | None = None,
-                 target: str = "onnxruntime") -> BundleExport:
+                 target: str = "onnxruntime", audio_decoder: bool = False) -> BundleExport:
     staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out))
     try:
         onnx_result = export_checkpoint(checkpoint, staging, quantized, config)
@@ -96,8 +111,11 @@ def _export_into(checkpoint: Path, out: Path, quantized: bool | None, config: An
                                  length=length)
         if "onnx" in formats:  # after the .tflite: the TFLite writer reads the contract graph
             onnx_result = apply_flavour(onnx_result, target)
+        if audio_decoder:
+            _write_audio_decoder(onnx_result.path, staging / AUDIO_DECODER_FILE)
         moved = {}
-        for name in ["model.onnx"] * ("onnx" in formats) + ["model.tflite"] * (tflite is not None):
+        names = ["model.onnx"] * ("onnx" in formats) + ["model.tflite"] * (tflite is not None)
+        for name in names + [AUDIO_DECODER_FILE] * audio_decoder:
             os.replace(staging / name, out / name)
             moved[name] = out / name
         # a file of an earlier export that this one did not rewrite (model.tflite beside a new --format onnx
@@ -106,6 +124,7 @@ def _export_into(checkpoint: Path, out: Path, quantized: bool | None, config: An
         for path in stale:
             path.unlink()
         onnx_result.path = moved.get("model.onnx", onnx_result.path)
-        return BundleExport(onnx_result, moved.get("model.tflite"), meta, "model.onnx" in moved, stale)
+        return BundleExport(onnx_result, moved.get("model.tflite"), meta, "model.onnx" in moved, stale,
+                            moved.get(AUDIO_DECODER_FILE))
     finally:
         shutil.rmtree(staging, ignore_errors=True)

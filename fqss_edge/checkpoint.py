@@ -28,13 +28,14 @@ from typing import Any
 
 import safetensors.torch
 import torch
+from torch.torch_version import TorchVersion
 
 from fqss_edge import __version__
 from fqss_edge.errors import FqssError
 from fqss_edge.fileio import atomic_write_bytes
 
 __all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "save_optimizer_state", "load_optimizer_state",
-           "flatten_state", "unflatten_state"]
+           "flatten_state", "unflatten_state", "read_torch_file", "unwrap_state_dict"]
 
 CHECKPOINT_FORMAT = "checkpoint/1"
 OPTIMIZER_FORMAT = "optimizer/1"
@@ -166,7 +167,7 @@ def _json_field(p: Path, metadata: dict[str, str], key: str) -> dict[str, Any]:
     return value
 
 
-def _unwrap_state_dict(p: Path, obj: Any) -> dict[str, torch.Tensor]:
+def unwrap_state_dict(p: Path, obj: Any) -> dict[str, torch.Tensor]:
     if isinstance(obj, Mapping):
         for key in _WRAPPER_KEYS:
             if isinstance(obj.get(key), Mapping):
@@ -183,19 +184,29 @@ def _unwrap_state_dict(p: Path, obj: Any) -> dict[str, torch.Tensor]:
     return sd
 
 
-def _load_torch(p: Path) -> Checkpoint:
+def read_torch_file(path: str | Path) -> Any:
+    """What ``torch.save`` wrote, read with ``weights_only=True``: tensors, containers and plain values, never
+    pickled code. ``TorchVersion`` (a ``str`` subclass: the ``torch_version`` that asteroid's ``serialize()``
+    records) is the one class allowed beyond torch's defaults. ``FqssError`` naming the file otherwise."""
+    p = Path(path)
     if not p.is_file():
         raise FqssError(f"{p}: no such file")
     try:
-        obj = torch.load(p, map_location="cpu", weights_only=True)
+        with torch.serialization.safe_globals([TorchVersion]):
+            return torch.load(p, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        if "weights only" in str(e).lower():
+        if "unsupported global" in str(e).lower():  # a class or function the pickle would import and call
             raise FqssError(f"{p}: refusing to load pickled code (the file holds more than tensors; "
                             "only plain state dicts are accepted)") from None
+        if "weights only" in str(e).lower():
+            raise FqssError(f"{p}: not a checkpoint (not a PyTorch file of tensors)") from None
         raise FqssError(f"{p}: truncated or corrupt checkpoint ({_reason(e)})") from None
     except (RuntimeError, EOFError, ValueError, zipfile.BadZipFile, OSError) as e:
         raise FqssError(f"{p}: truncated or corrupt checkpoint ({_reason(e)})") from None
-    return Checkpoint(_unwrap_state_dict(p, obj), config={}, meta={})
+
+
+def _load_torch(p: Path) -> Checkpoint:
+    return Checkpoint(unwrap_state_dict(p, read_torch_file(p)), config={}, meta={})
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:

@@ -24,7 +24,13 @@ def onnx_info(path: Path) -> dict[str, Any]:
             meta[p.key] = json.loads(p.value)
         except json.JSONDecodeError:
             meta[p.key] = p.value
-    if "fqss.io_contract" in meta:
+    from fqss_edge.runtimes.base import AUDIO_DECODER_KEY
+
+    if AUDIO_DECODER_KEY in meta:  # export --with-audio-decoder: audio file bytes in
+        from fqss_edge.runtimes.audio_file import AudioDecoderInfo
+
+        AudioDecoderInfo.of(model, path)
+    elif "fqss.io_contract" in meta:
         from fqss_edge.runtimes.onnxruntime_backend import contract_of
 
         contract_of(model, path)  # validated: a hand-edited or copied contract is an error, not a display

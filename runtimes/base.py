@@ -21,6 +21,10 @@ from fqss_edge.errors import FqssError
 
 INPUT_NAME = "mixture"
 OUTPUT_NAME = "sources"
+# a model exported with --with-audio-decoder (export/onnx/audio_decoder.py, runtimes/audio_file.py): its metadata
+# key, and the custom-operator domain of onnxruntime-extensions (its AudioDecoder)
+AUDIO_DECODER_KEY = "fqss.audio_decoder"
+EXTENSIONS_DOMAIN = "ai.onnx.contrib"
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from google.protobuf.message import DecodeError
 
 from fqss_edge.errors import FqssError
 from fqss_edge.fingerprint import ONNX_WEIGHTS_KEY, check_digest, onnx_weights_sha256
-from fqss_edge.runtimes.base import IoContract, pad_to_contract
+from fqss_edge.runtimes.base import AUDIO_DECODER_KEY, EXTENSIONS_DOMAIN, IoContract, pad_to_contract
 
 OPT_LEVELS = {
     "off": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
@@ -41,6 +41,9 @@ def read_onnx(path: str | Path) -> onnx.ModelProto:
 
 def contract_of(proto: onnx.ModelProto, path: str | Path) -> IoContract:
     meta = {p.key: p.value for p in proto.metadata_props}
+    if AUDIO_DECODER_KEY in meta:
+        raise FqssError(f"{path}: takes the bytes of an audio file (exported with --with-audio-decoder), not a "
+                        "waveform: run it with fqss_edge.runtimes.audio_file.AudioFileSession")
     if "fqss.io_contract" not in meta:
         raise FqssError(f"{path}: not an fqss-edge export (no fqss.io_contract metadata); "
                         f"write it with `fqss-edge export`")
@@ -64,6 +67,53 @@ def _check_graph(proto: onnx.ModelProto, contract: IoContract, path: str | Path)
     if len(dims) >= 2 and dims[1].HasField("dim_value") and dims[1].dim_value != contract.n_src:
         raise FqssError(f"{path}: the graph outputs {dims[1].dim_value} sources, its metadata says n_src "
                         f"{contract.n_src}; metadata copied from another model?")
+
+
+def uses_extensions(proto: onnx.ModelProto) -> bool:
+    """Whether the graph has onnxruntime-extensions operators (e.g. ``AudioDecoder``: ``--with-audio-decoder``)."""
+    return any(o.domain == EXTENSIONS_DOMAIN for o in proto.opset_import)
+
+
+def session_options(optimization: str = "all", threads: int = 1, int8_kernels: bool = True,
+                    optimized_model_path: str | Path | None = None, extensions: bool = False) -> ort.SessionOptions:
+    """``extensions``: register onnxruntime-extensions' operators, and log only fatal errors (a file its
+    AudioDecoder cannot read is an exception the caller turns into one line, not also a log line)."""
+    so = ort.SessionOptions()
+    so.graph_optimization_level = OPT_LEVELS[optimization]
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.log_severity_level = 4 if extensions else 3
+    if int8_kernels:
+        so.add_session_config_entry("session.qdqisint8allowed", "1")
+    if optimized_model_path is not None:
+        so.optimized_model_filepath = str(optimized_model_path)
+    if extensions:
+        so.register_custom_ops_library(extensions_library())
+    return so
+
+
+def extensions_library() -> str:
+    """The onnxruntime-extensions custom-operator library (a declared dependency)."""
+    try:
+        import onnxruntime_extensions
+    except ImportError as e:
+        raise FqssError(f"onnxruntime-extensions is not installed ({e}); pip install onnxruntime-extensions") from None
+    return onnxruntime_extensions.get_library_path()
+
+
+def make_session(model_bytes: bytes, path: str | Path | None, optimization: str = "all", threads: int = 1,
+                 int8_kernels: bool = True, optimized_model_path: str | Path | None = None,
+                 extensions: bool | None = None) -> ort.InferenceSession:
+    """An onnxruntime CPU session; the extensions library is registered when the model needs it
+    (``extensions=None``: decided from the model). ``FqssError`` naming ``path`` if onnxruntime refuses it."""
+    if extensions is None:
+        proto = onnx.load_model_from_string(model_bytes)
+        extensions = uses_extensions(proto)
+    options = session_options(optimization, threads, int8_kernels, optimized_model_path, extensions)
+    try:
+        return ort.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
+    except Exception as e:  # onnxruntime raises its own exception types (Fail, InvalidGraph, ...)
+        raise FqssError(f"{path}: onnxruntime cannot load it ({_one_line(e)})") from None
 
 
 def is_qdq(proto: onnx.ModelProto) -> bool:
@@ -128,24 +178,9 @@ class OnnxRuntimeBackend:
         self._debug = None
         return self
 
-    def _options(self, optimized_model_path: str | Path | None) -> ort.SessionOptions:
-        so = ort.SessionOptions()
-        so.graph_optimization_level = OPT_LEVELS[self.optimization]
-        so.intra_op_num_threads = self.threads
-        so.inter_op_num_threads = 1
-        so.log_severity_level = 3
-        if self.int8_kernels:
-            so.add_session_config_entry("session.qdqisint8allowed", "1")
-        if optimized_model_path is not None:
-            so.optimized_model_filepath = str(optimized_model_path)
-        return so
-
     def _session(self, model_bytes: bytes, optimized_model_path: str | Path | None = None) -> ort.InferenceSession:
-        try:
-            return ort.InferenceSession(model_bytes, self._options(optimized_model_path),
-                                        providers=["CPUExecutionProvider"])
-        except Exception as e:  # onnxruntime raises its own exception types (Fail, InvalidGraph, ...)
-            raise FqssError(f"{self.path}: onnxruntime cannot load it ({_one_line(e)})") from None
+        return make_session(model_bytes, self.path, self.optimization, self.threads, self.int8_kernels,
+                            optimized_model_path, extensions=self.proto is not None and uses_extensions(self.proto))
 
     def _feed(self, waveform: np.ndarray) -> dict[str, np.ndarray]:
         return {self.io_contract.input_name: pad_to_contract(waveform, self.io_contract)}
@@ -177,4 +212,5 @@ def _one_line(e: BaseException) -> str:
     return (text[:300] + "...") if len(text) > 300 else (text or type(e).__name__)
 
 
-__all__ = ["OPT_LEVELS", "OnnxRuntimeBackend", "contract_of", "is_qdq", "read_onnx", "with_quantized_outputs"]
+__all__ = ["OPT_LEVELS", "OnnxRuntimeBackend", "contract_of", "extensions_library", "is_qdq", "make_session",
+           "read_onnx", "session_options", "uses_extensions", "with_quantized_outputs"]

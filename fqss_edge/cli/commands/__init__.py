@@ -5,7 +5,8 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-_NAMES = ("train", "evaluate", "export", "convert", "parity", "info", "bench", "separate", "demo")
+_NAMES = ("train", "evaluate", "export", "import_checkpoint", "convert", "parity", "info", "bench", "separate",
+          "demo")
 
 
 def _load() -> list[ModuleType]:

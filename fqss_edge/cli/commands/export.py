@@ -19,6 +19,7 @@ EXAMPLES = """
   fqss-edge export runs/fqss/best.safetensors --float --format tflite -o exported/fqss_float
   fqss-edge export fqss_model.pth --config configs/convtasnet_2spks_8k.yaml --int8 -o exported/fqss
   fqss-edge export runs/dprnn/best.safetensors --int8 --length 32000 -o exported/dprnn  # 4 s, fixed length
+  fqss-edge export runs/fqss/best.safetensors --int8 --with-audio-decoder -o exported/fqss  # + model_audio_decoder.onnx
 
 """ + (
     "The int8 graph is checked with onnx.checker (full check) and the QDQ verifier: every tensor between "
@@ -81,13 +82,19 @@ def register(app: typer.Typer) -> None:
                  "kernels run as QLinearConv/QLinearAdd/QLinearMul; the same quantized values) or tflite (the int8 "
                  "contract graph the .tflite is written from). The .tflite is the same either way.")
         ] = Target.onnxruntime,
+        with_audio_decoder: Annotated[bool, typer.Option(
+            "--with-audio-decoder", help="Also write model_audio_decoder.onnx: onnxruntime-extensions' AudioDecoder "
+                                         "in front of the ONNX graph (the bytes of a wav / flac / mp3 file in, the "
+                                         "sources at the model's rate out; downsamples, never upsamples; mono or "
+                                         "stereo, averaged; at most 480000 samples). The session registers "
+                                         "onnxruntime_extensions.get_library_path().")] = False,
     ) -> None:
         """Export a checkpoint: int8 QDQ ONNX + fully-int8 TFLite, or (--float) float ONNX + float32 TFLite."""
         from fqss_edge.export.bundle import export_bundle
 
         formats = None if fmt is None else {"both": ("onnx", "tflite"), "onnx": ("onnx",), "tflite": ("tflite",)}[fmt.value]
         result = export_bundle(checkpoint, out, int8, run_config(config), formats, io.value if io else None,
-                               min_runtime, length, target.value)
+                               min_runtime, length, target.value, with_audio_decoder)
         for stale in result.removed:
             typer.echo(f"removed {stale} (from an earlier export)")
         if result.onnx_written:
@@ -96,3 +103,5 @@ def register(app: typer.Typer) -> None:
             meta = result.tflite_meta or {}
             typer.echo(f"wrote {result.tflite} ({result.tflite.stat().st_size} bytes, {meta.get('precision')}, "
                        f"I/O {meta.get('io')})")
+        if result.audio_decoder is not None:
+            typer.echo(f"wrote {result.audio_decoder} (audio file bytes in: onnxruntime + onnxruntime-extensions)")

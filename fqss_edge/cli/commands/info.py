@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"  min runtime : TF Lite / LiteRT {rt['version'] or '?'} (needed by {', '.join(rt['needed_by'])})")
         else:
             for key in ("fqss.model_config", "fqss.sample_rate", "fqss.n_src", "fqss.source_names", "fqss.stride",
-                        "fqss.kernel_size", "fqss.islands", "fqss.version"):
+                        "fqss.kernel_size", "fqss.islands", "fqss.version", "fqss.audio_decoder"):
                 if key in md:
                     typer.echo(f"  {key.removeprefix('fqss.'):12s}: {md[key]}")
             typer.echo(f"  opset       : {data['opset']}")
