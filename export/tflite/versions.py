@@ -227,6 +227,18 @@ def _batch_matmul(sig: OpSignature) -> tuple[int, str]:
     return 1, BASE
 
 
+def _fully_connected(sig: OpSignature) -> tuple[int, str]:
+    # op_version.cc: 6 without a bias input (the writer always gives one), 5 keep_num_dims, 4 int8; per-channel
+    # int8 weights need no other version
+    if len(sig.inputs) < 3 or sig.inputs[2] is None:
+        return 6, "no bias"
+    if sig.option("keepNumDims", False):
+        return 5, "keep_num_dims"
+    if sig.dtype(0) == INT8 and sig.dtype(1) == INT8 and sig.out_dtype() == INT8:
+        return 4, "int8 activations and weights"
+    return 1, BASE
+
+
 def _tanh_logistic(sig: OpSignature) -> tuple[int, str]:
     if sig.dtype(0) == INT16 and sig.out_dtype() == INT16:
         return 3, "int16 in and out"
@@ -286,6 +298,7 @@ TABLE: dict[int, OpVersions] = {
     B.LOGISTIC: OpVersions(_tanh_logistic, {1: "1.14.0", 2: "1.14.0", 3: "2.3.0"}),
     B.TANH: OpVersions(_tanh_logistic, {1: "1.14.0", 2: "1.14.0", 3: "2.3.0"}),
     B.SOFTMAX: OpVersions(_by_type(2, 3), {1: "1.5.0", 2: "1.14.0", 3: "2.3.0"}),
+    B.FULLY_CONNECTED: OpVersions(_fully_connected, {1: "1.5.0", 4: "1.14.0", 5: "2.0.0", 6: "2.1.0"}),
     B.BATCH_MATMUL: OpVersions(_batch_matmul, {1: "2.3.0", 2: "2.3.0", 3: "2.4.0"}),
     B.CONCATENATION: OpVersions(_by_type(2, 3, "inputs"), {1: "1.5.0", 2: "1.14.0", 3: "2.3.0"}),
     B.PAD: OpVersions(_pad, {1: "1.5.0", 2: "1.14.0", 3: "2.4.0", 4: "2.6.0"}),

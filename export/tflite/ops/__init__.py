@@ -6,6 +6,7 @@ from fqss_edge.export.tflite.ops import (  # noqa: F401
     concat,
     conv,
     conv_transpose,
+    gemm,
     input_splitter,
     io,
     leaky_relu,

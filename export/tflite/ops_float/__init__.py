@@ -9,6 +9,7 @@ from fqss_edge.export.tflite.ops_float import (  # noqa: F401
     conv,
     conv_transpose,
     floor,
+    gemm,
     io,
     leaky_relu,
     lstm,

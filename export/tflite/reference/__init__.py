@@ -16,6 +16,7 @@ from fqss_edge.export.tflite.reference import (  # noqa: F401  (registers the ke
     attention,
     bitwise,
     conv,
+    dense,
     elementwise,
     lstm,
     quantize,

@@ -17,13 +17,15 @@ from __future__ import annotations
 import op_cases_attention
 import op_cases_conv
 import op_cases_elementwise
+import op_cases_foreign
 import op_cases_io
 import op_cases_lstm
 import op_cases_shape
 import pytest
 from op_case_kit import Case
 
-FAMILIES = (op_cases_conv, op_cases_elementwise, op_cases_shape, op_cases_attention, op_cases_lstm, op_cases_io)
+FAMILIES = (op_cases_conv, op_cases_elementwise, op_cases_shape, op_cases_attention, op_cases_lstm, op_cases_io,
+            op_cases_foreign)
 
 
 def _merged() -> dict[str, list[Case]]:
