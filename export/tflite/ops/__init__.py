@@ -3,6 +3,7 @@
 
 from fqss_edge.export.tflite.ops import (  # noqa: F401
     add,
+    clip,
     concat,
     conv,
     conv_transpose,

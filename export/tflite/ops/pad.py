@@ -34,12 +34,14 @@ def tflite_paddings(ctx, node, rank: int) -> np.ndarray:
     return out
 
 
-@register("Pad", writes=(B.PAD,), bits=(8, 16), constraints="constant pads >= 0, value 0; same quantization in and out")
+@register("Pad", writes=(B.PAD, B.QUANTIZE), tflite="PAD (+QUANTIZE)", bits=(8, 16),
+          constraints="constant pads >= 0, value 0; an output quantized unlike the input is requantized after "
+                      "(QUANTIZE)")
 def convert_pad(ctx, node) -> None:
     x = ctx.qinput(node, 0)
     out = ctx.qoutput(node)
-    if not x.q.same(out.q):
-        raise ctx.fail(node, "a Pad must keep its input's quantization")
     paddings = tflite_paddings(ctx, node, len(x.shape))
-    y = ctx.new_output(out)
-    ctx.b.op(B.PAD, [ctx.activation(x, node), ctx.b.const(f"{out.name}/paddings", paddings)], [y])
+    t = ctx.activation(x, node)
+    y = ctx.moved_output(x, out, t)
+    ctx.b.op(B.PAD, [t, ctx.b.const(f"{out.name}/paddings", paddings)], [y])
+    ctx.requantized(x, out, y)

@@ -42,14 +42,15 @@ def strided_slice_params(ctx, node, rank: int) -> tuple[np.ndarray, np.ndarray, 
     return begin, end, np.ones(n, dtype=np.int32), opt
 
 
-@register("Slice", writes=(B.STRIDED_SLICE,), bits=(8, 16),
-          constraints="constant starts, ends, axes; step 1; same quantization in and out")
+@register("Slice", writes=(B.STRIDED_SLICE, B.QUANTIZE), tflite="STRIDED_SLICE (+QUANTIZE)", bits=(8, 16),
+          constraints="constant starts, ends, axes; step 1; an output quantized unlike the input is requantized "
+                      "after (QUANTIZE)")
 def convert_slice(ctx, node) -> None:
     x = ctx.qinput(node, 0)
     out = ctx.qoutput(node)
-    if not x.q.same(out.q):
-        raise ctx.fail(node, "a Slice must keep its input's quantization")
     begin, end, strides, opt = strided_slice_params(ctx, node, len(x.shape))
-    y = ctx.new_output(out)
+    t = ctx.activation(x, node)
+    y = ctx.moved_output(x, out, t)
     consts = [ctx.b.const(f"{out.name}/{k}", v) for k, v in (("begin", begin), ("end", end), ("strides", strides))]
-    ctx.b.op(B.STRIDED_SLICE, [ctx.activation(x, node), *consts], [y], opt)
+    ctx.b.op(B.STRIDED_SLICE, [t, *consts], [y], opt)
+    ctx.requantized(x, out, y)

@@ -7,7 +7,7 @@ import onnx
 
 from fqss_edge.export.tflite.float_context import FIn, FloatContext, FOut
 
-# why Floor and Clip have no int8 twin
+# why Floor has no int8 twin
 FLOAT_FORM_OF_SPLITTER = ("the float form of the input_splitter island; an int8 graph's island is converted as a "
                           "whole (island:input_splitter)")
 

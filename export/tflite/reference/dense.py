@@ -8,7 +8,7 @@ import numpy as np
 
 from fqss_edge.errors import FqssError
 from fqss_edge.export.tflite.builder import BuiltinOperator as B
-from fqss_edge.export.tflite.reference.conv import fused_relu, per_channel
+from fqss_edge.export.tflite.reference.conv import fused_range, per_channel
 from fqss_edge.export.tflite.reference.registry import RefOp, reference_kernel
 from fqss_edge.export.tflite.reference.tensor import f32, qm, requant_out
 
@@ -28,6 +28,6 @@ def fully_connected(op: RefOp) -> np.ndarray:
         m, sh = per_channel(inp, filt, out, n_out)
     else:  # GetQuantizedConvolutionMultipler: the float32 product s_in * s_w
         m, sh = qm(float(f32(inp.s) * f32(filt.s)) / float(out.s))
-    y = requant_out(acc, m, sh, out, fused_relu(op.options))
+    y = requant_out(acc, m, sh, out, *fused_range(op.options, out))
     shape = x.shape[:-1] + (n_out,) if op.options.keepNumDims else (acc.shape[0], n_out)
     return y.reshape(shape)

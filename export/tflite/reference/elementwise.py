@@ -1,4 +1,4 @@
-"""ADD, SUB and MUL of two quantized tensors (numpy broadcasting, as TFLite's broadcast kernels)."""
+"""ADD, SUB, MUL, MAXIMUM and MINIMUM of two quantized tensors (numpy broadcasting, as TFLite's broadcast kernels)."""
 
 from __future__ import annotations
 
@@ -31,3 +31,12 @@ def mul(op: RefOp) -> np.ndarray:
     m, s = qm(float(f32(ta.s) * f32(tb.s) / f32(out.s)))
     prod = (a.astype(np.int64) - ta.z) * (b.astype(np.int64) - tb.z)
     return saturate(mbqm(prod, m, s) + out.z, out)
+
+
+@reference_kernel(B.MAXIMUM, B.MINIMUM)
+def maximum_minimum(op: RefOp) -> np.ndarray:
+    """Compares the codes as they are (maximum_minimum.cc reads no quantization: the writer gives both operands
+    and the output one quantization)."""
+    (a, b), out = op.inputs[:2], op.out
+    fn = np.maximum if op.code == B.MAXIMUM else np.minimum
+    return fn(a, b).astype(out.dtype)

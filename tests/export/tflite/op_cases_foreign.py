@@ -4,7 +4,7 @@ PT2E): a torch Linear as Gemm or MatMul with a constant weight, ..."""
 from __future__ import annotations
 
 import numpy as np
-from op_case_kit import RESIZE, Case, R, bias, wq
+from op_case_kit import I16, RESIZE, Case, R, act, bias, out_q, wq
 from qdq_builder import QDQ
 
 
@@ -45,9 +45,64 @@ def c_matmul_linear_rank4(bits):  # Linear on the last axis of a rank-4 activati
     return b
 
 
+# -- Clip ---------------------------------------------------------------------------------------------------------
+def _conv_clip(lo, hi, q_conv=(0.05, -20), q_clip=None):
+    def build(bits):  # a conv, then Clip(lo, hi) (ReLU6: 0, 6; Hardtanh: -1, 1); q_clip: the Clip's own output Q
+        b = QDQ(channels=3, length=20)
+        x = b.input(0.04, 2)
+        w, s = wq((4, 3, 3), 4)
+        y = b.op("Conv", [b.dq(x), b.qconst(w, s, axis=0)], q_conv, kernel_shape=[3], pads=[1, 1])
+        bounds = [b.const(np.array(v, np.float32)) if v is not None else "" for v in (lo, hi)]
+        b.output(b.op("Clip", [b.dq(y), *bounds], q_clip or q_conv))
+        return b
+    return build
+
+
+def _clip(lo, hi, q_out):
+    def build(bits):  # a Clip of the graph input, requantized to q_out
+        b = QDQ(channels=3, length=16)
+        x = b.input(*act(bits))
+        bounds = [b.const(np.array(v, np.float32)) if v is not None else "" for v in (lo, hi)]
+        b.output(b.op("Clip", [b.dq(x), *bounds], out_q(bits, *q_out)))
+        return b
+    return build
+
+
+def c_gemm_relu(bits):  # Linear -> ReLU: the RELU is fused into the FULLY_CONNECTED
+    b = QDQ()
+    b.in_shape = [2, 12]
+    x = b.input(0.05, 3)
+    w, s = wq((6, 12), 6)
+    y = b.op("Gemm", [b.dq(x), b.qconst(w, s, axis=0), bias(b, 0.05, s)], (0.08, -5), transB=1)
+    b.output(b.op("Relu", [b.dq(y)], (0.08, -5)))
+    return b
+
+
+# -- data movement with a requantization (the Q range of a Clip quantize_static folded) ----------------------------
+def _moved(op, *args, **attrs):
+    def build(bits):  # x -> op -> Q with another scale / zero point: the op, then a QUANTIZE
+        b = QDQ(channels=3, length=16)
+        x = b.input(*act(bits))
+        ins = [b.dq(x)] + [b.const(np.array(v, dtype=np.int64)) for v in args]
+        b.output(b.op(op, ins, out_q(bits, 0.02, -128), **attrs))
+        return b
+    return build
+
+
 CASES: dict[str, list[Case]] = {
     "Gemm": [Case("linear", c_gemm_linear),
              Case("weight_kn_per_tensor", c_gemm_weight_kn_per_tensor)],
     "MatMul": [Case("linear_over_channels", c_matmul_linear_time, lengths=RESIZE),
                Case("linear_rank4", c_matmul_linear_rank4)],
+    "Clip": [Case("relu6_fused", _conv_clip(0.0, 6.0)),
+             Case("hardtanh_fused", _conv_clip(-1.0, 1.0, (0.01, 3))),
+             Case("min_only_fused_relu", _conv_clip(0.0, None)),
+             Case("relu6_requantized", _conv_clip(0.0, 6.0, q_clip=(0.03, -128))),
+             Case("clamp", _clip(-0.3, 0.5, (0.04, 5)), I16, lengths=RESIZE),
+             Case("max_only", _clip(None, 0.5, (0.04, 5)), I16),
+             Case("beyond_q_range", _clip(-20.0, 20.0, (0.05, 0)), I16)],
+    "Relu": [Case("gemm_relu_fused", c_gemm_relu)],
+    "Slice": [Case("requantized", _moved("Slice", [2], [-3], [2]), I16, lengths=RESIZE)],
+    "Transpose": [Case("requantized", _moved("Transpose", perm=[0, 2, 1]), I16)],
+    "Pad": [Case("requantized", _moved("Pad", [0, 1, 2, 0, 0, 3]), I16, lengths=RESIZE)],
 }
