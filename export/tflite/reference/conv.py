@@ -67,8 +67,13 @@ def conv_2d(op: RefOp) -> np.ndarray:
         if depthwise:
             mult = c_out // cin
             acc += np.repeat(tap, mult, axis=2) * wq[0, 0, kk][None, None]
-        else:
-            acc += tap @ wq[:, 0, kk, :].T.astype(np.float64)
+        else:  # grouped when the filter has fewer input channels than x (output channel o reads group o // (Cout/g))
+            cg = wq.shape[3]
+            groups = cin // cg
+            og = c_out // groups
+            for gi in range(groups):
+                acc[..., gi * og:(gi + 1) * og] += (tap[..., gi * cg:(gi + 1) * cg]
+                                                    @ wq[gi * og:(gi + 1) * og, 0, kk, :].T.astype(np.float64))
     acc = acc.astype(np.int64)
     if bias is not None:
         acc = acc + bias.data.astype(np.int64)

@@ -89,6 +89,27 @@ def _moved(op, *args, **attrs):
     return build
 
 
+# -- grouped convolution, ConvTranspose with output_padding -------------------------------------------------------
+def c_conv_grouped(bits):  # group 2 of 4 input channels (2 per group), 6 outputs: a grouped CONV_2D
+    b = QDQ(channels=4, length=20)
+    x = b.input(0.04, 2)
+    w, s = wq((6, 2, 3), 6)
+    b.output(b.op("Conv", [b.dq(x), b.qconst(w, s, axis=0), bias(b, 0.04, s)], (0.05, -3), kernel_shape=[3],
+                  group=2, pads=[1, 1]))
+    return b
+
+
+def _conv_transpose(k, stride, pads, output_padding):
+    def build(bits):  # torch ConvTranspose1d(4, 3, k, stride, padding, output_padding)
+        b = QDQ(channels=4, length=10)
+        x = b.input(0.05, 3)
+        w, s = wq((4, 3, k), 3)
+        b.output(b.op("ConvTranspose", [b.dq(x), b.qconst(w, s, axis=1), bias(b, 0.05, s)], (0.02, 1),
+                      kernel_shape=[k], strides=[stride], pads=pads, output_padding=[output_padding]))
+        return b
+    return build
+
+
 CASES: dict[str, list[Case]] = {
     "Gemm": [Case("linear", c_gemm_linear),
              Case("weight_kn_per_tensor", c_gemm_weight_kn_per_tensor)],
@@ -105,4 +126,8 @@ CASES: dict[str, list[Case]] = {
     "Slice": [Case("requantized", _moved("Slice", [2], [-3], [2]), I16, lengths=RESIZE)],
     "Transpose": [Case("requantized", _moved("Transpose", perm=[0, 2, 1]), I16)],
     "Pad": [Case("requantized", _moved("Pad", [0, 1, 2, 0, 0, 3]), I16, lengths=RESIZE)],
+    "Conv": [Case("grouped", c_conv_grouped, lengths=RESIZE)],
+    "ConvTranspose": [Case("output_padding_within_pad", _conv_transpose(3, 2, [1, 1], 1), lengths=RESIZE),
+                      Case("output_padding_past_pad", _conv_transpose(4, 2, [0, 0], 1), lengths=RESIZE),
+                      Case("output_padding_stride3", _conv_transpose(5, 3, [1, 0], 2), lengths=RESIZE)],
 }
