@@ -131,3 +131,13 @@ def from_std_layout(b: ModelBuilder, x: TensorInfo, onnx_shape: tuple[int, ...],
     if out is not None:
         return reshape(b, x, out.shape, out.dynamic, name, out=out)
     return reshape(b, x, app_shape, app_dyn, name)
+
+
+def broadcast_rank(b: ModelBuilder, x: TensorInfo, onnx_shape: tuple[int, ...], onnx_dyn: tuple[bool, ...],
+                   rank: int, name: str) -> TensorInfo:
+    """An activation of ONNX rank < ``rank`` (std layout) in the std layout of rank ``rank``, as numpy broadcasting
+    reads it (leading unit axes): ``[1, T]`` against ``[1, C, T]`` is ``[1, 1, T]``."""
+    pad = rank - len(onnx_shape)
+    shape, dyn = (1,) * pad + tuple(onnx_shape), (False,) * pad + tuple(onnx_dyn)
+    t = from_std_layout(b, x, onnx_shape, onnx_dyn, onnx_shape, onnx_dyn, f"{name}/onnx_order")
+    return to_std_layout(b, t, shape, dyn, f"{name}/rank{rank}")

@@ -110,6 +110,31 @@ def _conv_transpose(k, stride, pads, output_padding):
     return build
 
 
+# -- broadcasting element-wise operators ---------------------------------------------------------------------------
+def _broadcast(op, axis, squeeze=False, swap=False):
+    def build(bits):  # x [1, C, T] (op) the first slice of x along ``axis``: [1, C, 1], [1, 1, T], or [1, T] squeezed
+        b = QDQ(channels=4, length=12)
+        x = b.input(*act(bits))
+        c = lambda v: b.const(np.array(v, dtype=np.int64))  # noqa: E731
+        m = b.op("Slice", [b.dq(x), c([0]), c([1]), c([axis])], act(bits))  # exact: the operand's own rounding is not
+        if squeeze:  # what is tested
+            m = b.op("Squeeze", [b.dq(m), c([axis])], act(bits))
+        ins = [b.dq(x), b.dq(m)]
+        b.output(b.op(op, ins[::-1] if swap else ins, out_q(bits, 0.06, 4)))
+        return b
+    return build
+
+
+def _const_broadcast(op, shape):
+    def build(bits):  # x [1, C, T] (op) an integer constant of a broadcastable shape
+        b = QDQ(channels=4, length=12)
+        x = b.input(*act(bits))
+        c = b.qconst(R.integers(-127, 128, shape), np.float32(0.011), bits=bits)
+        b.output(b.op(op, [c, b.dq(x)], out_q(bits, 0.05, 1)))
+        return b
+    return build
+
+
 CASES: dict[str, list[Case]] = {
     "Gemm": [Case("linear", c_gemm_linear),
              Case("weight_kn_per_tensor", c_gemm_weight_kn_per_tensor)],
@@ -130,4 +155,14 @@ CASES: dict[str, list[Case]] = {
     "ConvTranspose": [Case("output_padding_within_pad", _conv_transpose(3, 2, [1, 1], 1), lengths=RESIZE),
                       Case("output_padding_past_pad", _conv_transpose(4, 2, [0, 0], 1), lengths=RESIZE),
                       Case("output_padding_stride3", _conv_transpose(5, 3, [1, 0], 2), lengths=RESIZE)],
+    "Mul": [Case("by_channel_gate", _broadcast("Mul", 2), I16, lengths=RESIZE),
+            Case("by_time_gate", _broadcast("Mul", 1, swap=True), I16, lengths=RESIZE),
+            Case("lower_rank_activation", _broadcast("Mul", 1, squeeze=True), I16, lengths=RESIZE),
+            Case("const_time_vector", _const_broadcast("Mul", (12,)), I16)],
+    "Add": [Case("by_channel", _broadcast("Add", 2), I16, lengths=RESIZE),
+            Case("lower_rank_activation", _broadcast("Add", 1, squeeze=True, swap=True), I16),
+            Case("const_channel_column", _const_broadcast("Add", (4, 1)), I16, lengths=RESIZE)],
+    "Sub": [Case("by_time", _broadcast("Sub", 1, swap=True), I16, lengths=RESIZE),
+            Case("lower_rank_activation", _broadcast("Sub", 1, squeeze=True), I16),
+            Case("const_minus_x", _const_broadcast("Sub", (1, 4, 1)), I16)],
 }
