@@ -14,32 +14,26 @@ from ai_edge_litert import schema_py_generated as schema
 
 from fqss_edge.export.tflite.builder import BuiltinOperator as B
 from fqss_edge.export.tflite.builder import ModelBuilder, Quant, TensorInfo
-from fqss_edge.export.tflite.emit import transpose
-from fqss_edge.export.tflite.layout import std_layout
+from fqss_edge.export.tflite.emit import over_inner_axis
+from fqss_edge.export.tflite.layout import inner_axis_perm
 from fqss_edge.export.tflite.ops._weights import check_weight, weight_scales
 
 WRITES = (B.FULLY_CONNECTED, B.TRANSPOSE, B.RESHAPE)
-
-
-def last_axis_inner(rank: int) -> tuple[int, ...]:
-    """The TFLite permutation of a rank-``rank`` std layout that makes the last ONNX axis innermost (others kept)."""
-    lay = std_layout(rank)
-    target = [p for p in lay if p != rank - 1] + [rank - 1]
-    return tuple(lay.index(p) for p in target)
 
 
 def fully_connected(b: ModelBuilder, x: TensorInfo, rank: int, filt: TensorInfo, bias: TensorInfo,
                     dtype: object, quant: Quant | None, name: str) -> TensorInfo:
     """FULLY_CONNECTED(x, filt [N, K], bias) over the last ONNX axis of ``x`` (the std layout of an ONNX
     rank-``rank`` tensor); returns the output in the std layout."""
-    perm = last_axis_inner(rank)
     opt = schema.FullyConnectedOptionsT()
     opt.keepNumDims = rank > 2
-    xt = transpose(b, x, perm, f"{name}/channels_last")
-    y = b.tensor(name if xt is x else f"{name}/fc", xt.shape[:-1] + (filt.shape[0],), dtype, quant,
-                 xt.dynamic[:-1] + (False,))
-    b.op(B.FULLY_CONNECTED, [xt, filt, bias], [y], opt)
-    return y if xt is x else transpose(b, y, tuple(int(i) for i in np.argsort(perm)), name)
+
+    def fc(xt: TensorInfo, out_name: str) -> TensorInfo:
+        y = b.tensor(out_name, xt.shape[:-1] + (filt.shape[0],), dtype, quant, xt.dynamic[:-1] + (False,))
+        b.op(B.FULLY_CONNECTED, [xt, filt, bias], [y], opt)
+        return y
+
+    return over_inner_axis(b, x, inner_axis_perm(rank, rank - 1), name, fc)
 
 
 def dense_weight(ctx, node, x, w, out, n_axis: int) -> tuple[TensorInfo, np.ndarray]:

@@ -135,6 +135,55 @@ def _const_broadcast(op, shape):
     return build
 
 
+# -- any axis, any permutation, any step -------------------------------------------------------------------------
+def _shaped(shape):
+    """A QDQ builder with an input of ``shape`` ([1, C, T] when ``shape`` is None)."""
+    b = QDQ(channels=4, length=12)
+    if shape is not None:
+        b.in_shape = list(shape)
+    return b
+
+
+def _softmax(axis, shape=None):
+    def build(bits):
+        b = _shaped(shape)
+        x = b.input(0.06, -3)
+        b.output(b.op("Softmax", [b.dq(x)], (1 / 256, -128), axis=axis))
+        return b
+    return build
+
+
+def _tanh(shape):
+    def build(bits):
+        b = _shaped(shape)
+        x = b.input(0.03, -6)
+        b.output(b.op("Tanh", [b.dq(x)], (1 / 128, 0)))
+        return b
+    return build
+
+
+def _permute(perm, shape=None):
+    def build(bits):
+        b = _shaped(shape)
+        x = b.input(*act(bits))
+        b.output(b.op("Transpose", [b.dq(x)], act(bits), perm=perm))
+        return b
+    return build
+
+
+def _strided(starts, ends, axes, steps, shape=None):
+    def build(bits):  # x[::2], x[::-1], ... on any axis
+        b = _shaped(shape)
+        x = b.input(*act(bits))
+        c = lambda v: b.const(np.array(v, dtype=np.int64))  # noqa: E731
+        b.output(b.op("Slice", [b.dq(x), c(starts), c(ends), c(axes), c(steps)], act(bits)))
+        return b
+    return build
+
+
+BIG = 2**63 - 1
+
+
 CASES: dict[str, list[Case]] = {
     "Gemm": [Case("linear", c_gemm_linear),
              Case("weight_kn_per_tensor", c_gemm_weight_kn_per_tensor)],
@@ -148,8 +197,6 @@ CASES: dict[str, list[Case]] = {
              Case("max_only", _clip(None, 0.5, (0.04, 5)), I16),
              Case("beyond_q_range", _clip(-20.0, 20.0, (0.05, 0)), I16)],
     "Relu": [Case("gemm_relu_fused", c_gemm_relu)],
-    "Slice": [Case("requantized", _moved("Slice", [2], [-3], [2]), I16, lengths=RESIZE)],
-    "Transpose": [Case("requantized", _moved("Transpose", perm=[0, 2, 1]), I16)],
     "Pad": [Case("requantized", _moved("Pad", [0, 1, 2, 0, 0, 3]), I16, lengths=RESIZE)],
     "Conv": [Case("grouped", c_conv_grouped, lengths=RESIZE)],
     "ConvTranspose": [Case("output_padding_within_pad", _conv_transpose(3, 2, [1, 1], 1), lengths=RESIZE),
@@ -165,4 +212,22 @@ CASES: dict[str, list[Case]] = {
     "Sub": [Case("by_time", _broadcast("Sub", 1, swap=True), I16, lengths=RESIZE),
             Case("lower_rank_activation", _broadcast("Sub", 1, squeeze=True), I16),
             Case("const_minus_x", _const_broadcast("Sub", (1, 4, 1)), I16)],
+    "Softmax": [Case("over_time", _softmax(-1), lengths=RESIZE),
+                Case("rank2_last", _softmax(-1, (3, 10))),
+                Case("rank4_axis2", _softmax(2, (1, 3, 5, 4)))],
+    "Tanh": [Case("rank2", _tanh((3, 10))),
+             Case("rank4", _tanh((1, 3, 5, 4)))],
+    "Transpose": [Case("requantized", _moved("Transpose", perm=[0, 2, 1]), I16),
+                  Case("rank3_rotate", _permute([1, 2, 0]), I16),
+                  Case("rank3_rotate_back", _permute([2, 0, 1], (1, 4, 12)), I16),
+                  Case("rank4_channels_last", _permute([0, 2, 3, 1], (1, 3, 5, 4)), I16),
+                  Case("rank4_any", _permute([3, 1, 0, 2], (2, 3, 5, 4)), I16),
+                  Case("rank2", _permute([1, 0], (3, 10)), I16)],
+    # XNNPACK takes STRIDED_SLICE with strides of 1 only: the float twins of these run in TFLite's kernel
+    "Slice": [Case("requantized", _moved("Slice", [2], [-3], [2]), I16, lengths=RESIZE),
+              Case("time_step2", _strided([1], [BIG], [2], [2]), I16, lengths=RESIZE, delegated=False),
+              Case("time_reversed", _strided([-1], [-BIG], [-1], [-1]), I16, lengths=RESIZE, delegated=False),
+              Case("channels_reversed_step2", _strided([3, 1], [-BIG, -2], [1, 2], [-2, 1]), I16, lengths=RESIZE,
+                   delegated=False),
+              Case("rank4_steps", _strided([0, 4], [3, 0], [1, 2], [2, -2], (1, 3, 5, 4)), I16, delegated=False)],
 }
