@@ -304,6 +304,9 @@ TABLE: dict[int, OpVersions] = {
     B.BATCH_MATMUL: OpVersions(_batch_matmul, {1: "2.3.0", 2: "2.3.0", 3: "2.4.0"}),
     B.CONCATENATION: OpVersions(_by_type(2, 3, "inputs"), {1: "1.5.0", 2: "1.14.0", 3: "2.3.0"}),
     B.PAD: OpVersions(_pad, {1: "1.5.0", 2: "1.14.0", 3: "2.4.0", 4: "2.6.0"}),
+    B.PADV2: OpVersions(_pad,  # the same rule (bool / float8 aside: not written)
+                         {1: "1.9.0", 2: "1.14.0", 3: "2.4.0", 4: "2.6.0"}),
+    B.MIRROR_PAD: OpVersions(_by_type(2, 3), {1: "1.13.1", 2: "2.3.0", 3: "2.12.0"}),
     B.TRANSPOSE: OpVersions(_transpose, {1: "1.6.0", 2: "1.14.0", 4: "2.3.0", 5: "2.4.0", 6: "2.12.0"}),
     B.STRIDED_SLICE: OpVersions(_strided_slice, {1: "1.6.0", 2: "1.14.0", 4: "2.2.0", 6: "2.6.0", 8: "2.14.0"}),
     B.RESHAPE: OpVersions(_v1, {1: "1.5.0"}),

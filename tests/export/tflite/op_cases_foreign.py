@@ -184,6 +184,19 @@ def _strided(starts, ends, axes, steps, shape=None):
 BIG = 2**63 - 1
 
 
+# -- Pad: reflect, another constant ------------------------------------------------------------------------------
+def _pad(pads, mode="constant", value=None, q=None):
+    def build(bits):  # q: the output's quantization when it is not the input's (a QUANTIZE follows)
+        b = QDQ(channels=4, length=12)
+        x = b.input(*act(bits))
+        ins = [b.dq(x), b.const(np.array(pads, dtype=np.int64))]
+        if value is not None:
+            ins.append(b.const(np.array(value, dtype=np.float32)))
+        b.output(b.op("Pad", ins, out_q(bits, *q) if q else act(bits), mode=mode))
+        return b
+    return build
+
+
 CASES: dict[str, list[Case]] = {
     "Gemm": [Case("linear", c_gemm_linear),
              Case("weight_kn_per_tensor", c_gemm_weight_kn_per_tensor)],
@@ -197,7 +210,13 @@ CASES: dict[str, list[Case]] = {
              Case("max_only", _clip(None, 0.5, (0.04, 5)), I16),
              Case("beyond_q_range", _clip(-20.0, 20.0, (0.05, 0)), I16)],
     "Relu": [Case("gemm_relu_fused", c_gemm_relu)],
-    "Pad": [Case("requantized", _moved("Pad", [0, 1, 2, 0, 0, 3]), I16, lengths=RESIZE)],
+    # XNNPACK takes neither MIRROR_PAD nor PADV2: their float twins run in TFLite's kernels
+    "Pad": [Case("requantized", _moved("Pad", [0, 1, 2, 0, 0, 3]), I16, lengths=RESIZE),
+            Case("reflect_time", _pad([0, 0, 3, 0, 0, 2], "reflect"), I16, lengths=RESIZE, delegated=False),
+            Case("reflect_channels_requantized", _pad([0, 2, 0, 0, 1, 0], "reflect", q=(0.05, 7)), I16,
+                 delegated=False),
+            Case("value", _pad([0, 1, 2, 0, 0, 3], value=0.5), I16, lengths=RESIZE, delegated=False),
+            Case("value_requantized", _pad([0, 0, 2, 0, 0, 3], value=-0.3, q=(0.05, 7)), I16, delegated=False)],
     "Conv": [Case("grouped", c_conv_grouped, lengths=RESIZE)],
     "ConvTranspose": [Case("output_padding_within_pad", _conv_transpose(3, 2, [1, 1], 1), lengths=RESIZE),
                       Case("output_padding_past_pad", _conv_transpose(4, 2, [0, 0], 1), lengths=RESIZE),
