@@ -205,6 +205,19 @@ def _strided_slice(sig: OpSignature) -> tuple[int, str]:
     return 1, "float32 or int16 (no int16 variant)"
 
 
+def _resize(sig: OpSignature) -> tuple[int, str]:
+    # op_version.cc: 4 int16; 3 half_pixel_centers (bilinear), half_pixel_centers or align_corners (nearest); 2 int8
+    if sig.dtype(0) == INT16:
+        return 4, "int16"
+    flags = sig.option("halfPixelCenters", False) or (sig.code == B.RESIZE_NEAREST_NEIGHBOR
+                                                      and sig.option("alignCorners", False))
+    if flags:
+        return 3, "half_pixel_centers" + (" or align_corners" if sig.code == B.RESIZE_NEAREST_NEIGHBOR else "")
+    if sig.dtype(0) == INT8:
+        return 2, "int8"
+    return 1, BASE
+
+
 def _cast(sig: OpSignature) -> tuple[int, str]:
     if INT8 in (sig.dtype(0), sig.out_dtype()):
         return 3, "int8 in or out"
@@ -307,6 +320,8 @@ TABLE: dict[int, OpVersions] = {
     B.PADV2: OpVersions(_pad,  # the same rule (bool / float8 aside: not written)
                          {1: "1.9.0", 2: "1.14.0", 3: "2.4.0", 4: "2.6.0"}),
     B.MIRROR_PAD: OpVersions(_by_type(2, 3), {1: "1.13.1", 2: "2.3.0", 3: "2.12.0"}),
+    B.RESIZE_NEAREST_NEIGHBOR: OpVersions(_resize, {1: "1.13.1", 2: "1.14.0", 3: "2.3.0", 4: "2.4.0"}),
+    B.RESIZE_BILINEAR: OpVersions(_resize, {1: "1.7.0", 2: "1.14.0", 3: "2.2.0", 4: "2.5.0"}),
     B.TRANSPOSE: OpVersions(_transpose, {1: "1.6.0", 2: "1.14.0", 4: "2.3.0", 5: "2.4.0", 6: "2.12.0"}),
     B.STRIDED_SLICE: OpVersions(_strided_slice, {1: "1.6.0", 2: "1.14.0", 4: "2.2.0", 6: "2.6.0", 8: "2.14.0"}),
     B.RESHAPE: OpVersions(_v1, {1: "1.5.0"}),

@@ -20,6 +20,7 @@ from fqss_edge.export.tflite.ops import (  # noqa: F401
     relu,
     requantize,
     reshape,
+    resize,
     rsqrt,
     sigmoid,
     slice,

@@ -19,6 +19,7 @@ from fqss_edge.export.tflite.ops_float import (  # noqa: F401
     reduce_mean,
     relu,
     reshape,
+    resize,
     rsqrt,
     sigmoid,
     slice,

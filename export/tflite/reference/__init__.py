@@ -21,6 +21,7 @@ from fqss_edge.export.tflite.reference import (  # noqa: F401  (registers the ke
     lstm,
     quantize,
     reduce,
+    resize,
     shape,
 )
 from fqss_edge.export.tflite.reference.model import ReferenceModel

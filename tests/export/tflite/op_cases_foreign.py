@@ -197,6 +197,23 @@ def _pad(pads, mode="constant", value=None, q=None):
     return build
 
 
+# -- Resize along time (torch Upsample / interpolate) ---------------------------------------------------------------
+def _resize(mode, ctm, scale=None, size=None, nearest_mode=None, q=None):
+    def build(bits):  # [1, 4, 12] -> [1, 4, 12 * scale] (or size); q: another output quantization
+        b = QDQ(channels=4, length=12)
+        x = b.input(*act(bits))
+        if size is None:
+            ins = [b.dq(x), "", b.const(np.array([1, 1, scale], dtype=np.float32))]
+        else:
+            ins = [b.dq(x), "", "", b.const(np.array([1, 4, size], dtype=np.int64))]
+        attrs = {"mode": mode, "coordinate_transformation_mode": ctm}
+        if nearest_mode:
+            attrs["nearest_mode"] = nearest_mode
+        b.output(b.op("Resize", ins, out_q(bits, *q) if q else act(bits), **attrs))
+        return b
+    return build
+
+
 CASES: dict[str, list[Case]] = {
     "Gemm": [Case("linear", c_gemm_linear),
              Case("weight_kn_per_tensor", c_gemm_weight_kn_per_tensor)],
@@ -249,4 +266,18 @@ CASES: dict[str, list[Case]] = {
               Case("channels_reversed_step2", _strided([3, 1], [-BIG, -2], [1, 2], [-2, 1]), I16, lengths=RESIZE,
                    delegated=False),
               Case("rank4_steps", _strided([0, 4], [3, 0], [1, 2], [2, -2], (1, 3, 5, 4)), I16, delegated=False)],
+    # RESIZE_BILINEAR places sources with 10 fractional bits: ratios that are multiples of 1/1024 (here 1/2, 1/4,
+    # 11/22) match onnxruntime; others (1/3) can differ by more than 1 LSB on steep inputs. XNNPACK does not take
+    # RESIZE_NEAREST_NEIGHBOR (the float twins of the nearest cases run in TFLite's kernel)
+    "Resize": [Case("nearest_x2", _resize("nearest", "asymmetric", 2.0, nearest_mode="floor"), I16, delegated=False),
+               Case("nearest_x3", _resize("nearest", "asymmetric", 3.0, nearest_mode="floor"), I16, delegated=False),
+               Case("nearest_half_pixel", _resize("nearest", "half_pixel", 2.0, nearest_mode="round_prefer_ceil"),
+                    I16, delegated=False),
+               Case("nearest_align_corners", _resize("nearest", "align_corners", size=23,
+                                                     nearest_mode="round_prefer_ceil"), I16, delegated=False),
+               Case("linear_x2", _resize("linear", "pytorch_half_pixel", 2.0), I16),
+               Case("linear_x4_half_pixel", _resize("linear", "half_pixel", 4.0), I16),
+               Case("linear_align_corners", _resize("linear", "align_corners", size=23), I16),
+               Case("linear_asymmetric", _resize("linear", "asymmetric", 2.0), I16),
+               Case("linear_requantized", _resize("linear", "pytorch_half_pixel", 2.0, q=(0.05, -7)), I16)],
 }

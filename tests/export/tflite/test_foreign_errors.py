@@ -46,6 +46,14 @@ def _clip_dynamic_bound():
     return b
 
 
+def _resize(mode, resizable=False):
+    b = QDQ(channels=3, length="T" if resizable else 8)
+    x = b.input(0.05, 0)
+    y = b.node("Resize", [b.dq(x), "", b.const(np.array([1, 1, 2], dtype=np.float32))], name="the_resize", mode=mode)
+    b.output(b.q(y, 0.05, 0))
+    return b
+
+
 CASES = {
     "gemm_transA": (lambda: _gemm(transA=1), "the_gemm", "transA=1"),
     "gemm_alpha": (lambda: _gemm(alpha=0.5), "the_gemm", "alpha=0.5"),
@@ -53,6 +61,8 @@ CASES = {
     "pad_reflect_too_wide": (lambda: _pad([0, 0, 8, 0, 0, 0], "reflect"), "the_pad", "must be smaller than the axis"),
     "softmax_opset11_flattened": (_softmax_opset11, "the_softmax", "flattened axes"),
     "clip_dynamic_bound": (_clip_dynamic_bound, "the_clip", "must be a constant scalar"),
+    "resize_cubic": (lambda: _resize("cubic"), "the_resize", "mode 'cubic' has no TFLite equivalent"),
+    "resize_length_dependent": (lambda: _resize("linear", True), "the_resize", "export with a fixed length"),
 }
 
 
