@@ -2,7 +2,8 @@
 
 TFLite's SOFTMAX reduces over the innermost axis. The channel axis 1 of ``[N, C, T]`` is innermost in its
 ``[N, 1, T, C]`` layout (one SOFTMAX); another axis is moved inward by a TRANSPOSE and back after
-(``layout.inner_axis_perm``). The output quantization is TFLite's fixed one: scale 1/256, zero point -128.
+(``layout.inner_axis_perm``). TFLite's int8 SOFTMAX writes scale 1/256, zero point -128; an output quantized
+otherwise (onnxruntime's quantize_static: 1/255, -128) gets a QUANTIZE after it.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from __future__ import annotations
 from ai_edge_litert import schema_py_generated as schema
 
 from fqss_edge.export.tflite.builder import BuiltinOperator as B
-from fqss_edge.export.tflite.emit import over_inner_axis
+from fqss_edge.export.tflite.emit import over_inner_axis, quantize
 from fqss_edge.export.tflite.layout import inner_axis_perm
-from fqss_edge.export.tflite.ops._unary import unary_io
+from fqss_edge.export.tflite.ops._unary import fixed_output, unary_io
 from fqss_edge.export.tflite.registry import register
 
 
@@ -40,16 +41,15 @@ def emit_softmax(ctx, x_tensor, rank: int, axis: int, dtype, quant, name: str):
     return over_inner_axis(ctx.b, x_tensor, inner_axis_perm(rank, axis), name, softmax)
 
 
-@register("Softmax", writes=(B.SOFTMAX, B.TRANSPOSE, B.RESHAPE), bits=(8,),
-          tflite="SOFTMAX (TRANSPOSE in and out unless the axis is the layout's innermost)",
-          constraints="any axis (opset < 13: the last); output scale exactly 1/256, zero point -128")
+@register("Softmax", writes=(B.SOFTMAX, B.TRANSPOSE, B.RESHAPE, B.QUANTIZE), bits=(8,),
+          tflite="SOFTMAX (TRANSPOSE in and out unless the axis is the layout's innermost) (+QUANTIZE)",
+          constraints="any axis (opset < 13: the last); an output quantized otherwise than SOFTMAX's fixed 1/256, "
+                      "zero point -128 is requantized after (QUANTIZE)")
 def convert_softmax(ctx, node) -> None:
     x, out = unary_io(ctx, node, (8,))
     rank = len(x.shape)
     axis = softmax_axis(ctx, node, rank)
-    s, z = float(out.q.scale.reshape(-1)[0]), int(out.q.zero_point.reshape(-1)[0])
-    if s != 1.0 / 256 or z != -128:
-        raise ctx.fail(node, f"Softmax output quantized with scale {s!r}, zero point {z}; TFLite SOFTMAX needs "
-                             "scale 1/256 and zero point -128")
-    y = emit_softmax(ctx, ctx.activation(x, node), rank, axis, out.q.dtype, out.quant(), out.name)
-    ctx.define(out.name, y)
+    fixed = fixed_output(out, 1.0 / 256, -128)
+    y = emit_softmax(ctx, ctx.activation(x, node), rank, axis, out.q.dtype, fixed or out.quant(),
+                     f"{out.name}/softmax" if fixed else out.name)
+    ctx.define(out.name, quantize(ctx.b, y, out.q.dtype, out.quant(), out.name) if fixed else y)

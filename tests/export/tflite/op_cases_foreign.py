@@ -144,22 +144,26 @@ def _shaped(shape):
     return b
 
 
-def _softmax(axis, shape=None):
-    def build(bits):
+def _softmax(axis, shape=None, q=(1 / 256, -128)):
+    def build(bits):  # q: quantize_static writes (1/255, -128) (SOFTMAX's fixed 1/256 is then requantized)
         b = _shaped(shape)
         x = b.input(0.06, -3)
-        b.output(b.op("Softmax", [b.dq(x)], (1 / 256, -128), axis=axis))
+        b.output(b.op("Softmax", [b.dq(x)], q, axis=axis))
         return b
     return build
 
 
-def _tanh(shape):
+def _unary_any(op, q, shape=None):
     def build(bits):
         b = _shaped(shape)
         x = b.input(0.03, -6)
-        b.output(b.op("Tanh", [b.dq(x)], (1 / 128, 0)))
+        b.output(b.op(op, [b.dq(x)], q))
         return b
     return build
+
+
+def _tanh(shape, q=(1 / 128, 0)):
+    return _unary_any("Tanh", q, shape)
 
 
 def _permute(perm, shape=None):
@@ -250,9 +254,13 @@ CASES: dict[str, list[Case]] = {
             Case("const_minus_x", _const_broadcast("Sub", (1, 4, 1)), I16)],
     "Softmax": [Case("over_time", _softmax(-1), lengths=RESIZE),
                 Case("rank2_last", _softmax(-1, (3, 10))),
-                Case("rank4_axis2", _softmax(2, (1, 3, 5, 4)))],
+                Case("rank4_axis2", _softmax(2, (1, 3, 5, 4))),
+                Case("quantize_static_range", _softmax(1, q=(np.float32(1 / 255), -128)))],
     "Tanh": [Case("rank2", _tanh((3, 10))),
-             Case("rank4", _tanh((1, 3, 5, 4)))],
+             Case("rank4", _tanh((1, 3, 5, 4))),
+             Case("calibrated_range", _tanh(None, (np.float32(2 / 255), 0))),
+             Case("asymmetric_range", _tanh(None, (0.006, -20)))],
+    "Sigmoid": [Case("quantize_static_range", _unary_any("Sigmoid", (np.float32(1 / 255), -128)))],
     "Transpose": [Case("requantized", _moved("Transpose", perm=[0, 2, 1]), I16),
                   Case("rank3_rotate", _permute([1, 2, 0]), I16),
                   Case("rank3_rotate_back", _permute([2, 0, 1], (1, 4, 12)), I16),
