@@ -275,12 +275,15 @@ CASES: dict[str, list[Case]] = {
                    delegated=False),
               Case("rank4_steps", _strided([0, 4], [3, 0], [1, 2], [2, -2], (1, 3, 5, 4)), I16, delegated=False)],
     # RESIZE_BILINEAR places sources with 10 fractional bits: ratios that are multiples of 1/1024 (here 1/2, 1/4,
-    # 11/22) match onnxruntime; others (1/3) can differ by more than 1 LSB on steep inputs. XNNPACK does not take
-    # RESIZE_NEAREST_NEIGHBOR (the float twins of the nearest cases run in TFLite's kernel)
-    "Resize": [Case("nearest_x2", _resize("nearest", "asymmetric", 2.0, nearest_mode="floor"), I16, delegated=False),
-               Case("nearest_x3", _resize("nearest", "asymmetric", 3.0, nearest_mode="floor"), I16, delegated=False),
+    # 11/22) match onnxruntime; others (1/3) can differ by more than 1 LSB on steep inputs. A nearest resize by an
+    # integer factor is a frame repeat (RESHAPE + CONCATENATION, any length); XNNPACK does not take
+    # RESIZE_NEAREST_NEIGHBOR (the float twin of align_corners runs in TFLite's kernel)
+    "Resize": [Case("nearest_x2", _resize("nearest", "asymmetric", 2.0, nearest_mode="floor"), I16, lengths=RESIZE),
+               Case("nearest_x3", _resize("nearest", "asymmetric", 3.0, nearest_mode="floor"), I16, lengths=RESIZE),
                Case("nearest_half_pixel", _resize("nearest", "half_pixel", 2.0, nearest_mode="round_prefer_ceil"),
-                    I16, delegated=False),
+                    I16, lengths=RESIZE),
+               Case("nearest_x2_requantized", _resize("nearest", "asymmetric", 2.0, nearest_mode="floor",
+                                                      q=(0.05, -7)), I16),
                Case("nearest_align_corners", _resize("nearest", "align_corners", size=23,
                                                      nearest_mode="round_prefer_ceil"), I16, delegated=False),
                Case("linear_x2", _resize("linear", "pytorch_half_pixel", 2.0), I16),
