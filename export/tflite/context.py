@@ -15,6 +15,7 @@ import onnx
 
 from fqss_edge.errors import FqssError
 from fqss_edge.export.tflite.builder import ModelBuilder, Quant, TensorInfo
+from fqss_edge.export.tflite.emit import quantize
 from fqss_edge.export.tflite.layout import to_tflite_array, to_tflite_flags, to_tflite_shape
 from fqss_edge.export.tflite.onnx_graph import OnnxGraph, QParams
 
@@ -196,6 +197,23 @@ class ConvertContext(GraphContext):
         if shape is not None:
             a = a.reshape((1,) * (len(shape) - a.ndim) + a.shape) if a.ndim < len(shape) else a
         return self.b.const(x.name, to_tflite_array(np.asarray(a)), x.quant())
+
+    def moved_output(self, x: QIn, out: QOut, src: TensorInfo) -> TensorInfo:
+        """The tensor a data-movement operator (slice, pad, ...) of ``src`` writes for ``out``: ``out``'s own when
+        ``x`` and ``out`` are quantized alike, else one in ``src``'s quantization that ``requantized`` turns into
+        ``out`` (a Q after a Slice may carry the range of a Clip that onnxruntime's quantize_static folded)."""
+        if x.q.same(out.q):
+            return self.new_output(out)
+        return self.b.tensor(f"{out.name}/moved", to_tflite_shape(out.shape), src.dtype, src.quant,
+                             to_tflite_flags(out.dynamic))
+
+    def requantized(self, x: QIn, out: QOut, y: TensorInfo) -> None:
+        """Register ``y`` (in ``x``'s quantization) as ``out``: itself, or a QUANTIZE of it to ``out``'s."""
+        if x.q.same(out.q):
+            if out.name not in self.tensors:
+                self.define(out.name, y)
+            return
+        self.define(out.name, quantize(self.b, y, out.q.dtype, out.quant(), out.name))
 
     def new_output(self, out: QOut, dtype: object = None) -> TensorInfo:
         """The TFLite tensor of a quantized ONNX output (std layout), registered under its ONNX name."""

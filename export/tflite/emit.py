@@ -3,6 +3,8 @@ moves between an application-facing tensor (ONNX axis order) and the internal NH
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
@@ -131,3 +133,24 @@ def from_std_layout(b: ModelBuilder, x: TensorInfo, onnx_shape: tuple[int, ...],
     if out is not None:
         return reshape(b, x, out.shape, out.dynamic, name, out=out)
     return reshape(b, x, app_shape, app_dyn, name)
+
+
+def broadcast_rank(b: ModelBuilder, x: TensorInfo, onnx_shape: tuple[int, ...], onnx_dyn: tuple[bool, ...],
+                   rank: int, name: str) -> TensorInfo:
+    """An activation of ONNX rank < ``rank`` (std layout) in the std layout of rank ``rank``, as numpy broadcasting
+    reads it (leading unit axes): ``[1, T]`` against ``[1, C, T]`` is ``[1, 1, T]``."""
+    pad = rank - len(onnx_shape)
+    shape, dyn = (1,) * pad + tuple(onnx_shape), (False,) * pad + tuple(onnx_dyn)
+    t = from_std_layout(b, x, onnx_shape, onnx_dyn, onnx_shape, onnx_dyn, f"{name}/onnx_order")
+    return to_std_layout(b, t, shape, dyn, f"{name}/rank{rank}")
+
+
+def over_inner_axis(b: ModelBuilder, x: TensorInfo, perm: tuple[int, ...], name: str,
+                    body: Callable[[TensorInfo, str], TensorInfo]) -> TensorInfo:
+    """``body(moved, out_name)`` on ``x`` transposed by ``perm`` (``layout.inner_axis_perm``), its result transposed
+    back to ``x``'s layout and named ``name``; no TRANSPOSE at all when ``perm`` is the identity (``body`` then names
+    its output ``name``)."""
+    moved = transpose(b, x, perm, f"{name}/axis_inner")
+    if moved is x:
+        return body(x, name)
+    return transpose(b, body(moved, f"{name}/inner"), tuple(int(i) for i in np.argsort(perm)), name)

@@ -52,6 +52,15 @@ def tflite_axis(onnx_axis: int, rank: int) -> int:
     return std_layout(rank).index(onnx_axis)
 
 
+def inner_axis_perm(rank: int, onnx_axis: int) -> tuple[int, ...]:
+    """The TFLite permutation of a rank-``rank`` std layout that makes ONNX axis ``onnx_axis`` innermost (the others
+    kept in order): what an operator over the last axis (FULLY_CONNECTED, SOFTMAX) needs; identity when it is."""
+    lay = std_layout(rank)
+    a = onnx_axis % rank
+    target = [p for p in lay if p != a] + [a]
+    return tuple(lay.index(p) for p in target)
+
+
 def _groups(in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> list[tuple[list[int], list[int]]]:
     """Split the non-unit axes of a reshape into groups of equal element count (contiguous in ONNX order)."""
     ia = [i for i, s in enumerate(in_shape) if s != 1]

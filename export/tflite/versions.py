@@ -84,6 +84,8 @@ def _by_type(int8: int, int16: int, what: str = "activations") -> Rule:
 
 
 def _conv_2d(sig: OpSignature) -> tuple[int, str]:
+    if sig.inputs[1].shape[3] != sig.inputs[0].shape[3]:
+        return 6, "grouped convolution (filter input channels < input channels)"
     if sig.dtype(0) == INT16 and sig.dtype(1) == INT8:
         return 4, "16x8: int16 activations, int8 weights (kernel since TF 2.3)"
     if sig.dtype(0) == INT8 and sig.dtype(1) == INT8 and sig.out_dtype() == INT8:
@@ -203,6 +205,19 @@ def _strided_slice(sig: OpSignature) -> tuple[int, str]:
     return 1, "float32 or int16 (no int16 variant)"
 
 
+def _resize(sig: OpSignature) -> tuple[int, str]:
+    # op_version.cc: 4 int16; 3 half_pixel_centers (bilinear), half_pixel_centers or align_corners (nearest); 2 int8
+    if sig.dtype(0) == INT16:
+        return 4, "int16"
+    flags = sig.option("halfPixelCenters", False) or (sig.code == B.RESIZE_NEAREST_NEIGHBOR
+                                                      and sig.option("alignCorners", False))
+    if flags:
+        return 3, "half_pixel_centers" + (" or align_corners" if sig.code == B.RESIZE_NEAREST_NEIGHBOR else "")
+    if sig.dtype(0) == INT8:
+        return 2, "int8"
+    return 1, BASE
+
+
 def _cast(sig: OpSignature) -> tuple[int, str]:
     if INT8 in (sig.dtype(0), sig.out_dtype()):
         return 3, "int8 in or out"
@@ -224,6 +239,18 @@ def _batch_matmul(sig: OpSignature) -> tuple[int, str]:
         return 3, "int16 operands"
     if sig.dtype(0) == INT8:
         return 2, "int8 operands"
+    return 1, BASE
+
+
+def _fully_connected(sig: OpSignature) -> tuple[int, str]:
+    # op_version.cc: 6 without a bias input (the writer always gives one), 5 keep_num_dims, 4 int8; per-channel
+    # int8 weights need no other version
+    if len(sig.inputs) < 3 or sig.inputs[2] is None:
+        return 6, "no bias"
+    if sig.option("keepNumDims", False):
+        return 5, "keep_num_dims"
+    if sig.dtype(0) == INT8 and sig.dtype(1) == INT8 and sig.out_dtype() == INT8:
+        return 4, "int8 activations and weights"
     return 1, BASE
 
 
@@ -273,7 +300,7 @@ def _v1(sig: OpSignature) -> tuple[int, str]:
 
 # builtin -> rule and runtimes (runtime_version.cc); only the versions a rule above can give are listed
 TABLE: dict[int, OpVersions] = {
-    B.CONV_2D: OpVersions(_conv_2d, {1: "1.5.0", 3: "1.14.0", 4: "2.3.0"}),
+    B.CONV_2D: OpVersions(_conv_2d, {1: "1.5.0", 3: "1.14.0", 4: "2.3.0", 6: "2.9.0"}),
     B.DEPTHWISE_CONV_2D: OpVersions(_depthwise, {1: "1.5.0", 2: "1.12.0", 3: "1.14.0", 5: "2.3.0"}),
     B.TRANSPOSE_CONV: OpVersions(_transpose_conv, {1: "1.9.0", 2: "2.2.0", 3: "2.3.0", 4: "2.13.0"}),
     B.ADD: OpVersions(_add, {1: "1.5.0", 2: "1.14.0", 3: "2.4.0", 5: "2.13.0"}),
@@ -287,9 +314,15 @@ TABLE: dict[int, OpVersions] = {
     B.LOGISTIC: OpVersions(_tanh_logistic, {1: "1.14.0", 2: "1.14.0", 3: "2.3.0"}),
     B.TANH: OpVersions(_tanh_logistic, {1: "1.14.0", 2: "1.14.0", 3: "2.3.0"}),
     B.SOFTMAX: OpVersions(_by_type(2, 3), {1: "1.5.0", 2: "1.14.0", 3: "2.3.0"}),
+    B.FULLY_CONNECTED: OpVersions(_fully_connected, {1: "1.5.0", 4: "1.14.0", 5: "2.0.0", 6: "2.1.0"}),
     B.BATCH_MATMUL: OpVersions(_batch_matmul, {1: "2.3.0", 2: "2.3.0", 3: "2.4.0"}),
     B.CONCATENATION: OpVersions(_by_type(2, 3, "inputs"), {1: "1.5.0", 2: "1.14.0", 3: "2.3.0"}),
     B.PAD: OpVersions(_pad, {1: "1.5.0", 2: "1.14.0", 3: "2.4.0", 4: "2.6.0"}),
+    B.PADV2: OpVersions(_pad,  # the same rule (bool / float8 aside: not written)
+                         {1: "1.9.0", 2: "1.14.0", 3: "2.4.0", 4: "2.6.0"}),
+    B.MIRROR_PAD: OpVersions(_by_type(2, 3), {1: "1.13.1", 2: "2.3.0", 3: "2.12.0"}),
+    B.RESIZE_NEAREST_NEIGHBOR: OpVersions(_resize, {1: "1.13.1", 2: "1.14.0", 3: "2.3.0", 4: "2.4.0"}),
+    B.RESIZE_BILINEAR: OpVersions(_resize, {1: "1.7.0", 2: "1.14.0", 3: "2.2.0", 4: "2.5.0"}),
     B.TRANSPOSE: OpVersions(_transpose, {1: "1.6.0", 2: "1.14.0", 4: "2.3.0", 5: "2.4.0", 6: "2.12.0"}),
     B.STRIDED_SLICE: OpVersions(_strided_slice, {1: "1.6.0", 2: "1.14.0", 4: "2.2.0", 6: "2.6.0", 8: "2.14.0"}),
     B.RESHAPE: OpVersions(_v1, {1: "1.5.0"}),

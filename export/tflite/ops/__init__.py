@@ -3,9 +3,11 @@
 
 from fqss_edge.export.tflite.ops import (  # noqa: F401
     add,
+    clip,
     concat,
     conv,
     conv_transpose,
+    gemm,
     input_splitter,
     io,
     leaky_relu,
@@ -19,6 +21,7 @@ from fqss_edge.export.tflite.ops import (  # noqa: F401
     relu,
     requantize,
     reshape,
+    resize,
     rsqrt,
     sigmoid,
     slice,

@@ -1,9 +1,11 @@
-"""Shared body of the element-wise ADD / SUB / MUL converters (broadcasting, constant operands)."""
+"""Shared body of the element-wise ADD / SUB / MUL converters (broadcasting between activations of any shapes and
+ranks, constant operands)."""
 
 from __future__ import annotations
 
 import onnx
 from fqss_edge.export.tflite.context import ConvertContext, QIn
+from fqss_edge.export.tflite.emit import broadcast_rank
 
 
 def operand(ctx: ConvertContext, node: onnx.NodeProto, x: QIn, out_rank: int, bits: int):
@@ -16,9 +18,8 @@ def operand(ctx: ConvertContext, node: onnx.NodeProto, x: QIn, out_rank: int, bi
         raise ctx.fail(node, f"int16 operand {x.name!r} has zero point {x.scalar_zp} (TFLite 16x8 needs 0)")
     if x.const is not None:
         return ctx.const_input(x, shape=(1,) * out_rank)
-    if len(x.shape) != out_rank:
-        raise ctx.fail(node, f"operand {x.name!r} has rank {len(x.shape)}, the output rank {out_rank}: broadcasting "
-                             "across ranks is only supported for constants")
+    if len(x.shape) < out_rank:  # numpy broadcasting: leading unit axes
+        return broadcast_rank(ctx.b, ctx.activation(x, node), x.shape, x.dynamic, out_rank, f"{x.name}/{node.name}")
     return ctx.activation(x, node)
 
 

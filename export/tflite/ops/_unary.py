@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import onnx
 
+from fqss_edge.export.tflite.builder import Quant
 from fqss_edge.export.tflite.context import ConvertContext, QIn, QOut
 
 
@@ -20,3 +21,11 @@ def unary_io(ctx: ConvertContext, node: onnx.NodeProto, bits: tuple[int, ...], o
     if x.bits == 16 and x.scalar_zp != 0:
         raise ctx.fail(node, "int16 input with a non-zero zero point (TFLite 16x8 needs 0)")
     return x, out
+
+
+def fixed_output(out: QOut, scale: float, zero_point: int) -> Quant | None:
+    """The quantization (``scale``, ``zero_point``) a TFLite kernel with a fixed output range writes, when ``out``
+    is quantized otherwise (a QUANTIZE to ``out`` must follow); None when ``out`` is that quantization."""
+    if float(out.q.scale.reshape(-1)[0]) == scale and int(out.q.zero_point.reshape(-1)[0]) == zero_point:
+        return None
+    return Quant.make(scale, zero_point)

@@ -9,8 +9,9 @@ from fqss_edge.export.tflite.ops._binary import convert_binary
 from fqss_edge.export.tflite.registry import register
 
 
-@register("Add", writes=(B.ADD,), bits=(8, 16),
-          constraints="per-tensor operands of the output's type (int16: zero points 0); broadcasting; a constant "
+@register("Add", writes=(B.ADD, B.RESHAPE, B.TRANSPOSE), bits=(8, 16),
+          tflite="ADD (+RESHAPE / TRANSPOSE of a lower-rank operand)",
+          constraints="per-tensor operands of the output's type (int16: zero points 0); numpy broadcasting (any shapes and ranks); a constant "
                       "operand is a DQ'd integer initializer")
 def convert_add(ctx, node) -> None:
     opt = schema.AddOptionsT()

@@ -68,10 +68,25 @@ def conv1d_geometry(g, node, x_name: str, x_shape: tuple[int, ...], k: int) -> C
     return Conv1dGeometry(group, stride, dil, pads, choose_padding(lengths, pads, k_eff, stride))
 
 
+def conv_kind(group: int, c_in: int, c_out: int, cg: int) -> int | None:
+    """The TFLite builtin of a 1-D Conv with ``group`` groups and ``cg`` weight input channels: CONV_2D (group 1, or
+    grouped: the filter's input channels C_in / group, version 6), DEPTHWISE_CONV_2D (one input channel per group),
+    None when the shapes do not make a convolution (shared with the float32 converter)."""
+    if group == 1 or (group != c_in and c_in % group == 0 and c_out % group == 0 and cg == c_in // group):
+        return B.CONV_2D
+    if group == c_in and cg == 1 and c_out % c_in == 0:
+        return B.DEPTHWISE_CONV_2D
+    return None
+
+
+GROUPS = ("any group: 1 -> CONV_2D, C_in with one input channel per group -> DEPTHWISE_CONV_2D, else a grouped "
+          "CONV_2D (version 6, TF Lite 2.9; XNNPACK takes it, TFLite's own kernel is the reference one)")
+
+
 @register("Conv", writes=(B.CONV_2D, B.DEPTHWISE_CONV_2D, B.PAD), bits=(8,),
           tflite="CONV_2D / DEPTHWISE_CONV_2D (+PAD)",
-          constraints="1-D (rank-3 input); group 1 or depthwise (group = C_in); stride, dilation, pads (SAME/VALID or "
-                      "an explicit PAD); int8 weights per output channel, zero points 0; int32 bias of scale s_in*s_w")
+          constraints=f"1-D (rank-3 input); {GROUPS}; stride, dilation, pads (SAME/VALID or an explicit PAD); int8 "
+                      "weights per output channel, zero points 0; int32 bias of scale s_in*s_w")
 def convert_conv(ctx, node) -> None:
     x, w = ctx.qinput(node, 0), ctx.qinput(node, 1)
     bias = optional_bias(ctx, node, 2)
@@ -96,19 +111,19 @@ def convert_conv(ctx, node) -> None:
         padding = Padding.VALID
     b = bias_tensor(ctx, node, bias, x.scalar_scale, s_w, out.name)
     y = ctx.new_output(out)
-    if group == 1:
+    code = conv_kind(group, c_in, c_out, cg)
+    if code == B.CONV_2D:
         filt = ctx.b.const(w.name, np.ascontiguousarray(wq.transpose(0, 2, 1)[:, None]),  # [Cout, 1, K, Cin]
                            Quant.make(s_w, np.zeros(c_out), 0))
         opt = schema.Conv2DOptionsT()
-        code = B.CONV_2D
-    elif group == c_in and cg == 1 and c_out % c_in == 0:
+    elif code == B.DEPTHWISE_CONV_2D:
         filt = ctx.b.const(w.name, np.ascontiguousarray(wq[:, 0, :].T[None, None]),  # [1, 1, K, Cout]
                            Quant.make(s_w, np.zeros(c_out), 3))
         opt = schema.DepthwiseConv2DOptionsT()
         opt.depthMultiplier = c_out // c_in
-        code = B.DEPTHWISE_CONV_2D
     else:
-        raise ctx.fail(node, f"grouped convolution (group {group}, C_in {c_in}) is not supported: group 1 or depthwise")
+        raise ctx.fail(node, f"group {group} with C_in {c_in}, C_out {c_out} and a weight of {cg} input channels per "
+                             "group is not a convolution TFLite can express")
     opt.padding = padding
     if out.fused:  # Conv -> Relu -> Q: the clamp at the output zero point
         opt.fusedActivationFunction = schema.ActivationFunctionType.RELU

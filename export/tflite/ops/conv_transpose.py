@@ -33,9 +33,16 @@ def transpose_attrs(ctx, node) -> tuple[int, int, int, int]:
     s = int((attr(node, "strides", None) or [1])[0])
     pl, pr = (int(p) for p in (attr(node, "pads", None) or [0, 0]))
     op_ = int((attr(node, "output_padding", None) or [0])[0])
-    if op_ > pr:
-        raise ctx.fail(node, f"output_padding {op_} larger than the end pad {pr} is not supported")
     return s, pl, pr, op_
+
+
+def trailing(pr: int, op_: int, have: int, step: int) -> tuple[int, int]:
+    """(units of ``step`` output positions to add at the end, positions to crop there) for the end pad ``pr`` and
+    output_padding ``op_`` when ``have`` positions past the full transposed convolution are computed already.
+    output_padding beyond the end pad (torch: ConvTranspose1d(stride=2, output_padding=1)) appends positions that
+    no input reaches: the bias alone, which a longer TRANSPOSE_CONV output or more zero frames compute."""
+    units = max(0, -(-(op_ - pr - have) // step))
+    return units, pr - op_ + have + units * step
 
 
 def phase_filter(w: np.ndarray, s: int) -> tuple[np.ndarray, int]:
@@ -52,7 +59,7 @@ def phase_filter(w: np.ndarray, s: int) -> tuple[np.ndarray, int]:
 @register("ConvTranspose", writes=(B.TRANSPOSE_CONV, B.STRIDED_SLICE, B.PAD, B.CONV_2D, B.RESHAPE),
           tflite="TRANSPOSE_CONV (fixed length) / PAD+CONV_2D+RESHAPE (dynamic length)", bits=(8,),
           constraints="1-D, group 1, dilation 1; int8 weights per output channel (axis 1), zero points 0; int32 bias "
-                      "of scale s_in*s_w; pads cropped with STRIDED_SLICE; output_padding <= end pad")
+                      "of scale s_in*s_w; pads cropped with STRIDED_SLICE; any output_padding")
 def convert_conv_transpose(ctx, node) -> None:
     x, w = ctx.qinput(node, 0), ctx.qinput(node, 1)
     bias = optional_bias(ctx, node, 2)
@@ -71,7 +78,8 @@ def convert_conv_transpose(ctx, node) -> None:
     dyn_t = t.dynamic[2]
     q = out.quant()
     if not dyn_t:
-        full = (f - 1) * s + k
+        grow, end = trailing(pr, op_, 0, 1)
+        full = (f - 1) * s + k + grow
         filt = ctx.b.const(w.name, np.ascontiguousarray(wq.transpose(1, 2, 0)[:, None]),  # [Cout, 1, K, Cin]
                            Quant.make(s_w, np.zeros(c_out), 0))
         b = bias_tensor(ctx, node, bias, x.scalar_scale, s_w, out.name)
@@ -81,20 +89,19 @@ def convert_conv_transpose(ctx, node) -> None:
         opt.padding = schema.Padding.VALID
         opt.strideW, opt.strideH = s, 1
         ctx.b.op(B.TRANSPOSE_CONV, [shape, filt, t, b], [y], opt)
-        extra = 0
     else:
         filt_np, m = phase_filter(wq, s)
         filt = ctx.b.const(w.name, filt_np, Quant.make(np.tile(s_w, s), np.zeros(s * c_out), 0))
         b2 = bias_tensor(ctx, node, bias, x.scalar_scale, s_w, out.name, repeat=s)
-        if m > 1:
-            t = pad_time(ctx.b, t, m - 1, m - 1, f"{out.name}/pad")
-        frames = f + m - 1
+        more, end = trailing(pr, op_, m * s - k, s)
+        if m > 1 or more:
+            t = pad_time(ctx.b, t, m - 1, m - 1 + more, f"{out.name}/pad")
+        frames = f + m - 1 + more
         y = ctx.b.tensor(f"{out.name}/frames", (n, 1, frames, s * c_out), out.q.dtype, q, (False, False, True, False))
         opt = schema.Conv2DOptionsT()
         opt.padding = schema.Padding.VALID
         opt.strideW = opt.strideH = opt.dilationWFactor = opt.dilationHFactor = 1
         ctx.b.op(B.CONV_2D, [t, filt, b2], [y], opt)
         y = reshape(ctx.b, y, (n, 1, frames * s, c_out), (False, False, True, False), f"{out.name}/overlap_add")
-        extra = m * s - k
-    y = crop_time(ctx.b, y, pl, pr - op_ + extra, f"{out.name}/crop")
+    y = crop_time(ctx.b, y, pl, end, f"{out.name}/crop")
     ctx.define(out.name, y)

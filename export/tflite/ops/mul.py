@@ -9,8 +9,9 @@ from fqss_edge.export.tflite.ops._binary import convert_binary
 from fqss_edge.export.tflite.registry import register
 
 
-@register("Mul", writes=(B.MUL,), bits=(8, 16),
-          constraints="per-tensor operands of the output's type (int16: zero points 0); broadcasting, e.g. "
+@register("Mul", writes=(B.MUL, B.RESHAPE, B.TRANSPOSE), bits=(8, 16),
+          tflite="MUL (+RESHAPE / TRANSPOSE of a lower-rank operand)",
+          constraints="per-tensor operands of the output's type (int16: zero points 0); numpy broadcasting, e.g. "
                       "[1,1,N,F] x [1,S,N,F] or a [1,C,1] constant")
 def convert_mul(ctx, node) -> None:
     convert_binary(ctx, node, B.MUL, schema.MulOptionsT())

@@ -1,6 +1,7 @@
-"""ONNX Slice with constant starts / ends / axes (step 1) of a quantized tensor (DQ -> Slice -> Q, same
-quantization) -> TFLite STRIDED_SLICE. Negative indices count from the end, so a slice of the length-dependent
-axis (``x[..., P:]``, ``x[..., :-P]``) holds for every input length."""
+"""ONNX Slice with constant starts / ends / axes / steps of a quantized tensor (DQ -> Slice -> Q) -> TFLite
+STRIDED_SLICE (+QUANTIZE when the output is quantized differently). Negative indices count from the end, so a
+slice of the length-dependent axis (``x[..., P:]``, ``x[..., :-P]``, ``x[..., ::-1]``) holds for every input
+length; steps may be negative or larger than 1 on any axis."""
 
 from __future__ import annotations
 
@@ -25,31 +26,36 @@ def strided_slice_params(ctx, node, rank: int) -> tuple[np.ndarray, np.ndarray, 
     axes = const(3)
     axes = list(range(len(starts))) if axes is None else [int(a) % rank for a in axes.reshape(-1)]
     steps = const(4)
-    if steps is not None and np.any(steps != 1):
-        raise ctx.fail(node, "only step 1 is supported")
+    steps = np.ones(len(axes), dtype=np.int64) if steps is None else steps.reshape(-1)
+    if np.any(steps == 0):
+        raise ctx.fail(node, "a step of 0")
     lay = std_layout(rank)
     n = len(lay)
-    begin, end = np.zeros(n, dtype=np.int32), np.zeros(n, dtype=np.int32)
+    begin, end, strides = np.zeros(n, dtype=np.int32), np.zeros(n, dtype=np.int32), np.ones(n, dtype=np.int32)
     begin_mask = end_mask = (1 << n) - 1
-    for a, s, e in zip(axes, starts.reshape(-1), ends.reshape(-1)):
+    for a, s, e, st in zip(axes, starts.reshape(-1), ends.reshape(-1), steps):
+        # ONNX clamps starts / ends as TFLite's StridedSlice does (negative: + dim; then [0, dim] for a positive
+        # step, [-1, dim - 1] for a negative one), so values past the ends are written as they are (in int32)
         t = lay.index(a)
-        if s != 0:
-            begin[t], begin_mask = max(int(s), -_INT32_MAX), begin_mask & ~(1 << t)
-        if e < _INT32_MAX:
-            end[t], end_mask = max(int(e), -_INT32_MAX), end_mask & ~(1 << t)
+        strides[t] = int(st)
+        if s != 0 or st < 0:
+            begin[t], begin_mask = min(max(int(s), -_INT32_MAX), _INT32_MAX), begin_mask & ~(1 << t)
+        if e < _INT32_MAX or st < 0:
+            end[t], end_mask = min(max(int(e), -_INT32_MAX), _INT32_MAX), end_mask & ~(1 << t)
     opt = schema.StridedSliceOptionsT()
     opt.beginMask, opt.endMask = begin_mask, end_mask
-    return begin, end, np.ones(n, dtype=np.int32), opt
+    return begin, end, strides, opt
 
 
-@register("Slice", writes=(B.STRIDED_SLICE,), bits=(8, 16),
-          constraints="constant starts, ends, axes; step 1; same quantization in and out")
+@register("Slice", writes=(B.STRIDED_SLICE, B.QUANTIZE), tflite="STRIDED_SLICE (+QUANTIZE)", bits=(8, 16),
+          constraints="constant starts, ends, axes, steps (any sign, any axis); an output quantized unlike the input "
+                      "is requantized after (QUANTIZE)")
 def convert_slice(ctx, node) -> None:
     x = ctx.qinput(node, 0)
     out = ctx.qoutput(node)
-    if not x.q.same(out.q):
-        raise ctx.fail(node, "a Slice must keep its input's quantization")
     begin, end, strides, opt = strided_slice_params(ctx, node, len(x.shape))
-    y = ctx.new_output(out)
+    t = ctx.activation(x, node)
+    y = ctx.moved_output(x, out, t)
     consts = [ctx.b.const(f"{out.name}/{k}", v) for k, v in (("begin", begin), ("end", end), ("strides", strides))]
-    ctx.b.op(B.STRIDED_SLICE, [ctx.activation(x, node), *consts], [y], opt)
+    ctx.b.op(B.STRIDED_SLICE, [t, *consts], [y], opt)
+    ctx.requantized(x, out, y)

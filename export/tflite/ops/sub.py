@@ -9,8 +9,10 @@ from fqss_edge.export.tflite.ops._binary import convert_binary
 from fqss_edge.export.tflite.registry import register
 
 
-@register("Sub", writes=(B.SUB,), bits=(8, 16),
-          constraints="per-tensor operands of the output's type (int16: zero points 0); broadcasting")
+@register("Sub", writes=(B.SUB, B.RESHAPE, B.TRANSPOSE), bits=(8, 16),
+          tflite="SUB (+RESHAPE / TRANSPOSE of a lower-rank operand)",
+          constraints="per-tensor operands of the output's type (int16: zero points 0); numpy broadcasting (any shapes "
+                      "and ranks)")
 def convert_sub(ctx, node) -> None:
     opt = schema.SubOptionsT()
     opt.potScaleInt16 = False

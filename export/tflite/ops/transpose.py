@@ -21,13 +21,13 @@ def onnx_perm(ctx, node, rank: int) -> list[int]:
     return list(range(rank))[::-1] if perm is None else [int(p) % rank for p in perm]
 
 
-@register("Transpose", writes=(B.TRANSPOSE, B.RESHAPE), tflite="TRANSPOSE (RESHAPE when only unit axes move)",
-          bits=(8, 16), constraints="same quantization in and out; ranks 1 to 4")
+@register("Transpose", writes=(B.TRANSPOSE, B.RESHAPE, B.QUANTIZE),
+          tflite="TRANSPOSE (RESHAPE when only unit axes move) (+QUANTIZE)", bits=(8, 16),
+          constraints="any permutation, ranks 1 to 4; an output quantized unlike the input is requantized after "
+                      "(QUANTIZE)")
 def convert_transpose(ctx, node) -> None:
     x = ctx.qinput(node, 0)
     out = ctx.qoutput(node)
-    if not x.q.same(out.q):
-        raise ctx.fail(node, "a Transpose must keep its input's quantization")
     perm = tflite_perm(onnx_perm(ctx, node, len(x.shape)), len(x.shape))
-    y = transpose(ctx.b, ctx.activation(x, node), perm, out.name)
-    ctx.define(out.name, y)
+    y = transpose(ctx.b, ctx.activation(x, node), perm, out.name if x.q.same(out.q) else f"{out.name}/moved")
+    ctx.requantized(x, out, y)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import onnx
 
+from fqss_edge.export.tflite.emit import broadcast_rank
 from fqss_edge.export.tflite.float_context import FIn, FloatContext, FOut
 
-# why Floor and Clip have no int8 twin
+# why Floor has no int8 twin
 FLOAT_FORM_OF_SPLITTER = ("the float form of the input_splitter island; an int8 graph's island is converted as a "
                           "whole (island:input_splitter)")
 
@@ -63,9 +64,9 @@ def binary(ctx: FloatContext, node: onnx.NodeProto, code: int, options: object) 
         if x.const is not None:
             ts.append(ctx.const_operand(x, rank))
             continue
-        if len(x.shape) != rank:
-            raise ctx.fail(node, f"operand {x.name!r} has rank {len(x.shape)}, the output rank {rank}: broadcasting "
-                                 "across ranks is only supported for constants")
-        ts.append(ctx.activation(x, node))
+        t = ctx.activation(x, node)
+        if len(x.shape) < rank:  # numpy broadcasting: leading unit axes
+            t = broadcast_rank(ctx.b, t, x.shape, x.dynamic, rank, f"{x.name}/{node.name}")
+        ts.append(t)
     y = ctx.new_output(out)
     ctx.b.op(code, ts, [y], options)

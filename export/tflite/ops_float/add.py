@@ -9,6 +9,8 @@ from fqss_edge.export.tflite.ops_float._common import binary
 from fqss_edge.export.tflite.registry import register_float
 
 
-@register_float("Add", writes=(B.ADD,), constraints="operands of the output's rank, or constants; broadcasting")
+@register_float("Add", writes=(B.ADD, B.RESHAPE, B.TRANSPOSE),
+                tflite="ADD (+RESHAPE / TRANSPOSE of a lower-rank operand)",
+                constraints="numpy broadcasting between activations of any shapes and ranks, or constants")
 def convert_add(ctx, node) -> None:
     binary(ctx, node, B.ADD, schema.AddOptionsT())

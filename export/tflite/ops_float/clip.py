@@ -8,12 +8,11 @@ from __future__ import annotations
 import numpy as np
 
 from fqss_edge.export.tflite.builder import BuiltinOperator as B
-from fqss_edge.export.tflite.ops_float._common import FLOAT_FORM_OF_SPLITTER
 from fqss_edge.export.tflite.registry import register_float
 
 
 @register_float("Clip", writes=(B.MAXIMUM, B.MINIMUM), tflite="MAXIMUM / MINIMUM",
-                constraints="min and max are constant scalars (either may be absent)", no_twin=FLOAT_FORM_OF_SPLITTER)
+                constraints="min and max are constant scalars (either may be absent)")
 def convert_clip(ctx, node) -> None:
     x = ctx.input(node, 0)
     out = ctx.output(node)

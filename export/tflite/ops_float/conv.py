@@ -12,14 +12,14 @@ from ai_edge_litert import schema_py_generated as schema
 
 from fqss_edge.export.tflite.builder import BuiltinOperator as B
 from fqss_edge.export.tflite.emit import pad_time
-from fqss_edge.export.tflite.ops.conv import conv1d_geometry
+from fqss_edge.export.tflite.ops.conv import GROUPS, conv1d_geometry, conv_kind
 from fqss_edge.export.tflite.ops_float._common import bias_values, conv_operands
 from fqss_edge.export.tflite.registry import register_float
 
 
 @register_float("Conv", writes=(B.CONV_2D, B.DEPTHWISE_CONV_2D, B.PAD), tflite="CONV_2D / DEPTHWISE_CONV_2D (+PAD)",
-                constraints="1-D (rank-3 input); group 1 or depthwise (group = C_in); stride, dilation, pads "
-                            "(SAME/VALID or an explicit PAD); constant weights and bias")
+                constraints=f"1-D (rank-3 input); {GROUPS}; stride, dilation, pads (SAME/VALID or an explicit PAD); "
+                            "constant weights and bias")
 def convert_conv(ctx, node) -> None:
     x, w, out, wf = conv_operands(ctx, node, "convolutions")  # wf: [Cout, Cin/g, K]
     c_out, cg, k = wf.shape
@@ -31,16 +31,17 @@ def convert_conv(ctx, node) -> None:
     if padding is None:
         t = pad_time(ctx.b, t, geo.pads[0], geo.pads[1], f"{out.name}/pad")
         padding = schema.Padding.VALID
-    if geo.group == 1:
+    code = conv_kind(geo.group, c_in, c_out, cg)
+    if code == B.CONV_2D:
         filt = ctx.b.const(w.name, np.ascontiguousarray(wf.transpose(0, 2, 1)[:, None]))  # [Cout, 1, K, Cin]
-        opt, code = schema.Conv2DOptionsT(), B.CONV_2D
-    elif geo.group == c_in and cg == 1 and c_out % c_in == 0:
+        opt = schema.Conv2DOptionsT()
+    elif code == B.DEPTHWISE_CONV_2D:
         filt = ctx.b.const(w.name, np.ascontiguousarray(wf[:, 0, :].T[None, None]))  # [1, 1, K, Cout]
-        opt, code = schema.DepthwiseConv2DOptionsT(), B.DEPTHWISE_CONV_2D
+        opt = schema.DepthwiseConv2DOptionsT()
         opt.depthMultiplier = c_out // c_in
     else:
-        raise ctx.fail(node, f"grouped convolution (group {geo.group}, C_in {c_in}) is not supported: group 1 or "
-                             "depthwise")
+        raise ctx.fail(node, f"group {geo.group} with C_in {c_in}, C_out {c_out} and a weight of {cg} input channels "
+                             "per group is not a convolution TFLite can express")
     opt.padding = padding
     opt.strideW, opt.strideH = geo.stride, 1
     opt.dilationWFactor, opt.dilationHFactor = geo.dilation, 1

@@ -13,7 +13,7 @@ from ai_edge_litert import schema_py_generated as schema
 
 from fqss_edge.export.tflite.builder import BuiltinOperator as B
 from fqss_edge.export.tflite.emit import crop_time, pad_time, reshape
-from fqss_edge.export.tflite.ops.conv_transpose import phase_filter, transpose_attrs
+from fqss_edge.export.tflite.ops.conv_transpose import phase_filter, trailing, transpose_attrs
 from fqss_edge.export.tflite.ops_float._common import bias_values, conv_operands
 from fqss_edge.export.tflite.registry import register_float
 
@@ -21,7 +21,7 @@ from fqss_edge.export.tflite.registry import register_float
 @register_float("ConvTranspose", writes=(B.TRANSPOSE_CONV, B.STRIDED_SLICE, B.PAD, B.CONV_2D, B.RESHAPE),
                 tflite="TRANSPOSE_CONV (fixed length) / PAD+CONV_2D+RESHAPE (dynamic length)",
                 constraints="1-D, group 1, dilation 1; constant weights and bias; pads cropped with STRIDED_SLICE; "
-                            "output_padding <= end pad")
+                            "any output_padding")
 def convert_conv_transpose(ctx, node) -> None:
     x, w, out, wf = conv_operands(ctx, node, "transposed convolutions")  # wf: [Cin, Cout, K]
     c_in, c_out, k = wf.shape
@@ -31,7 +31,8 @@ def convert_conv_transpose(ctx, node) -> None:
     t = ctx.activation(x, node)
     n, _, f, _ = t.shape
     if not t.dynamic[2]:
-        full = (f - 1) * s + k
+        grow, end = trailing(pr, op_, 0, 1)
+        full = (f - 1) * s + k + grow
         filt = ctx.b.const(w.name, np.ascontiguousarray(wf.transpose(1, 2, 0)[:, None]))  # [Cout, 1, K, Cin]
         shape = ctx.b.const(f"{out.name}/output_shape", np.array([n, 1, full, c_out], dtype=np.int32))
         b = ctx.b.const(node.input[2], bias) if has_bias else None
@@ -40,14 +41,14 @@ def convert_conv_transpose(ctx, node) -> None:
         opt.padding = schema.Padding.VALID
         opt.strideW, opt.strideH = s, 1
         ctx.b.op(B.TRANSPOSE_CONV, [shape, filt, t] + ([b] if has_bias else []), [y], opt)
-        extra = 0
     else:
         filt_np, m = phase_filter(wf, s)
         filt = ctx.b.const(w.name, filt_np)
         b2 = ctx.b.const(f"{out.name}/bias", np.tile(bias, s))
-        if m > 1:
-            t = pad_time(ctx.b, t, m - 1, m - 1, f"{out.name}/pad")
-        frames = f + m - 1
+        more, end = trailing(pr, op_, m * s - k, s)
+        if m > 1 or more:
+            t = pad_time(ctx.b, t, m - 1, m - 1 + more, f"{out.name}/pad")
+        frames = f + m - 1 + more
         dyn = (False, False, True, False)
         y = ctx.b.tensor(f"{out.name}/frames", (n, 1, frames, s * c_out), np.float32, None, dyn)
         opt = schema.Conv2DOptionsT()
@@ -55,6 +56,5 @@ def convert_conv_transpose(ctx, node) -> None:
         opt.strideW = opt.strideH = opt.dilationWFactor = opt.dilationHFactor = 1
         ctx.b.op(B.CONV_2D, [t, filt, b2], [y], opt)
         y = reshape(ctx.b, y, (n, 1, frames * s, c_out), dyn, f"{out.name}/overlap_add")
-        extra = m * s - k
-    y = crop_time(ctx.b, y, pl, pr - op_ + extra, f"{out.name}/crop")
+    y = crop_time(ctx.b, y, pl, end, f"{out.name}/crop")
     ctx.define(out.name, y)

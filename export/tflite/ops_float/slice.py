@@ -1,4 +1,4 @@
-"""ONNX Slice (constant starts / ends / axes, step 1), float32 -> TFLite STRIDED_SLICE."""
+"""ONNX Slice (constant starts / ends / axes / steps), float32 -> TFLite STRIDED_SLICE."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from fqss_edge.export.tflite.ops.slice import strided_slice_params
 from fqss_edge.export.tflite.registry import register_float
 
 
-@register_float("Slice", writes=(B.STRIDED_SLICE,), constraints="constant starts, ends, axes; step 1")
+@register_float("Slice", writes=(B.STRIDED_SLICE,), constraints="constant starts, ends, axes, steps (any sign, any axis)")
 def convert_slice(ctx, node) -> None:
     x = ctx.input(node, 0)
     if x.const is not None:

@@ -1,18 +1,22 @@
-"""ONNX Softmax (axis 1 of a rank-3 tensor), float32 -> TFLite SOFTMAX over the last axis of its layout."""
+"""ONNX Softmax over any axis, float32 -> TFLite SOFTMAX over the innermost axis (TRANSPOSE in and out unless the
+axis is innermost in its layout, as the int8 path)."""
 
 from __future__ import annotations
 
-from ai_edge_litert import schema_py_generated as schema
+import numpy as np
 
 from fqss_edge.export.tflite.builder import BuiltinOperator as B
-from fqss_edge.export.tflite.ops_float._common import unary
+from fqss_edge.export.tflite.ops.softmax import emit_softmax, softmax_axis
 from fqss_edge.export.tflite.registry import register_float
 
 
-@register_float("Softmax", writes=(B.SOFTMAX,), constraints="rank 3, axis 1")
+@register_float("Softmax", writes=(B.SOFTMAX, B.TRANSPOSE, B.RESHAPE),
+                constraints="any axis (opset < 13: the last)")
 def convert_softmax(ctx, node) -> None:
-    if len(ctx.input(node, 0).shape) != 3 or int(ctx.g.attr(node, "axis", -1)) % 3 != 1:
-        raise ctx.fail(node, "only a Softmax over axis 1 of a rank-3 tensor is supported")
-    opt = schema.SoftmaxOptionsT()
-    opt.beta = 1.0
-    unary(ctx, node, B.SOFTMAX, opt)
+    x = ctx.input(node, 0)
+    if x.const is not None:
+        raise ctx.fail(node, "the input is a constant (fold it before export)")
+    rank = len(x.shape)
+    out = ctx.output(node)
+    y = emit_softmax(ctx, ctx.activation(x, node), rank, softmax_axis(ctx, node, rank), np.float32, None, out.name)
+    ctx.define(out.name, y)

@@ -9,6 +9,8 @@ from fqss_edge.export.tflite.ops_float._common import binary
 from fqss_edge.export.tflite.registry import register_float
 
 
-@register_float("Sub", writes=(B.SUB,), constraints="operands of the output's rank, or constants; broadcasting")
+@register_float("Sub", writes=(B.SUB, B.RESHAPE, B.TRANSPOSE),
+                tflite="SUB (+RESHAPE / TRANSPOSE of a lower-rank operand)",
+                constraints="numpy broadcasting between activations of any shapes and ranks, or constants")
 def convert_sub(ctx, node) -> None:
     binary(ctx, node, B.SUB, schema.SubOptionsT())

@@ -16,10 +16,12 @@ from fqss_edge.export.tflite.reference import (  # noqa: F401  (registers the ke
     attention,
     bitwise,
     conv,
+    dense,
     elementwise,
     lstm,
     quantize,
     reduce,
+    resize,
     shape,
 )
 from fqss_edge.export.tflite.reference.model import ReferenceModel

@@ -9,7 +9,8 @@ from ai_edge_litert import schema_py_generated as schema
 from fqss_edge.errors import FqssError
 from fqss_edge.export.tflite.builder import BuiltinOperator as B
 from fqss_edge.export.tflite.reference.registry import RefOp, reference_kernel
-from fqss_edge.export.tflite.reference.tensor import Tensor, qm, requant_out
+from fqss_edge.export.tflite.fixedpoint import tflite_round
+from fqss_edge.export.tflite.reference.tensor import Tensor, f32, qm, requant_out
 
 
 def conv_geometry(w_in: int, k: int, stride: int, dil: int, padding: int) -> tuple[int, int]:
@@ -29,11 +30,20 @@ def per_channel(inp: Tensor, filt: Tensor, out: Tensor, n: int) -> tuple[np.ndar
     return np.array([p[0] for p in pairs], dtype=np.int64), np.array([p[1] for p in pairs], dtype=np.int64)
 
 
-def fused_relu(opt) -> bool:
+FUSED_BOUNDS = {schema.ActivationFunctionType.RELU: (0.0, None), schema.ActivationFunctionType.RELU6: (0.0, 6.0),
+                schema.ActivationFunctionType.RELU_N1_TO_1: (-1.0, 1.0)}
+
+
+def fused_range(opt, out: Tensor) -> tuple[int | None, int | None]:
+    """(lo, hi) codes of the fused activation (CalculateActivationRangeQuantized: zp + TfLiteRound(f / scale) in
+    float32), None where it does not clamp beyond the type."""
     act = opt.fusedActivationFunction
-    if act not in (schema.ActivationFunctionType.NONE, schema.ActivationFunctionType.RELU):
+    if act == schema.ActivationFunctionType.NONE:
+        return None, None
+    if act not in FUSED_BOUNDS:
         raise FqssError(f"reference: fused activation {act} is not implemented")
-    return act == schema.ActivationFunctionType.RELU
+    return tuple(None if v is None else out.z + int(tflite_round(float(f32(v) / f32(out.s))))
+                 for v in FUSED_BOUNDS[act])
 
 
 @reference_kernel(B.CONV_2D, B.DEPTHWISE_CONV_2D)
@@ -57,13 +67,18 @@ def conv_2d(op: RefOp) -> np.ndarray:
         if depthwise:
             mult = c_out // cin
             acc += np.repeat(tap, mult, axis=2) * wq[0, 0, kk][None, None]
-        else:
-            acc += tap @ wq[:, 0, kk, :].T.astype(np.float64)
+        else:  # grouped when the filter has fewer input channels than x (output channel o reads group o // (Cout/g))
+            cg = wq.shape[3]
+            groups = cin // cg
+            og = c_out // groups
+            for gi in range(groups):
+                acc[..., gi * og:(gi + 1) * og] += (tap[..., gi * cg:(gi + 1) * cg]
+                                                    @ wq[gi * og:(gi + 1) * og, 0, kk, :].T.astype(np.float64))
     acc = acc.astype(np.int64)
     if bias is not None:
         acc = acc + bias.data.astype(np.int64)
     m, sh = per_channel(inp, filt, out, c_out)
-    return requant_out(acc, m, sh, out, fused_relu(opt))[:, None]
+    return requant_out(acc, m, sh, out, *fused_range(opt, out))[:, None]
 
 
 @reference_kernel(B.TRANSPOSE_CONV)

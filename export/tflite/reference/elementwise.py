@@ -1,4 +1,4 @@
-"""ADD, SUB, MUL and MAXIMUM of two quantized tensors (numpy broadcasting, as TFLite's broadcast kernels)."""
+"""ADD, SUB, MUL, MAXIMUM and MINIMUM of two quantized tensors (numpy broadcasting, as TFLite's broadcast kernels)."""
 
 from __future__ import annotations
 
@@ -33,8 +33,10 @@ def mul(op: RefOp) -> np.ndarray:
     return saturate(mbqm(prod, m, s) + out.z, out)
 
 
-@reference_kernel(B.MAXIMUM)
-def maximum(op: RefOp) -> np.ndarray:
-    """The larger code (maximum_minimum.cc compares the raw values: both inputs share the output's quantization)."""
+@reference_kernel(B.MAXIMUM, B.MINIMUM)
+def maximum_minimum(op: RefOp) -> np.ndarray:
+    """Compares the codes as they are (maximum_minimum.cc reads no quantization: the writer gives both operands
+    and the output one quantization)."""
     (a, b), out = op.inputs[:2], op.out
-    return np.maximum(a, b).astype(out.dtype)
+    fn = np.maximum if op.code == B.MAXIMUM else np.minimum
+    return fn(a, b).astype(out.dtype)

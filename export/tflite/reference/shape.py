@@ -1,8 +1,10 @@
-"""Operators that only move data (any element type): RESHAPE, TRANSPOSE, CONCATENATION, PAD, STRIDED_SLICE."""
+"""Operators that only move data (any element type): RESHAPE, TRANSPOSE, CONCATENATION, PAD, PADV2, MIRROR_PAD,
+STRIDED_SLICE."""
 
 from __future__ import annotations
 
 import numpy as np
+from ai_edge_litert import schema_py_generated as schema
 
 from fqss_edge.errors import FqssError
 from fqss_edge.export.tflite.builder import BuiltinOperator as B
@@ -34,6 +36,19 @@ def pad(op: RefOp) -> np.ndarray:
     """Pads with the output zero point (real 0)."""
     out = op.out
     return np.pad(op.inputs[0], op.inputs[1].astype(np.int64), constant_values=out.z if out.scale is not None else 0)
+
+
+@reference_kernel(B.PADV2, float32=True)
+def pad_v2(op: RefOp) -> np.ndarray:
+    """Pads with the constant's code (pad.cc: its quantization must be the output's)."""
+    value = op.inputs[2].reshape(-1)[0]
+    return np.pad(op.inputs[0], op.inputs[1].astype(np.int64), constant_values=value)
+
+
+@reference_kernel(B.MIRROR_PAD, float32=True)
+def mirror_pad(op: RefOp) -> np.ndarray:
+    mode = "reflect" if op.options.mode == schema.MirrorPadMode.REFLECT else "symmetric"
+    return np.pad(op.inputs[0], op.inputs[1].astype(np.int64), mode=mode)
 
 
 @reference_kernel(B.STRIDED_SLICE, float32=True)

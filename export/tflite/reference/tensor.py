@@ -42,14 +42,15 @@ def f32(v: float) -> np.float32:
     return np.float32(v)
 
 
-def saturate(y: np.ndarray, out: Tensor, lo: int | None = None) -> np.ndarray:
-    """``y`` (already offset by the output zero point) clamped to the output type (and ``lo``), in that type."""
-    lo_t, hi = limits(out.dtype)
-    return np.clip(y, lo_t if lo is None else max(lo_t, lo), hi).astype(out.dtype)
+def saturate(y: np.ndarray, out: Tensor, lo: int | None = None, hi: int | None = None) -> np.ndarray:
+    """``y`` (already offset by the output zero point) clamped to the output type (and ``lo``, ``hi``), in that
+    type."""
+    lo_t, hi_t = limits(out.dtype)
+    return np.clip(y, lo_t if lo is None else max(lo_t, lo), hi_t if hi is None else min(hi_t, hi)).astype(out.dtype)
 
 
 def requant_out(acc: np.ndarray, mult: np.ndarray | int, shift: np.ndarray | int, out: Tensor,
-                relu: bool = False) -> np.ndarray:
-    """MultiplyByQuantizedMultiplier, + output zero point, clamped; a fused RELU clamps at the zero point
-    (CalculateActivationRangeQuantized)."""
-    return saturate(mbqm(acc, mult, shift) + out.z, out, out.z if relu else None)
+                lo: int | None = None, hi: int | None = None) -> np.ndarray:
+    """MultiplyByQuantizedMultiplier, + output zero point, clamped (to a fused activation's ``lo`` / ``hi`` codes
+    too, CalculateActivationRangeQuantized)."""
+    return saturate(mbqm(acc, mult, shift) + out.z, out, lo, hi)

@@ -14,10 +14,14 @@ its family's module, or a new family module listed in ``FAMILIES``.
 
 from __future__ import annotations
 
+import ast
+import inspect
+
 import op_cases_attention
 import op_cases_conv
 import op_cases_convert
 import op_cases_elementwise
+import op_cases_foreign
 import op_cases_io
 import op_cases_lstm
 import op_cases_shape
@@ -25,12 +29,26 @@ import pytest
 from op_case_kit import Case
 
 FAMILIES = (op_cases_conv, op_cases_elementwise, op_cases_shape, op_cases_attention, op_cases_lstm, op_cases_io,
-            op_cases_convert)
+            op_cases_convert, op_cases_foreign)
+
+
+def _literal_keys(family) -> list[str]:
+    """The op-type keys of a family's ``CASES = {...}`` as written: a key written twice in the literal would
+    silently drop the first list of cases."""
+    tree = ast.parse(inspect.getsource(family))
+    for node in tree.body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Dict):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id == "CASES" for t in targets):
+                return [k.value for k in node.value.keys if isinstance(k, ast.Constant)]
+    return []
 
 
 def _merged() -> dict[str, list[Case]]:
     cases: dict[str, list[Case]] = {}
     for family in FAMILIES:
+        keys = _literal_keys(family)
+        assert len(keys) == len(set(keys)), f"{family.__name__}: CASES names an op type twice ({sorted(keys)})"
         for op, found in family.CASES.items():
             names = {c.name for c in cases.get(op, [])}
             dup = [c.name for c in found if c.name in names]

@@ -69,9 +69,9 @@ def test_float_operator_between_quantized_tensors_is_refused():
 
 def test_unsupported_pattern_in_a_supported_op():
     b = QDQ(channels=2, length=16)
-    x = b.input(0.05, 0)
-    b.output(b.op("Sigmoid", [b.dq(x)], (0.01, 3), name="bad_sigmoid"))
-    with pytest.raises(FqssError, match="bad_sigmoid.*1/256"):
+    x = b.input(0.0005, 0, 16)  # int16: TFLite's int16 LOGISTIC is not converted
+    b.output(b.op("Sigmoid", [b.dq(x)], (1 / 32768, 0, 16), name="bad_sigmoid"))
+    with pytest.raises(FqssError, match="bad_sigmoid.*int16 is not supported"):
         convert_model(b.model())
 
 

@@ -30,7 +30,7 @@ def _compare(name: str, buf: bytes, model, x: np.ndarray, kernels=("ref", "built
         got = run_litert(buf, feed, kernel).astype(np.float64)
         assert got.size == want.size, f"{name} {kernel}: {got.shape} vs {want.size} values"
         err = float(np.abs(got.reshape(-1) - want).max()) / scale
-        assert err <= RTOL, f"{name} {kernel}: output differs from onnxruntime by {err:.2e} (relative, T={x.shape[2]})"
+        assert err <= RTOL, f"{name} {kernel}: output differs from onnxruntime by {err:.2e} (relative, input {x.shape})"
 
 
 def _input(model, t: int, seed: int, positive: bool) -> np.ndarray:
@@ -49,8 +49,8 @@ def test_float_operator_matches_onnxruntime(op, case, resizable, tmp_path):
             _compare(case.name, buf, model, _input(model, t, t, case.positive), kernels=("ref", "xnnpack"))
         return
     shape = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
-    x = _input(model, shape[2], 0, case.positive)
-    if shape[0] != 1:  # a time-major [T, B, C] input (LSTM)
+    x = _input(model, shape[-1], 0, case.positive)
+    if shape[0] != 1 or len(shape) != 3:  # not [1, C, T]: time-major [T, B, C] (LSTM), [B, K] (Linear), rank 4
         x = np.random.default_rng(0).uniform(-0.9, 0.9, shape).astype(np.float32)
     _compare(case.name, buf, model, x)
     (tmp_path / "m.tflite").write_bytes(buf)
