@@ -177,7 +177,8 @@ def _single_op_model(model: Any, op: Any, values: dict[int, np.ndarray]) -> tupl
 
     sg = model.subgraphs[0]
     is_const = lambda t: sg.tensors[t].buffer > 0 and model.buffers[sg.tensors[t].buffer].data is not None  # noqa
-    used = [t for t in list(op.inputs) + list(op.outputs) if t >= 0]
+    inter = list(op.intermediates) if op.intermediates is not None else []  # (the integer LSTM's gate scales)
+    used = [t for t in list(op.inputs) + list(op.outputs) + inter if t >= 0]
     remap = {t: k for k, t in enumerate(dict.fromkeys(used))}
     new = fu.schema_fb.ModelT()
     new.version = model.version
@@ -199,8 +200,11 @@ def _single_op_model(model: Any, op: Any, values: dict[int, np.ndarray]) -> tupl
     new_op = copy.copy(op)
     new_op.inputs = [remap[t] if t >= 0 else -1 for t in op.inputs]
     new_op.outputs = [remap[t] for t in op.outputs]
+    if inter:
+        new_op.intermediates = [remap[t] for t in inter]
     new_sg.operators = [new_op]
-    graph_inputs = [t for t in dict.fromkeys(t for t in op.inputs if t >= 0) if not is_const(t)]
+    graph_inputs = [t for t in dict.fromkeys(t for t in op.inputs if t >= 0)
+                    if not is_const(t) and not sg.tensors[t].isVariable]  # variables: the LSTM's state
     new_sg.inputs = [remap[t] for t in graph_inputs]
     new_sg.outputs = [remap[t] for t in op.outputs]
     new.subgraphs = [new_sg]

@@ -8,7 +8,6 @@ otherwise (onnxruntime's quantize_static: 1/255, -128) gets a QUANTIZE after it.
 
 from __future__ import annotations
 
-import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
 from fqss_edge.export.tflite.builder import BuiltinOperator as B
