@@ -14,7 +14,7 @@ EXAMPLES = """
   fqss-edge convert model_qdq.onnx -o model_int8.tflite            # onnxruntime quantize_static output -> int8
   fqss-edge convert model_qdq.onnx -o model_int8.tflite --io quantized --length 16000
   fqss-edge convert model_float.onnx -o model_float.tflite        # a float ONNX -> float32 .tflite
-  fqss-edge convert exported/fqss/model.onnx -o fqss.tflite         # an fqss-edge export: int16 PCM I/O
+  fqss-edge convert exported/fqss_contract/model.onnx -o fqss.tflite  # export --target tflite: int16 PCM I/O
 
 """ + (
     "A QDQ graph keeps its own scales and zero points (QInt8 or QUInt8 activations, per-channel int8 weights). A "
