@@ -18,6 +18,7 @@ from onnx import numpy_helper
 from fqss_edge.errors import FqssError
 
 QDQ_OPS = ("QuantizeLinear", "DequantizeLinear")
+MOVES = ("Transpose", "Reshape", "Squeeze", "Unsqueeze", "Flatten")  # value-preserving data movement
 FQSS_METADATA_KEY = "fqss.io_contract"  # written by ``fqss-edge export``: a model with the int16-PCM I/O contract
 
 
@@ -98,6 +99,8 @@ class OnnxGraph:
                     if a.name == "value":
                         self.initializers[n.output[0]] = numpy_helper.to_array(a.t)
         self.folded = self._fold_integer_clips()
+        self.same_shape: dict[str, str] = {}  # tensors added here -> the tensor whose shape they have
+        self.quantized_early = self._quantize_before_moves()
         self.uint8 = self._uint8_to_int8()
         init_names = set(self.initializers)
         self.inputs = [i for i in g.input if i.name not in init_names]
@@ -128,6 +131,49 @@ class OnnxGraph:
                     if i:
                         self.consumers.setdefault(i, []).append(n)
         return folded
+
+    def _quantize_before_moves(self) -> list[onnx.NodeProto]:
+        """``op -> Transpose / Reshape / ... -> QuantizeLinear`` with the data movement in float (onnxruntime's
+        ``quantize_static`` quantizes a Transpose's output, not its input, when the op in front is not quantized
+        on its own: PReLU -> Transpose -> Linear) is ``op -> Q -> DQ -> movement -> Q`` with the same scale and zero
+        point: quantizing commutes with moving values, so the codes are the same. Rewritten here (new nodes;
+        the model is not changed) so the op's converter finds its QuantizeLinear. Returns the nodes added."""
+        added: list[onnx.NodeProto] = []
+        for q in list(self.nodes):
+            if q.op_type != "QuantizeLinear":
+                continue
+            chain, cur = [], self.producer.get(q.input[0])
+            while cur is not None and cur.op_type in MOVES and len(self.consumers.get(cur.output[0], [])) == 1:
+                chain.append(cur)
+                cur = self.producer.get(cur.input[0])
+            if not chain or cur is None or cur.op_type in QDQ_OPS or cur.op_type == "Constant":
+                continue
+            first, src = chain[-1], chain[-1].input[0]
+            if len(self.consumers.get(src, [])) != 1 or src in self.initializers:
+                continue
+            qn = onnx.helper.make_node("QuantizeLinear", [src, *q.input[1:]], [f"{src}/q"], name=f"{cur.name}/q")
+            dqn = onnx.helper.make_node("DequantizeLinear", [f"{src}/q", *q.input[1:]], [f"{src}/dq"],
+                                        name=f"{cur.name}/dq")
+            for a in q.attribute:
+                if a.name == "axis":
+                    qn.attribute.append(a)
+                    dqn.attribute.append(a)
+            moved = onnx.NodeProto()
+            moved.CopyFrom(first)
+            moved.input[0] = f"{src}/dq"
+            at = self.nodes.index(cur) + 1
+            self.nodes = [moved if n is first else n for n in self.nodes]
+            self.nodes[at:at] = [qn, dqn]
+            self.same_shape.update({f"{src}/q": src, f"{src}/dq": src})
+            added += [qn, dqn]
+        if added:
+            self.producer = {o: n for n in self.nodes for o in n.output if o}
+            self.consumers = {}
+            for n in self.nodes:
+                for i in n.input:
+                    if i:
+                        self.consumers.setdefault(i, []).append(n)
+        return added
 
     def _uint8_to_int8(self) -> set[str]:
         """uint8 Q/DQ (onnxruntime ``quantize_static``'s default activation type) read as int8: a uint8 tensor
@@ -180,6 +226,9 @@ class OnnxGraph:
                     shapes[vi.name] = tuple(int(d.dim_value) for d in tt.shape.dim)
             for k, v in self.initializers.items():
                 shapes[k] = tuple(v.shape)
+            for new, like in self.same_shape.items():
+                if like in shapes:
+                    shapes[new] = shapes[like]
             results.append(shapes)
         return results[0], results[1]
 

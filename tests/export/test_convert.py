@@ -66,7 +66,24 @@ class ConcatSoftmax(torch.nn.Module):
         return self.dec(self.p(self.mix(m)))
 
 
-MODELS = {"conv_prelu": ConvPrelu, "concat_softmax": ConcatSoftmax}
+class PreluLinear(torch.nn.Module):
+    """encoder -> PReLU -> Linear over channels ([B, T, C]: transposes around it; quantize_static leaves the
+    PReLU's output float up to the Transpose and quantizes after it) -> softmax gate -> decoder."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc = torch.nn.Conv1d(1, 8, 16, stride=8)
+        self.p = torch.nn.PReLU(8)
+        self.lin = torch.nn.Linear(8, 8)
+        self.dec = torch.nn.ConvTranspose1d(8, 2, 16, stride=8)
+
+    def forward(self, x):
+        h = self.p(self.enc(x))
+        h = self.lin(h.transpose(1, 2)).transpose(1, 2)
+        return self.dec(torch.softmax(h, 1) * h)
+
+
+MODELS = {"conv_prelu": ConvPrelu, "concat_softmax": ConcatSoftmax, "prelu_linear": PreluLinear}
 
 
 def _inputs(n: int, seed: int) -> list[np.ndarray]:
