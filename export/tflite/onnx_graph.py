@@ -137,8 +137,11 @@ class OnnxGraph:
         ``quantize_static`` quantizes a Transpose's output, not its input, when the op in front is not quantized
         on its own: PReLU -> Transpose -> Linear) is ``op -> Q -> DQ -> movement -> Q`` with the same scale and zero
         point: quantizing commutes with moving values, so the codes are the same. Rewritten here (new nodes;
-        the model is not changed) so the op's converter finds its QuantizeLinear. Returns the nodes added."""
+        the model is not changed) so the op's converter finds its QuantizeLinear. Returns the nodes added. Not
+        for fqss-edge's own graphs, which quantize every op's output (and whose I/O islands are matched by name)."""
         added: list[onnx.NodeProto] = []
+        if is_fqss_model(self.model):
+            return added
         for q in list(self.nodes):
             if q.op_type != "QuantizeLinear":
                 continue
@@ -146,7 +149,8 @@ class OnnxGraph:
             while cur is not None and cur.op_type in MOVES and len(self.consumers.get(cur.output[0], [])) == 1:
                 chain.append(cur)
                 cur = self.producer.get(cur.input[0])
-            if not chain or cur is None or cur.op_type in QDQ_OPS or cur.op_type == "Constant":
+            # (an LSTM's converter reads the Squeeze of its direction axis itself)
+            if not chain or cur is None or cur.op_type in (*QDQ_OPS, "Constant", "LSTM"):
                 continue
             first, src = chain[-1], chain[-1].input[0]
             if len(self.consumers.get(src, [])) != 1 or src in self.initializers:
