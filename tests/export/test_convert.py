@@ -83,7 +83,24 @@ class PreluLinear(torch.nn.Module):
         return self.dec(torch.softmax(h, 1) * h)
 
 
-MODELS = {"conv_prelu": ConvPrelu, "concat_softmax": ConcatSoftmax, "prelu_linear": PreluLinear}
+class GemmGate(torch.nn.Module):
+    """encoder -> PReLU -> a channel gate from the time mean (Linear on [B, C]: a Gemm) -> decoder."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc = torch.nn.Conv1d(1, 8, 16, stride=8)
+        self.p = torch.nn.PReLU()
+        self.gate = torch.nn.Linear(8, 8)
+        self.dec = torch.nn.ConvTranspose1d(8, 2, 16, stride=8)
+
+    def forward(self, x):
+        h = self.p(self.enc(x))
+        g = torch.sigmoid(self.gate(h.mean(dim=2, keepdim=True).squeeze(2)))
+        return self.dec(h * g.unsqueeze(2))
+
+
+MODELS = {"conv_prelu": ConvPrelu, "concat_softmax": ConcatSoftmax, "prelu_linear": PreluLinear,
+          "gemm_gate": GemmGate}
 
 
 def _inputs(n: int, seed: int) -> list[np.ndarray]:
