@@ -98,7 +98,7 @@ class OnnxGraph:
                 for a in n.attribute:
                     if a.name == "value":
                         self.initializers[n.output[0]] = numpy_helper.to_array(a.t)
-        self.folded = self._fold_integer_clips()
+        self.folded = self._fold_integer_clips() + self._fold_constant_quantize()
         self.same_shape: dict[str, str] = {}  # tensors added here -> the tensor whose shape they have
         self.quantized_early = self._quantize_before_moves()
         self.uint8 = self._uint8_to_int8()
@@ -121,6 +121,32 @@ class OnnxGraph:
                 continue
             lo, hi = (ins[k] if len(ins) > k and ins[k] is not None else None for k in (1, 2))
             self.initializers[n.output[0]] = np.clip(ins[0], lo, hi).astype(ins[0].dtype)
+            folded.append(n)
+        if folded:
+            self.nodes = [n for n in self.nodes if all(n is not f for f in folded)]
+            self.producer = {o: n for n in self.nodes for o in n.output if o}
+            self.consumers = {}
+            for n in self.nodes:
+                for i in n.input:
+                    if i:
+                        self.consumers.setdefault(i, []).append(n)
+        return folded
+
+    def _fold_constant_quantize(self) -> list[onnx.NodeProto]:
+        """A QuantizeLinear of a constant (``quantize_static`` quantizes the scalar of ``3 * x`` with a Q node on a
+        Constant) is the constant codes it computes, ONNX's rounding (half to even) and saturation: folded into
+        an initializer like any quantized weight. Returns the nodes folded."""
+        folded = []
+        for n in self.nodes:
+            if n.op_type != "QuantizeLinear" or n.input[0] not in self.initializers:
+                continue
+            x, scale = self.initializers[n.input[0]], self.initializers.get(n.input[1])
+            zp = self.initializers.get(n.input[2]) if len(n.input) > 2 and n.input[2] else np.zeros((), np.uint8)
+            if scale is None or zp is None or scale.size != 1 or zp.size != 1 or zp.dtype.kind not in "iu":
+                continue  # per-axis constants are quantized weights already written as codes: not seen here
+            info = np.iinfo(zp.dtype)
+            codes = np.rint(x.astype(np.float64) / float(scale.reshape(()))) + int(zp.reshape(()))
+            self.initializers[n.output[0]] = np.clip(codes, info.min, info.max).astype(zp.dtype)
             folded.append(n)
         if folded:
             self.nodes = [n for n in self.nodes if all(n is not f for f in folded)]

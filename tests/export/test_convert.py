@@ -99,8 +99,21 @@ class GemmGate(torch.nn.Module):
         return self.dec(h * g.unsqueeze(2))
 
 
+class ScalarGain(torch.nn.Module):
+    """encoder -> ReLU -> 3 * x (quantize_static quantizes the scalar with a QuantizeLinear on a Constant: folded
+    by the converter) -> decoder."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc = torch.nn.Conv1d(1, 4, 16, stride=8)
+        self.dec = torch.nn.ConvTranspose1d(4, 1, 16, stride=8)
+
+    def forward(self, x):
+        return self.dec(3 * torch.relu(self.enc(x)))
+
+
 MODELS = {"conv_prelu": ConvPrelu, "concat_softmax": ConcatSoftmax, "prelu_linear": PreluLinear,
-          "gemm_gate": GemmGate}
+          "gemm_gate": GemmGate, "scalar_gain": ScalarGain}
 
 
 def _inputs(n: int, seed: int) -> list[np.ndarray]:
