@@ -83,15 +83,7 @@ class OnnxGraph:
         self.length = length
         g = model.graph
         self.nodes: list[onnx.NodeProto] = list(g.node)
-        self.producer: dict[str, onnx.NodeProto] = {}
-        self.consumers: dict[str, list[onnx.NodeProto]] = {}
-        for n in self.nodes:
-            for o in n.output:
-                if o:
-                    self.producer[o] = n
-            for i in n.input:
-                if i:
-                    self.consumers.setdefault(i, []).append(n)
+        self._index()
         self.initializers = {t.name: numpy_helper.to_array(t) for t in g.initializer}
         for n in self.nodes:
             if n.op_type == "Constant":
@@ -108,6 +100,22 @@ class OnnxGraph:
         self.metadata = {p.key: p.value for p in model.metadata_props}
         self.shapes, self.shapes2 = self._infer_shapes()
 
+    def _index(self) -> None:
+        """``producer`` (tensor -> the node writing it) and ``consumers`` (tensor -> the nodes reading it) of
+        ``self.nodes``."""
+        self.producer: dict[str, onnx.NodeProto] = {o: n for n in self.nodes for o in n.output if o}
+        self.consumers: dict[str, list[onnx.NodeProto]] = {}
+        for n in self.nodes:
+            for i in n.input:
+                if i:
+                    self.consumers.setdefault(i, []).append(n)
+
+    def _drop(self, nodes: list[onnx.NodeProto]) -> None:
+        """Remove ``nodes`` (folded into initializers) from the graph as the converters see it."""
+        if nodes:
+            self.nodes = [n for n in self.nodes if all(n is not f for f in nodes)]
+            self._index()
+
     def _fold_integer_clips(self) -> list[onnx.NodeProto]:
         """A Clip of constant integer codes (Brevitas' QCDQ export writes each weight as Clip(int8 codes, -127,
         127) -> DequantizeLinear) is the constant it computes: its output becomes an initializer and the node
@@ -122,14 +130,7 @@ class OnnxGraph:
             lo, hi = (ins[k] if len(ins) > k and ins[k] is not None else None for k in (1, 2))
             self.initializers[n.output[0]] = np.clip(ins[0], lo, hi).astype(ins[0].dtype)
             folded.append(n)
-        if folded:
-            self.nodes = [n for n in self.nodes if all(n is not f for f in folded)]
-            self.producer = {o: n for n in self.nodes for o in n.output if o}
-            self.consumers = {}
-            for n in self.nodes:
-                for i in n.input:
-                    if i:
-                        self.consumers.setdefault(i, []).append(n)
+        self._drop(folded)
         return folded
 
     def _fold_constant_quantize(self) -> list[onnx.NodeProto]:
@@ -148,14 +149,7 @@ class OnnxGraph:
             codes = np.rint(x.astype(np.float64) / float(scale.reshape(()))) + int(zp.reshape(()))
             self.initializers[n.output[0]] = np.clip(codes, info.min, info.max).astype(zp.dtype)
             folded.append(n)
-        if folded:
-            self.nodes = [n for n in self.nodes if all(n is not f for f in folded)]
-            self.producer = {o: n for n in self.nodes for o in n.output if o}
-            self.consumers = {}
-            for n in self.nodes:
-                for i in n.input:
-                    if i:
-                        self.consumers.setdefault(i, []).append(n)
+        self._drop(folded)
         return folded
 
     def _quantize_before_moves(self) -> list[onnx.NodeProto]:
@@ -197,12 +191,7 @@ class OnnxGraph:
             self.same_shape.update({f"{src}/q": src, f"{src}/dq": src})
             added += [qn, dqn]
         if added:
-            self.producer = {o: n for n in self.nodes for o in n.output if o}
-            self.consumers = {}
-            for n in self.nodes:
-                for i in n.input:
-                    if i:
-                        self.consumers.setdefault(i, []).append(n)
+            self._index()
         return added
 
     def _uint8_to_int8(self) -> set[str]:
