@@ -6,6 +6,10 @@ its NHWC layout pass leaves a mean over time (``ReduceMean(axes=[2])`` on ``[1, 
 over the middle axis of ``[1, T, C]`` (~30x slower than over the last axis). The flavour rewrites the graph
 ``export/onnx`` writes (the contract graph, which the TFLite writer reads) in these steps:
 
+* ``integer_lstms``: each quantized float ``LSTM`` (onnxruntime has no integer one) becomes the integer kernel's
+  arithmetic in int64 operators and a ``Scan`` over time (``export/onnx/integer_lstm.py``): onnxruntime then
+  computes the simulation's (and TFLite's) hidden-state codes exactly instead of approximating them in float.
+
 * ``uint8_activations``: every int8 tensor becomes uint8 on the same grid: codes + 128, zero point + 128.
   ``QuantizeLinear``/``DequantizeLinear`` give exactly the same values (rounding and saturation move with the
   codes), so the quantized meaning is unchanged bit for bit; int16 tensors and int32 biases stay as they are.
@@ -41,6 +45,7 @@ import onnx
 from onnx import TensorProto, numpy_helper
 
 from fqss_edge.errors import FqssError
+from fqss_edge.export.onnx.integer_lstm import integer_lstms
 from fqss_edge.fingerprint import ONNX_WEIGHTS_KEY, onnx_weights_sha256
 
 FLAVOUR_KEY = "fqss.onnx_flavour"
@@ -59,6 +64,7 @@ def onnxruntime_flavour(proto: onnx.ModelProto) -> onnx.ModelProto:
         raise FqssError(f"the graph is already the {flavour_of(proto)} flavour")
     m = onnx.ModelProto()
     m.CopyFrom(proto)
+    integer_lstms(m)
     uint8_activations(m.graph)
     add_negated_means(m.graph)
     channels_first_means(m.graph)

@@ -2,12 +2,13 @@
 layer concatenates its two directions (``DQ -> Concat -> Q``, axis 2).
 
 ONNX has no integer LSTM: the node is a float LSTM (time major, ``layout=0``: onnxruntime runs no other;
-``direction`` forward or reverse) between DQ and Q, with the checkpoint's integer weights (per tensor: one scale per gate, written per
-channel along the 4*hidden axis, ONNX gate order i, o, f, c) and bias (int32 at ``s_x * s_W``; the recurrent
-bias half is 0). onnxruntime runs it in float: its gates, cell and hidden state are not rounded at every step as
-TFLite's integer kernel and the simulation do, so its output is close to, not equal to, theirs. The cell state's
-power-of-two scale has no place in ONNX's LSTM; it is in the metadata (``fqss.lstm_cell_log2``: node name ->
-log2 of the scale), which the TFLite exporter reads.
+``direction`` forward or reverse) between DQ and Q, with the checkpoint's integer weights (per tensor: one scale
+per gate, written per channel along the 4*hidden axis, ONNX gate order i, o, f, c) and bias (int32 at
+``s_x * s_W``; the recurrent bias half is 0). onnxruntime runs it in float: its gates, cell and hidden state are
+not rounded at every step as TFLite's integer kernel and the simulation do, so its output is close to, not equal
+to, theirs (the onnxruntime flavour replaces the node by the integer arithmetic: ``export/onnx/integer_lstm.py``).
+The cell state's power-of-two scale has no place in ONNX's LSTM; it is in the metadata (``fqss.lstm_cell_log2``:
+node name -> log2 of the scale), which the TFLite exporter reads.
 """
 
 from __future__ import annotations
