@@ -55,12 +55,13 @@ def main() -> int:
                     help="retrain only these methods; reuse the other runs' best checkpoints (evaluated again; "
                          "the table says which). --retrain alone reuses every run")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2, help="torch threads (1 on a machine shared with other jobs)")
     ap.add_argument("--quick", action="store_true", help="tiny smoke run; results are not recorded")
     args = ap.parse_args()
     if args.quick:
         args.speakers, args.utterances, args.train_mixtures, args.float_epochs, args.qat_epochs = 8, 8, 64, 1, 1
         args.work = args.work.with_name(args.work.name + "_quick")
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     started = time.time()
     data = build_synthetic_set(args.work, args.speakers, args.utterances,
                                {"train": args.train_mixtures, "valid": 24, "test": 40}, args.seed)
