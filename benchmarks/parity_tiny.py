@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 from fqss_edge.export.bundle import export_bundle
+from fqss_edge.models.io import load_model
 from fqss_edge.parity import run_parity
 from fqss_edge.runtimes.litert_backend import xnnpack_delegation
 
@@ -34,13 +35,16 @@ def main() -> int:
     ap.add_argument("--name", default="parity_tiny_fqss")
     ap.add_argument("--onnx-only", action="store_true", help="export and compare model.onnx only")
     ap.add_argument("--per-layer", action="store_true", help="also compare every quantized tensor (slower)")
+    ap.add_argument("--length", type=int, default=None,
+                    help="fix the .tflite's input length in samples (DPRNN, DPTNet: their LSTM batch follows it); "
+                         "the runtimes then run the mixtures in windows of that length")
     args = ap.parse_args()
     ckpt = args.checkpoint.resolve()
     shown = ckpt.relative_to(ROOT) if ckpt.is_relative_to(ROOT) else ckpt
     with tempfile.TemporaryDirectory() as tmp:
         formats = ("onnx",) if args.onnx_only else ("onnx", "tflite")
-        bundle = export_bundle(args.checkpoint, Path(tmp), formats=formats)
-        deleg = xnnpack_delegation(bundle.tflite, length=32000) if bundle.tflite else None
+        bundle = export_bundle(args.checkpoint, Path(tmp), formats=formats, length=args.length)
+        deleg = xnnpack_delegation(bundle.tflite, length=args.length or 32000) if bundle.tflite else None
         full = run_parity(args.checkpoint, bundle.files, args.data, max_utts=args.utts, per_layer=args.per_layer)
     # the output table as without --per-layer; the layers go to <name>_layers.md
     report = dataclasses.replace(full, runtimes=[dataclasses.replace(rt, layers=None) for rt in full.runtimes])
@@ -48,10 +52,15 @@ def main() -> int:
     out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{args.name}.json").write_text(report.to_json())
-    md = (f"# Parity, tiny FQSS Conv-TasNet, {report.n_utts} synthesized-speech mixtures (held-out speakers)\n\n"
+    model_cfg = load_model(args.checkpoint).config.model
+    arch, seconds = model_cfg.name, (args.length or 32000) / model_cfg.sample_rate
+    md = (f"# Parity, tiny {arch}, {report.n_utts} synthesized-speech mixtures (held-out speakers)\n\n"
           f"Command: `{command.strip()}`  \nCheckpoint: `{shown}`\n\n"
-          + (f"XNNPACK delegation of model.tflite (4 s input): {deleg['delegated']}/{deleg['operators']} operators, "
-             f"{deleg['partitions']} partitions; left to TFLite kernels: {deleg['not_delegated']}\n\n" if deleg else "")
+          + (f"XNNPACK delegation of model.tflite ({seconds:g} s input): "
+             f"{deleg['delegated']}/{deleg['operators']} operators, "
+             f"{deleg['partitions']} partitions; left to TFLite kernels: {deleg['not_delegated']}"
+             + (f" (.tflite fixed at {args.length} samples; mixtures run in windows of it)" if args.length else "")
+             + "\n\n" if deleg else "")
           + report.to_markdown())
     (out / f"{args.name}.md").write_text(md)
     print(md)
