@@ -84,6 +84,6 @@ def sensitivity_png(layers: list[str], delta: list[float], kl: list[float], omeg
         if log and (v > 0).any():
             ax.set_yscale("log")
         ax.set_title(title, fontsize=9)
-        ax.tick_params(labelsize=6)
+        ax.tick_params(which="both", labelsize=6)
     axes[-1].set_xticks(x, layers, rotation=90, fontsize=5)
     return _save(fig, png)

@@ -9,6 +9,7 @@ from fqss_edge.analysis.data import load_utterances
 from fqss_edge.models import build_model
 from fqss_edge.parity.synthetic import smoke_model, write_random_dataset
 from fqss_edge.quant.tools import observation
+from fqss_edge.runtimes.torch_backend import torch_threads
 
 QUANT = {"calib_batches": 2}
 
@@ -35,3 +36,10 @@ def calibrated_on(arch: str, utts) -> torch.nn.Module:
 @pytest.fixture(scope="session")
 def convtasnet(utts):
     return calibrated_on("convtasnet", utts)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_thread():
+    """Small tensors: one torch thread, as ``analyze`` runs (a busy machine slows the thread pool down a lot)."""
+    with torch_threads(1):
+        yield

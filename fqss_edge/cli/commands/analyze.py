@@ -30,6 +30,8 @@ def register(app: typer.Typer) -> None:
         plan: Annotated[bool, typer.Option("--plan", help="Also write plan.yaml: int4/int8 weights, int8/int16 "
                                                           "outputs per layer within --budget.")] = False,
         budget: Annotated[str, typer.Option(help="Plan cost relative to uniform int8, e.g. 1.1x.")] = "1.1x",
+        threads: Annotated[int, typer.Option(min=1, help="torch threads (small tensors: 1 is usually "
+                                                         "fastest).")] = 1,
         as_json: Annotated[bool, typer.Option("--json", help="Also print report.json to stdout.")] = False,
     ) -> None:
         """Where the bits matter: SQNR along the network, per-layer sensitivity, the SDR ceiling (+ a plan)."""
@@ -39,7 +41,8 @@ def register(app: typer.Typer) -> None:
         from fqss_edge.fileio import check_output_folder
 
         check_output_folder(output)
-        opts = AnalysisOptions(max_utterances, hessian_samples, hessian_seconds, parse_budget(budget) if plan else None)
+        opts = AnalysisOptions(max_utterances, hessian_samples, hessian_seconds, parse_budget(budget) if plan else None,
+                               threads=threads)
         report = run_analysis(checkpoint, data, opts, progress=not as_json)
         index = write_report(report, output)
         if as_json:
