@@ -9,7 +9,7 @@ Runs (unless ``--report`` names a finished report folder)::
         -o benchmarks/work/analyze_shipped/report --plan --budget 1.1x
 
 and writes ``benchmarks/results/analyze_shipped.md`` with ``analyze_shipped_{ceiling,sensitivity}.png``,
-``analyze_shipped.json`` (the report) and ``analyze_shipped_plan.yaml``.
+``analyze_shipped.json`` (the report), ``analyze_shipped_plan.yaml`` (1.1x) and ``analyze_shipped_plan_0.9x.yaml``.
 """
 
 from __future__ import annotations
@@ -106,16 +106,23 @@ def write(report: dict, seconds: float | None) -> str:
     md += ["The same greedy choice over this report's sensitivities at other budgets (`choose_plan`, no new "
            "measurement; 'sum of layer-alone losses' adds each chosen layer's own ΔSI-SDR change, negative where int4 "
            "measured better than int8: a first-order estimate within the noise above, not a measurement of the plan):", "",
+           "`analyze_shipped_plan_0.9x.yaml` holds the 0.9x plan.", "",
            table(["budget", "cost ratio", "int4 weight layers", "int16 output layers", "sum of layer-alone losses (dB)"],
                  [other_budget(sens, b) for b in (1.1, 1.0, 0.9, 0.8, 0.7, 0.6)]), ""]
     return "\n".join(md)
 
 
-def other_budget(sens: list[dict], budget: float) -> list[str]:
-    from fqss_edge.analysis.plan import LayerCost, choose_plan, total_cost
+def layer_costs(sens: list[dict]) -> list:
+    from fqss_edge.analysis.plan import LayerCost
 
-    costs = [LayerCost(r["layer"], r["n_weights"], r["act_per_ms"], r["delta_w8a16_db"] is not None,
-                       r["delta_si_sdr_db"], r["delta_w4a8_db"], r["delta_w8a16_db"]) for r in sens]
+    return [LayerCost(r["layer"], r["n_weights"], r["act_per_ms"], r["delta_w8a16_db"] is not None,
+                      r["delta_si_sdr_db"], r["delta_w4a8_db"], r["delta_w8a16_db"]) for r in sens]
+
+
+def other_budget(sens: list[dict], budget: float) -> list[str]:
+    from fqss_edge.analysis.plan import choose_plan, total_cost
+
+    costs = layer_costs(sens)
     plan = choose_plan(costs, budget)
     by = {c.layer: c for c in costs}
     loss = sum((by[n].delta_w8a8 - by[n].delta_w4a8) if b["weight_bits"] == 4 else 0.0 for n, b in plan.items())
@@ -146,6 +153,11 @@ def main() -> int:
         shutil.copyfile(args.report / "img" / f"{name}.png", RESULTS / f"analyze_shipped_{name}.png")
     shutil.copyfile(args.report / "plan.yaml", RESULTS / "analyze_shipped_plan.yaml")
     shutil.copyfile(args.report / "report.json", RESULTS / "analyze_shipped.json")
+    from fqss_edge.analysis.plan import choose_plan, plan_yaml  # a non-empty plan to train / export (0.9x)
+
+    (RESULTS / "analyze_shipped_plan_0.9x.yaml").write_text(plan_yaml(
+        choose_plan(layer_costs(report["sensitivity"]), 0.9),
+        f"choose_plan at 0.9x over the sensitivities of analyze_shipped.json ({CKPT})"), encoding="utf-8")
     (RESULTS / "analyze_shipped.md").write_text(write(report, seconds), encoding="utf-8")
     print(RESULTS / "analyze_shipped.md")
     return 0

@@ -98,6 +98,12 @@ def test_bad_input_is_one_line_and_writes_nothing(what, checkpoint, analysis_dat
     assert not (tmp_path / "out").exists()
 
 
+def test_a_float_checkpoint_is_refused(analysis_data, tmp_path, capsys):
+    ck = save_random_checkpoint(tmp_path / "float.safetensors", smoke_model("convtasnet"))
+    code, _, err = run_cli(["analyze", ck, "--data", analysis_data, "-o", tmp_path / "out"], capsys)
+    assert code == 2 and "a float checkpoint" in err and str(ck) in err and not (tmp_path / "out").exists()
+
+
 def test_a_failed_run_keeps_the_older_report(report_dir, tmp_path, capsys):
     out, _ = report_dir
     before = (out / "report.json").read_bytes()
