@@ -6,7 +6,7 @@ import importlib
 from types import ModuleType
 
 _NAMES = ("train", "evaluate", "export", "import_checkpoint", "convert", "parity", "info", "bench", "separate",
-          "demo")
+          "demo", "analyze")
 
 
 def _load() -> list[ModuleType]:
