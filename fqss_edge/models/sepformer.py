@@ -7,30 +7,37 @@ blocks, each ``n_intra`` then ``n_inter`` pre-LN transformer layers (``d_model =
 ``d_ffn``; every transformer ends with a LayerNorm) with gLN and skip connections -> PReLU -> 1x1 conv to
 ``n_src * N`` channels -> overlap-add -> ``tanh(conv(x)) * sigmoid(conv(x))`` -> 1x1 conv (no bias) -> ReLU.
 
-Differences from SpeechBrain's model, by design of the integer graph:
+Two layouts (``layout``) and a positional encoding (``positional_encoding``):
 
-* The encoder / decoder pad ``(kernel_size - stride) / 2`` frames, so that ``L = T / stride``, and the length rule
+* ``layout: fqss`` (the default: the int8 path) differs from SpeechBrain's model by design of the integer graph:
+  the encoder / decoder pad ``(kernel_size - stride) / 2`` frames, so that ``L = T / stride``, and the length rule
   is ``T % (stride * chunk_size) == 0``: the segmentation's padding is then the same constant for every length
   (SpeechBrain pads by a length-dependent gap), and ``separate`` / streaming pad other lengths.
-* No positional encoding (SpeechBrain adds a sinusoidal one before every intra and inter transformer; the inter
-  one's length follows the input length: a constant tensor cannot hold it).
-
-The parameter layout is otherwise SpeechBrain's: the published recipe has 25,679,361 parameters in both
-(``tests/models/test_sepformer.py``).
+* ``layout: speechbrain`` is SpeechBrain's exactly: no encoder / decoder padding (``L = (T - kernel) / stride + 1``,
+  ``kernel_size = 2 * stride`` as SpeechBrain's ``Encoder``; length rule ``T % stride == 0``, ``T >= kernel``) and
+  the segmentation's gap ``K - (K/2 + L % K) % K`` (``dualpath.GapPad``): float and simulation only (the pad
+  follows the input length; the ONNX export refuses it, naming the reason).
+* ``positional_encoding``: SpeechBrain adds a sinusoidal encoding before every intra and inter transformer
+  (``both``, the published recipe). ``intra`` adds the intra-chunk one only: a constant of ``chunk_size`` frames,
+  exported as an int8 constant and a quantized ADD. The inter-chunk one's length is the number of chunks, which
+  follows the input length: ``both`` runs in float and in the simulation only (its export is refused, naming
+  the reason). The default ``none`` keeps the int8 path's graph; a SpeechBrain checkpoint imports into
+  ``layout: speechbrain, positional_encoding: both`` (``fqss_edge/models/import_speechbrain.py``), which
+  reproduces SpeechBrain's output (``tests/models/test_import_speechbrain.py``).
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import field_validator
+from pydantic import ValidationInfo, field_validator
 from torch import nn
 
 from fqss_edge.config_types import ModelConfigBase, PosInt
 from fqss_edge.models.base import MaskingModel
 from fqss_edge.models.dualpath import (DualPathBlock, OverlapAdd, Segmentation, even_chunk,
                                        heads_divide_filters, stride_fits_kernel)
-from fqss_edge.models.transformer import QTransformerEncoder
+from fqss_edge.models.transformer import QPositionalEncoding, QTransformerEncoder
 from fqss_edge.quant.layers import (QConv1d, QGlobalLayerNorm, QMul, QPReLU, QReLU, QSigmoid,
                                     QTanh)
 from fqss_edge.quant.qtensor import QTensor
@@ -50,11 +57,29 @@ class SepformerConfig(ModelConfigBase):
     n_inter: PosInt = 8
     n_heads: PosInt = 8
     d_ffn: PosInt = 1024
+    layout: Literal["fqss", "speechbrain"] = "fqss"
+    positional_encoding: Literal["none", "intra", "both"] = "none"
 
     _stride_fits_kernel = field_validator("stride")(stride_fits_kernel)
     _even = field_validator("chunk_size")(even_chunk)
 
     _divides = field_validator("n_heads")(heads_divide_filters)
+
+    @field_validator("layout")
+    @classmethod
+    def _speechbrain_encoder(cls, v: str, info: ValidationInfo) -> str:
+        k, s = info.data.get("kernel_size"), info.data.get("stride")
+        if v == "speechbrain" and k is not None and s is not None and k != 2 * s:
+            raise ValueError(f"speechbrain needs kernel_size = 2 * stride (SpeechBrain's Encoder), not {k} and {s}")
+        return v
+
+    @field_validator("positional_encoding")
+    @classmethod
+    def _even_filters(cls, v: str, info: ValidationInfo) -> str:
+        n = info.data.get("n_filters")
+        if v != "none" and n is not None and n % 2:
+            raise ValueError(f"a sinusoidal encoding needs an even n_filters, not {n}")
+        return v
 
 
 class SepformerMasker(nn.Module):
@@ -66,14 +91,19 @@ class SepformerMasker(nn.Module):
         self.n_src = c.n_src
         self.norm = QGlobalLayerNorm(n, spec, eps=1e-8)
         self.conv1d = QConv1d(n, n, 1, bias=False, spec=spec)
-        self.segment = Segmentation(c.chunk_size)
+        padding = "speechbrain" if c.layout == "fqss" else "speechbrain_gap"
+        self.segment = Segmentation(c.chunk_size, padding)
+        intra_pe = c.positional_encoding != "none"
+        inter_pe = c.positional_encoding == "both"
         self.blocks = nn.ModuleList(
-            DualPathBlock(QTransformerEncoder(c.n_intra, n, c.n_heads, c.d_ffn, spec),
-                          QTransformerEncoder(c.n_inter, n, c.n_heads, c.d_ffn, spec), n, spec)
+            DualPathBlock(QTransformerEncoder(c.n_intra, n, c.n_heads, c.d_ffn, spec, pos_enc=QPositionalEncoding(
+                              n, spec, length=c.chunk_size) if intra_pe else None),
+                          QTransformerEncoder(c.n_inter, n, c.n_heads, c.d_ffn, spec, pos_enc=QPositionalEncoding(
+                              n, spec) if inter_pe else None), n, spec)
             for _ in range(c.n_blocks))
         self.prelu = QPReLU(spec=spec)
         self.conv2d = QConv1d(n, n * c.n_src, 1, spec=spec)  # SpeechBrain's 1x1 Conv2d on [B, N, K, S]
-        self.overlap_add = OverlapAdd(c.chunk_size, spec)
+        self.overlap_add = OverlapAdd(c.chunk_size, spec, padding)
         self.output = QConv1d(n, n, 1, spec=spec)
         self.output_tanh = QTanh(spec)
         self.output_gate = QConv1d(n, n, 1, spec=spec)
@@ -84,13 +114,15 @@ class SepformerMasker(nn.Module):
 
     def forward(self, x: QTensor) -> QTensor:
         b, n, _ = x.value.shape
-        h = self.segment(self.conv1d(self.norm(x)))  # [B, N, K, S]
+        h0 = self.conv1d(self.norm(x))
+        h = self.segment(h0)  # [B, N, K, S]
         for block in self.blocks:
             h = block(h)
         _, _, k, s = h.value.shape
         h = self.prelu(h)
         h = self.conv2d(h.with_value(h.value.reshape(b, n, -1)))  # [B, n_src * N, K * S]
-        h = self.overlap_add(h.with_value(h.value.reshape(b * self.n_src, n, k, s)))  # [B * n_src, N, L]
+        h = h.with_value(h.value.reshape(b * self.n_src, n, k, s))
+        h = self.overlap_add(h, h0) if self.segment.any_length else self.overlap_add(h)  # [B * n_src, N, L]
         h = self.gated(self.output_tanh(self.output(h)), self.gate_sigmoid(self.output_gate(h)))
         m = self.mask_act(self.end_conv1x1(h))
         return m.with_value(m.value.reshape(b, self.n_src * n, -1))
@@ -105,6 +137,10 @@ class Sepformer(MaskingModel):
                  residual_output: bool = False):
         super().__init__(config, spec, splitter, residual_output)
         c = config
-        self.length_multiple = self.min_length = c.stride * c.chunk_size
+        if c.layout == "fqss":
+            self.length_multiple = self.min_length = c.stride * c.chunk_size
+            padding = (c.kernel_size - c.stride) // 2
+        else:  # (T - kernel) / stride + 1 frames, the decoder gives T samples back
+            self.length_multiple, self.min_length, padding = c.stride, c.kernel_size, 0
         self.build_filterbank(c.n_filters, c.kernel_size, c.stride, lambda: SepformerMasker(c, spec), enc_act=True,
-                              padding=(c.kernel_size - c.stride) // 2)
+                              padding=padding)

@@ -4,7 +4,8 @@ SpeechBrain: it needs torchaudio, which has no build for the project's torch).
 Runs in its own environment (torch 2.9.1 is the version with a loadable torchaudio build):
 
     python3 -m venv /work/sbenv
-    /work/sbenv/bin/pip install torch==2.9.1 'torchaudio==2.9.*' && /work/sbenv/bin/pip install speechbrain==1.1.2 safetensors
+    /work/sbenv/bin/pip install torch==2.9.1 "torchaudio==2.9.*"
+    /work/sbenv/bin/pip install speechbrain==1.1.2 safetensors
     /work/sbenv/bin/python scripts/golden/speechbrain_sepformer.py
 
 Builds a randomly initialised (seeded) small Sepformer as SpeechBrain's sepformer recipe composes it
