@@ -18,12 +18,16 @@ Two layouts (``layout``) and a positional encoding (``positional_encoding``):
   the segmentation's gap ``K - (K/2 + L % K) % K`` (``dualpath.GapPad``): float and simulation only (the pad
   follows the input length; the ONNX export refuses it, naming the reason).
 * ``positional_encoding``: SpeechBrain adds a sinusoidal encoding before every intra and inter transformer
-  (``both``, the published recipe). ``intra`` adds the intra-chunk one only: a constant of ``chunk_size`` frames,
-  exported as an int8 constant and a quantized ADD. The inter-chunk one's length is the number of chunks, which
-  follows the input length: ``both`` runs in float and in the simulation only (its export is refused, naming
-  the reason). The default ``none`` keeps the int8 path's graph; a SpeechBrain checkpoint imports into
-  ``layout: speechbrain, positional_encoding: both`` (``fqss_edge/models/import_speechbrain.py``), which
-  reproduces SpeechBrain's output (``tests/models/test_import_speechbrain.py``).
+  (``both``: the published recipe, ``configs/sepformer_2spks_8k.yaml``). The intra-chunk one is a constant of
+  ``chunk_size`` frames; the inter-chunk one's length is the number of chunks, which follows the input length: a
+  table of SpeechBrain's 2500 frames (up to 2500 chunks: 312 s at 8 kHz with the recipe), whose first S frames
+  the export cuts with constant operations (``QPositionalEncoding``). Both export, at any length, as int8
+  constants and quantized ADDs. ``intra`` adds the intra-chunk one only. The field's default, ``none``, is the
+  model checkpoints written before it existed were trained with (they store no value for it).
+
+A SpeechBrain checkpoint imports into ``layout: speechbrain, positional_encoding: both``
+(``fqss_edge/models/import_speechbrain.py``), which reproduces SpeechBrain's output
+(``tests/models/test_import_speechbrain.py``); the same weights run in ``layout: fqss`` on the int8 path.
 """
 
 from __future__ import annotations
@@ -131,7 +135,7 @@ class SepformerMasker(nn.Module):
 class Sepformer(MaskingModel):
     config_class = SepformerConfig
     smoke_config = dict(n_filters=8, kernel_size=16, stride=8, chunk_size=4, n_blocks=1, n_intra=1, n_inter=1,
-                        n_heads=2, d_ffn=16)
+                        n_heads=2, d_ffn=16, positional_encoding="both")
 
     def __init__(self, config: SepformerConfig, spec: QuantSpec = FLOAT, splitter: bool = False,
                  residual_output: bool = False):

@@ -12,10 +12,9 @@ from quantized layers only, so that its forward is its export (no emitter of its
 Layers are pre-LN (``normalize_before``, as the Sepformer recipe): ``x + MHA(LN(x))``, then ``x + FFN(LN(x))``,
 and the encoder ends with a LayerNorm. An optional sinusoidal positional encoding is added to the encoder's input
 (SpeechBrain's ``SBTransformerBlock(use_positional_encoding=True)``): ``QPositionalEncoding``, a constant table
-quantized to int8 (scale 1/127: its values are in [-1, 1]) and a quantized Add. It exports when its length is a
-constant (``length``: the intra-chunk one, ``chunk_size`` frames); one whose length follows the input (the
-inter-chunk one, over the chunks) runs in float and in the simulation only: the ONNX graph's time axis is
-dynamic, and no constant table of a fixed length can be added to it (its emitter says so).
+quantized to int8 (scale 1/127: its values are in [-1, 1]) and a quantized Add: a constant of ``length`` frames
+(the intra-chunk one, ``chunk_size`` frames), or a table of ``max_len`` frames whose first L the export cuts with
+constant operations when the length follows the input (the inter-chunk one, over the chunks).
 """
 
 from __future__ import annotations

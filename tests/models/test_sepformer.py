@@ -100,46 +100,46 @@ def test_config_defaults_are_the_published_recipe():
             c.d_ffn) == (256, 16, 8, 250, 2, 8, 8, 8, 1024)
 
 
-def test_intra_positional_encoding_exports_and_reference_equals_litert_ref(tmp_path):
-    """``positional_encoding: intra``: an int8 constant of ``chunk_size`` frames and a quantized ADD, verified in the
-    QDQ graph (the table's codes), onnxruntime <= 1 LSB of the simulation, reference == BUILTIN_REF on every
-    tensor of the resizable .tflite."""
+@pytest.mark.parametrize("pe, n", [("intra", 1200), ("both", 2000)])
+def test_positional_encodings_export_and_reference_equals_litert_ref(tmp_path, pe, n):
+    """The intra-chunk encoding is an int8 constant of ``chunk_size`` frames, the inter-chunk one a table of 2500
+    whose first S frames the graph cuts (CONCATENATION, STRIDED_SLICE): verified in the QDQ graph (the tables'
+    codes), onnxruntime <= 1 LSB of the simulation and reference == BUILTIN_REF on every tensor of the resizable
+    .tflite. (The smoke config, ``both``, runs the same checks at 1200 samples in test_architectures.py: S
+    follows the length.)"""
+    import onnx
+
     from fqss_edge.export.onnx import export_onnx
     from fqss_edge.export.tflite import export as export_tflite
     from fqss_edge.parity.synthetic import calibrated_random_model, random_audio
     from fqss_edge.runtimes import open_backend
 
-    model = calibrated_random_model({**smoke_model("sepformer"), "positional_encoding": "intra"}, FQSS_QUANT_NORM8)
-    exported = export_onnx(model, tmp_path / "model.onnx")
-    assert exported.op_counts["Add"] >= 2  # the encoding's ADD besides the residual ones
-    import onnx
-
-    tables = [i for i in onnx.load(tmp_path / "model.onnx").graph.initializer if i.name.endswith("pos_enc.table")]
-    assert [t.name for t in tables] == ["masker.blocks.0.intra.pos_enc.table"] and tables[0].data_type == 3  # int8
-    x = random_audio(1, 1203, seed=7).numpy().reshape(-1)
+    model = calibrated_random_model(smoke_model("sepformer", positional_encoding=pe), FQSS_QUANT_NORM8)
+    export_onnx(model, tmp_path / "model.onnx")
+    tables = {i.name: i.data_type for i in onnx.load(tmp_path / "model.onnx").graph.initializer
+              if i.name.endswith("pos_enc.table")}
+    paths = ["intra"] if pe == "intra" else ["intra", "inter"]
+    assert tables == {f"masker.blocks.0.{p}.pos_enc.table": onnx.TensorProto.INT8 for p in paths}
+    export_tflite(tmp_path / "model.onnx", tmp_path / "model.tflite")
+    x = random_audio(1, n + 3, seed=7).numpy().reshape(-1)
     with torch.no_grad():
         ref = model(torch.from_numpy(x)[None])[0].numpy()
-    y = open_backend(tmp_path / "model.onnx", optimization="off").run(x).astype(np.float64)
+    y = open_backend(tmp_path / "model.onnx", optimization="all").run(x).astype(np.float64)
     assert np.abs(y - ref).max() * 32768 <= 1.0
-    export_tflite(tmp_path / "model.onnx", tmp_path / "model.tflite")
-    n = model.valid_length(1200)
-    pcm = np.clip(np.floor(random_audio(1, n, 5).numpy().reshape(1, -1) * 32768), -32768, 32767).astype(np.int16)
+    t = model.valid_length(n)
+    pcm = np.clip(np.floor(random_audio(1, t, 5).numpy().reshape(1, -1) * 32768), -32768, 32767).astype(np.int16)
     compared, ops = reference_equals_litert_ref((tmp_path / "model.tflite").read_bytes(), pcm)
-    assert len(compared) >= 10 and "ADD" in ops
+    assert len(compared) >= 10 and {"ADD", "CONCATENATION", "STRIDED_SLICE"} <= ops
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"positional_encoding": "both"}, r"masker\.blocks\.0\.inter\.pos_enc: a positional encoding whose length follows "
-                                      r"the input length .* Sepformer exports with positional_encoding: intra or none"),
-    ({"layout": "speechbrain"}, r"masker\.segment\.pad: SpeechBrain's segmentation pads and crops by a gap that "
-                                r"follows the input length.* Sepformer exports with layout: fqss"),
-], ids=["inter-encoding", "speechbrain-layout"])
-def test_speechbrains_length_dependent_parts_refuse_the_export_naming_the_reason(tmp_path, changes, message):
+def test_speechbrain_layout_refuses_the_export_naming_the_reason(tmp_path):
     from fqss_edge.export.onnx import export_onnx
     from fqss_edge.parity.synthetic import calibrated_random_model
 
-    model = calibrated_random_model({**smoke_model("sepformer"), **changes}, FQSS_QUANT_NORM8)
-    with pytest.raises(FqssError, match=rf"^ONNX export: {message}$"):
+    model = calibrated_random_model(smoke_model("sepformer", layout="speechbrain"), FQSS_QUANT_NORM8)
+    with pytest.raises(FqssError, match=r"^ONNX export: masker\.segment\.pad: SpeechBrain's segmentation pads and "
+                                        r"crops by a gap that follows the input length.* Sepformer exports with "
+                                        r"layout: fqss$"):
         export_onnx(model, tmp_path / "model.onnx")
     assert not (tmp_path / "model.onnx").exists()
 
@@ -147,7 +147,7 @@ def test_speechbrains_length_dependent_parts_refuse_the_export_naming_the_reason
 @pytest.mark.parametrize("pe", ["none", "intra", "both"])
 def test_speechbrain_layout_takes_any_multiple_of_the_stride(pe):
     """No encoder padding: ``(T - kernel) / stride + 1`` frames, the segmentation's gap for any of them."""
-    model = build_model({**smoke_model("sepformer"), "layout": "speechbrain", "positional_encoding": pe}).eval()
+    model = build_model(smoke_model("sepformer", layout="speechbrain", positional_encoding=pe)).eval()
     assert (model.length_multiple, model.min_length) == (8, 16)
     for t in (16, 24, 8 * 37):
         with torch.no_grad():

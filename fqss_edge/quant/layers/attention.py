@@ -10,7 +10,9 @@ Tensors follow the (N, C, T) convention of the rest of the network: a batch of m
 * ``QPositionalEncoding``: ``x + PE[:, :L]``, SpeechBrain's sinusoidal table as an int8 constant (scale 1/127,
   zero point 0: its values are in [-1, 1]) and a quantized Add. With a fixed ``length`` the table is a constant of
   that length (ONNX ``DQ(x), DQ(table) -> Add -> Q``, TFLite ADD); without, L follows the input (at most
-  ``max_len``), which a graph with a dynamic time axis cannot hold: float and simulation only.
+  ``max_len``, SpeechBrain's 2500) and the export cuts the table's first L frames with constant operations
+  (CONCATENATION with the input, STRIDED_SLICE with a negative end: see the emitter), the same codes the
+  simulation adds.
 """
 
 from __future__ import annotations
@@ -92,7 +94,7 @@ def sinusoid_table(d_model: int, length: int) -> torch.Tensor:
 
 class QPositionalEncoding(nn.Module):
     """``[B, D, L] -> [B, D, L]``: ``x + PE[:, :L]``. ``length``: L is always this (the table is a constant of
-    that length; exported); None: L follows the input (at most ``max_len``; float and simulation only)."""
+    that length); None: L follows the input (at most ``max_len``)."""
 
     def __init__(self, d_model: int, spec: QuantSpec, length: int | None = None, max_len: int = 2500):
         super().__init__()

@@ -110,6 +110,7 @@ CASES = {
     "QMatMul": lambda: OneLayer(QMatMul(SPEC), [(2, 5, 7), (2, 7, 9)]),
     "QSoftmax": lambda: OneLayer(QSoftmax(SPEC), [(2, 9, 7)]),
     "QPositionalEncoding": lambda: OneLayer(QPositionalEncoding(6, SPEC, length=T), [(3, 6, T)]),
+    "QPositionalEncoding-any-length": lambda: OneLayer(QPositionalEncoding(6, SPEC), [(3, 6, T)]),
     "QPad": lambda: OneLayer(QPad(3, 5), [(1, 4, T)]),
     "QSlice-tail": lambda: OneLayer(QSlice(2, 0, -6), [(1, 4, T)]),
     "QSlice-rank4": lambda: OneLayer(QSlice(3, 4, None), [(1, 4, 3, 8)]),
