@@ -22,8 +22,8 @@ Two layouts (``layout``) and a positional encoding (``positional_encoding``):
   ``chunk_size`` frames; the inter-chunk one's length is the number of chunks, which follows the input length: a
   table of SpeechBrain's 2500 frames (up to 2500 chunks: 312 s at 8 kHz with the recipe), whose first S frames
   the export cuts with constant operations (``QPositionalEncoding``). Both export, at any length, as int8
-  constants and quantized ADDs. ``intra`` adds the intra-chunk one only. The field's default, ``none``, is the
-  model checkpoints written before it existed were trained with (they store no value for it).
+  constants and quantized ADDs. ``intra`` adds the intra-chunk one only. The field's default is ``none``: the
+  model that checkpoints written before the field existed hold (they store no value for it).
 
 A SpeechBrain checkpoint imports into ``layout: speechbrain, positional_encoding: both``
 (``fqss_edge/models/import_speechbrain.py``), which reproduces SpeechBrain's output
@@ -41,8 +41,8 @@ from fqss_edge.config_types import ModelConfigBase, PosInt
 from fqss_edge.models.base import MaskingModel
 from fqss_edge.models.dualpath import (DualPathBlock, OverlapAdd, Segmentation, even_chunk,
                                        heads_divide_filters, stride_fits_kernel)
-from fqss_edge.models.transformer import QPositionalEncoding, QTransformerEncoder
-from fqss_edge.quant.layers import (QConv1d, QGlobalLayerNorm, QMul, QPReLU, QReLU, QSigmoid,
+from fqss_edge.models.transformer import QTransformerEncoder
+from fqss_edge.quant.layers import (QConv1d, QGlobalLayerNorm, QMul, QPositionalEncoding, QPReLU, QReLU, QSigmoid,
                                     QTanh)
 from fqss_edge.quant.qtensor import QTensor
 from fqss_edge.quant.spec import FLOAT, QuantSpec
@@ -97,13 +97,16 @@ class SepformerMasker(nn.Module):
         self.conv1d = QConv1d(n, n, 1, bias=False, spec=spec)
         padding = "speechbrain" if c.layout == "fqss" else "speechbrain_gap"
         self.segment = Segmentation(c.chunk_size, padding)
-        intra_pe = c.positional_encoding != "none"
-        inter_pe = c.positional_encoding == "both"
+
+        def transformer(layers: int, encoded: bool, length: int | None) -> QTransformerEncoder:
+            """``length``: of the sequences (intra: ``chunk_size``), None: it follows the input (inter: chunks)."""
+            pos_enc = QPositionalEncoding(n, spec, length=length) if encoded else None
+            return QTransformerEncoder(layers, n, c.n_heads, c.d_ffn, spec, pos_enc=pos_enc)
+
+        pe = c.positional_encoding
         self.blocks = nn.ModuleList(
-            DualPathBlock(QTransformerEncoder(c.n_intra, n, c.n_heads, c.d_ffn, spec, pos_enc=QPositionalEncoding(
-                              n, spec, length=c.chunk_size) if intra_pe else None),
-                          QTransformerEncoder(c.n_inter, n, c.n_heads, c.d_ffn, spec, pos_enc=QPositionalEncoding(
-                              n, spec) if inter_pe else None), n, spec)
+            DualPathBlock(transformer(c.n_intra, pe != "none", c.chunk_size),
+                          transformer(c.n_inter, pe == "both", None), n, spec)
             for _ in range(c.n_blocks))
         self.prelu = QPReLU(spec=spec)
         self.conv2d = QConv1d(n, n * c.n_src, 1, spec=spec)  # SpeechBrain's 1x1 Conv2d on [B, N, K, S]
