@@ -15,14 +15,13 @@ Every asteroid tensor has exactly one place; anything else is a one-line ``FqssE
 
 from __future__ import annotations
 
-import math
 import re
 
 import torch
 
 from fqss_edge.errors import FqssError
 from fqss_edge.models.base import SeparationModel
-from fqss_edge.quant.tools import is_quantizer_key, quantizer_prefixes
+from fqss_edge.models.key_mapping import copy_pieces, split_in_proj
 
 _COMMON: list[tuple[str, str]] = [
     (r"^encoder\.filterbank\._filters$", "encoder.conv.weight"),
@@ -74,8 +73,7 @@ def _dptnet_pieces(key: str, value: torch.Tensor, n_heads: int) -> dict[str, tor
     m = _IN_PROJ.match(key)
     if m:
         path = "intra" if m.group("intra") is not None else "inter"
-        q, k, v = value.chunk(3)
-        q = q / math.sqrt(q.shape[0] / n_heads)  # 1/sqrt(d_k): in the query projection
+        q, k, v = split_in_proj(value, n_heads)
         prefix = f"masker.blocks.{m.group(1)}.{path}.mha"
         return {f"{prefix}.{p}_proj.conv.{m.group(3)}": t for p, t in zip("qkv", (q, k, v))}
     new = _renamed(_DPTNET, key)
@@ -84,11 +82,6 @@ def _dptnet_pieces(key: str, value: torch.Tensor, n_heads: int) -> dict[str, tor
     if new in ("masker.net_out.conv.weight", "masker.net_gate.conv.weight"):
         value = value / 2  # asteroid's overlap-add halves its sum: exact in float
     return {new: value}
-
-
-def _core(shape: torch.Size) -> tuple[int, ...]:
-    """The shape without unit axes (a Linear weight and a 1x1 convolution's hold the same matrix)."""
-    return tuple(d for d in shape if d != 1)
 
 
 def from_asteroid_dualpath(model: SeparationModel, state: dict[str, torch.Tensor],
@@ -100,28 +93,8 @@ def from_asteroid_dualpath(model: SeparationModel, state: dict[str, torch.Tensor
     if arch != model.config.name:
         raise FqssError(f"{source}: an asteroid {'DPRNNTasNet' if arch == 'dprnn' else 'DPTNet'} state dict, but "
                         f"the model config builds {model.config.name}")
-    ours = model.state_dict()
-    # parameters only: the LSTMs' cell-range buffers are calibration state, as the quantizers'
-    prefixes = quantizer_prefixes(model)
-    wanted = {k for k, _ in model.named_parameters() if not is_quantizer_key(k, prefixes)}
-    seen = set()
-    for key, value in state.items():
-        if arch == "dprnn":
-            new = _renamed(_DPRNN, key)
-            pieces = None if new is None else {new: value}
-        else:
-            pieces = _dptnet_pieces(key, value, model.config.n_heads)
-        if pieces is None or any(k not in ours for k in pieces):
-            raise FqssError(f"{source}: unexpected tensor {key} (not a {arch} of this configuration?)")
-        for new, v in pieces.items():
-            target = ours[new]
-            if _core(v.shape) != _core(target.shape):
-                raise FqssError(f"{source}: tensor {key} has shape {tuple(value.shape)}, the model needs "
-                                f"{tuple(target.shape)} (different hyper-parameters?)")
-            with torch.no_grad():
-                target.copy_(v.reshape(target.shape))  # Linear / Conv2d 1x1 -> Conv1d 1x1, PReLU [1] -> []
-            seen.add(new)
-    missing = sorted(wanted - seen)
-    if missing:
-        raise FqssError(f"{source}: missing tensors {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''} "
-                        f"(not a {arch} of this configuration?)")
+    if arch == "dprnn":
+        items = ((k, v, None if (new := _renamed(_DPRNN, k)) is None else {new: v}) for k, v in state.items())
+    else:
+        items = ((k, v, _dptnet_pieces(k, v, model.config.n_heads)) for k, v in state.items())
+    copy_pieces(model, items, source, arch)

@@ -9,12 +9,17 @@ Shapes follow SpeechBrain's ``Dual_Path_Model`` (and its padding rule), channels
   length-dependent padding. ``padding="speechbrain"``: ``P`` zeros before and ``K`` after, ``S = 2 L / K + 2``
   chunks; ``padding="asteroid"`` (asteroid's ``unfold(padding=K)``, DPRNN and DPTNet): ``K`` zeros on both sides,
   ``S = 2 L / K + 3`` chunks (built as ``2 L / K + 4`` chunks with one more zero hop at the end, the last dropped).
+  ``padding="speechbrain_gap"``: SpeechBrain's ``_padding`` for any ``L``: ``P`` zeros before, ``P + gap`` after,
+  ``gap = K - (P + L % K) % K`` (``P`` when K divides L: the ``"speechbrain"`` layout); the pad follows the input
+  length (``GapPad``), so this mode runs in float and in the simulation only (its emitter refuses to export it).
 * ``DualPathBlock(intra, inter, ...)``: the sequence models are passed in. ``intra`` sees ``[B*S, N, K]`` (each
   chunk a sequence of K frames), ``inter`` sees ``[B*K, N, S]`` (each position across chunks); both map
   ``[B', N, L'] -> [B', N, L']``. Each output is normalised (gLN over ``N x K x S``, SpeechBrain's
   ``GroupNorm(1, N)``) and added to the block's input (skip around intra, then inter + intra).
 * ``OverlapAdd(K, spec, padding)``: ``[B, N, K, S] -> [B, N, L]``, the exact inverse layout of the segmentation
-  (asteroid's ``fold``, SpeechBrain's ``_over_add``), overlapping halves summed by one quantized ADD.
+  (asteroid's ``fold``, SpeechBrain's ``_over_add``), overlapping halves summed by one quantized ADD; with
+  ``"speechbrain_gap"`` it takes the segmentation's input as a second argument and crops to its length
+  (``LengthCrop``).
 """
 
 from __future__ import annotations
@@ -24,12 +29,13 @@ from typing import Literal
 from pydantic import ValidationInfo
 from torch import nn
 
-from fqss_edge.quant.layers import QAdd, QConcat, QConv1d, QGlobalLayerNorm, QLSTM, QPad, QSlice
+from fqss_edge.quant.layers import (GapPad, LengthCrop, QAdd, QConcat, QConv1d, QGlobalLayerNorm, QLSTM,
+                                    QPad, QSlice)
 from fqss_edge.quant.qtensor import QTensor
 from fqss_edge.quant.spec import QuantSpec
 
 
-Padding = Literal["speechbrain", "asteroid"]
+Padding = Literal["speechbrain", "asteroid", "speechbrain_gap"]
 
 
 def stride_fits_kernel(v: int, info: ValidationInfo) -> int:
@@ -68,8 +74,12 @@ class Segmentation(nn.Module):
         super().__init__()
         self.chunk_size = chunk_size
         hop = _check_chunk(chunk_size)
+        self.any_length = padding == "speechbrain_gap"
         if padding == "speechbrain":  # gap = K - (P + L % K) % K = P, then P on both sides
             self.pad = QPad(hop, chunk_size)
+            self.drop_last = None
+        elif self.any_length:
+            self.pad = GapPad(chunk_size)
             self.drop_last = None
         else:  # K on both sides, and one more hop of zeros: a last chunk of padding only, dropped
             self.pad = QPad(chunk_size, chunk_size + hop)
@@ -80,7 +90,7 @@ class Segmentation(nn.Module):
 
     def forward(self, x: QTensor) -> QTensor:
         b, n, length = x.value.shape
-        if length % self.chunk_size:
+        if length % self.chunk_size and not self.any_length:
             raise ValueError(f"Segmentation: length {length} is not a multiple of the chunk size {self.chunk_size}")
         k = self.chunk_size
         padded = self.pad(x)
@@ -102,16 +112,20 @@ class OverlapAdd(nn.Module):
         self.chunk_size = chunk_size
         # asteroid: S is odd, one zero chunk makes the pairs; the chunks at 0, K, ... (first) cover [0, L + 2K) of
         # the padded axis, those at P, P + K, ... (second) [P, L + 2K + P); the signal is [K, L + K)
-        self.pad = None if padding == "speechbrain" else QPad(0, k)
+        self.pad = QPad(0, k) if padding == "asteroid" else None
         self.first = QSlice(3, 0, k)
         self.second = QSlice(3, k, None)
+        self.crop = LengthCrop() if padding == "speechbrain_gap" else None
         if padding == "speechbrain":  # first covers [0, L + K), second [P, L + K + P); the signal is [P, L + P)
             self.first_crop, self.second_crop = QSlice(2, hop, -hop), QSlice(2, 0, -k)
+        elif self.crop is not None:  # the signal is [P, L + P), then the gap: cropped to L after the sum
+            self.first_crop, self.second_crop = QSlice(2, hop, None), QSlice(2, 0, -hop)
         else:
             self.first_crop, self.second_crop = QSlice(2, k, -k), QSlice(2, hop, -(k + hop))
         self.add = QAdd(spec)
 
-    def forward(self, x: QTensor) -> QTensor:
+    def forward(self, x: QTensor, like: QTensor | None = None) -> QTensor:
+        """``like``: the segmentation's input (``"speechbrain_gap"``: the output is cropped to its length)."""
         b, n, k, _ = x.value.shape
         chunks = x.with_value(x.value.transpose(2, 3).reshape(b, n, -1))  # [B, N, S * K]
         if self.pad is not None:
@@ -120,7 +134,11 @@ class OverlapAdd(nn.Module):
         first, second = self.first(pairs), self.second(pairs)
         first = self.first_crop(first.with_value(first.value.reshape(b, n, -1)))
         second = self.second_crop(second.with_value(second.value.reshape(b, n, -1)))
-        return self.add(first, second)
+        if self.crop is None:
+            return self.add(first, second)
+        if like is None:
+            raise ValueError("OverlapAdd(padding='speechbrain_gap') needs the segmentation's input (like=)")
+        return self.crop(self.add(first, second), like)
 
 
 def intra_chunk(module: nn.Module, x: QTensor) -> QTensor:

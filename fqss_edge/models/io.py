@@ -12,6 +12,7 @@ from fqss_edge.errors import FqssError
 from fqss_edge.fingerprint import checkpoint_fingerprint
 from fqss_edge.models.asteroid_dualpath import from_asteroid_dualpath, is_asteroid_dualpath_state
 from fqss_edge.models.asteroid_keys import from_asteroid, is_asteroid_state
+from fqss_edge.models.import_speechbrain import from_speechbrain, is_speechbrain_sepformer_state
 from fqss_edge.models.base import SeparationModel
 from fqss_edge.models.factory import build_model
 from fqss_edge.models.size import check_model_size
@@ -66,6 +67,8 @@ def load_model(path: str | Path, config: RunConfig | dict | None = None) -> Load
     try:
         if is_asteroid_dualpath_state(state):
             from_asteroid_dualpath(model, state, str(path))
+        elif is_speechbrain_sepformer_state(state):
+            from_speechbrain(model, state, str(path))
         else:
             load_network_state(model, from_asteroid(state) if is_asteroid_state(state) else state)
     except (KeyError, RuntimeError) as e:

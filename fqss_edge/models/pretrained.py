@@ -8,7 +8,8 @@ Sources:
   ``asteroid_dualpath.py``);
 * a plain state dict in ``.pth`` / ``.pt`` / ``.bin`` / ``.ckpt`` (optionally under ``"state_dict"``; keys
   prefixed ``model.`` as asteroid's Lightning ``System`` saves them, or ``module.`` from DDP) or a foreign
-  ``.safetensors``, in asteroid's or fqss-edge's naming: the model config comes from ``--config``.
+  ``.safetensors``, in asteroid's, SpeechBrain's Sepformer (``encoder.*`` / ``masknet.*`` / ``decoder.*``,
+  ``import_speechbrain.py``) or fqss-edge's naming: the model config comes from ``--config``.
 
 Everything is read without running pickled code (``read_torch_file``). The result is what ``train --method
 float`` writes: the float network's tensors and the run config (quant disabled), so ``train --method fqss
@@ -46,6 +47,7 @@ from fqss_edge.models.asteroid_dualpath import (
 from fqss_edge.models.asteroid_keys import from_asteroid, is_asteroid_state
 from fqss_edge.models.base import SeparationModel
 from fqss_edge.models.factory import build_model
+from fqss_edge.models.import_speechbrain import from_speechbrain, is_speechbrain_sepformer_state
 from fqss_edge.models.size import check_model_size
 from fqss_edge.quant.tools import count_parameters, load_network_state
 
@@ -105,7 +107,8 @@ def _strip_prefix(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 def _architecture(src: Source, arch: str | None, config: RunConfig | None) -> str:
     """The architecture, from the layout, asteroid's ``model_name``, ``--arch`` and ``--config``, which must agree."""
-    claims = {"the tensors": src.asteroid_arch, "--arch": arch,
+    layout = "sepformer" if is_speechbrain_sepformer_state(src.state) else src.asteroid_arch
+    claims = {"the tensors": layout, "--arch": arch,
               "model_name": ASTEROID_MODELS.get(src.model_name) if isinstance(src.model_name, str) else None,
               "--config": config.model.name if config is not None else None}
     if isinstance(src.model_name, str) and src.model_name not in ASTEROID_MODELS:
@@ -118,7 +121,8 @@ def _architecture(src: Source, arch: str | None, config: RunConfig | None) -> st
     if not known:
         first = next(iter(src.state))
         raise FqssError(f"{src.path}: unknown layout (first tensor '{first}'): not an asteroid ConvTasNet / "
-                        "DPRNNTasNet / DPTNet state dict; for a fqss-edge state dict pass --config CONFIG.yaml")
+                        "DPRNNTasNet / DPTNet or SpeechBrain Sepformer state dict; for a fqss-edge state dict pass "
+                        "--config CONFIG.yaml")
     return next(iter(known.values()))
 
 
@@ -158,6 +162,9 @@ def _check_fit(model: SeparationModel, state: dict[str, torch.Tensor], names: di
 def _load_weights(model: SeparationModel, src: Source) -> str:
     """Copy the source's tensors into the float ``model``; the layout's name."""
     arch = src.asteroid_arch
+    if is_speechbrain_sepformer_state(src.state):
+        from_speechbrain(model, src.state, str(src.path))
+        return "SpeechBrain Sepformer"
     if arch in ("dprnn", "dptnet"):
         from_asteroid_dualpath(model, src.state, str(src.path))
         return f"asteroid {ASTEROID_NAMES[arch]}"

@@ -7,23 +7,34 @@ blocks, each ``n_intra`` then ``n_inter`` pre-LN transformer layers (``d_model =
 ``d_ffn``; every transformer ends with a LayerNorm) with gLN and skip connections -> PReLU -> 1x1 conv to
 ``n_src * N`` channels -> overlap-add -> ``tanh(conv(x)) * sigmoid(conv(x))`` -> 1x1 conv (no bias) -> ReLU.
 
-Differences from SpeechBrain's model, by design of the integer graph:
+Two layouts (``layout``) and a positional encoding (``positional_encoding``):
 
-* The encoder / decoder pad ``(kernel_size - stride) / 2`` frames, so that ``L = T / stride``, and the length rule
+* ``layout: fqss`` (the default: the int8 path) differs from SpeechBrain's model by design of the integer graph:
+  the encoder / decoder pad ``(kernel_size - stride) / 2`` frames, so that ``L = T / stride``, and the length rule
   is ``T % (stride * chunk_size) == 0``: the segmentation's padding is then the same constant for every length
   (SpeechBrain pads by a length-dependent gap), and ``separate`` / streaming pad other lengths.
-* No positional encoding (SpeechBrain adds a sinusoidal one before every intra and inter transformer; the inter
-  one's length follows the input length: a constant tensor cannot hold it).
+* ``layout: speechbrain`` is SpeechBrain's exactly: no encoder / decoder padding (``L = (T - kernel) / stride + 1``,
+  ``kernel_size = 2 * stride`` as SpeechBrain's ``Encoder``; length rule ``T % stride == 0``, ``T >= kernel``) and
+  the segmentation's gap ``K - (K/2 + L % K) % K`` (``dualpath.GapPad``): float and simulation only (the pad
+  follows the input length; the ONNX export refuses it, naming the reason).
+* ``positional_encoding``: SpeechBrain adds a sinusoidal encoding before every intra and inter transformer
+  (``both``: the published recipe, ``configs/sepformer_2spks_8k.yaml``). The intra-chunk one is a constant of
+  ``chunk_size`` frames; the inter-chunk one's length is the number of chunks, which follows the input length: a
+  table of SpeechBrain's 2500 frames (up to 2500 chunks: 312 s at 8 kHz with the recipe), whose first S frames
+  the export cuts with constant operations (``QPositionalEncoding``). Both export, at any length, as int8
+  constants and quantized ADDs. ``intra`` adds the intra-chunk one only. The field's default is ``none``: the
+  model that checkpoints written before the field existed hold (they store no value for it).
 
-The parameter layout is otherwise SpeechBrain's: the published recipe has 25,679,361 parameters in both
-(``tests/models/test_sepformer.py``).
+A SpeechBrain checkpoint imports into ``layout: speechbrain, positional_encoding: both``
+(``fqss_edge/models/import_speechbrain.py``), which reproduces SpeechBrain's output
+(``tests/models/test_import_speechbrain.py``); the same weights run in ``layout: fqss`` on the int8 path.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import field_validator
+from pydantic import ValidationInfo, field_validator
 from torch import nn
 
 from fqss_edge.config_types import ModelConfigBase, PosInt
@@ -31,7 +42,7 @@ from fqss_edge.models.base import MaskingModel
 from fqss_edge.models.dualpath import (DualPathBlock, OverlapAdd, Segmentation, even_chunk,
                                        heads_divide_filters, stride_fits_kernel)
 from fqss_edge.models.transformer import QTransformerEncoder
-from fqss_edge.quant.layers import (QConv1d, QGlobalLayerNorm, QMul, QPReLU, QReLU, QSigmoid,
+from fqss_edge.quant.layers import (QConv1d, QGlobalLayerNorm, QMul, QPositionalEncoding, QPReLU, QReLU, QSigmoid,
                                     QTanh)
 from fqss_edge.quant.qtensor import QTensor
 from fqss_edge.quant.spec import FLOAT, QuantSpec
@@ -50,11 +61,29 @@ class SepformerConfig(ModelConfigBase):
     n_inter: PosInt = 8
     n_heads: PosInt = 8
     d_ffn: PosInt = 1024
+    layout: Literal["fqss", "speechbrain"] = "fqss"
+    positional_encoding: Literal["none", "intra", "both"] = "none"
 
     _stride_fits_kernel = field_validator("stride")(stride_fits_kernel)
     _even = field_validator("chunk_size")(even_chunk)
 
     _divides = field_validator("n_heads")(heads_divide_filters)
+
+    @field_validator("layout")
+    @classmethod
+    def _speechbrain_encoder(cls, v: str, info: ValidationInfo) -> str:
+        k, s = info.data.get("kernel_size"), info.data.get("stride")
+        if v == "speechbrain" and k is not None and s is not None and k != 2 * s:
+            raise ValueError(f"speechbrain needs kernel_size = 2 * stride (SpeechBrain's Encoder), not {k} and {s}")
+        return v
+
+    @field_validator("positional_encoding")
+    @classmethod
+    def _even_filters(cls, v: str, info: ValidationInfo) -> str:
+        n = info.data.get("n_filters")
+        if v != "none" and n is not None and n % 2:
+            raise ValueError(f"a sinusoidal encoding needs an even n_filters, not {n}")
+        return v
 
 
 class SepformerMasker(nn.Module):
@@ -66,14 +95,22 @@ class SepformerMasker(nn.Module):
         self.n_src = c.n_src
         self.norm = QGlobalLayerNorm(n, spec, eps=1e-8)
         self.conv1d = QConv1d(n, n, 1, bias=False, spec=spec)
-        self.segment = Segmentation(c.chunk_size)
+        padding = "speechbrain" if c.layout == "fqss" else "speechbrain_gap"
+        self.segment = Segmentation(c.chunk_size, padding)
+
+        def transformer(layers: int, encoded: bool, length: int | None) -> QTransformerEncoder:
+            """``length``: of the sequences (intra: ``chunk_size``), None: it follows the input (inter: chunks)."""
+            pos_enc = QPositionalEncoding(n, spec, length=length) if encoded else None
+            return QTransformerEncoder(layers, n, c.n_heads, c.d_ffn, spec, pos_enc=pos_enc)
+
+        pe = c.positional_encoding
         self.blocks = nn.ModuleList(
-            DualPathBlock(QTransformerEncoder(c.n_intra, n, c.n_heads, c.d_ffn, spec),
-                          QTransformerEncoder(c.n_inter, n, c.n_heads, c.d_ffn, spec), n, spec)
+            DualPathBlock(transformer(c.n_intra, pe != "none", c.chunk_size),
+                          transformer(c.n_inter, pe == "both", None), n, spec)
             for _ in range(c.n_blocks))
         self.prelu = QPReLU(spec=spec)
         self.conv2d = QConv1d(n, n * c.n_src, 1, spec=spec)  # SpeechBrain's 1x1 Conv2d on [B, N, K, S]
-        self.overlap_add = OverlapAdd(c.chunk_size, spec)
+        self.overlap_add = OverlapAdd(c.chunk_size, spec, padding)
         self.output = QConv1d(n, n, 1, spec=spec)
         self.output_tanh = QTanh(spec)
         self.output_gate = QConv1d(n, n, 1, spec=spec)
@@ -84,13 +121,15 @@ class SepformerMasker(nn.Module):
 
     def forward(self, x: QTensor) -> QTensor:
         b, n, _ = x.value.shape
-        h = self.segment(self.conv1d(self.norm(x)))  # [B, N, K, S]
+        h0 = self.conv1d(self.norm(x))
+        h = self.segment(h0)  # [B, N, K, S]
         for block in self.blocks:
             h = block(h)
         _, _, k, s = h.value.shape
         h = self.prelu(h)
         h = self.conv2d(h.with_value(h.value.reshape(b, n, -1)))  # [B, n_src * N, K * S]
-        h = self.overlap_add(h.with_value(h.value.reshape(b * self.n_src, n, k, s)))  # [B * n_src, N, L]
+        h = h.with_value(h.value.reshape(b * self.n_src, n, k, s))
+        h = self.overlap_add(h, h0) if self.segment.any_length else self.overlap_add(h)  # [B * n_src, N, L]
         h = self.gated(self.output_tanh(self.output(h)), self.gate_sigmoid(self.output_gate(h)))
         m = self.mask_act(self.end_conv1x1(h))
         return m.with_value(m.value.reshape(b, self.n_src * n, -1))
@@ -99,12 +138,16 @@ class SepformerMasker(nn.Module):
 class Sepformer(MaskingModel):
     config_class = SepformerConfig
     smoke_config = dict(n_filters=8, kernel_size=16, stride=8, chunk_size=4, n_blocks=1, n_intra=1, n_inter=1,
-                        n_heads=2, d_ffn=16)
+                        n_heads=2, d_ffn=16, positional_encoding="both")
 
     def __init__(self, config: SepformerConfig, spec: QuantSpec = FLOAT, splitter: bool = False,
                  residual_output: bool = False):
         super().__init__(config, spec, splitter, residual_output)
         c = config
-        self.length_multiple = self.min_length = c.stride * c.chunk_size
+        if c.layout == "fqss":
+            self.length_multiple = self.min_length = c.stride * c.chunk_size
+            padding = (c.kernel_size - c.stride) // 2
+        else:  # (T - kernel) / stride + 1 frames, the decoder gives T samples back
+            self.length_multiple, self.min_length, padding = c.stride, c.kernel_size, 0
         self.build_filterbank(c.n_filters, c.kernel_size, c.stride, lambda: SepformerMasker(c, spec), enc_act=True,
-                              padding=(c.kernel_size - c.stride) // 2)
+                              padding=padding)

@@ -10,7 +10,11 @@ from quantized layers only, so that its forward is its export (no emitter of its
 * LayerNorm over channels (QLayerNorm: the gLN's integer operations per frame), residual adds (QAdd).
 
 Layers are pre-LN (``normalize_before``, as the Sepformer recipe): ``x + MHA(LN(x))``, then ``x + FFN(LN(x))``,
-and the encoder ends with a LayerNorm.
+and the encoder ends with a LayerNorm. An optional sinusoidal positional encoding is added to the encoder's input
+(SpeechBrain's ``SBTransformerBlock(use_positional_encoding=True)``): ``QPositionalEncoding``, a constant table
+quantized to int8 (scale 1/127: its values are in [-1, 1]) and a quantized Add: a constant of ``length`` frames
+(the intra-chunk one, ``chunk_size`` frames), or a table of ``max_len`` frames whose first L the export cuts with
+constant operations when the length follows the input (the inter-chunk one, over the chunks).
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ import math
 import torch
 from torch import nn
 
-from fqss_edge.quant.layers import QAdd, QConv1d, QLayerNorm, QMatMul, QReLU, QSoftmax
+from fqss_edge.quant.layers import (QAdd, QConv1d, QLayerNorm, QMatMul, QPositionalEncoding, QReLU,
+                                    QSoftmax)
 from fqss_edge.quant.qtensor import QTensor
 from fqss_edge.quant.spec import QuantSpec
 
@@ -88,14 +93,18 @@ class QTransformerLayer(nn.Module):
 
 
 class QTransformerEncoder(nn.Module):
-    """``n_layers`` pre-LN layers and a final LayerNorm, ``[B, D, L] -> [B, D, L]``."""
+    """An optional positional encoding, ``n_layers`` pre-LN layers and a final LayerNorm, ``[B, D, L] -> [B, D, L]``."""
 
-    def __init__(self, n_layers: int, d_model: int, n_heads: int, d_ffn: int, spec: QuantSpec, eps: float = 1e-6):
+    def __init__(self, n_layers: int, d_model: int, n_heads: int, d_ffn: int, spec: QuantSpec, eps: float = 1e-6,
+                 pos_enc: QPositionalEncoding | None = None):
         super().__init__()
+        self.pos_enc = pos_enc
         self.layers = nn.ModuleList(QTransformerLayer(d_model, n_heads, d_ffn, spec, eps) for _ in range(n_layers))
         self.norm = QLayerNorm(d_model, spec, eps=eps)
 
     def forward(self, x: QTensor) -> QTensor:
+        if self.pos_enc is not None:
+            x = self.pos_enc(x)
         for layer in self.layers:
             x = layer(x)
         return self.norm(x)

@@ -100,3 +100,22 @@ def test_c_rejects_bad_input(c_separate, tiny_models, tmp_path):
     assert r.returncode != 0 and "mono 16-bit" in r.stderr
     r = subprocess.run([str(c_separate)], capture_output=True, text=True)
     assert r.returncode == 2 and "usage" in r.stderr
+
+
+def test_c_runs_a_sepformer_bit_for_bit(c_separate, tmp_path):
+    """A Sepformer .tflite (attention: BATCH_MATMUL, SOFTMAX; the positional encodings' CONCATENATION and
+    STRIDED_SLICE; the dual-path reshapes) through the C API, resized to the input's valid length."""
+    from fqss_edge.export.onnx import export_onnx
+    from fqss_edge.parity.synthetic import FQSS_QUANT_NORM8, calibrated_random_model, smoke_model
+
+    cfg = smoke_model("sepformer", sample_rate=SR)
+    model = calibrated_random_model(cfg, FQSS_QUANT_NORM8)
+    export_onnx(model, tmp_path / "model.onnx", config={"model": cfg, "quant": FQSS_QUANT_NORM8})
+    export(tmp_path / "model.onnx", tmp_path / "model.tflite")
+    x = pcm(1234, 3)  # padded to 1248 (a multiple of stride * chunk_size = 32), cropped back
+    sf.write(tmp_path / "mix.wav", x, SR, subtype="PCM_16")
+    got = np.stack([sf.read(p, dtype="int16")[0] for p in run_c(c_separate, tmp_path / "model.tflite",
+                                                                   tmp_path / "mix.wav", tmp_path / "mix")])
+    want = leveled(LiteRtBackend(kernels="xnnpack", threads=1).load(tmp_path / "model.tflite").run_int16, x)
+    assert got.shape == want.shape == (2, x.size)
+    assert np.array_equal(got, want), f"up to {np.abs(got.astype(int) - want).max()} LSB"

@@ -1,9 +1,14 @@
-"""Sepformer: typed config, the published recipe's size against SpeechBrain's module layout, the length rule.
-(Export, parity, CLI and streaming: tests/models/test_architectures.py, for every architecture; the transformer and
-dual-path pieces: tests/models/test_transformer.py.)"""
+"""Sepformer: typed config, the published recipe's size against SpeechBrain's module layout, the length rule, and
+what exports in which layout / positional encoding. (Export, parity, CLI and streaming of the default:
+tests/models/test_architectures.py, for every architecture; the transformer and dual-path pieces:
+tests/models/test_transformer.py; SpeechBrain's golden output: tests/models/test_import_speechbrain.py.)"""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+import numpy as np
 import pytest
 import torch
 
@@ -12,6 +17,9 @@ from fqss_edge.errors import FqssError
 from fqss_edge.models import Sepformer, SepformerConfig, build_model
 from fqss_edge.parity.synthetic import FQSS_QUANT_NORM8, smoke_model
 from fqss_edge.quant.tools import count_parameters
+
+sys.path.insert(0, str(Path(__file__).parent))  # tests use --import-mode=importlib
+from litert_ref import reference_equals_litert_ref  # noqa: E402
 
 
 def speechbrain_sepformer_parameters(n: int = 256, kernel: int = 16, n_src: int = 2, blocks: int = 2,
@@ -72,6 +80,11 @@ def test_smoke_model_quantized_keeps_every_tensor_int8():
     ("n_heads: 3", "model.n_heads: must divide n_filters (256)"),
     ("stride: 7", "model.stride: must be <= kernel_size (16) with kernel_size - stride even"),
     ("bn_chan: 3", "unknown key 'model.bn_chan'"),
+    ("layout: speechbrain\n  kernel_size: 20", "model.layout: speechbrain needs kernel_size = 2 * stride "
+                                               "(SpeechBrain's Encoder), not 20 and 8"),
+    ("n_filters: 7\n  n_heads: 1\n  positional_encoding: both", "model.positional_encoding: a sinusoidal encoding "
+                                                                 "needs an even n_filters, not 7"),
+    ("positional_encoding: inter", "model.positional_encoding"),
 ])
 def test_bad_keys_and_values_name_the_key(tmp_path, text, message):
     path = tmp_path / "run.yaml"
@@ -85,3 +98,57 @@ def test_config_defaults_are_the_published_recipe():
     c = SepformerConfig()
     assert (c.n_filters, c.kernel_size, c.stride, c.chunk_size, c.n_blocks, c.n_intra, c.n_inter, c.n_heads,
             c.d_ffn) == (256, 16, 8, 250, 2, 8, 8, 8, 1024)
+
+
+@pytest.mark.parametrize("pe, n", [("intra", 1200), ("both", 2000)])
+def test_positional_encodings_export_and_reference_equals_litert_ref(tmp_path, pe, n):
+    """The intra-chunk encoding is an int8 constant of ``chunk_size`` frames, the inter-chunk one a table of 2500
+    whose first S frames the graph cuts (CONCATENATION, STRIDED_SLICE): verified in the QDQ graph (the tables'
+    codes), onnxruntime <= 1 LSB of the simulation and reference == BUILTIN_REF on every tensor of the resizable
+    .tflite. (The smoke config, ``both``, runs the same checks at 1200 samples in test_architectures.py: S
+    follows the length.)"""
+    import onnx
+
+    from fqss_edge.export.onnx import export_onnx
+    from fqss_edge.export.tflite import export as export_tflite
+    from fqss_edge.parity.synthetic import calibrated_random_model, random_audio
+    from fqss_edge.runtimes import open_backend
+
+    model = calibrated_random_model(smoke_model("sepformer", positional_encoding=pe), FQSS_QUANT_NORM8)
+    export_onnx(model, tmp_path / "model.onnx")
+    tables = {i.name: i.data_type for i in onnx.load(tmp_path / "model.onnx").graph.initializer
+              if i.name.endswith("pos_enc.table")}
+    paths = ["intra"] if pe == "intra" else ["intra", "inter"]
+    assert tables == {f"masker.blocks.0.{p}.pos_enc.table": onnx.TensorProto.INT8 for p in paths}
+    export_tflite(tmp_path / "model.onnx", tmp_path / "model.tflite")
+    x = random_audio(1, n + 3, seed=7).numpy().reshape(-1)
+    with torch.no_grad():
+        ref = model(torch.from_numpy(x)[None])[0].numpy()
+    y = open_backend(tmp_path / "model.onnx", optimization="all").run(x).astype(np.float64)
+    assert np.abs(y - ref).max() * 32768 <= 1.0
+    t = model.valid_length(n)
+    pcm = np.clip(np.floor(random_audio(1, t, 5).numpy().reshape(1, -1) * 32768), -32768, 32767).astype(np.int16)
+    compared, ops = reference_equals_litert_ref((tmp_path / "model.tflite").read_bytes(), pcm)
+    assert len(compared) >= 10 and {"ADD", "CONCATENATION", "STRIDED_SLICE"} <= ops
+
+
+def test_speechbrain_layout_refuses_the_export_naming_the_reason(tmp_path):
+    from fqss_edge.export.onnx import export_onnx
+    from fqss_edge.parity.synthetic import calibrated_random_model
+
+    model = calibrated_random_model(smoke_model("sepformer", layout="speechbrain"), FQSS_QUANT_NORM8)
+    with pytest.raises(FqssError, match=r"^ONNX export: masker\.segment\.pad: SpeechBrain's segmentation pads and "
+                                        r"crops by a gap that follows the input length.* Sepformer exports with "
+                                        r"layout: fqss$"):
+        export_onnx(model, tmp_path / "model.onnx")
+    assert not (tmp_path / "model.onnx").exists()
+
+
+@pytest.mark.parametrize("pe", ["none", "intra", "both"])
+def test_speechbrain_layout_takes_any_multiple_of_the_stride(pe):
+    """No encoder padding: ``(T - kernel) / stride + 1`` frames, the segmentation's gap for any of them."""
+    model = build_model(smoke_model("sepformer", layout="speechbrain", positional_encoding=pe)).eval()
+    assert (model.length_multiple, model.min_length) == (8, 16)
+    for t in (16, 24, 8 * 37):
+        with torch.no_grad():
+            assert model(torch.rand(2, t) - 0.5).shape == (2, 2, t)

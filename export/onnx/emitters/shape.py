@@ -1,12 +1,14 @@
-"""QPad, QSlice, QConcat: ``DQ -> Pad | Slice | Concat -> Q`` with the input's own scale and zero point."""
+"""QPad, QSlice, QConcat: ``DQ -> Pad | Slice | Concat -> Q`` with the input's own scale and zero point. GapPad and
+LengthCrop (amounts that follow the input length) are refused, naming the reason."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from fqss_edge.errors import FqssError
 from fqss_edge.export.onnx.graph import GraphBuilder, TensorRef
 from fqss_edge.export.onnx.registry import register
-from fqss_edge.quant.layers import QConcat, QPad, QSlice
+from fqss_edge.quant.layers import GapPad, LengthCrop, QConcat, QPad, QSlice
 
 _END = np.iinfo(np.int64).max
 
@@ -38,3 +40,9 @@ def emit_concat(b: GraphBuilder, m: QConcat, name: str, *xs: TensorRef) -> Tenso
         return TensorRef(b.node("Concat", [x.name for x in xs], f"{name}/Concat", axis=m.dim))
     y = b.node("Concat", [b.dequantize(x, name) for x in xs], f"{name}/Concat", axis=m.dim)
     return b.quantize_with(y, xs[0].qparams, name)
+
+
+@register(GapPad, LengthCrop)
+def emit_length_dependent(b: GraphBuilder, m: GapPad | LengthCrop, name: str, *xs: TensorRef) -> TensorRef:
+    raise FqssError(f"ONNX export: {name}: SpeechBrain's segmentation pads and crops by a gap that follows the input "
+                    "length, which a graph with a dynamic time axis cannot hold; Sepformer exports with layout: fqss")

@@ -1,6 +1,6 @@
-"""``fqss-edge import``: a pretrained checkpoint (asteroid ConvTasNet / DPRNNTasNet / DPTNet, or a plain state
-dict) -> our self-describing float checkpoint, which ``train --method fqss --teacher``, ``export`` and ``eval``
-take."""
+"""``fqss-edge import``: a pretrained checkpoint (asteroid ConvTasNet / DPRNNTasNet / DPTNet, a SpeechBrain
+Sepformer state dict, or a plain state dict) -> our self-describing float checkpoint, which ``train --method fqss
+--teacher``, ``export`` and ``eval`` take."""
 
 from __future__ import annotations
 
@@ -17,13 +17,16 @@ EXAMPLES = """
 
   fqss-edge import ConvTasNet_Libri2Mix_sepclean_8k.pth -o convtasnet.safetensors     # asteroid model file
   fqss-edge import dprnn_state_dict.pth --config configs/dprnn.yaml -o dprnn.safetensors
+  fqss-edge import speechbrain_sepformer.pth --config sepformer_speechbrain.yaml -o sepformer.safetensors
   fqss-edge train -c configs/convtasnet_2spks_8k.yaml --method fqss --teacher convtasnet.safetensors -o runs/fqss
 
 """ + (
     "asteroid's model files (torch.save of model.serialize()) carry their model_args: the model config comes from "
-    "them, and --config (if given) must agree. A bare state dict (asteroid's or fqss-edge's key names; .pth / .pt / "
-    ".bin / .ckpt / .safetensors) needs --config. Files are read with torch.load(weights_only=True): pickled code "
-    "is refused.\n"
+    "them, and --config (if given) must agree. A bare state dict (asteroid's, SpeechBrain Sepformer's or "
+    "fqss-edge's key names; .pth / .pt / .bin / .ckpt / .safetensors) needs --config. SpeechBrain Sepformer: "
+    "encoder.* / masknet.* / decoder.* (a pretrained model's three .ckpt files merged under those prefixes), "
+    "reproduced by a config with layout: speechbrain and positional_encoding: both. Files are read with "
+    "torch.load(weights_only=True): pickled code is refused.\n"
 )
 
 
@@ -31,6 +34,7 @@ class Arch(str, Enum):
     convtasnet = "convtasnet"
     dprnn = "dprnn"
     dptnet = "dptnet"
+    sepformer = "sepformer"
 
 
 def register(app: typer.Typer) -> None:

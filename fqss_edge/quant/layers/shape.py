@@ -3,6 +3,9 @@
 They hold no quantizer: the output keeps the input's scale and zero point (a zero pad is the zero point's code,
 exact), as the runtimes' PAD, STRIDED_SLICE and CONCATENATION do with identical input and output quantization.
 The tracer records only views and transposes between layers, so these operations are layers of their own.
+
+``GapPad`` and ``LengthCrop`` (SpeechBrain's dual-path segmentation for any length) pad / crop by amounts that
+follow the input length: float and simulation only (their emitter refuses the export, naming the reason).
 """
 
 from __future__ import annotations
@@ -58,3 +61,25 @@ class QConcat(nn.Module):
     def forward(self, *xs: QTensor) -> QTensor:
         _same_params(list(xs))
         return xs[0].with_value(torch.cat([x.value for x in xs], dim=self.dim))
+
+
+class GapPad(nn.Module):
+    """SpeechBrain's segmentation padding of ``[B, N, L]`` for any ``L``: ``K / 2`` zeros before, ``K / 2 + gap``
+    after (``gap = K - (K / 2 + L % K) % K``), so that the padded length is a multiple of ``K / 2`` chunks."""
+
+    def __init__(self, chunk_size: int):
+        super().__init__()
+        if chunk_size < 2 or chunk_size % 2:
+            raise ValueError(f"GapPad: chunk_size must be even and >= 2, not {chunk_size}")
+        self.chunk_size, self.hop = chunk_size, chunk_size // 2
+
+    def forward(self, x: QTensor) -> QTensor:
+        gap = self.chunk_size - (self.hop + x.value.shape[-1] % self.chunk_size) % self.chunk_size
+        return x.with_value(F.pad(x.value, (self.hop, self.hop + gap)))
+
+
+class LengthCrop(nn.Module):
+    """``x[..., :L]`` with ``L`` the length of ``like`` (the overlap-add's output back to the segmented length)."""
+
+    def forward(self, x: QTensor, like: QTensor) -> QTensor:
+        return x.with_value(x.value[..., : like.value.shape[-1]])

@@ -19,8 +19,8 @@ from fqss_edge.export.onnx.metadata import island_props
 from fqss_edge.export.onnx.registry import emit
 from fqss_edge.export.onnx.verify import check_qdq_graph
 from fqss_edge.quant.layers import (InputQuant, InputSplitter, QAdd, QConv1d, QConvTranspose1d, QGlobalLayerNorm,
-                                    QLayerNorm, QMatMul, QMul, QPad, QPReLU, QReLU, QSigmoid, QSlice, QSoftmax,
-                                    QSub, QTanh, ResidualOutput)
+                                    QLayerNorm, QMatMul, QMul, QPad, QPositionalEncoding, QPReLU, QReLU, QSigmoid,
+                                    QSlice, QSoftmax, QSub, QTanh, ResidualOutput)
 from fqss_edge.quant.layers.io import BYTE_SCALE
 from fqss_edge.quant.spec import QuantSpec
 from fqss_edge.quant.tools import observation
@@ -109,6 +109,8 @@ CASES = {
                                                [(1, 6, T)]),
     "QMatMul": lambda: OneLayer(QMatMul(SPEC), [(2, 5, 7), (2, 7, 9)]),
     "QSoftmax": lambda: OneLayer(QSoftmax(SPEC), [(2, 9, 7)]),
+    "QPositionalEncoding": lambda: OneLayer(QPositionalEncoding(6, SPEC, length=T), [(3, 6, T)]),
+    "QPositionalEncoding-any-length": lambda: OneLayer(QPositionalEncoding(6, SPEC), [(3, 6, T)]),
     "QPad": lambda: OneLayer(QPad(3, 5), [(1, 4, T)]),
     "QSlice-tail": lambda: OneLayer(QSlice(2, 0, -6), [(1, 4, T)]),
     "QSlice-rank4": lambda: OneLayer(QSlice(3, 4, None), [(1, 4, 3, 8)]),
