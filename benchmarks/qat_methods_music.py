@@ -40,7 +40,11 @@ def main() -> int:
     ap.add_argument("--speech", type=Path, help="extracted asterisk recordings (only to render --data)")
     ap.add_argument("--float-epochs", type=int, default=8)
     ap.add_argument("--qat-epochs", type=int, default=2)
+    ap.add_argument("--float-steps", type=int, default=None, help="cap on float steps per epoch")
     ap.add_argument("--qat-steps", type=int, default=None, help="cap on QAT steps per epoch")
+    ap.add_argument("--train-tracks", type=int, default=12, help="tracks to render (only to render --data)")
+    ap.add_argument("--test-tracks", type=int, default=4)
+    ap.add_argument("--seconds", type=float, default=20.0, help="track length to render")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -49,7 +53,8 @@ def main() -> int:
         if args.speech is None:
             sys.exit(f"{args.data}: no rendered set; pass --speech DIR to render one")
         subprocess.run([sys.executable, str(ROOT / "scripts" / "build_music_fixture.py"), "-o", str(args.data),
-                        "--speech", str(args.speech)], check=True)
+                        "--speech", str(args.speech), "--train", str(args.train_tracks), "--test",
+                        str(args.test_tracks), "--seconds", str(args.seconds)], check=True)
     cfg = load_config(args.config).with_data_root(args.data)
     runs, results, timings, json_dirs = args.work / "runs", {}, {}, {}
     for method, teacher in PLAN:
@@ -57,7 +62,8 @@ def main() -> int:
         if out.exists():
             shutil.rmtree(out)
         epochs = args.float_epochs if method == "float" else (1 if method == "ptq" else args.qat_epochs)
-        steps = {} if method == "float" or args.qat_steps is None else {"max_steps_per_epoch": args.qat_steps}
+        cap = args.float_steps if method == "float" else args.qat_steps
+        steps = {} if cap is None else {"max_steps_per_epoch": cap}
         t0 = time.time()
         train(cfg.updated(train={"epochs": epochs, **steps}), method, out,
               runs / teacher / "best.safetensors" if teacher else None, resume=False, progress=sys.stderr.isatty())
@@ -81,7 +87,8 @@ def main() -> int:
              f"Data: `{args.data.name}`, rendered by scripts/build_music_fixture.py (fluidsynth + FluidR3 GM, "
              f"sonic-pi drum samples, asterisk speech as vocals; 44.1 kHz stereo, exact stems); "
              f"{len(record['test_tracks'])} test tracks, test voice not in train.  ",
-             f"Budget (short: 2 shared CPU cores): float {args.float_epochs} epochs; PTQ 1 calibration epoch; "
+             f"Budget (short: 2 CPU cores shared with other jobs): float {args.float_epochs} epochs"
+             f"{f' of at most {args.float_steps} steps' if args.float_steps else ''}; PTQ 1 calibration epoch; "
              f"QAT {args.qat_epochs} epochs{f' of at most {args.qat_steps} steps' if args.qat_steps else ''} from the "
              f"float model (batch {cfg.train.batch_size}, {cfg.train.segment_seconds} s segments, loss "
              f"{cfg.train.loss}). Train time per method below.  ",
