@@ -173,3 +173,14 @@ def test_parity_scores_each_stereo_stem_in_order(tmp_path):
     for rt in report.runtimes:
         assert [o.output for o in rt.outputs] == STEMS
         assert rt.overall.pct_within_1lsb > 99.9 and abs(rt.overall.delta_si_sdr_db) < 0.05, rt
+
+
+def test_float_export_computes_the_float_stereo_model(tmp_path):
+    model = calibrated_random_model(smoke_model("convtasnet", **STEREO), None)
+    export_onnx(model, tmp_path / "float.onnx")
+    export_tflite(tmp_path / "float.onnx", tmp_path / "float.tflite")
+    x = _stereo(1000, 2)
+    with torch.no_grad():
+        ref = model(torch.from_numpy(x)[None])[0].numpy()
+    for path in ("float.onnx", "float.tflite"):
+        np.testing.assert_allclose(open_backend(tmp_path / path).run(x), ref, atol=1e-4, err_msg=path)
