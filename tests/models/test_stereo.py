@@ -11,11 +11,14 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 import torch
 
 from fqss_edge.config import load_config, shipped_config
+from fqss_edge.errors import FqssError
 from fqss_edge.export.onnx import export_onnx
+from fqss_edge.export.onnx.audio_decoder import with_audio_decoder
 from fqss_edge.export.tflite import export as export_tflite
 from fqss_edge.models import build_model
 from fqss_edge.models.io import load_model
@@ -184,3 +187,10 @@ def test_float_export_computes_the_float_stereo_model(tmp_path):
         ref = model(torch.from_numpy(x)[None])[0].numpy()
     for path in ("float.onnx", "float.tflite"):
         np.testing.assert_allclose(open_backend(tmp_path / path).run(x), ref, atol=1e-4, err_msg=path)
+
+
+def test_audio_decoder_export_refuses_a_stereo_model(exported):
+    """onnxruntime-extensions' AudioDecoder averages stereo to mono: no such export of a stereo model."""
+    _, d = exported
+    with pytest.raises(FqssError, match="2-channel; onnxruntime-extensions' AudioDecoder averages stereo to mono"):
+        with_audio_decoder(onnx.load(str(d / "model.onnx")), open_backend(d / "model.onnx").io_contract)
