@@ -34,7 +34,8 @@ PLAN = (("float", None), ("ptq", "float"), ("vanilla", "float"), ("fqss", "float
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--config", type=lambda p: Path(p).resolve(), default=ROOT / "configs" / "convtasnet_music_tiny.yaml")
+    ap.add_argument("--config", type=lambda p: Path(p).resolve(),
+                    default=ROOT / "configs" / "convtasnet_music_tiny.yaml")
     ap.add_argument("--data", type=Path, default=ROOT / "benchmarks" / "work" / "music")
     ap.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "work" / "qat_methods_music")
     ap.add_argument("--speech", type=Path, help="extracted asterisk recordings (only to render --data)")
@@ -46,6 +47,8 @@ def main() -> int:
     ap.add_argument("--test-tracks", type=int, default=4)
     ap.add_argument("--seconds", type=float, default=20.0, help="track length to render")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--reuse-float", action="store_true",
+                    help="keep WORK/runs/float (a float run of an earlier invocation) instead of training it again")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     started = time.time()
@@ -57,8 +60,16 @@ def main() -> int:
                         str(args.test_tracks), "--seconds", str(args.seconds)], check=True)
     cfg = load_config(args.config).with_data_root(args.data)
     runs, results, timings, json_dirs = args.work / "runs", {}, {}, {}
+    reused = None
     for method, teacher in PLAN:
         out = runs / method
+        if method == "float" and args.reuse_float and (out / "best.safetensors").exists():
+            reused = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines() if line.strip()]
+            timings[method] = round(sum(r.get("seconds") or 0 for r in reused), 1)
+            json_dirs[method] = args.work / "museval" / method
+            results[method] = run_museval(out / "best.safetensors", args.data, json_dir=json_dirs[method]).median
+            print(method, "reused", {s: round(v["SDR"], 2) for s, v in results[method].items()}, flush=True)
+            continue
         if out.exists():
             shutil.rmtree(out)
         epochs = args.float_epochs if method == "float" else (1 if method == "ptq" else args.qat_epochs)
@@ -76,7 +87,9 @@ def main() -> int:
     record = {"command": "python benchmarks/qat_methods_music.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
               "config": str(args.config.relative_to(ROOT)), "args": {k: str(v) for k, v in vars(args).items()},
               "metric": "museval BSSEval v4: median over 1 s windows, then over test tracks (dB)",
-              "results": results, "train_seconds": timings, "total_seconds": round(time.time() - started, 1),
+              "results": results, "train_seconds": timings,
+              "float_reused": None if reused is None else {"epochs": len(reused), "metrics": reused},
+              "total_seconds": round(time.time() - started, 1),
               "test_tracks": sorted(p.name for p in (args.data / "test").iterdir()),
               "machine": f"{platform.machine()} {platform.processor()}", "torch": torch.__version__}
     out_dir = ROOT / "benchmarks" / "results"
@@ -92,6 +105,8 @@ def main() -> int:
              f"QAT {args.qat_epochs} epochs{f' of at most {args.qat_steps} steps' if args.qat_steps else ''} from the "
              f"float model (batch {cfg.train.batch_size}, {cfg.train.segment_seconds} s segments, loss "
              f"{cfg.train.loss}). Train time per method below.  ",
+             *([f"The float model is the one an earlier invocation trained ({len(reused)} epoch(s) logged in its "
+                f"metrics.jsonl; --reuse-float).  "] if reused is not None else []),
              f"Metric: {record['metric']}; SDR per stem first, then SIR / ISR / SAR.", "",
              "| method | " + " | ".join(f"{s} SDR" for s in stems) + " | train time (s) |",
              "|---|" + "---:|" * (len(stems) + 1)]

@@ -11,7 +11,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, model_validator
 
-__all__ = ["Section", "ModelConfigBase", "PosInt", "NonNegInt", "PosFloat", "NonNegFloat", "Dim", "Count", "SourceName", "check_source_names", "replace",
+__all__ = ["Section", "ModelConfigBase", "PosInt", "NonNegInt", "PosFloat", "NonNegFloat", "Dim", "Count", "SourceName",
+           "check_source_names", "replace",
            "MAX_DIM"]
 
 

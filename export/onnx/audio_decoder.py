@@ -88,8 +88,9 @@ def with_audio_decoder(model: onnx.ModelProto, contract: IoContract) -> onnx.Mod
     L the decoded length. Its metadata: the exported model's, and ``fqss.audio_decoder`` (JSON). A stereo model is
     refused: onnxruntime-extensions' decoder averages the channels to mono."""
     if contract.audio_channels != 1:
-        raise FqssError(f"--with-audio-decoder: the model is {contract.audio_channels}-channel; onnxruntime-extensions' "
-                        "AudioDecoder averages stereo to mono (separate the file with `fqss-edge separate`)")
+        raise FqssError(f"--with-audio-decoder: the model is {contract.audio_channels}-channel; "
+                        "onnxruntime-extensions' AudioDecoder averages stereo to mono (separate the file with "
+                        "`fqss-edge separate`)")
     m = onnx.ModelProto()
     m.CopyFrom(model)
     g = m.graph

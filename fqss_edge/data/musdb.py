@@ -1,7 +1,8 @@
 """MUSDB18-HQ: ``ROOT/{train,test}/<track>/{mixture,drums,bass,other,vocals}.wav``, 44.1 kHz stereo.
 
-Files are ``.wav`` (MUSDB18-HQ) or ``.flac`` (the shipped test fixture). Splits: ``train`` is ``ROOT/train`` without musdb's 14 standard validation tracks (``VALIDATION_TRACKS``, as the
-``musdb`` package lists them), ``valid`` is those tracks. A folder that holds none of them (a rendered fixture)
+Files are ``.wav`` (MUSDB18-HQ) or ``.flac`` (the shipped test fixture). Splits: ``train`` is ``ROOT/train``
+without musdb's 14 standard validation tracks (``VALIDATION_TRACKS``, as the ``musdb`` package lists them),
+``valid`` is those tracks. A folder that holds none of them (a rendered fixture)
 holds out its last ``max(1, n // 8)`` tracks (sorted by name) as ``valid`` instead. ``test`` is ``ROOT/test``.
 
 Items: mixture ``[C, T]`` and sources ``[n_stems * C, T]``, source-major in ``STEMS`` order (drums, bass, other,
@@ -19,10 +20,11 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+import soxr
 import torch
 
 from fqss_edge.audio import read_wav
-from fqss_edge.data.common import SeparationDataset, normalize_peak
+from fqss_edge.data.common import Item, SeparationDataset, normalize_peak
 from fqss_edge.errors import FqssError
 
 STEMS = ("drums", "bass", "other", "vocals")
@@ -125,8 +127,6 @@ class MusdbDataset(SeparationDataset):
         data, _ = sf.read(str(path), start=start, frames=frames, dtype="float32", always_2d=True, fill_value=0.0)
         data = data.T
         if self.sample_rate != RATE:
-            import soxr
-
             data = soxr.resample(data.T, RATE, self.sample_rate, quality="HQ").T
         return np.ascontiguousarray(data, dtype=np.float32)
 
@@ -155,7 +155,7 @@ class MusdbDataset(SeparationDataset):
         sources = np.concatenate(stems)
         return sources.reshape(len(STEMS), CHANNELS, -1).sum(0), sources
 
-    def __getitem__(self, index: int):  # noqa: ANN204 (Item)
+    def __getitem__(self, index: int) -> Item:
         if self.train_segment is None:
             mix, sources, name = self.load(index)
         else:

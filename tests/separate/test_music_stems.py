@@ -102,8 +102,8 @@ def test_cli_refuses_more_channels_than_a_stereo_model_takes(model, tmp_path, ca
     code = main(["separate", str(tmp_path / "surround.wav"), "--model", str(model), "-o", str(tmp_path / "out"),
                  "-q"])
     err = capsys.readouterr().err.strip().splitlines()
-    assert code == 2 and err == [f"error: {tmp_path / 'surround.wav'}: 3 channels; the model is stereo: it takes mono or "
-                                 f"stereo files"]
+    assert code == 2 and err == [f"error: {tmp_path / 'surround.wav'}: 3 channels; the model is stereo: it takes "
+                                 f"mono or stereo files"]
     assert not (tmp_path / "out").exists()
 
 
