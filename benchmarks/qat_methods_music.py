@@ -46,6 +46,9 @@ def main() -> int:
     ap.add_argument("--train-tracks", type=int, default=12, help="tracks to render (only to render --data)")
     ap.add_argument("--test-tracks", type=int, default=4)
     ap.add_argument("--seconds", type=float, default=20.0, help="track length to render")
+    ap.add_argument("--batch-size", type=int, default=None, help="override train.batch_size")
+    ap.add_argument("--segment-seconds", type=float, default=None, help="override train.segment_seconds")
+    ap.add_argument("--calib-batches", type=int, default=None, help="override quant.calib_batches")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--reuse-float", action="store_true",
                     help="keep WORK/runs/float (a float run of an earlier invocation) instead of training it again")
@@ -59,6 +62,9 @@ def main() -> int:
                         "--speech", str(args.speech), "--train", str(args.train_tracks), "--test",
                         str(args.test_tracks), "--seconds", str(args.seconds)], check=True)
     cfg = load_config(args.config).with_data_root(args.data)
+    overrides = {"batch_size": args.batch_size, "segment_seconds": args.segment_seconds}
+    cfg = cfg.updated(train={k: v for k, v in overrides.items() if v is not None},
+                      quant={} if args.calib_batches is None else {"calib_batches": args.calib_batches})
     runs, results, timings, json_dirs = args.work / "runs", {}, {}, {}
     reused = None
     for method, teacher in PLAN:
