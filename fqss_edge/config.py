@@ -66,7 +66,8 @@ class TrainConfig(Section):
     lr: PosFloat = 1e-3
     segment_seconds: PosFloat = 3.0
     grad_clip: PosFloat = 5.0
-    loss: Literal["si_sdr", "mse"] = "si_sdr"  # PIT SI-SDR (masking models) or PIT MSE (waveform regression)
+    # PIT SI-SDR (masking models), PIT MSE (waveform regression), or L1 of named sources in order (music stems)
+    loss: Literal["si_sdr", "mse", "l1"] = "si_sdr"
     kd_lambda: NonNegFloat = 0.1  # weight of the knowledge-distillation term (FQSS)
     plateau_patience: NonNegInt = 3  # epochs without improvement before the LR is halved
     early_stop_patience: PosInt = 10
@@ -114,8 +115,14 @@ class RunConfig(Section):
             raise _validation_error("config", e) from None
 
     def with_data_root(self, root: str | Path) -> "RunConfig":
-        """``data`` from one folder holding train/ valid/ (and test/, if present)."""
+        """``data`` from one folder holding train/ valid/ (and test/, if present); MUSDB18-HQ (train/ test/ of
+        track folders): valid is train/ (its standard validation tracks, ``fqss_edge.data.musdb``)."""
+        from fqss_edge.data.musdb import is_musdb_root
+
         r = Path(root).absolute()
+        if is_musdb_root(r):
+            return self.updated(data={"train": str(r / "train"), "valid": str(r / "train"),
+                                      "test": str(r / "test") if (r / "test").exists() else None})
         return self.updated(data={"train": str(r / "train"), "valid": str(r / "valid"),
                                   "test": str(r / "test") if (r / "test").exists() else None})
 

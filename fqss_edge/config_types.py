@@ -9,9 +9,10 @@ from __future__ import annotations
 import math
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, model_validator
 
-__all__ = ["Section", "ModelConfigBase", "PosInt", "NonNegInt", "PosFloat", "NonNegFloat", "Dim", "Count", "replace",
+__all__ = ["Section", "ModelConfigBase", "PosInt", "NonNegInt", "PosFloat", "NonNegFloat", "Dim", "Count", "SourceName",
+           "check_source_names", "replace",
            "MAX_DIM"]
 
 
@@ -39,6 +40,16 @@ NonNegFloat = Annotated[float, AfterValidator(_non_negative)]
 MAX_DIM = 65536  # channels, kernel sizes and strides of a model: far above any real one, far below an OOM
 Dim = Annotated[StrictInt, Field(le=MAX_DIM), AfterValidator(_positive)]
 Count = Annotated[StrictInt, Field(le=64), AfterValidator(_positive)]  # layers, blocks, repeats, sources
+# a source name becomes part of a file name (<mix>_<source>.wav): no separators, no leading dot
+SourceName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+
+
+def check_source_names(names: list[str], n_src: int) -> None:
+    """``ValueError`` unless ``names`` is empty or one distinct name per source."""
+    if names and len(names) != n_src:
+        raise ValueError(f"source_names: {len(names)} names for n_src {n_src}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"source_names: repeated names {names}")
 
 
 class Section(BaseModel):
@@ -53,6 +64,15 @@ class ModelConfigBase(Section):
     name: str
     n_src: Count = 2
     sample_rate: Annotated[StrictInt, Field(le=768_000), AfterValidator(_positive)] = 8000
+    # 1 (mono) or 2 (stereo): the model maps [B, audio_channels, T] to [B, n_src * audio_channels, T]
+    audio_channels: Annotated[StrictInt, Field(ge=1, le=2)] = 1
+    # the sources' names (file names of ``separate``; [] = s1, s2, ...): one per source, e.g. drums, bass, ...
+    source_names: list[SourceName] = []
+
+    @model_validator(mode="after")
+    def _one_name_per_source(self) -> "ModelConfigBase":
+        check_source_names(self.source_names, self.n_src)
+        return self
 
 
 def replace(section: Section, **changes: object) -> Section:

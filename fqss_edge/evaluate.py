@@ -28,16 +28,22 @@ class UttScore:
 
 
 def score_utterance(est: torch.Tensor, ref: torch.Tensor, mix: torch.Tensor, utt_id: str = "",
-                    with_sdr: bool = True, sample_rate: int | None = None) -> UttScore:
-    """est, ref: [S, T]; mix: [T]. PIT over sources; SDR is BSS-eval SDR of the PIT-paired estimates; with a
-    ``sample_rate``, also STOI and PESQ of the paired estimates (NaN where unavailable).
+                    with_sdr: bool = True, sample_rate: int | None = None, pit: bool = True) -> UttScore:
+    """est, ref: [S, T] (stereo: [S * C, T], source-major); mix: [T] (or [C, T]). PIT over sources (``pit=False``:
+    named sources, paired in order); SDR is BSS-eval SDR of the paired estimates; with a ``sample_rate``, also
+    STOI and PESQ of the paired estimates (NaN where unavailable).
     A silent reference source leaves every metric of the utterance undefined (NaN), never an error."""
     est_b, ref_b = est.unsqueeze(0).double(), ref.unsqueeze(0).double()
     if bool((ref_b.abs().amax(-1) == 0).any()):
         return UttScore(utt_id, math.nan, math.nan, math.nan)
-    best, perm = pit_si_sdr(est_b, ref_b)
+    if pit:
+        best, perm = pit_si_sdr(est_b, ref_b)
+    else:
+        perm = torch.arange(ref.shape[0]).unsqueeze(0)
+        best = si_sdr(est_b, ref_b).mean(-1)
     si = best[0]
-    si_mix = si_sdr(mix.double().expand_as(ref).unsqueeze(0), ref_b).mean()
+    m = mix.double().reshape(-1, mix.shape[-1])
+    si_mix = si_sdr(m.repeat(ref.shape[0] // m.shape[0], 1).unsqueeze(0), ref_b).mean()
     paired = reorder(est_b, perm)[0]
     sdr = float(bss_sdr(paired, ref_b[0]).mean()) if with_sdr else math.nan
     score = UttScore(utt_id, float(si), float(si - si_mix), sdr)
@@ -50,11 +56,12 @@ def score_utterance(est: torch.Tensor, ref: torch.Tensor, mix: torch.Tensor, utt
 @torch.no_grad()
 def evaluate(separate: Callable[[torch.Tensor], torch.Tensor], items: Iterable[tuple[torch.Tensor, torch.Tensor, str]],
              with_sdr: bool = True, on_item: Callable[[UttScore], None] | None = None,
-             sample_rate: int | None = None) -> list[UttScore]:
-    """``separate`` maps a mixture [T] to sources [S, T]; ``sample_rate``: also STOI and PESQ."""
+             sample_rate: int | None = None, pit: bool = True) -> list[UttScore]:
+    """``separate`` maps a mixture [T] to sources [S, T]; ``sample_rate``: also STOI and PESQ; ``pit=False``: named
+    sources, paired in order."""
     scores = []
     for mix, ref, utt_id in items:
-        s = score_utterance(separate(mix), ref, mix, utt_id, with_sdr, sample_rate)
+        s = score_utterance(separate(mix), ref, mix, utt_id, with_sdr, sample_rate, pit)
         scores.append(s)
         if on_item is not None:
             on_item(s)
@@ -78,4 +85,4 @@ def scores_as_dicts(scores: list[UttScore]) -> list[dict]:
 
 def model_separator(model: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
     model.eval()
-    return lambda mix: model(mix.view(1, -1))[0]
+    return lambda mix: model(mix.unsqueeze(0))[0]  # [T] -> [1, T]; [C, T] -> [1, C, T]

@@ -82,7 +82,7 @@ def _largest_activation_per_sample(config_json: str) -> float:
         model = build_model(cfg, None)
     mode = _Largest()
     with torch.no_grad(), mode:
-        model(torch.zeros(1, n, device="meta"))
+        model(torch.zeros(1, int(cfg.get("audio_channels", 1)), n, device="meta"))
     return mode.largest / n
 
 

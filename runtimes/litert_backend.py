@@ -128,7 +128,8 @@ class LiteRtBackend:
 
     def _check_tensors(self, p: Path) -> None:
         """The model is the one its metadata describes (metadata copied onto another model is refused): one
-        input [1, T] and one output [n_src, T] (or [1, n_src, T]) with the metadata's names and I/O type."""
+        input [1, T] (stereo: [1, C, T]) and one output [n_src * C, T] (or [1, n_src * C, T]) with the metadata's
+        names and I/O type."""
         ins, outs = self._it.get_input_details(), self._it.get_output_details()
         c = self.io_contract
         want = {"int16": np.int16, "float32": np.float32}[self.meta["io"]]
@@ -138,8 +139,10 @@ class LiteRtBackend:
                        f"{c.input_name!r} -> {c.output_name!r}")
         elif ins[0]["dtype"] != want or outs[0]["dtype"] != want:
             problem = f"I/O type {np.dtype(ins[0]['dtype']).name}, the metadata says {self.meta['io']}"
-        elif len(ins[0]["shape"]) != 2 or len(outs[0]["shape"]) not in (2, 3) or outs[0]["shape"][-2] != c.n_src:
-            problem = f"shapes {list(ins[0]['shape'])} -> {list(outs[0]['shape'])}, expected [1, T] -> [{c.n_src}, T]"
+        elif (list(ins[0]["shape"][:-1]) != self._input_shape(1)[:-1] or len(outs[0]["shape"]) not in (2, 3)
+              or outs[0]["shape"][-2] != c.output_channels):
+            problem = (f"shapes {list(ins[0]['shape'])} -> {list(outs[0]['shape'])}, expected "
+                       f"{self._input_shape('T')} -> [{c.output_channels}, T]")
         if problem:
             raise FqssError(f"{p}: {problem}; metadata copied from another model?")
 
@@ -173,37 +176,46 @@ class LiteRtBackend:
             raise FqssError(f"{self.path}: LiteRT failed ({_one_line(e)})") from None
         return x.shape[-1]
 
+    def _input_shape(self, t: Any) -> list[Any]:
+        """The input tensor's shape for length ``t``: [1, t] (mono) or [1, C, t]."""
+        c = self.io_contract.audio_channels
+        return [1, t] if c == 1 else [1, c, t]
+
     def _padded(self, x: np.ndarray) -> np.ndarray:
-        """[T] -> [1, T'] zero-padded to the contract's valid length."""
-        padded = np.zeros((1, self.io_contract.valid_length(x.shape[0])), dtype=x.dtype)
-        padded[0, :x.shape[0]] = x
+        """[T] (or [C, T]) -> [1, T'] (or [1, C, T']) zero-padded to the contract's valid length."""
+        padded = np.zeros(self._input_shape(self.io_contract.valid_length(x.shape[-1])), dtype=x.dtype)
+        padded[..., :x.shape[-1]] = x
         return padded
 
     def _invoke_padded(self, x: np.ndarray) -> np.ndarray:
-        """[T] -> the model's output [S, T]: zero-padded to the contract's valid length, run, cropped back (a
-        fixed-length model: in windows of its length)."""
+        """[T] (or [C, T]) -> the model's output [S, T] (or [S * C, T]): zero-padded to the contract's valid
+        length, run, cropped back (a fixed-length model: in windows of its length)."""
         fixed = self.io_contract.fixed_length
-        if fixed and x.shape[0] > fixed:
+        if fixed and x.shape[-1] > fixed:
             return run_in_windows(self._invoke_padded, x, fixed)
         y = self._invoke(self._padded(x))
-        return np.ascontiguousarray(y.reshape(y.shape[0], -1)[:, :x.shape[0]])
+        return np.ascontiguousarray(y.reshape(self.io_contract.output_channels, -1)[:, :x.shape[-1]])
 
     def run_int16(self, pcm: np.ndarray) -> np.ndarray:
-        """int16 PCM [T] (or [1, T]) -> int16 PCM [S, T]."""
+        """int16 PCM [T] (or [1, T]; stereo [C, T]) -> int16 PCM [S, T] (stereo [S * C, T], source-major)."""
         p = np.asarray(pcm)
-        if p.ndim == 2 and p.shape[0] == 1:
+        c = self.io_contract.audio_channels
+        if c == 1 and p.ndim == 2 and p.shape[0] == 1:
             p = p[0]
-        if p.ndim != 1 or p.size == 0 or p.dtype != np.int16:
-            raise FqssError(f"run_int16 needs int16 PCM [T], got {p.dtype} {p.shape}")
+        want = (c,) if c > 1 else ()
+        if p.ndim != len(want) + 1 or p.shape[:-1] != want or p.size == 0 or p.dtype != np.int16:
+            raise FqssError(f"run_int16 needs int16 PCM [{', '.join(map(str, want + ('T',)))}], got {p.dtype} "
+                            f"{p.shape}")
         if self.meta.get("io") == "float32":  # (no model loaded: _invoke_padded says so)
             y = self._invoke_padded(p.astype(np.float32) / np.float32(32768.0))
             return np.clip(np.floor(y.astype(np.float64) * 32768.0 + 0.5), -32768, 32767).astype(np.int16)
         return self._invoke_padded(p)
 
     def run(self, waveform: np.ndarray) -> np.ndarray:
-        """float32 [T] in [-1, 1) -> float32 [S, T]. An integer model takes the waveform as 16-bit PCM
-        (floor(32768 x), as the model's input splitter reads it); a float32 model takes it as it is."""
-        w = as_waveform(waveform)
+        """float32 [T] (stereo [C, T]) in [-1, 1) -> float32 [S, T] (stereo [S * C, T]). An integer model takes
+        the waveform as 16-bit PCM (floor(32768 x), as the model's input splitter reads it); a float32 model takes it
+        as it is."""
+        w = as_waveform(waveform, self.io_contract.audio_channels)
         if self.precision == "float32":
             return self._invoke_padded(w.astype(np.float32)).astype(np.float32, copy=False)
         pcm = _to_pcm16(w)
@@ -235,7 +247,7 @@ class LiteRtBackend:
         if fixed and np.asarray(waveform).shape[-1] > fixed:
             raise FqssError(f"{self.path}: per-layer codes of a model exported at length {fixed} need an input of "
                             f"at most {fixed} samples (got {np.asarray(waveform).shape[-1]})")
-        pcm = _to_pcm16(as_waveform(waveform))
+        pcm = _to_pcm16(as_waveform(waveform, self.io_contract.audio_channels))
         x = pcm if self.meta.get("io") != "float32" else pcm.astype(np.float32) / np.float32(32768.0)
         self._debug_length = self._invoke_on(it, self._padded(x), self._debug_length)
         out: dict[str, np.ndarray] = {}

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, ValidationError, model_validator
 
-from fqss_edge.config_types import MAX_DIM
+from fqss_edge.config_types import MAX_DIM, SourceName, check_source_names
 from fqss_edge.errors import FqssError
 from fqss_edge.yaml_io import short_repr
 
@@ -31,8 +31,6 @@ def _finite_positive(v: float) -> float:
 
 Dim = Annotated[StrictInt, Field(ge=1, le=MAX_DIM)]
 Name = Annotated[str, Field(min_length=1, max_length=256)]
-# source names become file names (<mix>_<source>.wav): no separators, no leading dot
-SourceName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 
 
 class _Strict(BaseModel):
@@ -48,13 +46,11 @@ class ContractFields(_Strict):
     input_name: Name = "mixture"
     output_name: Name = "sources"
     output_lsb: Annotated[float, AfterValidator(_finite_positive)] = 1.0 / 32768.0
+    audio_channels: Annotated[StrictInt, Field(ge=1, le=2)] = 1  # files exported before stereo: mono
 
     @model_validator(mode="after")
     def _names_match_sources(self) -> "ContractFields":
-        if self.source_names and len(self.source_names) != self.n_src:
-            raise ValueError(f"source_names: {len(self.source_names)} names for n_src {self.n_src}")
-        if len(set(self.source_names)) != len(self.source_names):
-            raise ValueError(f"source_names: repeated names {self.source_names}")
+        check_source_names(self.source_names, self.n_src)
         return self
 
 

@@ -64,9 +64,10 @@ def _check_graph(proto: onnx.ModelProto, contract: IoContract, path: str | Path)
                         f"are not the ones its metadata describes ({contract.input_name!r} -> "
                         f"{contract.output_name!r}); metadata copied from another model?")
     dims = outputs[0].type.tensor_type.shape.dim
-    if len(dims) >= 2 and dims[1].HasField("dim_value") and dims[1].dim_value != contract.n_src:
+    if len(dims) >= 2 and dims[1].HasField("dim_value") and dims[1].dim_value != contract.output_channels:
+        stereo = f" x {contract.audio_channels} channels" if contract.audio_channels > 1 else ""
         raise FqssError(f"{path}: the graph outputs {dims[1].dim_value} sources, its metadata says n_src "
-                        f"{contract.n_src}; metadata copied from another model?")
+                        f"{contract.n_src}{stereo}; metadata copied from another model?")
 
 
 def uses_extensions(proto: onnx.ModelProto) -> bool:

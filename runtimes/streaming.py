@@ -32,6 +32,10 @@ left as they are.
 
 The output does not depend on how the input is split into ``push`` calls: the offline ``fqss-edge separate``
 runs this same class on whole files.
+
+Stereo models (``io_contract.audio_channels`` 2): ``push`` takes [C, n] frames and returns [S * C, m], source-major
+(the runtimes' layout); their sources are named stems (drums, bass, ...) in a fixed order, so windows are not
+reordered (``align_sources`` is ignored).
 """
 
 from __future__ import annotations
@@ -104,6 +108,8 @@ class StreamingSeparator:
         c = backend.io_contract
         self.sample_rate = int(c.sample_rate)
         self.n_src = int(c.n_src)
+        self.channels = int(c.audio_channels)
+        self.rows = int(c.output_channels)  # output rows: n_src, or n_src * channels (source-major)
         self.source_names = tuple(c.source_names)
         if not (chunk_seconds > 0 and math.isfinite(chunk_seconds)):
             raise FqssError(f"chunk length must be a finite number > 0 seconds, not {chunk_seconds}")
@@ -119,7 +125,7 @@ class StreamingSeparator:
             self.chunk_samples = c.fixed_length - self.overlap_samples
         self.window_samples = self.chunk_samples + self.overlap_samples
         check_window(backend, self.window_samples, f"chunk {chunk_seconds:g} s + overlap {overlap_seconds:g} s")
-        self.align_sources = align_sources
+        self.align_sources = align_sources and self.channels == 1
         self.normalize = normalize
         self.gains: list[float] = []  # the level factor applied to each window (1.0 with normalize=False)
         self._fade_in = crossfade_ramp(self.overlap_samples)
@@ -150,38 +156,43 @@ class StreamingSeparator:
     # -- streaming -------------------------------------------------------------------------------------------
     def reset(self) -> None:
         """Forget the stream (keeps the timings)."""
-        self._buf = np.zeros(0, dtype=np.float32)  # input from the start of the latest window (or of the stream)
+        # [C, n] input from the start of the latest window (or of the stream)
+        self._buf = np.zeros((self.channels, 0), dtype=np.float32)
         self._ahead = 0  # samples of _buf before the next window (the hop already consumed by the latest window)
         self._tail: np.ndarray | None = None  # [S, overlap] latest window's output on the next window's samples
         self.samples_in = 0
         self.samples_out = 0
 
     def push(self, frames: np.ndarray) -> np.ndarray:
-        """Append mono float32 samples ([n], model rate, [-1, 1)); return the newly final outputs [S, m]."""
+        """Append float32 samples ([n] mono, [C, n] for a C-channel model; model rate, [-1, 1)); return the newly
+        final outputs [S, m] ([S * C, m])."""
         x = np.asarray(frames, dtype=np.float32)
-        if x.ndim != 1:
+        if self.channels == 1 and x.ndim != 1:
             raise FqssError(f"push needs mono frames [n], got shape {x.shape}")
+        if self.channels > 1 and (x.ndim != 2 or x.shape[0] != self.channels):
+            raise FqssError(f"push needs [{self.channels}, n] frames ({self.channels} channels), got shape {x.shape}")
         if not np.isfinite(x).all():
             raise FqssError("push: frames contain NaN or Inf samples")
-        self._buf = np.concatenate([self._buf, x]) if self._buf.size else x.copy()
-        self.samples_in += x.size
+        x = x.reshape(self.channels, -1)
+        self._buf = np.concatenate([self._buf, x], axis=1) if self._buf.size else x.copy()
+        self.samples_in += x.shape[1]
         out = []
-        while self._buf.size - self._ahead >= self.window_samples:
-            window = self._buf[self._ahead:self._ahead + self.window_samples]
+        while self._buf.shape[1] - self._ahead >= self.window_samples:
+            window = self._buf[:, self._ahead:self._ahead + self.window_samples]
             out.append(self._emit(self._run(window), last=False))
-            self._buf = self._buf[self._ahead:]
+            self._buf = self._buf[:, self._ahead:]
             self._ahead = self.chunk_samples
         return self._collect(out)
 
     def flush(self) -> np.ndarray:
         """Separate what is left and return it [S, m]; the separator is then reset for a new stream."""
-        rest = self._buf.size - self._ahead
+        rest = self._buf.shape[1] - self._ahead
         out = []
         if rest > 0:
             if self._tail is None:  # the whole stream is shorter than one window
                 y = self._run(self._buf)
             else:  # the last window_samples of the stream (full context), of which the last `rest` are new
-                y = self._run(self._buf[-self.window_samples:], self.window_samples - rest)[:, -rest:]
+                y = self._run(self._buf[:, -self.window_samples:], self.window_samples - rest)[:, -rest:]
             out.append(self._emit(y, last=True))
         result = self._collect(out)
         self.reset()
@@ -193,10 +204,12 @@ class StreamingSeparator:
         ``tail_at`` on)."""
         t0 = time.perf_counter()
         g = peak_gain(window) if self.normalize else 1.0
-        y = np.asarray(self.backend.run(window * np.float32(g) if g != 1.0 else window), dtype=np.float32)
-        if y.shape != (self.n_src, window.size):
+        x = window[0] if self.channels == 1 else window  # [C, n] -> the backend's [n] (mono) or [C, n]
+        y = np.asarray(self.backend.run(x * np.float32(g) if g != 1.0 else x), dtype=np.float32)
+        n = window.shape[1]
+        if y.shape != (self.rows, n):
             raise FqssError(f"{getattr(self.backend, 'name', 'backend')}: returned shape {y.shape} for a window "
-                            f"of {window.size} samples, expected {(self.n_src, window.size)}")
+                            f"of {n} samples, expected {(self.rows, n)}")
         if g != 1.0:
             y = y / np.float32(g)
         self.gains.append(g)
@@ -222,7 +235,7 @@ class StreamingSeparator:
         return y[:, :h]
 
     def _collect(self, parts: list[np.ndarray]) -> np.ndarray:
-        out = np.concatenate(parts, axis=1) if parts else np.zeros((self.n_src, 0), dtype=np.float32)
+        out = np.concatenate(parts, axis=1) if parts else np.zeros((self.rows, 0), dtype=np.float32)
         self.samples_out += out.shape[1]
         return out
 

@@ -10,7 +10,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 TORCH_VERSION="2.13.0"
 # speech synthesis (tests, benchmarks), sox, an SSH server for the real SSH bench test (not started by
 # installing it), and Chromium for the summary-page test
-APT_PACKAGES=(espeak-ng flite sox openssh-server openssh-client chromium)
+APT_PACKAGES=(espeak-ng flite sox openssh-server openssh-client chromium ffmpeg)  # ffmpeg: museval imports stempeg
 
 step() { printf '==> %s\n' "$*"; }
 note() { printf '    %s\n' "$*"; }
@@ -61,6 +61,14 @@ else
     step "Installing the perceptual metrics (pystoi, pesq; pesq compiles C code)"
     "${PIP[@]}" install -q pystoi pesq || { "${PIP[@]}" install -q pystoi || true;
         note "warning: pesq did not install (no C compiler?): no PESQ in eval and on the summary page"; }
+fi
+
+# 3c. museval (optional: `eval --metric museval`) and mido (scripts/build_music_fixture.py)
+if .venv/bin/python -c 'import museval, mido' 2>/dev/null; then
+    step "museval / mido present"
+else
+    step "Installing the music metrics (museval, mido)"
+    "${PIP[@]}" install -q museval mido || note "warning: museval did not install: no eval --metric museval"
 fi
 
 # 4. Debian packages (speech synthesis and audio tools used by tests and benchmarks) ---------------------------

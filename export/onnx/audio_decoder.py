@@ -35,6 +35,7 @@ from fqss_edge.runtimes.base import AUDIO_DECODER_KEY, EXTENSIONS_DOMAIN, IoCont
 from onnx import TensorProto, helper, numpy_helper
 
 from fqss_edge.data.common import MIN_PEAK, PEAK, PEAK_TARGET
+from fqss_edge.errors import FqssError
 from fqss_edge.fingerprint import ONNX_WEIGHTS_KEY, onnx_weights_sha256
 
 AUDIO_INPUT, SOURCES_OUTPUT = "audio", "sources"
@@ -84,7 +85,12 @@ def _length_nodes(pcm: str, contract: IoContract) -> tuple[list[onnx.NodeProto],
 def with_audio_decoder(model: onnx.ModelProto, contract: IoContract) -> onnx.ModelProto:
     """A copy of the exported ``model`` (``mixture`` [1, 1, T] -> ``sources`` [1, n_src, T]) that takes the bytes
     of an audio file (``audio``, uint8 [1, N]) and returns ``sources`` [1, n_src, L] at ``contract.sample_rate``,
-    L the decoded length. Its metadata: the exported model's, and ``fqss.audio_decoder`` (JSON)."""
+    L the decoded length. Its metadata: the exported model's, and ``fqss.audio_decoder`` (JSON). A stereo model is
+    refused: onnxruntime-extensions' decoder averages the channels to mono."""
+    if contract.audio_channels != 1:
+        raise FqssError(f"--with-audio-decoder: the model is {contract.audio_channels}-channel; "
+                        "onnxruntime-extensions' AudioDecoder averages stereo to mono (separate the file with "
+                        "`fqss-edge separate`)")
     m = onnx.ModelProto()
     m.CopyFrom(model)
     g = m.graph

@@ -52,12 +52,14 @@ def build_onnx(model: nn.Module, quantized: bool | None = None, config: Any = No
     quantized = is_quantized(model) if quantized is None else quantized
     if quantized and not is_quantized(model):
         raise FqssError("the model is a float model: export it with --float (it has no quantizers)")
-    b, n_src = write_graph(model, quantized)
-    return make_model(b, *graph_io(n_src), metadata_props(model, config or {}, b))
+    b, n_out = write_graph(model, quantized)
+    return make_model(b, *graph_io(n_out, int(getattr(model, "audio_channels", 1))),
+                      metadata_props(model, config or {}, b))
 
 
 def write_graph(model: nn.Module, quantized: bool) -> tuple[GraphBuilder, int]:
-    """Trace ``model.forward_core`` (eval mode) and lower it: the graph's nodes and initializers, and n_src."""
+    """Trace ``model.forward_core`` (eval mode) and lower it: the graph's nodes and initializers, and the output's
+    rows (n_src * audio channels)."""
     model.eval()
     traced = trace(model)
     b = GraphBuilder(quantized, module_names={id(m): n for n, m in model.named_modules()})
@@ -65,10 +67,10 @@ def write_graph(model: nn.Module, quantized: bool) -> tuple[GraphBuilder, int]:
     return b, traced.output_shape[1]
 
 
-def graph_io(n_src: int) -> tuple[list[onnx.ValueInfoProto], list[onnx.ValueInfoProto]]:
-    """``mixture`` float32 [1, 1, T] -> ``sources`` float32 [1, n_src, T] (T dynamic)."""
-    return ([helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, [1, 1, "T"])],
-            [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, [1, n_src, "T"])])
+def graph_io(n_out: int, channels: int = 1) -> tuple[list[onnx.ValueInfoProto], list[onnx.ValueInfoProto]]:
+    """``mixture`` float32 [1, C, T] -> ``sources`` float32 [1, n_src * C, T] (T dynamic; source-major)."""
+    return ([helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, [1, channels, "T"])],
+            [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, [1, n_out, "T"])])
 
 
 def make_model(b: GraphBuilder, inputs: list[onnx.ValueInfoProto], outputs: list[onnx.ValueInfoProto],

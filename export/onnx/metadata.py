@@ -22,6 +22,7 @@ def metadata_props(model: Any, config: Any, b: GraphBuilder) -> dict[str, str]:
         "fqss.sample_rate": str(contract.sample_rate),
         "fqss.n_src": str(contract.n_src),
         "fqss.source_names": json.dumps(list(contract.source_names)),
+        "fqss.audio_channels": str(contract.audio_channels),
         "fqss.stride": str(contract.stride),
         "fqss.kernel_size": str(contract.kernel_size),
         "fqss.io_contract": json.dumps(contract.to_dict()),

@@ -209,7 +209,8 @@ class _Recorder(TorchFunctionMode):
 
 
 def record(model: nn.Module, length: int) -> Trace:
-    """One trace of ``model.forward_core`` on a [1, 1, length] input (eval mode, no gradients)."""
+    """One trace of ``model.forward_core`` on a [1, C, length] input (C: the model's ``audio_channels``; eval mode,
+    no gradients)."""
     names = {id(m): n for n, m in model.named_modules()}
     rec = _Recorder(names)
     handles = []
@@ -217,7 +218,8 @@ def record(model: nn.Module, length: int) -> Trace:
         if registration(m) is not None:
             handles += [m.register_forward_pre_hook(rec.pre_hook, with_kwargs=True),
                         m.register_forward_hook(rec.post_hook, with_kwargs=True)]
-    wav = torch.rand(1, 1, length, generator=torch.Generator().manual_seed(0)) - 0.5
+    channels = int(getattr(model, "audio_channels", 1))
+    wav = torch.rand(1, channels, length, generator=torch.Generator().manual_seed(0)) - 0.5
     rec.new_token(wav, "the model input")
     try:
         with torch.no_grad(), rec:
@@ -229,7 +231,8 @@ def record(model: nn.Module, length: int) -> Trace:
         raise FqssError(f"ONNX export: forward_core returns a {type(out).__name__}, not a tensor [1, n_src, T]")
     shape = tuple(out.shape)
     if len(shape) != 3 or shape[0] != 1 or shape[2] != length:
-        raise FqssError(f"ONNX export: forward_core maps [1, 1, {length}] to {list(shape)}, not [1, n_src, {length}]")
+        raise FqssError(f"ONNX export: forward_core maps [1, {channels}, {length}] to {list(shape)}, not "
+                        f"[1, n_src * {channels}, {length}]")
     return Trace(tuple(rec.events), rec.token(out, "the output of forward_core"), shape)
 
 

@@ -62,6 +62,7 @@ def build_metadata(ctx, io: str, precision: str = "int8") -> dict:
     kernel = md.get("fqss.kernel_size")
     n_src = md.get("fqss.n_src", out.shape[0] if len(out.shape) == 2 else None)
     sample_rate = md.get("fqss.sample_rate")
+    channels = int(md.get("fqss.audio_channels", 1))
     names = md.get("fqss.source_names") or ([f"source{i}" for i in range(n_src)] if isinstance(n_src, int) else None)
     dtype = str(inp.dtype)
     value = {"int16": "16-bit PCM, full scale 32768", "float32": "float32 in [-1, 1) (16-bit PCM / 32768)"}.get(
@@ -78,13 +79,16 @@ def build_metadata(ctx, io: str, precision: str = "int8") -> dict:
         "format_version": FORMAT_VERSION,
         "io": io,
         "input": {"name": inp.name, "dtype": dtype,
-                  "shape": [1, "T"] if len(inp.shape) == 2 and g.length is None else list(inp.shape),
-                  "value": value, "layout": "batch, time (mono)"},
+                  "shape": list(inp.shape[:-1]) + ["T"] if g.length is None else list(inp.shape),
+                  "value": value, "layout": "batch, time (mono)" if channels == 1 else "batch, channel, time"},
         "output": {"name": out.name, "dtype": str(out.dtype),
-                   "shape": ["n_src", "T"] if len(out.shape) == 2 and g.length is None else list(out.shape),
+                   "shape": [("n_src" if channels == 1 else "n_src * audio_channels"), "T"]
+                   if len(out.shape) == 2 and g.length is None else list(out.shape),
                    "value": value,
-                   "layout": "source, time"},
+                   "layout": "source, time" if channels == 1 else
+                   "source x channel (source-major: s0 ch0, s0 ch1, s1 ch0, ...), time"},
         "sample_rate": sample_rate,
+        "audio_channels": channels,
         "n_src": n_src,
         "source_names": names,
         "length": length,

@@ -96,12 +96,14 @@ class Model:
 
 
 def speech_like_input(shape: list[int], dtype, seed: int) -> np.ndarray:
-    """A speech-like test signal (a few tones plus noise, about -12 dBFS) as 16-bit PCM or float in [-1, 1)."""
+    """A speech-like test signal (a few tones plus noise, about -12 dBFS) as 16-bit PCM or float in [-1, 1); one
+    such signal per row of a multi-channel shape ([1, 2, T]: two different channels)."""
     rng = np.random.default_rng(seed)
     n = shape[-1]
     t = np.arange(n) / 8000.0
-    w = sum(0.1 * np.sin(2 * np.pi * f * t) for f in rng.uniform(100, 1500, 3)) + 0.05 * rng.standard_normal(n)
-    pcm = np.clip(np.floor(w * 32768.0), -32768, 32767)
+    rows = [sum(0.1 * np.sin(2 * np.pi * f * t) for f in rng.uniform(100, 1500, 3)) + 0.05 * rng.standard_normal(n)
+            for _ in range(int(np.prod(shape[:-1], dtype=np.int64)))]
+    pcm = np.clip(np.floor(np.stack(rows) * 32768.0), -32768, 32767)
     x = pcm.astype(np.int16) if np.dtype(dtype) == np.int16 else (pcm / 32768.0).astype(dtype)
     return x.reshape(shape)
 

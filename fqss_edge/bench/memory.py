@@ -68,7 +68,7 @@ def _child(spec: dict[str, Any]) -> dict[str, Any]:
     cls = backend_class(spec["path"])  # imports the runtime (torch / onnxruntime / LiteRT) before the baseline
     base = read_hwm_kb()
     be = cls(**spec["options"]).load(spec["path"])
-    x = chunk_waveform(be.io_contract.sample_rate, spec["chunk_seconds"], spec["seed"])
+    x = chunk_waveform(be.io_contract.sample_rate, spec["chunk_seconds"], spec["seed"], be.io_contract.audio_channels)
     for _ in range(spec["runs"]):
         be.run(x)
     hwm = read_hwm_kb()

@@ -23,6 +23,7 @@ import numpy as np
 
 from fqss_edge.bench.device_runner import speech_like_input
 from fqss_edge.bench.runner import Target, chunk_waveform
+from fqss_edge.runtimes.base import pad_to_contract
 
 ONNX_FIELDS = ("node", "op_type", "provider", "calls", "total_ms", "mean_ms", "percent")
 TFLITE_FIELDS = ("index", "op", "xnnpack", "output_shape", "output_dtype", "calls", "mean_ms", "median_ms", "percent")
@@ -59,18 +60,13 @@ def onnx_node_profile(target: Target, chunk_seconds: float, runs: int = 10, seed
         so.enable_profiling = True
         so.profile_file_prefix = str(Path(tmp) / "ort")
         sess = ort.InferenceSession(proto.SerializeToString(), so, providers=["CPUExecutionProvider"])
-        x = chunk_waveform(contract.sample_rate, chunk_seconds, seed)
-        feed = {contract.input_name: _padded(x, contract.valid_length(x.shape[0]))}
+        x = chunk_waveform(contract.sample_rate, chunk_seconds, seed, contract.audio_channels)
+        feed = {contract.input_name: pad_to_contract(x, contract)}
         for _ in range(runs + 1):
             sess.run(None, feed)
         events = json.loads(Path(sess.end_profiling()).read_text())
     return aggregate_ort_events(events, skip_first_run=True)
 
-
-def _padded(x: np.ndarray, n: int) -> np.ndarray:
-    out = np.zeros((1, 1, n), dtype=np.float32)
-    out[0, 0, : x.shape[0]] = x
-    return out
 
 
 def aggregate_ort_events(events: list[dict[str, Any]], skip_first_run: bool = True) -> list[dict[str, Any]]:
@@ -155,7 +151,7 @@ def _all_tensor_values(path: Path, length: int, seed: int) -> dict[int, np.ndarr
     it = Interpreter(model_path=str(path), experimental_preserve_all_tensors=True,
                      experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
     d = it.get_input_details()[0]
-    shape = [1] * (len(d["shape"]) - 1) + [length]
+    shape = [int(v) for v in d["shape"][:-1]] + [length]  # [1, T] or [1, C, T]
     it.resize_tensor_input(d["index"], shape, strict=False)
     it.allocate_tensors()
     it.set_tensor(d["index"], speech_like_input(shape, d["dtype"], seed))

@@ -115,10 +115,11 @@ class Measurement:
     backend: str = ""
 
 
-def chunk_waveform(sample_rate: int, seconds: float, seed: int = 0) -> np.ndarray:
-    """The benchmark input: ``seconds`` of a speech-like test signal, float32 in [-1, 1)."""
+def chunk_waveform(sample_rate: int, seconds: float, seed: int = 0, channels: int = 1) -> np.ndarray:
+    """The benchmark input: ``seconds`` of a speech-like test signal, float32 in [-1, 1): [n], or [channels, n]
+    for a multi-channel model."""
     n = max(1, round(seconds * sample_rate))
-    return speech_like_input([n], np.float32, seed)
+    return speech_like_input([n] if channels == 1 else [channels, n], np.float32, seed)
 
 
 def _timed(fn: Callable[..., Any], *args: Any) -> float:
@@ -142,11 +143,11 @@ def run_round_robin(targets: list[Target], settings: Settings,
         if hasattr(be.io_contract, "call_length"):  # (test fakes have no contract to estimate from)
             check_window(be, be.io_contract.call_length(max(1, round(settings.chunk_seconds * sr))),
                          f"{t.path}: --chunk {settings.chunk_seconds:g} s")
-        x = chunk_waveform(sr, settings.chunk_seconds, settings.seed)
+        x = chunk_waveform(sr, settings.chunk_seconds, settings.seed, getattr(be.io_contract, "audio_channels", 1))
         first = _timed(be.run, x)
         backends.append(be)
         inputs.append(x)
-        results.append(Measurement(t.label, sr, x.shape[0], init_ms, first, backend=str(getattr(be, "name", ""))))
+        results.append(Measurement(t.label, sr, x.shape[-1], init_ms, first, backend=str(getattr(be, "name", ""))))
 
     def one_round(phase: str) -> None:
         for be, x, r in zip(backends, inputs, results):

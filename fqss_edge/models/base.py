@@ -1,12 +1,16 @@
 """The contract every separation model meets: ``SeparationModel``.
 
-A model maps a waveform ``[B, 1, T]`` in [-1, 1) to its sources ``[B, n_src, T]``. The base owns what FQSS adds
-around any network, so that no architecture repeats it:
+A model maps a waveform ``[B, C, T]`` in [-1, 1) to its sources ``[B, n_src * C, T]``, with C =
+``config.audio_channels`` (1 mono, 2 stereo) and the output **source-major**: source 0 channel 0, source 0 channel
+1, source 1 channel 0, ... (``[B, n_src, C, T]`` flattened). The base owns what FQSS adds around any network, so
+that no architecture repeats it:
 
-* the **input**: the FQSS splitter (the two bytes of 16-bit PCM as two int8 channels) or a plain learned-range
-  input quantizer (``self.input``); the first layer (``input_layer``) reads ``self.in_channels`` channels, with the
-  splitter offset-free: it reads the low byte as ``(p & 0xFF) / 128`` (``LOW_BYTE_OFFSET``), so that digital
-  silence (p = 0) is zero on both channels, as it is for the float model;
+* the **input**: the FQSS splitter (the two bytes of 16-bit PCM as two int8 channels per audio channel) or a
+  plain learned-range input quantizer (``self.input``); the first layer (``input_layer``) reads
+  ``self.in_channels`` = C (plain) or 2 C (splitter) channels. The splitter's channels are **byte-major**: the high
+  bytes of channels 0 .. C-1, then their low bytes (``[hi_0, lo_0]`` for mono, ``[hi_0, hi_1, lo_0, lo_1]`` for
+  stereo). The input layer reads the low bytes offset-free, as ``(p & 0xFF) / 128`` (``LOW_BYTE_OFFSET``), so
+  that digital silence (p = 0) is zero on every channel, as it is for the float model;
 * the **output**: the decoder (the last layer, whose output is the waveform) and, with FQSS, the residual output
   block around it (``self.residual``): the output is then ``y0 + y1 / 256``, again 16-bit PCM;
 * the **I/O contract**: sample rate, source names, the length rule (``length_multiple``, ``min_length``) and the
@@ -59,6 +63,7 @@ class SeparationModel(nn.Module):
             raise TypeError(f"{type(self).__name__} needs a {self.config_class.__name__}, not {type(config).__name__}")
         self.config = config
         self.n_src = config.n_src
+        self.audio_channels = config.audio_channels
         self.spec = spec
         self.splitter = splitter
         self.residual_output = residual_output
@@ -66,14 +71,16 @@ class SeparationModel(nn.Module):
 
     # -- what an architecture provides ----------------------------------------------------------------------
     def forward_latent(self, x: QTensor) -> QTensor:
-        """The quantized input [B, in_channels, T] -> the decoder's input."""
+        """The quantized input [B, in_channels, T] -> the decoder's input (whose decoding is [B, n_src * C, T] or
+        [B * n_src, C, T], source-major)."""
         raise NotImplementedError
 
     # -- the FQSS input and output --------------------------------------------------------------------------
     @property
     def in_channels(self) -> int:
-        """Channels of the quantized input: the splitter's two bytes, or the waveform itself."""
-        return 2 if self.splitter else 1
+        """Channels of the quantized input: the splitter's two bytes per audio channel (byte-major: all high
+        bytes, then all low bytes), or the waveform's channels themselves."""
+        return self.audio_channels * (2 if self.splitter else 1)
 
     def output_quant(self) -> nn.Module:
         """The decoder's output quantizer: the high byte (scale 1/128) with the residual output block."""
@@ -84,7 +91,8 @@ class SeparationModel(nn.Module):
         splitter, the input layer (built before) reads the low byte offset-free."""
         if self.splitter:
             layer = self._input_layer()
-            layer.set_input_offset([0.0, LOW_BYTE_OFFSET])
+            c = self.audio_channels
+            layer.set_input_offset([0.0] * c + [LOW_BYTE_OFFSET] * c)
             pad = layer.conv.padding[0]
             if pad:  # the zero padding moves before the split: padded samples are then silence (see InputSplitter)
                 self.input.pad = (pad, pad)
@@ -114,9 +122,9 @@ class SeparationModel(nn.Module):
 
     # -- whole model ----------------------------------------------------------------------------------------
     def forward_core(self, wav: torch.Tensor) -> torch.Tensor:
-        """[B, 1, T] with T valid -> [B, n_src, T]: the graph that export writes."""
+        """[B, C, T] with T valid -> [B, n_src * C, T] (source-major): the graph that export writes."""
         b, t = wav.shape[0], wav.shape[-1]
-        return self.forward_decoder(self.forward_latent(self.input(wav))).view(b, self.n_src, t)
+        return self.forward_decoder(self.forward_latent(self.input(wav))).view(b, self.n_src * self.audio_channels, t)
 
     def valid_length(self, n: int) -> int:
         """The shortest length >= n the model accepts."""
@@ -124,9 +132,12 @@ class SeparationModel(nn.Module):
         return -(-n // self.length_multiple) * self.length_multiple
 
     def forward(self, wav: torch.Tensor) -> torch.Tensor:
-        """[B, T] or [B, 1, T] waveform in [-1, 1) -> [B, n_src, T] (other lengths zero-padded, cropped back)."""
-        if wav.dim() == 2:
+        """[B, T] (mono) or [B, C, T] waveform in [-1, 1) -> [B, n_src * C, T] (other lengths zero-padded, cropped
+        back)."""
+        if wav.dim() == 2 and self.audio_channels == 1:
             wav = wav.unsqueeze(1)
+        if wav.dim() != 3 or wav.shape[1] != self.audio_channels:
+            raise ValueError(f"{type(self).__name__}: input {tuple(wav.shape)}, expected [B, {self.audio_channels}, T]")
         t = wav.shape[-1]
         pad = self.valid_length(t) - t
         if pad:
@@ -147,7 +158,8 @@ class SeparationModel(nn.Module):
 
     def io_contract(self, quantized: bool | None = None) -> IoContract:
         return IoContract(sample_rate=self.config.sample_rate, n_src=self.n_src, stride=self.length_multiple,
-                          kernel_size=self.min_length, output_lsb=self.output_lsb(quantized))
+                          kernel_size=self.min_length, output_lsb=self.output_lsb(quantized),
+                          source_names=tuple(self.config.source_names), audio_channels=self.audio_channels)
 
     # -- seeding a quantized student ------------------------------------------------------------------------
     def float_source(self, key: str) -> str | None:
@@ -219,8 +231,8 @@ class MaskingModel(SeparationModel):
             self.enc_act = QReLU(spec)
         self.masker = masker()
         self.apply_mask = QMul(spec)
-        self.set_decoder(QConvTranspose1d(n_filters, 1, kernel_size, stride, padding, bias=False, spec=spec,
-                                          out_quant=self.output_quant()))
+        self.set_decoder(QConvTranspose1d(n_filters, self.audio_channels, kernel_size, stride, padding, bias=False,
+                                          spec=spec, out_quant=self.output_quant()))
 
     def forward_encoder(self, x: QTensor) -> QTensor:
         """The quantized input [B, in_channels, T] -> representation [B, N, F]."""

@@ -67,9 +67,17 @@ class DiffAccumulator:
         return 10.0 * float(np.log10(max(self.signal, 1e-30) / self.noise))
 
 
-def pit_si_sdr(est: np.ndarray, ref: np.ndarray) -> np.ndarray:
-    """SI-SDR (dB) per reference source after the best permutation of the estimates: [S]."""
+def per_source(y: np.ndarray, channels: int) -> np.ndarray:
+    """A runtime's output [S * C, T] (source-major) -> [S, C * T]: each source's channels one after the other, so
+    that a stereo stem is compared and scored as one signal."""
+    return y.reshape(y.shape[0] // channels, -1) if channels > 1 else y
+
+
+def pit_si_sdr(est: np.ndarray, ref: np.ndarray, pit: bool = True) -> np.ndarray:
+    """SI-SDR (dB) per reference source after the best permutation of the estimates (``pit=False``: named
+    sources, in order): [S]."""
     e = torch.from_numpy(np.asarray(est, np.float64))[None]
     r = torch.from_numpy(np.asarray(ref, np.float64))[None]
-    e = reorder(e, best_permutation(e, r))
+    if pit:
+        e = reorder(e, best_permutation(e, r))
     return (10 * torch.log10(si_sdr_linear(e, r)))[0].numpy()

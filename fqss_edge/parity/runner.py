@@ -11,7 +11,7 @@ import numpy as np
 
 from fqss_edge.errors import FqssError
 from fqss_edge.fingerprint import FINGERPRINT_KEY
-from fqss_edge.parity.metrics import DiffAccumulator, pit_si_sdr
+from fqss_edge.parity.metrics import DiffAccumulator, per_source, pit_si_sdr
 from fqss_edge.parity.per_layer import LayerDiffs
 from fqss_edge.parity.report import OutputStats, ParityReport, RuntimeStats
 from fqss_edge.runtimes import open_backend
@@ -52,7 +52,7 @@ def _has_intermediates(backend: Backend) -> bool:
 
 def _check_compatible(backend: Backend, model: str, reference: TorchBackend) -> None:
     a, b = backend.io_contract, reference.io_contract
-    for key in ("n_src", "stride", "kernel_size", "sample_rate"):
+    for key in ("n_src", "stride", "kernel_size", "sample_rate", "audio_channels"):
         if getattr(a, key) != getattr(b, key):
             raise FqssError(f"{model}: {key}={getattr(a, key)} but the checkpoint has {key}={getattr(b, key)} "
                             f"(exported from another model?)")
@@ -142,11 +142,17 @@ def run_parity(ckpt_path: str | Path, model_paths: list[str | Path], data_dir: s
     n = len(ds) if max_utts is None else min(max_utts, len(ds))
     ref_si = []
     pairs = PairwiseSqnr(["pytorch"] + [f"{t.backend.name} {Path(t.model).name}" for t in tracked])
+    channels = contract.audio_channels
+    pit = channels == 1  # a stereo model's sources are named stems: in order
+
+    def score(y: np.ndarray) -> np.ndarray:
+        return pit_si_sdr(per_source(y, channels), per_source(sources, channels), pit)
+
     for i in range(n):
         mix_t, sources_t, utt_id = ds[i]
         mix, sources = mix_t.numpy(), sources_t.numpy()
         y_ref = reference.run(mix)
-        si_ref = pit_si_sdr(y_ref, sources)
+        si_ref = score(y_ref)
         ref_si.append(si_ref)
         ref_layers = reference.intermediates(mix) if per_layer else None
         # a fixed-length model runs the mixture in windows of its length: compared with the simulation run on
@@ -157,13 +163,13 @@ def run_parity(ckpt_path: str | Path, model_paths: list[str | Path], data_dir: s
             fixed = t.backend.io_contract.fixed_length
             if fixed and fixed not in windowed:
                 y_w = run_in_windows(reference.run, mix, fixed)
-                windowed[fixed] = (y_w, pit_si_sdr(y_w, sources))
+                windowed[fixed] = (y_w, score(y_w))
             y_cmp, si_cmp = windowed[fixed] if fixed else (y_ref, si_ref)
             y = t.backend.run(mix)
             outs.append(y)
             for s, acc in enumerate(t.outputs):
-                acc.add(y[s], y_cmp[s])
-            t.delta_si_sdr.append(list(pit_si_sdr(y, sources) - si_cmp))
+                acc.add(per_source(y, channels)[s], per_source(y_cmp, channels)[s])
+            t.delta_si_sdr.append(list(score(y) - si_cmp))
             if t.layers is not None and ref_layers is not None:
                 t.layers.add(ref_layers, t.backend.intermediates(mix))  # type: ignore[attr-defined]
         pairs.add(outs)

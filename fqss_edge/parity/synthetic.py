@@ -42,9 +42,11 @@ def random_audio(n: int, length: int, seed: int = 0) -> torch.Tensor:
 @torch.no_grad()
 def calibrate(model: nn.Module, batches: int = 2, length: int = 800, seed: int = 0, batch_size: int = 2) -> nn.Module:
     """Observe activation ranges over ``batches`` random batches (PTQ-style), then eval mode."""
+    c = int(getattr(model, "audio_channels", 1))  # a stereo model: [B, C, T]
     with observation(model), torch_threads(1):
         for k in range(batches):
-            model(random_audio(batch_size, length, seed + k))
+            x = random_audio(batch_size * c, length, seed + k)
+            model(x if c == 1 else x.view(batch_size, c, length))
     return model.eval()
 
 

@@ -79,13 +79,15 @@ def build_summary_page(out_dir: str | Path, mixture_wav: str | Path, outputs: Ma
                        title: str = "fqss-edge separation",
                        references: Sequence[str | Path] = (),
                        notes: Mapping[str, Sequence[str]] | None = None,
-                       utterance_table: Sequence[Mapping[str, Any]] = ()) -> Path:
+                       utterance_table: Sequence[Mapping[str, Any]] = (),
+                       source_names: Sequence[str] = ()) -> Path:
     """Write ``out_dir/index.html`` (+ ``audio/``, ``img/``) and return its path.
 
     ``outputs``: model label -> its separated wavs (one per source, in source order). ``references``: the true
     sources of the mixture, in the same order: then each source gets a row with its reference beside every
     model's estimate. ``notes``: model label -> a caption note per source (e.g. its SI-SDRi).
-    ``utterance_table``: per-utterance metrics, shown under the mean table.
+    ``utterance_table``: per-utterance metrics, shown under the mean table. ``source_names``: headings of the
+    reference rows (music stems: drums, bass, ...).
     """
     out = Path(out_dir)
     wavs = [Path(mixture_wav), *map(Path, references)] + [Path(p) for paths in outputs.values() for p in paths]
@@ -110,7 +112,8 @@ def build_summary_page(out_dir: str | Path, mixture_wav: str | Path, outputs: Ma
             cards = [_card(out, f"{groups['reference']}/s{j + 1}", Path(ref), f"reference {j + 1}: {Path(ref).stem}")]
             cards += [_card(out, groups[label], Path(paths[j]), caption(label, j, Path(paths[j])))
                       for label, paths in outputs.items()]
-            sections.append(f'<h2>Source {j + 1}: reference and estimates</h2>\n<div class="grid">\n'
+            name = f": {html.escape(source_names[j])}" if j < len(source_names) else ""
+            sections.append(f'<h2>Source {j + 1}{name}: reference and estimates</h2>\n<div class="grid">\n'
                             f'{"".join(cards)}</div>')
     else:
         for label, paths in outputs.items():

@@ -3,8 +3,12 @@
 Per file: read blocks -> resample to the model's rate (soxr, streaming) -> one ``StreamingSeparator`` per channel
 (the app streaming API: chunked overlap-add with source-order alignment, each chunk brought to the level the
 model was trained at and its outputs brought back) -> resample each source back to the
-input rate -> append to one temp wav per source -> rename all into place (``DIR/<mixname>_<source>.wav``,
-same rate, channels and length as the input).
+input rate -> append to one temp file per source -> rename all into place (``DIR/<mixname>_<source>.wav``,
+same rate, channels and length as the input; ``.flac`` / ``.mp3`` with ``SeparateOptions.format``).
+
+A stereo model (``audio_channels`` 2, e.g. the music models) runs one separator on both channels of a stereo file
+(a mono file: its channel twice, the two output channels averaged back); files with more channels are refused.
+``two_stems`` (demucs' ``--two-stems``): that stem and ``no_<stem>``, the sum of all the others.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from fqss_edge.runtimes.base import Backend
 from fqss_edge.runtimes.streaming import StreamingSeparator
 from fqss_edge.separate.reader import AudioInfo, probe, read_blocks
 from fqss_edge.separate.resample import StreamResampler
-from fqss_edge.separate.writer import WAV_SUBTYPES, AtomicWavSet, output_subtype
+from fqss_edge.separate.writer import FORMATS, AtomicWavSet, output_subtype
 
 Progress = Callable[[int], None]  # called with the number of input frames just processed
 
@@ -36,18 +40,32 @@ class SeparateOptions:
     subtype: str | None = None  # output sample format; None: like the input (16-bit PCM if a WAV cannot hold it)
     align_sources: bool = True
     normalize: bool = True  # each chunk at the training level (peak 0.9), outputs back at the input's level
+    two_stems: str | None = None  # this source and no_<source> (the sum of the others)
+    format: str = "wav"  # wav, flac or mp3
 
     def __post_init__(self) -> None:
         if not self.block_seconds > 0:
             raise FqssError(f"block length must be > 0 seconds, not {self.block_seconds}")
-        if self.subtype is not None and self.subtype not in WAV_SUBTYPES:
-            raise FqssError(f"output sample format {self.subtype!r}: choose one of {', '.join(WAV_SUBTYPES)}")
+        if self.format not in FORMATS:
+            raise FqssError(f"output format {self.format!r}: choose one of {', '.join(FORMATS)}")
+        held = FORMATS[self.format][1]
+        if self.subtype is not None and self.subtype not in held:
+            raise FqssError(f"output sample format {self.subtype!r}: {self.format} holds {', '.join(held)}")
+
+    def output_names(self, source_names: Sequence[str]) -> list[str]:
+        """The files written per mixture: the sources, or ``[stem, no_<stem>]`` with ``two_stems``."""
+        if self.two_stems is None:
+            return list(source_names)
+        if self.two_stems not in source_names:
+            raise FqssError(f"--two-stems {self.two_stems!r}: the model's sources are {', '.join(source_names)}")
+        return [self.two_stems, f"no_{self.two_stems}"]
 
 
-def output_paths(mixture: str | Path, out_dir: str | Path, source_names: Sequence[str]) -> dict[str, Path]:
-    """``{source: out_dir/<mixture stem>_<source>.wav}``."""
+def output_paths(mixture: str | Path, out_dir: str | Path, source_names: Sequence[str],
+                 ext: str = "wav") -> dict[str, Path]:
+    """``{source: out_dir/<mixture stem>_<source>.<ext>}``."""
     stem = Path(mixture).stem
-    return {name: Path(out_dir) / f"{stem}_{name}.wav" for name in source_names}
+    return {name: Path(out_dir) / f"{stem}_{name}.{ext}" for name in source_names}
 
 
 def separate_file(mixture: str | Path, backend: Backend, out_dir: str | Path,
@@ -70,9 +88,15 @@ def separate_files(mixtures: Sequence[str | Path], backend: Backend, out_dir: st
             raise FqssError(f"{info.path}: same name as {stems[info.path.stem]}; their outputs would collide "
                             f"(separate them into different folders)")
         stems[info.path.stem] = info.path
-    _refuse_overwriting_inputs([info.path for info in infos], out_dir, backend.io_contract.source_names)
+    opts = options or SeparateOptions()
+    names = opts.output_names(backend.io_contract.source_names)
+    _refuse_overwriting_inputs([info.path for info in infos], out_dir, names, opts.format)
+    for info in infos:
+        if backend.io_contract.audio_channels > 1 and info.channels > backend.io_contract.audio_channels:
+            raise FqssError(f"{info.path}: {info.channels} channels; the model is stereo: it takes mono or stereo "
+                            f"files")
     with output_folder(out_dir) as out, contextlib.ExitStack() as stack:
-        sets = {info.path: _separate_into(info, backend, out, options or SeparateOptions(), progress, stack)
+        sets = {info.path: _separate_into(info, backend, out, opts, progress, stack)
                 for info in infos}
         for wavs in sets.values():
             wavs.finish()
@@ -88,34 +112,37 @@ def _separate_into(info: AudioInfo, backend: Backend, out_dir: Path, opts: Separ
     chunk = opts.chunk_seconds
     if math.isfinite(chunk):
         chunk = min(chunk, max(info.seconds + 1.0, opts.overlap_seconds))
+    n_seps = info.channels if contract.audio_channels == 1 else 1  # a stereo model: one for both channels
     try:
         seps = [StreamingSeparator(backend, chunk, opts.overlap_seconds, opts.align_sources,
-                                   opts.normalize) for _ in range(info.channels)]
+                                   opts.normalize) for _ in range(n_seps)]
     except FqssError as e:  # e.g. a window over the memory limit: say which file (the chunk is clamped to it)
         raise FqssError(f"{info.path}: {e}") from None
-    names = seps[0].source_names
-    paths = output_paths(info.path, out_dir, names)
+    names = opts.output_names(seps[0].source_names)
+    paths = output_paths(info.path, out_dir, names, opts.format)
     down = StreamResampler(info.sample_rate, contract.sample_rate, info.channels)
     ups = [StreamResampler(contract.sample_rate, info.sample_rate, info.channels) for _ in names]
     block = max(int(opts.block_seconds * info.sample_rate), 1)
-    subtype = opts.subtype or output_subtype(info.subtype)
-    out = stack.enter_context(AtomicWavSet(paths, info.sample_rate, info.channels, info.frames, subtype))
+    subtype = opts.subtype or output_subtype(info.subtype, opts.format)
+    out = stack.enter_context(AtomicWavSet(paths, info.sample_rate, info.channels, info.frames, subtype, opts.format))
+    stems = seps[0].source_names.index(opts.two_stems) if opts.two_stems else None
     for x in read_blocks(info, block):
-        _write(out, names, ups, _separate(seps, down.process(x)), last=False)
+        _write(out, names, ups, _two(_separate(seps, down.process(x)), stems), last=False)
         if progress:
             progress(x.shape[0])
     y = _separate(seps, down.finish())
-    flushed = np.stack([s.flush() for s in seps], axis=-1)  # [S, n, C]
-    _write(out, names, ups, np.concatenate([y, flushed], axis=1), last=True)
+    flushed = _flush(seps, info.channels)
+    _write(out, names, ups, _two(np.concatenate([y, flushed], axis=1), stems), last=True)
     return out
 
 
-def _refuse_overwriting_inputs(inputs: Sequence[Path], out_dir: str | Path, names: Sequence[str]) -> None:
+def _refuse_overwriting_inputs(inputs: Sequence[Path], out_dir: str | Path, names: Sequence[str],
+                               ext: str = "wav") -> None:
     """Before anything is written: no planned output may be one of the inputs (``-o`` the input folder with
     ``x.wav`` and ``x_s1.wav`` both given would replace an input, then separate it as if it were original)."""
     resolved = {Path(p).resolve(): Path(p) for p in inputs}
     for mixture in inputs:
-        for out in output_paths(mixture, out_dir, names).values():
+        for out in output_paths(mixture, out_dir, names, ext).values():
             hit = resolved.get(out.resolve())
             if hit is not None:
                 raise FqssError(f"{hit}: is an input and would be overwritten by the output of {mixture}; "
@@ -127,8 +154,38 @@ def total_frames(mixtures: Sequence[str | Path]) -> int:
 
 
 def _separate(seps: list[StreamingSeparator], x: np.ndarray) -> np.ndarray:
-    """[n, C] at the model rate -> [S, m, C] (every channel's separator emits the same number of samples)."""
-    return np.stack([s.push(x[:, c]) for c, s in enumerate(seps)], axis=-1)
+    """[n, C] at the model rate -> [S, m, C] (every channel's separator emits the same number of samples; a
+    stereo model's one separator takes both channels)."""
+    if seps[0].channels == 1:
+        return np.stack([s.push(x[:, c]) for c, s in enumerate(seps)], axis=-1)
+    return _from_model_channels(seps[0], seps[0].push(_to_model_channels(seps[0], x)), x.shape[1])
+
+
+def _flush(seps: list[StreamingSeparator], channels: int) -> np.ndarray:
+    """The separators' remaining output [S, n, C]."""
+    if seps[0].channels == 1:
+        return np.stack([s.flush() for s in seps], axis=-1)
+    return _from_model_channels(seps[0], seps[0].flush(), channels)
+
+
+def _to_model_channels(sep: StreamingSeparator, x: np.ndarray) -> np.ndarray:
+    """[n, C] -> [model channels, n] (a mono file: its channel on every model channel)."""
+    return np.ascontiguousarray(np.broadcast_to(x.T, (sep.channels, x.shape[0])) if x.shape[1] == 1 else x.T)
+
+
+def _from_model_channels(sep: StreamingSeparator, y: np.ndarray, channels: int) -> np.ndarray:
+    """[S * model channels, m] (source-major) -> [S, m, C]; a mono file gets the model channels' mean."""
+    y = y.reshape(sep.n_src, sep.channels, -1)
+    if channels == 1:
+        y = y.mean(axis=1, keepdims=True)
+    return np.ascontiguousarray(y.transpose(0, 2, 1))
+
+
+def _two(y: np.ndarray, stem: int | None) -> np.ndarray:
+    """[S, m, C] -> [stem, sum of the others] when ``stem`` is given (``--two-stems``)."""
+    if stem is None:
+        return y
+    return np.stack([y[stem], y.sum(axis=0) - y[stem]])
 
 
 def _write(out: AtomicWavSet, names: Sequence[str], ups: list[StreamResampler], y: np.ndarray, last: bool) -> None:

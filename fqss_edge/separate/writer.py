@@ -1,4 +1,5 @@
-"""One wav per source, written incrementally to temp files and renamed into place only when all are complete."""
+"""One audio file per source (wav, flac or mp3), written incrementally to temp files and renamed into place only
+when all are complete."""
 
 from __future__ import annotations
 
@@ -13,11 +14,15 @@ from fqss_edge.fileio import temp_beside
 
 _PCM_BITS = {"PCM_U8": 8, "PCM_S8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32}
 WAV_SUBTYPES = ("PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE")
+# output formats: libsndfile's container name and the sample formats it holds (mp3: libsndfile's bundled LAME)
+FORMATS = {"wav": ("WAV", WAV_SUBTYPES), "flac": ("FLAC", ("PCM_16", "PCM_24")), "mp3": ("MP3", ("MPEG_LAYER_III",))}
 
 
-def output_subtype(input_subtype: str) -> str:
-    """The input's sample format when a WAV can hold it (PCM 16/24/32, float), else 16-bit PCM."""
-    return input_subtype if input_subtype in WAV_SUBTYPES else "PCM_16"
+def output_subtype(input_subtype: str, fmt: str = "wav") -> str:
+    """The input's sample format when the output format can hold it (wav: PCM 16/24/32, float), else its first
+    (16-bit PCM; mp3: layer III)."""
+    held = FORMATS[fmt][1]
+    return input_subtype if input_subtype in held else held[0]
 
 
 class AtomicWavSet:
@@ -28,11 +33,13 @@ class AtomicWavSet:
     """
 
     def __init__(self, paths: dict[str, Path], sample_rate: int, channels: int, length: int,
-                 subtype: str = "PCM_16"):
+                 subtype: str = "PCM_16", fmt: str = "wav"):
         self.paths = {k: Path(p) for k, p in paths.items()}
         self.sample_rate, self.channels, self.length, self.subtype = sample_rate, channels, length, subtype
+        self.container = FORMATS[fmt][0]
         bits = _PCM_BITS.get(subtype)
-        self._clip = None if bits is None else (-1.0, 1.0 - 2.0 ** (1 - bits))
+        self._clip = (None if subtype in ("FLOAT", "DOUBLE") else
+                      (-1.0, 1.0 - 2.0 ** (1 - (bits or 16))))  # mp3: the 16-bit range
         self._files: dict[str, sf.SoundFile] = {}
         self._tmp: dict[str, Path] = {}
         self.written = {k: 0 for k in self.paths}
@@ -43,7 +50,7 @@ class AtomicWavSet:
                 tmp = temp_beside(p)
                 self._tmp[key] = tmp
                 self._files[key] = sf.SoundFile(tmp, "w", self.sample_rate, self.channels, self.subtype,
-                                                format="WAV")
+                                                format=self.container)
         except BaseException:
             self._discard()
             raise

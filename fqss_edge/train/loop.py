@@ -28,7 +28,7 @@ from fqss_edge.models.factory import network_state
 from fqss_edge.models.io import checkpoint_config
 from fqss_edge.quant.tools import calibrating, observation, sync_ranges, uncalibrated
 from fqss_edge.train import distributed as ddp
-from fqss_edge.train.losses import distillation_loss, separation_loss
+from fqss_edge.train.losses import PERMUTATION_FREE, distillation_loss, separation_loss
 from fqss_edge.train.methods import build_models, effective_quant
 from fqss_edge.train.progress import TrainProgress
 
@@ -75,9 +75,9 @@ def _valid_items(loader: DataLoader, limit: int | None):
         yield item
 
 
-def validate(model: nn.Module, loader: DataLoader, limit: int | None) -> dict[str, float]:
+def validate(model: nn.Module, loader: DataLoader, limit: int | None, pit: bool = True) -> dict[str, float]:
     was_training = model.training
-    scores = evaluate(model_separator(model), _valid_items(loader, limit), with_sdr=False)
+    scores = evaluate(model_separator(model), _valid_items(loader, limit), with_sdr=False, pit=pit)
     model.train(was_training)
     return summarize(scores)
 
@@ -195,7 +195,7 @@ class Trainer:
         if uncalibrated(self.student) or calibrating(self.student):
             record["valid"] = None  # still in the EMA calibration phase: nothing quantized to validate yet
         else:
-            metrics = validate(self.student, self.valid_loader, t.valid_max_utts)
+            metrics = validate(self.student, self.valid_loader, t.valid_max_utts, t.loss not in PERMUTATION_FREE)
             record["valid"] = metrics
             score = metrics["si_sdri"]
             self.sched.step(score)
@@ -225,7 +225,8 @@ class Trainer:
         sync_ranges(self.student)
         self.epoch = 1
         if self.info.is_main:
-            metrics = validate(self.student, self.valid_loader, self.cfg.train.valid_max_utts)
+            metrics = validate(self.student, self.valid_loader, self.cfg.train.valid_max_utts,
+                               self.cfg.train.loss not in PERMUTATION_FREE)
             self.best = metrics["si_sdri"]
             self._log({"epoch": 1, "valid": metrics})
             self._save("best.safetensors", metrics, with_optimizer=False)

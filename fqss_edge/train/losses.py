@@ -1,5 +1,6 @@
 """Separation losses: negative PIT SI-SDR or PIT MSE (float / vanilla QAT) and FQSS sample-aware distillation
-(SAKD) for each; ``train.loss`` in the run config chooses."""
+(SAKD) for each; ``train.loss`` in the run config chooses. ``l1`` is for named sources (music stems, stereo: the
+rows of ``[B, n_src * C, T]``): L1 without permutation, and the FQSS reference's L1 SAKD."""
 
 from __future__ import annotations
 
@@ -65,8 +66,30 @@ def sakd_mse_loss(student: torch.Tensor, teacher: torch.Tensor, ref: torch.Tenso
     return (1 - lam) * _mse(q, ref).mean() + lam * (w * _mse(q, f)).mean()
 
 
-SEPARATION_LOSSES = {"si_sdr": pit_neg_si_sdr, "mse": pit_mse}
-DISTILLATION_LOSSES = {"si_sdr": sakd_loss, "mse": sakd_mse_loss}
+def _l1(est: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
+    """Mean absolute error per source ``[B, S]``."""
+    return (est - ref).abs().mean(-1)
+
+
+def l1_loss(est: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
+    """L1 of named sources, in order (no permutation: drums are drums)."""
+    return _l1(est, ref).mean()
+
+
+def sakd_l1_loss(student: torch.Tensor, teacher: torch.Tensor, ref: torch.Tensor, lam: float = 0.1) -> torch.Tensor:
+    """The FQSS reference's SAKD for music (FQSS_METHOD.md), sources in order:
+
+    w_i = exp((SDR(f_i) - SDR(q_i)) / 10) (detached, per sample and source; SDR in dB),
+    L = (1 - lam) L1(q, s) + lam mean_i w_i L1(q_i, f_i).
+    """
+    f = teacher.detach()
+    w = torch.exp((_sdr(f, ref) - _sdr(student, ref)) / 10).detach()
+    return (1 - lam) * _l1(student, ref).mean() + lam * (w * _l1(student, f)).mean()
+
+
+SEPARATION_LOSSES = {"si_sdr": pit_neg_si_sdr, "mse": pit_mse, "l1": l1_loss}
+DISTILLATION_LOSSES = {"si_sdr": sakd_loss, "mse": sakd_mse_loss, "l1": sakd_l1_loss}
+PERMUTATION_FREE = {"l1"}  # losses of named sources: validation pairs estimates and references in order
 
 
 def separation_loss(name: str):

@@ -8,6 +8,9 @@ integer operators only, exactly:
                                              -> CAST int8 (low byte, wraps) -> BITWISE_XOR 0x80 = lo
     CONCATENATION([hi, lo], channels) -> int8 [1, 1, T, 2], scale 1/128, zero point 0
 
+A stereo model (input [1, C, T]) TRANSPOSEs the PCM to [1, 1, T, C] instead of the RESHAPE; the same operators
+give [1, 1, T, 2 C], byte-major (the high bytes of every channel, then the low bytes: ``SeparationModel``).
+
 When the model moved its input layer's zero padding into the island (a Pad of the waveform before the split,
 ``InputSplitter.pad``), an int16 PAD of the PCM follows the RESHAPE: padded samples are PCM 0, bytes [0, -128].
 
@@ -26,7 +29,7 @@ from ai_edge_litert import schema_py_generated as schema
 from fqss_edge.errors import FqssError
 from fqss_edge.export.tflite.builder import BuiltinOperator as B
 from fqss_edge.export.tflite.builder import Quant
-from fqss_edge.export.tflite.emit import cast, quantize, reshape
+from fqss_edge.export.tflite.emit import cast, quantize, reshape, to_std_layout
 from fqss_edge.export.tflite.ops._island import island_boundary, run_island
 from fqss_edge.export.tflite.ops.io import PCM16, graph_input
 from fqss_edge.export.tflite.registry import register
@@ -42,14 +45,16 @@ def pcm_bytes(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _verify(ctx, nodes, qnode, pad: tuple[int, int]) -> None:
     g = ctx.g
     x_name = g.inputs[0].name
+    c = g.shape(x_name)[1]
     p = np.arange(-32768, 32768, dtype=np.int32)
-    feed = {x_name: (p.astype(np.float32) / np.float32(32768.0)).reshape(1, 1, -1)}
+    p = np.stack([np.roll(p, 4099 * k) for k in range(c)])  # every value in every channel, channels different
+    feed = {x_name: (p.astype(np.float32) / np.float32(32768.0)).reshape(1, c, -1)}
     (q,) = run_island(g, nodes + ([qnode] if qnode not in nodes else []), feed, [qnode.output[0]])
-    hi, lo = pcm_bytes(np.pad(p, pad))  # padded samples: the bytes of PCM 0
-    same = q.dtype == np.int8 and q.shape == (1, 2, hi.size)
-    if not (same and np.array_equal(q[0, 0], hi) and np.array_equal(q[0, 1], lo)):
+    hi, lo = pcm_bytes(np.pad(p, [(0, 0), pad]))  # padded samples: the bytes of PCM 0
+    same = q.dtype == np.int8 and q.shape == (1, 2 * c, hi.shape[-1])
+    if not (same and np.array_equal(q[0, :c], hi) and np.array_equal(q[0, c:], lo)):
         raise FqssError("TFLite export: the input_splitter island does not compute the PCM16 bytes "
-                        "[p >> 8, (p & 0xFF) - 128] as int8 channels (checked on all 65536 values"
+                        "[p >> 8, (p & 0xFF) - 128] as int8 channels, byte-major (checked on all 65536 values"
                         + (f", padded with {pad} zero samples)" if any(pad) else ")"))
 
 
@@ -63,7 +68,7 @@ def _island_pad(ctx, nodes) -> tuple[int, int]:
     node = pads[0]
     amounts = ctx.g.const(node.input[1])
     if amounts is None or amounts.size != 6 or np.any(amounts[[0, 1, 3, 4]] != 0) or np.any(amounts < 0):
-        raise ctx.fail(node, f"the input_splitter pads only the time axis of [1, 1, T], not {amounts}")
+        raise ctx.fail(node, f"the input_splitter pads only the time axis of [1, C, T], not {amounts}")
     if len(node.input) > 2 and node.input[2]:
         value = ctx.g.const(node.input[2])
         if value is None or np.any(value != 0):
@@ -110,13 +115,13 @@ def _arithmetic_bytes(b, pcm_std, out_name: str):
 
 
 def emit_split(ctx, pcm_std, out_name: str):
-    """int16 PCM [1, 1, T, 1] (scale 1/32768) -> int8 [1, 1, T, 2] = [hi, lo] bytes (scale 1/128). RIGHT_SHIFT /
+    """int16 PCM [1, 1, T, C] (scale 1/32768) -> int8 [1, 1, T, 2 C] = [hi, lo] bytes (scale 1/128). RIGHT_SHIFT /
     BITWISE_XOR unless the export must load on a runtime older than 2.13 (``ctx.min_runtime``)."""
     b = ctx.b
     shape, dyn = pcm_std.shape, pcm_std.dynamic
     old = ctx.min_runtime is not None and ctx.min_runtime < BITWISE_RUNTIME
     hi, lo = (_arithmetic_bytes if old else _bitwise_bytes)(b, pcm_std, out_name)
-    out = b.tensor(out_name, shape[:3] + (2,), np.int8, BYTE, dyn)
+    out = b.tensor(out_name, shape[:3] + (2 * shape[3],), np.int8, BYTE, dyn)
     opt = schema.ConcatenationOptionsT()
     opt.axis = 3
     b.op(B.CONCATENATION, [hi, lo], [out], opt)
@@ -130,7 +135,7 @@ def emit_split(ctx, pcm_std, out_name: str):
           tflite="RESHAPE, [int16 PAD,] RIGHT_SHIFT, CAST, BITWISE_XOR, CONCATENATION (exact bytes); for runtimes "
                  "before 2.13 (--min-runtime): int16 ADD, SUB, CAST instead of RIGHT_SHIFT / BITWISE_XOR",
           bits=(8,), pattern="island input_splitter/*: mixture -> bytes -> QuantizeLinear(1/128, 0)",
-          constraints="verified on all 65536 PCM values; graph input [1, 1, T]")
+          constraints="verified on all 65536 PCM values; graph input [1, C, T]")
 def convert_input_splitter(ctx, nodes) -> None:
     g = ctx.g
     ctx.claim(*nodes)
@@ -150,13 +155,15 @@ def convert_input_splitter(ctx, nodes) -> None:
     pad = _island_pad(ctx, nodes)
     _verify(ctx, nodes, qnode, pad)
     t, shape, dyn = graph_input(ctx, g.inputs[0])
-    if len(shape) != 3 or shape[:2] != (1, 1):
-        raise FqssError(f"TFLite export: the input_splitter expects a [1, 1, T] input, not {shape}")
+    if len(shape) != 3 or shape[0] != 1:
+        raise FqssError(f"TFLite export: the input_splitter expects a [1, C, T] input, not {shape}")
     if t.dtype == np.float32:
         t = quantize(ctx.b, t, np.int16, PCM16, "pcm")
-    pcm = reshape(ctx.b, t, (1, 1, shape[2], 1), (False, False, dyn[2], False), "pcm/nhwc")
+    c = shape[1]
+    pcm = to_std_layout(ctx.b, t, shape, dyn, "pcm") if c > 1 else \
+        reshape(ctx.b, t, (1, 1, shape[2], 1), (False, False, dyn[2], False), "pcm/nhwc")
     if any(pad):  # int16 PAD pads with the zero point 0: PCM silence, whose bytes are [0, -128]
-        padded = ctx.b.tensor("pcm/padded", (1, 1, shape[2] + sum(pad), 1), np.int16, pcm.quant, pcm.dynamic)
+        padded = ctx.b.tensor("pcm/padded", (1, 1, shape[2] + sum(pad), c), np.int16, pcm.quant, pcm.dynamic)
         ctx.b.op(B.PAD, [pcm, ctx.b.const("pcm/paddings", np.array([[0, 0], [0, 0], list(pad), [0, 0]], np.int32))],
                  [padded])
         pcm = padded

@@ -13,10 +13,13 @@ EXAMPLES = """
   fqss-edge separate meeting.wav --model exported/fqss/model.tflite -o separated/
   fqss-edge separate a.flac b.wav --model exported/fqss/model.onnx -o separated/ --chunk 8 --overlap 1
   fqss-edge separate song_44k_stereo.wav --model runs/fqss/best.safetensors -o separated/ --subtype FLOAT
+  fqss-edge separate song.flac --model exported/music/model.tflite -o stems/ --format flac
+  fqss-edge separate song.wav --model exported/music/model.tflite -o stems/ --two-stems vocals --segment 8
 
 """ + (
-    "Writes DIR/<mixname>_<source>.wav per source, with the input's sample rate, channels and length (each channel "
-    "is separated on its own, at the model's rate, and resampled back with soxr). Files of any length are "
+    "Writes DIR/<mixname>_<source>.wav per source (a music model: drums, bass, other, vocals), with the input's "
+    "sample rate, channels and length (a mono model separates each channel on its own, a stereo model both "
+    "together; at the model's rate, resampled back with soxr). Files of any length are "
     "processed in constant memory: chunks of --chunk seconds with --overlap seconds cross-faded, the source order "
     "kept consistent across chunks, each chunk scaled to the level the model was trained at (peak 0.9) and its "
     "outputs scaled back, so quiet recordings separate as well as loud ones. A chunk whose estimated memory exceeds "
@@ -42,16 +45,21 @@ def register(app: typer.Typer) -> None:
         mixtures: Annotated[list[Path], typer.Argument(help="Audio files (wav, flac, ogg, ...).")],
         model: Annotated[Path, typer.Option("--model", "-m", help="Model: .tflite, .onnx, .safetensors, .pth.")],
         out: Annotated[Path, typer.Option("-o", "--out", help="Output folder.")],
-        chunk: Annotated[float, typer.Option(help="Seconds of new audio per model call.")] = 4.0,
+        chunk: Annotated[float, typer.Option("--chunk", "--segment",
+                                             help="Seconds of new audio per model call.")] = 4.0,
         overlap: Annotated[float, typer.Option(help="Seconds shared with the previous chunk (cross-faded).")]
         = 0.5,
         subtype: Annotated[str | None, typer.Option(help="Output sample format: PCM_16, PCM_24, PCM_32, FLOAT "
-                                                         "(default: like the input).")] = None,
+                                                         "(flac: PCM_16, PCM_24; default: like the input).")]
+        = None,
         align: Annotated[bool, typer.Option("--align/--no-align",
                                             help="Keep the source order consistent across chunks.")] = True,
         normalize: Annotated[bool, typer.Option(
             "--normalize/--no-normalize",
             help="Scale each chunk to the training level (peak 0.9) and the outputs back.")] = True,
+        two_stems: Annotated[str | None, typer.Option(
+            "--two-stems", help="Only this source and no_<source> (the sum of the others), e.g. vocals.")] = None,
+        fmt: Annotated[str, typer.Option("--format", help="Output files: wav, flac or mp3.")] = "wav",
         threads: Annotated[int, typer.Option(help="Runtime threads.")] = 1,
         config: Annotated[Path | None, typer.Option(help="Config YAML for a bare .pth state dict.")] = None,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
@@ -61,7 +69,7 @@ def register(app: typer.Typer) -> None:
         from fqss_edge.separate import SeparateOptions, separate_files, total_frames
 
         options = SeparateOptions(chunk_seconds=chunk, overlap_seconds=overlap, subtype=subtype, align_sources=align,
-                                  normalize=normalize)
+                                  normalize=normalize, two_stems=two_stems, format=fmt)
         total = total_frames(mixtures)  # also checks every file before any work
         backend = open_backend(model, **_backend_options(model, threads, config))
         if quiet:
