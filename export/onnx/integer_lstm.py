@@ -60,9 +60,9 @@ class _Nodes:
     def int_matmul(self, x: str, weights: np.ndarray, tag: str) -> str:
         """``x @ weights`` of integer codes (|x| <= 255, |w| <= 128): a float32 MatMul (every partial sum is an
         integer below 2^24, so exact in any order) or float64 for longer rows, back to int64."""
-        dtype, to = ((np.float32, TensorProto.FLOAT) if weights.shape[0] * 255 * 128 < 2**24
-                     else (np.float64, TensorProto.DOUBLE))
-        y = self.op("MatMul", [self.op("Cast", [x], to=to), self.const(tag, weights, dtype)])
+        to = TensorProto.FLOAT if weights.shape[0] * 255 * 128 < 2**24 else TensorProto.DOUBLE
+        w = self.op("Cast", [self.const(tag, weights, np.int8)], to=to)  # int8 in the file, folded at load
+        y = self.op("MatMul", [self.op("Cast", [x], to=to), w])
         return self.op("Cast", [y], to=TensorProto.INT64)
 
     def clip(self, x: str, lo: int, hi: int, tag: str) -> str:
