@@ -30,11 +30,11 @@ def c_conv_stride2_same(bits):  # K=4, stride 2, pads 1 each side: T -> T / 2
     return b
 
 
-def c_conv_depth_multiplier_2(bits):  # linear upsampling: C -> 2C, K=2, the right neighbour padded with zero
+def c_conv_depth_multiplier_2(bits):  # linear upsampling: C -> 2C, K=3, pads 1
     b = QDQ(channels=3, length=16)
     x = b.input(*act(bits))
-    w, s = wq((6, 1, 2), 6)
-    b.output(b.op("Conv", [b.dq(x), b.qconst(w, s, axis=0)], (0.04, 1), kernel_shape=[2], group=3, pads=[0, 1]))
+    w, s = wq((6, 1, 3), 6)
+    b.output(b.op("Conv", [b.dq(x), b.qconst(w, s, axis=0)], (0.04, 1), kernel_shape=[3], group=3, pads=[1, 1]))
     return b
 
 
@@ -46,14 +46,13 @@ def c_decimate(bits):  # Wave-U-Net's decimation: x[..., ::2]
     return b
 
 
-def c_decimate_by_reshape(bits):  # the same samples: [1, C, T] -> [1, C, T/2, 2] -> [1, 2, C, T/2] -> [:, 0]
+def c_decimate_by_reshape(bits):  # the same samples: [1, C, T] -> [1, C, T / 2, 2] -> [..., :1] -> [1, C, T / 2]
     b = QDQ(channels=3, length=16)
     x = b.input(*act(bits))
     q = act(bits)
     r = b.op("Reshape", [b.dq(x), _ints(b, [1, 3, -1, 2])], q)
-    t = b.op("Transpose", [b.dq(r)], q, perm=[0, 3, 1, 2])
-    f = b.op("Reshape", [b.dq(t), _ints(b, [1, 6, -1])], q)
-    b.output(b.op("Slice", [b.dq(f), _ints(b, [0]), _ints(b, [3]), _ints(b, [1])], q))
+    e = b.op("Slice", [b.dq(r), _ints(b, [0]), _ints(b, [1]), _ints(b, [3])], q)
+    b.output(b.op("Reshape", [b.dq(e), _ints(b, [1, 3, -1])], q))
     return b
 
 
