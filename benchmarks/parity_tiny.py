@@ -32,6 +32,7 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=ROOT / "benchmarks/work/qat_methods/data/test")
     ap.add_argument("--utts", type=int, default=20)
     ap.add_argument("--name", default="parity_tiny_fqss")
+    ap.add_argument("--title", default="tiny FQSS Conv-TasNet", help="the model, as the tables' titles name it")
     ap.add_argument("--onnx-only", action="store_true", help="export and compare model.onnx only")
     ap.add_argument("--per-layer", action="store_true", help="also compare every quantized tensor (slower)")
     args = ap.parse_args()
@@ -48,7 +49,7 @@ def main() -> int:
     out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{args.name}.json").write_text(report.to_json())
-    md = (f"# Parity, tiny FQSS Conv-TasNet, {report.n_utts} synthesized-speech mixtures (held-out speakers)\n\n"
+    md = (f"# Parity, {args.title}, {report.n_utts} synthesized-speech mixtures (held-out speakers)\n\n"
           f"Command: `{command.strip()}`  \nCheckpoint: `{shown}`\n\n"
           + (f"XNNPACK delegation of model.tflite (4 s input): {deleg['delegated']}/{deleg['operators']} operators, "
              f"{deleg['partitions']} partitions; left to TFLite kernels: {deleg['not_delegated']}\n\n" if deleg else "")

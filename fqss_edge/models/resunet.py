@@ -23,7 +23,7 @@ from torch import nn
 
 from fqss_edge.config_types import Count, Dim, ModelConfigBase
 from fqss_edge.models.base import SeparationModel
-from fqss_edge.models.unet_blocks import ConvAct, act, odd
+from fqss_edge.models.unet_blocks import ConvAct, act, init_convs, odd
 from fqss_edge.quant.layers import QAdd, QConcat, QConv1d, QConvTranspose1d
 from fqss_edge.quant.qtensor import QTensor
 from fqss_edge.quant.spec import FLOAT, QuantSpec
@@ -48,6 +48,7 @@ class ResBlock(nn.Module):
         super().__init__()
         self.conv1 = ConvAct(channels, channels, kernel_size, spec)
         self.conv2 = QConv1d(channels, channels, kernel_size, padding=kernel_size // 2, bias=False, spec=spec)
+        self.conv2.residual_branch_end = True  # starts small (``init_convs``): the block starts near the identity
         self.add = QAdd(spec)
         self.act = act(spec)
 
@@ -89,6 +90,7 @@ class ResUNet(SeparationModel):
         self.length_multiple = 2**c.n_stages
         self.set_decoder(QConv1d(widths[0], c.n_src * c.audio_channels, 1, bias=False, spec=spec,
                                  out_quant=self.output_quant()))
+        init_convs(self)
 
     def forward_latent(self, x: QTensor) -> QTensor:
         x = self.input_conv(x)

@@ -23,9 +23,10 @@ Convolutions have no bias: digital silence stays exact zeros in every runtime (`
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
-from fqss_edge.quant.layers import QConcat, QConv1d, QPReLU, QSlice
+from fqss_edge.quant.layers import QConcat, QConv1d, QConvTranspose1d, QPReLU, QSlice
 from fqss_edge.quant.qtensor import QTensor
 from fqss_edge.quant.spec import QuantSpec
 
@@ -39,6 +40,23 @@ def odd(v: int) -> int:
 
 def act(spec: QuantSpec) -> QPReLU:
     return QPReLU(init=0.2, spec=spec)
+
+
+@torch.no_grad()
+def init_convs(model: nn.Module, slope: float = 0.2, residual_gain: float = 0.1) -> None:
+    """He (Kaiming) initialisation of every trainable convolution but the decoder (the output layer keeps PyTorch's
+    smaller default: the FQSS high byte saturates at 1): PyTorch's default gain (about 0.58 per layer) shrinks the
+    signal by ~1e-6 over a U-Net's 25-40 layers, leaving the activation quantizers nothing to calibrate on. The
+    last convolution of each residual branch (``residual_branch_end = True``) starts at ``residual_gain`` times
+    that, so a stack of residual blocks starts near the identity."""
+    decoder = getattr(model, "decoder", None)
+    for m in model.modules():
+        if not isinstance(m, (QConv1d, QConvTranspose1d)) or m is decoder or not m.conv.weight.requires_grad:
+            continue
+        mode = "fan_out" if isinstance(m, QConvTranspose1d) else "fan_in"  # [in, out, k]: each output sees C_in
+        nn.init.kaiming_normal_(m.conv.weight, a=slope, mode=mode, nonlinearity="leaky_relu")
+        if getattr(m, "residual_branch_end", False):
+            m.conv.weight.mul_(residual_gain)
 
 
 def space_to_depth(x: QTensor, r: int) -> QTensor:

@@ -28,7 +28,7 @@ from torch import nn
 
 from fqss_edge.config_types import Count, Dim, ModelConfigBase
 from fqss_edge.models.base import SeparationModel
-from fqss_edge.models.unet_blocks import ConvAct, Decimate, Upsample, odd
+from fqss_edge.models.unet_blocks import ConvAct, Decimate, Upsample, init_convs, odd
 from fqss_edge.quant.layers import QConcat, QConv1d
 from fqss_edge.quant.qtensor import QTensor
 from fqss_edge.quant.spec import FLOAT, QuantSpec
@@ -65,6 +65,7 @@ class WaveUNet(SeparationModel):
         self.length_multiple = 2 ** c.n_levels
         self.set_decoder(QConv1d(c.filters, c.n_src * c.audio_channels, 1, bias=False, spec=spec,
                                  out_quant=self.output_quant()))
+        init_convs(self)
 
     def forward_latent(self, x: QTensor) -> QTensor:
         skips = []

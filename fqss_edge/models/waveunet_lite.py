@@ -29,7 +29,8 @@ from torch import nn
 
 from fqss_edge.config_types import Count, Dim, ModelConfigBase
 from fqss_edge.models.base import SeparationModel
-from fqss_edge.models.unet_blocks import ConvAct, SeparableConv, depth_to_space, odd, space_to_depth
+from fqss_edge.models.unet_blocks import (ConvAct, SeparableConv, depth_to_space, init_convs, odd,
+                                          space_to_depth)
 from fqss_edge.quant.layers import QConcat, QConv1d, QMul, QSigmoid
 from fqss_edge.quant.qtensor import QTensor
 from fqss_edge.quant.spec import FLOAT, QuantSpec
@@ -88,6 +89,7 @@ class WaveUNetLite(SeparationModel):
         self.length_multiple = 2**self.levels
         self.set_decoder(QConv1d(full_rate, c.n_src * c.audio_channels, k, padding=k // 2, bias=False, spec=spec,
                                  out_quant=self.output_quant()))
+        init_convs(self)
 
     def forward_latent(self, x: QTensor) -> QTensor:
         skips = []

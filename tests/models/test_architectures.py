@@ -53,16 +53,6 @@ ORT_LSTM_GAP = {
                "-0.107 dB dSI-SDR in the CLI parity after one epoch (DPRNN: 39.1 dB, within 0.05 dB)"),
 }
 
-# (architecture, quantization) pairs whose output onnxruntime's fused kernels (optimization "all") move past 1 LSB on
-# the test input, and why; still held to FUSED_ORT_SQNR_DB against the simulation
-FUSED_ORT_SQNR_DB = 35.0
-ORT_FUSED_GAP = {
-    ("resunet", "fqss"): ("onnxruntime's fused QLinearAdd rounds one value of the first residual add 1 LSB off the "
-                          "simulation (first difference: encoder.0.add); 13 layers on, one code of the FQSS high "
-                          "byte y0 flips: 255 output LSB at 0.04% of samples, 39.7 dB SQNR (seeds 8 and 9: exact)"),
-}
-
-
 def _export_tflite(model, onnx: Path, out: Path, n: int) -> Path:
     """``out``: resizable, or fixed at ``n`` samples for a ``fixed_length_tflite`` model (whose resizable export
     must be refused with the reason, nothing written)."""
@@ -118,7 +108,7 @@ def _reference_equals_litert_ref(path, n: int) -> None:
 
 
 @pytest.mark.parametrize("optimization", ["off", "all"])
-def test_onnxruntime_computes_the_simulation(exported, optimization, request):
+def test_onnxruntime_computes_the_simulation(exported, optimization):
     model, d, _ = exported
     x = random_audio(1, 1203, seed=7).numpy().reshape(-1)  # not a valid length for every model: padded, cropped
     with torch.no_grad():
@@ -133,13 +123,7 @@ def test_onnxruntime_computes_the_simulation(exported, optimization, request):
         assert sqnr >= LSTM_ORT_SQNR_DB, sqnr
     else:
         # 1 LSB, up to float32's rounding of the two values (a vanilla output scale is no power of two)
-        off = np.abs(y - ref).max() / backend.io_contract.output_lsb
-        key = request.node.callspec.params["exported"]
-        if off > 1.0 + 1e-5 and optimization == "all" and key in ORT_FUSED_GAP:
-            sqnr = 10 * np.log10(np.sum(ref.astype(np.float64) ** 2) / np.sum((y - ref) ** 2))
-            assert sqnr >= FUSED_ORT_SQNR_DB, sqnr
-            pytest.xfail(f"{off:.0f} LSB: {ORT_FUSED_GAP[key]}")
-        assert off <= 1.0 + 1e-5
+        assert np.abs(y - ref).max() / backend.io_contract.output_lsb <= 1.0 + 1e-5
 
 
 @pytest.mark.parametrize("arch", ARCHS)
