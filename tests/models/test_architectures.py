@@ -53,6 +53,7 @@ ORT_LSTM_GAP = {
                "-0.107 dB dSI-SDR in the CLI parity after one epoch (DPRNN: 39.1 dB, within 0.05 dB)"),
 }
 
+
 def _export_tflite(model, onnx: Path, out: Path, n: int) -> Path:
     """``out``: resizable, or fixed at ``n`` samples for a ``fixed_length_tflite`` model (whose resizable export
     must be refused with the reason, nothing written)."""
