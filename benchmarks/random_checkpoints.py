@@ -26,7 +26,8 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     quant = cfg.updated(quant={"calib_batches": 2}).quant.model_dump()
     for name, q in (("random_fqss", quant), ("random_float", None)):
-        print(save_random_checkpoint(out / f"{name}.safetensors", cfg.model.model_dump(), q))
+        print(save_random_checkpoint(out / f"{name}.safetensors", cfg.model.model_dump(), q,
+                                     sample_rate=cfg.model.sample_rate))
     return 0
 
 

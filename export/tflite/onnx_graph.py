@@ -218,7 +218,9 @@ class OnnxGraph:
         md = self.metadata
         stride = int(md.get("fqss.stride", 64) or 64)
         kernel = int(md.get("fqss.kernel_size", 1) or 1)
-        t1 = -(-max(kernel, 1024) // stride) * stride
+        # at least two strides: at one, every axis of T / stride samples is a unit axis (e.g. a U-Net's bottom),
+        # which reshapes group differently than at any longer length
+        t1 = -(-max(kernel, 1024, 2 * stride) // stride) * stride
         return t1, t1 + 3 * stride
 
     def _infer_shapes(self) -> tuple[dict[str, tuple[int, ...]], dict[str, tuple[int, ...]]]:

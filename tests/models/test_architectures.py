@@ -133,7 +133,8 @@ def test_onnxruntime_computes_the_simulation(exported, optimization, flavour):
             pytest.xfail(f"{sqnr:.1f} dB: {ORT_LSTM_GAP[model.config.name]}")
         assert sqnr >= LSTM_ORT_SQNR_DB, sqnr
     else:
-        assert np.abs(y - ref).max() / backend.io_contract.output_lsb <= 1.0
+        # 1 LSB, up to float32's rounding of the two values (a vanilla output scale is no power of two)
+        assert np.abs(y - ref).max() / backend.io_contract.output_lsb <= 1.0 + 1e-5
 
 
 @pytest.mark.parametrize("arch", ARCHS)

@@ -1,5 +1,6 @@
-"""QPad, QSlice, QConcat: ``DQ -> Pad | Slice | Concat -> Q`` with the input's own scale and zero point. GapPad and
-LengthCrop (amounts that follow the input length) are refused, naming the reason."""
+"""QPad, QSlice, QConcat: ``DQ -> Pad | Slice | Concat -> Q`` with the input's own scale and zero point (a
+requantizing QConcat: its own output quantizer). GapPad and LengthCrop (amounts that follow the input length) are
+refused, naming the reason."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import numpy as np
 
 from fqss_edge.errors import FqssError
 from fqss_edge.export.onnx.graph import GraphBuilder, TensorRef
-from fqss_edge.export.onnx.registry import register
+from fqss_edge.export.onnx.registry import child, register
 from fqss_edge.quant.layers import GapPad, LengthCrop, QConcat, QPad, QSlice
 
 _END = np.iinfo(np.int64).max
@@ -31,7 +32,8 @@ def emit_pad(b: GraphBuilder, m: QPad, name: str, x: TensorRef) -> TensorRef:
 @register(QSlice)
 def emit_slice(b: GraphBuilder, m: QSlice, name: str, x: TensorRef) -> TensorRef:
     stop = _END if m.stop is None else m.stop
-    return _move(b, "Slice", name, x, [_ints(b, [m.start]), _ints(b, [stop]), _ints(b, [m.dim])])
+    steps = [_ints(b, [m.step])] if m.step != 1 else []
+    return _move(b, "Slice", name, x, [_ints(b, [m.start]), _ints(b, [stop]), _ints(b, [m.dim]), *steps])
 
 
 @register(QConcat)
@@ -39,6 +41,8 @@ def emit_concat(b: GraphBuilder, m: QConcat, name: str, *xs: TensorRef) -> Tenso
     if xs[0].qparams is None:
         return TensorRef(b.node("Concat", [x.name for x in xs], f"{name}/Concat", axis=m.dim))
     y = b.node("Concat", [b.dequantize(x, name) for x in xs], f"{name}/Concat", axis=m.dim)
+    if m.out_quant is not None:  # each input requantized to the output (a QUANTIZE before CONCATENATION)
+        return b.quantize(y, m.out_quant, child(name, "out_quant"))
     return b.quantize_with(y, xs[0].qparams, name)
 
 

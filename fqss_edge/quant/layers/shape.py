@@ -2,6 +2,10 @@
 
 They hold no quantizer: the output keeps the input's scale and zero point (a zero pad is the zero point's code,
 exact), as the runtimes' PAD, STRIDED_SLICE and CONCATENATION do with identical input and output quantization.
+The one exception is a concatenation of tensors quantized differently (a U-Net's skip and upsampled features):
+TFLite's CONCATENATION needs every input at the output's scale and zero point, so ``QConcat(dim, out_quant=q)``
+requantizes each input to ``q`` first (QUANTIZE in the .tflite), which is ``q`` applied to the concatenation
+(quantization is element-wise).
 The tracer records only views and transposes between layers, so these operations are layers of their own.
 
 ``GapPad`` and ``LengthCrop`` (SpeechBrain's dual-path segmentation for any length) pad / crop by amounts that
@@ -39,26 +43,33 @@ class QPad(nn.Module):
 
 
 class QSlice(nn.Module):
-    """``x[..., start:stop]`` along ``dim`` (``stop`` None: to the end; negative: from the end, any length)."""
+    """``x[..., start:stop:step]`` along ``dim`` (``stop`` None: to the end; negative: from the end, any length;
+    ``step`` > 1: decimation, e.g. Wave-U-Net's ``x[..., ::2]``)."""
 
-    def __init__(self, dim: int, start: int = 0, stop: int | None = None):
+    def __init__(self, dim: int, start: int = 0, stop: int | None = None, step: int = 1):
         super().__init__()
-        self.dim, self.start, self.stop = dim, start, stop
+        if step < 1:
+            raise ValueError("QSlice: step must be >= 1")
+        self.dim, self.start, self.stop, self.step = dim, start, stop, step
 
     def forward(self, x: QTensor) -> QTensor:
         idx = [slice(None)] * x.value.dim()
-        idx[self.dim] = slice(self.start, self.stop)
+        idx[self.dim] = slice(self.start, self.stop, self.step)
         return x.with_value(x.value[tuple(idx)])
 
 
 class QConcat(nn.Module):
-    """Concatenation along ``dim`` of tensors quantized alike."""
+    """Concatenation along ``dim`` of tensors quantized alike, or (``out_quant``) of any tensors, each requantized
+    to ``out_quant``."""
 
-    def __init__(self, dim: int):
+    def __init__(self, dim: int, out_quant: nn.Module | None = None):
         super().__init__()
         self.dim = dim
+        self.out_quant = out_quant
 
     def forward(self, *xs: QTensor) -> QTensor:
+        if self.out_quant is not None:
+            return self.out_quant(torch.cat([x.value for x in xs], dim=self.dim))
         _same_params(list(xs))
         return xs[0].with_value(torch.cat([x.value for x in xs], dim=self.dim))
 

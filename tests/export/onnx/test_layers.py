@@ -18,9 +18,9 @@ from fqss_edge.export.onnx.graph import GraphBuilder, TensorRef
 from fqss_edge.export.onnx.metadata import island_props
 from fqss_edge.export.onnx.registry import emit
 from fqss_edge.export.onnx.verify import check_qdq_graph
-from fqss_edge.quant.layers import (InputQuant, InputSplitter, QAdd, QConv1d, QConvTranspose1d, QGlobalLayerNorm,
-                                    QLayerNorm, QMatMul, QMul, QPad, QPositionalEncoding, QPReLU, QReLU, QSigmoid,
-                                    QSlice, QSoftmax, QSub, QTanh, ResidualOutput)
+from fqss_edge.quant.layers import (InputQuant, InputSplitter, QAdd, QConcat, QConv1d, QConvTranspose1d,
+                                    QGlobalLayerNorm, QLayerNorm, QMatMul, QMul, QPad, QPositionalEncoding, QPReLU,
+                                    QReLU, QSigmoid, QSlice, QSoftmax, QSub, QTanh, ResidualOutput)
 from fqss_edge.quant.layers.io import BYTE_SCALE
 from fqss_edge.quant.spec import QuantSpec
 from fqss_edge.quant.tools import observation
@@ -114,6 +114,11 @@ CASES = {
     "QPad": lambda: OneLayer(QPad(3, 5), [(1, 4, T)]),
     "QSlice-tail": lambda: OneLayer(QSlice(2, 0, -6), [(1, 4, T)]),
     "QSlice-rank4": lambda: OneLayer(QSlice(3, 4, None), [(1, 4, 3, 8)]),
+    "QSlice-decimate": lambda: OneLayer(QSlice(2, 0, None, 2), [(1, 4, T)]),
+    "QConcat-requantize": lambda: OneLayer(QConcat(1, out_quant=SPEC.act()), [(1, 4, T), (1, 3, T)]),
+    "QConv1d-strided-same": lambda: OneLayer(QConv1d(4, 8, 4, 2, padding=1, bias=False, spec=SPEC), [(1, 4, T)]),
+    "QConv1d-depthwise-multiplier-2": lambda: OneLayer(QConv1d(4, 8, 2, groups=4, bias=False, spec=SPEC),
+                                                       [(1, 4, T)]),
     "QAdd": lambda: OneLayer(QAdd(SPEC), [(1, 4, T), (1, 4, T)]),
     "QSub": lambda: OneLayer(QSub(SPEC), [(1, 4, T), (1, 4, T)]),
     "QMul-broadcast": lambda: OneLayer(QMul(SPEC), [(1, 1, 4, T), (1, 2, 4, T)]),
