@@ -1,0 +1,71 @@
+"""One-node cases: the int8 / int16 mixes of a mixed-precision plan (``quant.plan``). 16x8 convolutions (int16
+activations, int8 weights, int64 bias), an int8 input widened to int16 (QUANTIZE to s/128, exact), an int8
+output computed in int16 at s/128 then QUANTIZE, and element-wise operators between int8 and int16 tensors."""
+
+from __future__ import annotations
+
+from op_case_kit import Case, bias, wq
+from qdq_builder import QDQ
+
+I8 = (0.04, 5, 8)  # an int8 activation with a zero point
+I16 = (0.0004, 0, 16)
+
+
+def _conv(b: QDQ, x: str, x_q: tuple, out: tuple, c_in: int, c_out: int, k: int = 1, **attrs) -> str:
+    w, s = wq((c_out, c_in // attrs.get("group", 1), k), c_out)
+    return b.op("Conv", [b.dq(x), b.qconst(w, s, axis=0), bias(b, x_q[0], s)], out, kernel_shape=[k], **attrs)
+
+
+def conv_case(x_q: tuple, out: tuple, depthwise: bool = False):
+    def build(bits):
+        b = QDQ(channels=6, length=24)
+        x = b.input(*x_q)
+        geo = dict(k=3, group=6, dilations=[2], pads=[2, 2]) if depthwise else {}
+        b.output(_conv(b, x, x_q, out, 6, 6 if depthwise else 5, **geo))
+        return b
+    return build
+
+
+def c_conv_relu_int16_to_int8(bits):  # a 16x8 conv whose Relu output is int8: fused RELU, then QUANTIZE
+    b = QDQ(channels=4, length=20)
+    x = b.input(*I8)
+    y = _conv(b, x, I8, (0.0006, 0, 16), 4, 6)
+    b.output(b.op("Relu", [b.dq(y)], (0.05, -128)))
+    return b
+
+
+def unary_case(op: str, x_q: tuple, out: tuple, **attrs):
+    def build(bits):
+        b = QDQ(channels=5, length=16)
+        x = b.input(*x_q)
+        b.output(b.op(op, [b.dq(x)], out, **attrs))
+        return b
+    return build
+
+
+def binary_case(op: str, out: tuple):
+    def build(bits):  # an int8 activation and an int16 one (a conv's output), into ``out``
+        b = QDQ(channels=4, length=16)
+        x = b.input(*I8)
+        h = _conv(b, x, I8, (0.0005, 0, 16), 4, 4)
+        b.output(b.op(op, [b.dq(x), b.dq(h)], out))
+        return b
+    return build
+
+
+CASES: dict[str, list[Case]] = {
+    "Conv": [Case("pointwise_16x8", conv_case(I16, (0.0005, 0, 16))),
+             Case("pointwise_int8_to_int16", conv_case(I8, (0.0005, 0, 16))),
+             Case("pointwise_int16_to_int8", conv_case(I16, (0.05, -3, 8))),
+             Case("depthwise_16x8", conv_case(I16, (0.0003, 0, 16), depthwise=True)),
+             Case("depthwise_int16_to_int8", conv_case(I16, (0.03, 2, 8), depthwise=True))],
+    "Relu": [Case("conv16x8_relu_int8", c_conv_relu_int16_to_int8),
+             Case("int8_to_int16", unary_case("Relu", I8, (0.0003, 0, 16))),
+             Case("int16_to_int8", unary_case("Relu", I16, (0.04, -128, 8)))],
+    "LeakyRelu": [Case("int8_to_int16", unary_case("LeakyRelu", I8, (0.0004, 0, 16), alpha=0.2)),
+                  Case("int16_to_int8", unary_case("LeakyRelu", I16, (0.03, 4, 8), alpha=0.2))],
+    "Add": [Case("int8_int16_to_int8", binary_case("Add", (0.06, -2, 8))),
+            Case("int8_int16_to_int16", binary_case("Add", (0.0006, 0, 16)))],
+    "Sub": [Case("int8_int16_to_int8", binary_case("Sub", (0.05, 1, 8)))],
+    "Mul": [Case("int8_int16_to_int16", binary_case("Mul", (0.0002, 0, 16)))],
+}
