@@ -84,6 +84,14 @@ GROUPS = ("any group: 1 -> CONV_2D, C_in with one input channel per group -> DEP
           "CONV_2D (version 6, TF Lite 2.9; XNNPACK takes it, TFLite's own kernel is the reference one)")
 
 
+def int4_or_int8(ctx, name: str, wide: bool):
+    """How a CONV_2D filter is stored: TensorType INT4 (packed) for the int4 codes a plan declares
+    (``fqss.int4_weights``) in an int8 CONV_2D (version 7, TF Lite 2.11: the kernel unpacks it); int8 otherwise.
+    Not in DEPTHWISE_CONV_2D (its version 7 is missing from LiteRT's BUILTIN_REF resolver, which stops at 6, so
+    it could not be checked) nor in a 16x8 CONV_2D (no version declares an int16 x int4 CONV_2D)."""
+    return ctx.b.const_int4 if name in ctx.g.metadata_json("fqss.int4_weights", []) and not wide else ctx.b.const
+
+
 @register("Conv", writes=(B.CONV_2D, B.DEPTHWISE_CONV_2D, B.PAD, B.QUANTIZE), bits=(8, 16),
           tflite="CONV_2D / DEPTHWISE_CONV_2D (+PAD) (+QUANTIZE int8 <-> int16 around a 16x8 one)",
           constraints=f"1-D (rank-3 input); {GROUPS}; stride, dilation, pads (SAME/VALID or an explicit PAD); int8 "
@@ -120,8 +128,8 @@ def convert_conv(ctx, node) -> None:
         y, finish = ctx.new_output(out), None
     code = conv_kind(group, c_in, c_out, cg)
     if code == B.CONV_2D:
-        filt = ctx.b.const(w.name, np.ascontiguousarray(wq.transpose(0, 2, 1)[:, None]),  # [Cout, 1, K, Cin]
-                           Quant.make(s_w, np.zeros(c_out), 0))
+        filt = int4_or_int8(ctx, w.name, wide)(w.name, np.ascontiguousarray(wq.transpose(0, 2, 1)[:, None]),
+                                               Quant.make(s_w, np.zeros(c_out), 0))  # [Cout, 1, K, Cin]
         opt = schema.Conv2DOptionsT()
     elif code == B.DEPTHWISE_CONV_2D:
         filt = ctx.b.const(w.name, np.ascontiguousarray(wq[:, 0, :].T[None, None]),  # [1, 1, K, Cout]

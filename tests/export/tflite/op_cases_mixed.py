@@ -4,6 +4,8 @@ output computed in int16 at s/128 then QUANTIZE, and element-wise operators betw
 
 from __future__ import annotations
 
+import json
+
 from op_case_kit import Case, bias, wq
 from qdq_builder import QDQ
 
@@ -22,6 +24,19 @@ def conv_case(x_q: tuple, out: tuple, depthwise: bool = False):
         x = b.input(*x_q)
         geo = dict(k=3, group=6, dilations=[2], pads=[2, 2]) if depthwise else {}
         b.output(_conv(b, x, x_q, out, 6, 6 if depthwise else 5, **geo))
+        return b
+    return build
+
+
+def int4_conv_case(x_q: tuple, out: tuple, group: int = 1):
+    def build(bits):  # int4 codes declared in fqss.int4_weights: INT4 in an int8 CONV_2D, int8 codes otherwise
+        b = QDQ(channels=6, length=20)
+        x = b.input(*x_q)
+        w, s = wq((4, 6 // group, 3), 4)
+        wi = b.qconst(w // 32, s * 32, axis=0)  # codes in [-4, 3]: the int4 grid (TensorType INT4: [-8, 7])
+        b.metadata["fqss.int4_weights"] = json.dumps([b.nodes[-1].input[0]])
+        b.output(b.op("Conv", [b.dq(x), wi, bias(b, x_q[0], s * 32)], out, kernel_shape=[3], group=group,
+                      pads=[1, 1]))
         return b
     return build
 
@@ -58,7 +73,10 @@ CASES: dict[str, list[Case]] = {
              Case("pointwise_int8_to_int16", conv_case(I8, (0.0005, 0, 16))),
              Case("pointwise_int16_to_int8", conv_case(I16, (0.05, -3, 8))),
              Case("depthwise_16x8", conv_case(I16, (0.0003, 0, 16), depthwise=True)),
-             Case("depthwise_int16_to_int8", conv_case(I16, (0.03, 2, 8), depthwise=True))],
+             Case("depthwise_int16_to_int8", conv_case(I16, (0.03, 2, 8), depthwise=True)),
+             Case("int4_weights", int4_conv_case(I8, (0.05, -3, 8))),
+             Case("int4_weights_grouped", int4_conv_case(I8, (0.05, 1, 8), group=2)),
+             Case("int4_weights_16x8", int4_conv_case(I16, (0.0004, 0, 16)))],
     "Relu": [Case("conv16x8_relu_int8", c_conv_relu_int16_to_int8),
              Case("int8_to_int16", unary_case("Relu", I8, (0.0003, 0, 16))),
              Case("int16_to_int8", unary_case("Relu", I16, (0.04, -128, 8)))],
