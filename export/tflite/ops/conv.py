@@ -98,7 +98,9 @@ def int4_or_int8(ctx, name: str, wide: bool):
                       "weights per output channel, zero points 0; int32 bias of scale s_in*s_w. int16 input or "
                       "output (a mixed-precision plan): 16x8 (int16 activations with zero point 0, int8 weights, "
                       "int64 bias); an int8 input is widened first (QUANTIZE to s/128, exact), an int8 output "
-                      "is computed at s_out/128 in int16, then QUANTIZE")
+                      "is computed at s_out/128 in int16, then QUANTIZE. int4 codes a plan declares "
+                      "(fqss.int4_weights): TensorType INT4 in an int8 CONV_2D (version 7, TF Lite 2.11), int8 "
+                      "codes elsewhere")
 def convert_conv(ctx, node) -> None:
     x, w = ctx.qinput(node, 0), ctx.qinput(node, 1)
     bias = optional_bias(ctx, node, 2)
