@@ -3,8 +3,11 @@ ranks, constant operands), and the int8 / int16 mixes of a mixed-precision plan 
 
 from __future__ import annotations
 
+import numpy as np
 import onnx
-from fqss_edge.export.tflite.context import ConvertContext, QIn
+from fqss_edge.export.tflite.builder import Quant
+from fqss_edge.export.tflite.context import WIDEN, ConvertContext, QIn
+from fqss_edge.export.tflite.layout import to_tflite_array
 from fqss_edge.export.tflite.emit import broadcast_rank
 
 
@@ -13,8 +16,9 @@ MIXED = ("; int8 and int16 tensors mixed (a mixed-precision plan): in int16, int
 
 
 def operand(ctx: ConvertContext, node: onnx.NodeProto, x: QIn, out_rank: int, bits: int, wide: bool = False):
-    """``x`` as an operand of ``bits``; ``wide``: an int8 activation among int16 tensors is widened to int16."""
-    widen = wide and x.bits == 8 and x.const is None
+    """``x`` as an operand of ``bits``; ``wide``: an int8 activation or constant among int16 tensors is widened
+    to int16 (exactly)."""
+    widen = wide and x.bits == 8
     if x.bits != bits and not widen:
         raise ctx.fail(node, f"operand {x.name!r} is int{x.bits}, the output int{bits}: TFLite needs one type")
     if not x.q.per_tensor:
@@ -22,6 +26,11 @@ def operand(ctx: ConvertContext, node: onnx.NodeProto, x: QIn, out_rank: int, bi
                              "scales (write gamma/beta-like constants per tensor)")
     if x.bits == 16 and x.scalar_zp != 0:
         raise ctx.fail(node, f"int16 operand {x.name!r} has zero point {x.scalar_zp} (TFLite 16x8 needs 0)")
+    if x.const is not None and widen:  # int8 codes as int16 at s / 128: (q - z) * 128, exact
+        codes = ((x.const.astype(np.int32) - x.scalar_zp) * WIDEN).astype(np.int16)
+        q = Quant.make(np.float32(x.scalar_scale) / np.float32(WIDEN), 0)
+        a = codes.reshape((1,) * (out_rank - codes.ndim) + codes.shape) if codes.ndim < out_rank else codes
+        return ctx.b.const(f"{x.name}/int16", to_tflite_array(a), q)
     if x.const is not None:
         return ctx.const_input(x, shape=(1,) * out_rank)
     t = ctx.widened(x, node)[0] if widen else ctx.activation(x, node)

@@ -101,4 +101,4 @@ def transpose_conv(op: RefOp) -> np.ndarray:
     if bias is not None:
         acc = acc + bias.data.astype(np.int64)
     m, sh = per_channel(inp, filt, out, c_out)
-    return requant_out(acc, m, sh, out)[:, None]
+    return requant_out(acc, m, sh, out, int64=bias is not None and bias.dtype == np.int64)[:, None]

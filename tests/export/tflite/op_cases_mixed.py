@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 
-from op_case_kit import Case, bias, wq
+import numpy as np
+
+from op_case_kit import RESIZE, Case, bias, wq
 from qdq_builder import QDQ
 
 I8 = (0.04, 5, 8)  # an int8 activation with a zero point
@@ -39,6 +41,25 @@ def int4_conv_case(x_q: tuple, out: tuple, group: int = 1):
                       pads=[1, 1]))
         return b
     return build
+
+
+def transpose_case(x_q: tuple, out: tuple):
+    def build(bits):  # the decoder reading an int16 mask product: K=16, stride 8
+        b = QDQ(channels=6, length=12)
+        x = b.input(*x_q)
+        w, s = wq((6, 2, 16), 2)
+        b.output(b.op("ConvTranspose", [b.dq(x), b.qconst(w, s, axis=1), bias(b, x_q[0], s)], out,
+                      kernel_shape=[16], strides=[8]))
+        return b
+    return build
+
+
+def c_mul_int16_by_int8_constant(bits):  # gLN's gamma (an int8 constant) on an int16 tensor
+    b = QDQ(channels=4, length=10)
+    x = b.input(*I16)
+    gamma = b.qconst(np.arange(-2, 2).reshape(1, 4, 1) * 30 + 7, np.float32(0.01))
+    b.output(b.op("Mul", [b.dq(x), gamma], (0.00002, 0, 16)))
+    return b
 
 
 def c_conv_relu_int16_to_int8(bits):  # a 16x8 conv whose Relu output is int8: fused RELU, then QUANTIZE
@@ -77,6 +98,9 @@ CASES: dict[str, list[Case]] = {
              Case("int4_weights", int4_conv_case(I8, (0.05, -3, 8))),
              Case("int4_weights_grouped", int4_conv_case(I8, (0.05, 1, 8), group=2)),
              Case("int4_weights_16x8", int4_conv_case(I16, (0.0004, 0, 16)))],
+    "ConvTranspose": [Case("decoder_16x8", transpose_case(I16, (0.0002, 0, 16)), lengths=RESIZE),
+                      Case("decoder_int16_to_int8", transpose_case(I16, (1 / 128, 0, 8)), lengths=RESIZE),
+                      Case("decoder_int8_to_int16", transpose_case(I8, (0.0002, 0, 16)), lengths=RESIZE)],
     "Relu": [Case("conv16x8_relu_int8", c_conv_relu_int16_to_int8),
              Case("int8_to_int16", unary_case("Relu", I8, (0.0003, 0, 16))),
              Case("int16_to_int8", unary_case("Relu", I16, (0.04, -128, 8)))],
@@ -85,5 +109,6 @@ CASES: dict[str, list[Case]] = {
     "Add": [Case("int8_int16_to_int8", binary_case("Add", (0.06, -2, 8))),
             Case("int8_int16_to_int16", binary_case("Add", (0.0006, 0, 16)))],
     "Sub": [Case("int8_int16_to_int8", binary_case("Sub", (0.05, 1, 8)))],
-    "Mul": [Case("int8_int16_to_int16", binary_case("Mul", (0.0002, 0, 16)))],
+    "Mul": [Case("int8_int16_to_int16", binary_case("Mul", (0.0002, 0, 16))),
+            Case("int16_by_int8_constant", c_mul_int16_by_int8_constant)],
 }
