@@ -62,6 +62,14 @@ def c_mul_int16_by_int8_constant(bits):  # gLN's gamma (an int8 constant) on an 
     return b
 
 
+def c_mean_int16_to_int8(bits):  # a gLN's mean reading an int16 PReLU output: time, then channels
+    b = QDQ(channels=6, length=40)
+    x = b.input(*I16)
+    m = b.node("ReduceMean", [b.dq(x), b.const(np.array([2], dtype=np.int64))], keepdims=1)
+    b.output(b.op("ReduceMean", [m, b.const(np.array([1], dtype=np.int64))], (0.01, 3, 8), keepdims=1))
+    return b
+
+
 def c_conv_relu_int16_to_int8(bits):  # a 16x8 conv whose Relu output is int8: fused RELU, then QUANTIZE
     b = QDQ(channels=4, length=20)
     x = b.input(*I8)
@@ -70,11 +78,12 @@ def c_conv_relu_int16_to_int8(bits):  # a 16x8 conv whose Relu output is int8: f
     return b
 
 
-def unary_case(op: str, x_q: tuple, out: tuple, **attrs):
+def unary_case(op: str, x_q: tuple, out: tuple, axes: list[int] | None = None, **attrs):
     def build(bits):
         b = QDQ(channels=5, length=16)
         x = b.input(*x_q)
-        b.output(b.op(op, [b.dq(x)], out, **attrs))
+        extra = [b.const(np.array(axes, dtype=np.int64))] if axes is not None else []
+        b.output(b.op(op, [b.dq(x), *extra], out, **attrs))
         return b
     return build
 
@@ -101,6 +110,8 @@ CASES: dict[str, list[Case]] = {
     "ConvTranspose": [Case("decoder_16x8", transpose_case(I16, (0.0002, 0, 16)), lengths=RESIZE),
                       Case("decoder_int16_to_int8", transpose_case(I16, (1 / 128, 0, 8)), lengths=RESIZE),
                       Case("decoder_int8_to_int16", transpose_case(I8, (0.0002, 0, 16)), lengths=RESIZE)],
+    "ReduceMean": [Case("time_channels_int16_to_int8", c_mean_int16_to_int8),
+                   Case("int8_to_int16", unary_case("ReduceMean", I8, (0.0004, 0, 16), axes=[2], keepdims=1))],
     "Relu": [Case("conv16x8_relu_int8", c_conv_relu_int16_to_int8),
              Case("int8_to_int16", unary_case("Relu", I8, (0.0003, 0, 16))),
              Case("int16_to_int8", unary_case("Relu", I16, (0.04, -128, 8)))],
