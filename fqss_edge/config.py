@@ -24,8 +24,8 @@ from fqss_edge.models.registry import ARCHITECTURES
 from fqss_edge.models.registry import freeze as freeze_architectures
 import fqss_edge.models  # noqa: F401  (registers the architectures)
 
-__all__ = ["ModelConfig", "ModelConfigBase", "QuantConfig", "TrainConfig", "DataConfig", "RunConfig", "load_config",
-           "parse_config", "dump_config", "shipped_config", "shipped_configs"]
+__all__ = ["ModelConfig", "ModelConfigBase", "LayerBits", "QuantConfig", "TrainConfig", "DataConfig", "RunConfig", "load_config",
+           "parse_config", "merge_plan_file", "dump_config", "shipped_config", "shipped_configs"]
 
 
 def _model_union() -> Any:
@@ -36,6 +36,19 @@ def _model_union() -> Any:
 
 ModelConfig = _model_union()
 freeze_architectures()  # the union is fixed from here on: a later registration would be silently unknown
+
+
+class LayerBits(Section):
+    """One layer's bit widths in a mixed-precision plan (``quant.plan``): None keeps the uniform setting."""
+
+    weight_bits: Literal[4, 8] | None = None  # the layer's weights (int4 codes: see docs/mixed_precision.md)
+    act_bits: Literal[8, 16] | None = None  # the layer's OUTPUT activation quantizer
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> "LayerBits":
+        if self.weight_bits is None and self.act_bits is None:
+            raise ValueError("names neither weight_bits nor act_bits")
+        return self
 
 
 class QuantConfig(Section):
@@ -49,6 +62,8 @@ class QuantConfig(Section):
     residual_output: StrictBool = True
     calib_batches: PosInt = 50
     ema_alpha: float = 0.9  # range observers: running = alpha * running + (1 - alpha) * batch
+    # mixed precision: module path (as in model.named_modules()) -> that layer's bit widths (fqss_edge/quant/plan.py)
+    plan: dict[str, LayerBits] = Field(default_factory=dict)
 
     @field_validator("ema_alpha")
     @classmethod
@@ -210,7 +225,31 @@ def load_config(path: str | Path) -> RunConfig:
     from fqss_edge.models.size import check_model_size  # (the models import this module)
 
     check_model_size(cfg.model, str(p))
+    if cfg.quant.plan:
+        from fqss_edge.models.factory import build_model  # builds it: every planned layer must exist
+
+        build_model(cfg.model, cfg.quant, source=str(p))
     return cfg
+
+
+def merge_plan_file(cfg: RunConfig, path: str | Path) -> RunConfig:
+    """``cfg`` with the ``quant`` section of a plan file merged in (``train --plan``): a YAML mapping with only a
+    ``quant`` section, e.g. ``quant: {plan: {masker.mask_conv: {act_bits: 16}}}`` (as ``analyze --plan``
+    writes it). Validated like a config file; errors name the plan file."""
+    p = Path(path)
+    data = load_yaml_file(p, "plan file")
+    if not isinstance(data, dict) or set(data) != {"quant"} or not isinstance(data["quant"], dict):
+        raise FqssError(f"{p}: a plan file holds one section, 'quant' (e.g. quant: {{plan: {{LAYER: "
+                        "{act_bits: 16}}), got "
+                        f"{sorted(data) if isinstance(data, dict) else type(data).__name__}")
+    merged = dump_config(cfg)
+    merged["quant"] = {**merged["quant"], **data["quant"]}
+    out = parse_config(merged, str(p))
+    if out.quant.plan:
+        from fqss_edge.models.factory import build_model
+
+        build_model(out.model, out.quant, source=str(p))
+    return out
 
 
 def dump_config(cfg: RunConfig) -> dict[str, Any]:

@@ -45,6 +45,7 @@ class GraphBuilder:
     nodes: list[onnx.NodeProto] = field(default_factory=list)
     initializers: dict[str, onnx.TensorProto] = field(default_factory=dict)
     int16_tensors: list[str] = field(default_factory=list)
+    int4_weights: list[str] = field(default_factory=list)  # int8 initializers holding int4 codes (a plan's)
     islands: dict[str, list[str]] = field(default_factory=dict)  # island name -> node names
     tensor_islands: dict[str, str] = field(default_factory=dict)  # tensor written inside an island -> island
     module_names: dict[int, str] = field(default_factory=dict)  # id(module) -> path in the model

@@ -48,10 +48,12 @@ def _configs(model: Any, config: Any) -> tuple[dict[str, Any], dict[str, Any] | 
 
 
 def island_props(b: GraphBuilder) -> dict[str, str]:
-    """The declared islands: float islands by node name, the int16 tensors by name (read by the verifier); the
+    """The declared islands: float islands by node name, the int16 tensors and the int4 weights (int8
+    initializers holding int4 codes) by name (read by the verifier); the
     cell scale of each integer LSTM (ONNX's LSTM has no attribute for it; the TFLite exporter needs it)."""
     islands = {k: {"kind": ISLAND_KINDS.get(k, "float"), "nodes": v} for k, v in b.islands.items()}
     return {"fqss.islands": json.dumps(islands), "fqss.int16_tensors": json.dumps(b.int16_tensors),
+            **({"fqss.int4_weights": json.dumps(b.int4_weights)} if b.int4_weights else {}),
             **({"fqss.lstm_cell_log2": json.dumps(b.lstm_cells)} if b.lstm_cells else {})}
 
 

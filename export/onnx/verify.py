@@ -61,6 +61,7 @@ class GraphIndex:
         islands = json.loads(meta.get("fqss.islands", "{}") or "{}")
         self.island_nodes = {name for isl in islands.values() for name in isl.get("nodes", [])}
         self.int16 = set(json.loads(meta.get("fqss.int16_tensors", "[]") or "[]"))
+        self.int4 = list(json.loads(meta.get("fqss.int4_weights", "[]") or "[]"))
         self.composites = declared_composites()  # (producer, consumer) ops whose inner tensor stays float
         self.bias_ops = declared_bias_ops()
         self._arrays: dict[str, np.ndarray] = {}
@@ -238,9 +239,23 @@ def qparam_mismatches(model: onnx.ModelProto, expected: Expected | None = None,
     return issues
 
 
+def int4_weight_issues(gi: GraphIndex) -> list[Issue]:
+    """Every declared int4 weight (``fqss.int4_weights``) is an int8 initializer with codes in [-8, 7]."""
+    issues = []
+    for name in gi.int4:
+        a = gi.const(name) if gi.is_const(name) else None
+        if a is None or a.dtype != np.int8:
+            issues.append(Issue(name, f"declared int4 weight is {_fmt(a) if a is None else a.dtype}, not an int8 "
+                                      "initializer", "qparams"))
+        elif a.size and (int(a.min()) < -8 or int(a.max()) > 7):
+            issues.append(Issue(name, f"declared int4 weight has codes in [{a.min()}, {a.max()}], outside "
+                                      "[-8, 7]", "qparams"))
+    return issues
+
+
 def check_qdq_graph(model: onnx.ModelProto, expected: Expected | None = None) -> list[Issue]:
     gi = GraphIndex(model)
-    return unquantized_tensors(model, gi) + qparam_mismatches(model, expected, gi)
+    return unquantized_tensors(model, gi) + qparam_mismatches(model, expected, gi) + int4_weight_issues(gi)
 
 
 def verify_qdq_graph(model: onnx.ModelProto | str | Path, expected: Expected | None = None,

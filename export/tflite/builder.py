@@ -36,6 +36,24 @@ TENSOR_TYPES: dict[np.dtype, int] = {
 }
 NUMPY_TYPES: dict[int, np.dtype] = {v: k for k, v in TENSOR_TYPES.items()}
 
+
+
+def pack_int4(codes: np.ndarray) -> np.ndarray:
+    """int4 codes (flattened) two per byte, low nibble first: the bytes of a TensorType INT4 buffer."""
+    flat = np.asarray(codes, dtype=np.int8).reshape(-1).astype(np.uint8) & 0x0F
+    if flat.size % 2:
+        flat = np.append(flat, np.uint8(0))
+    return (flat[0::2] | (flat[1::2] << 4)).astype(np.uint8)
+
+
+def unpack_int4(data: np.ndarray, count: int) -> np.ndarray:
+    """The ``count`` int8 codes of packed int4 bytes (sign-extended nibbles, low nibble first)."""
+    b = np.asarray(data, dtype=np.uint8)
+    lo = ((b & 0x0F).astype(np.int8) << 4) >> 4
+    hi = (b.astype(np.int8) >> 4)
+    return np.stack([lo, hi], axis=1).reshape(-1)[:count].astype(np.int8)
+
+
 _OPERATOR_NAMES = {v: k for k, v in vars(BuiltinOperator).items() if not k.startswith("_")}
 
 
@@ -91,6 +109,7 @@ class TensorInfo:
     dynamic: tuple[bool, ...] = ()
     data: np.ndarray | None = None
     variable: bool = False  # a state the runtime keeps between invocations (LSTM output and cell state)
+    int4: bool = False  # a constant of int4 codes (``data`` int8), stored packed two per byte (TensorType INT4)
 
     @property
     def is_const(self) -> bool:
@@ -140,6 +159,18 @@ class ModelBuilder:
         self._tensor_buffer[info.index] = len(self.buffers)
         self.buffers.append(schema.BufferT(data=np.frombuffer(value.astype(value.dtype.newbyteorder("<")).tobytes(),
                                                                 dtype=np.uint8)))
+        return info
+
+    def const_int4(self, name: str, codes: np.ndarray, quant: Quant | None = None) -> TensorInfo:
+        """A constant of int4 codes (int8 values in [-8, 7]) stored as TensorType INT4: two codes per byte, the
+        first in the low nibble (LiteRT's ``UnpackPackedIntToInt8``), an odd count padded with a zero nibble."""
+        codes = np.ascontiguousarray(codes, dtype=np.int8)
+        if codes.size and (codes.min() < -8 or codes.max() > 7):
+            raise ValueError(f"{name}: int4 codes must be in [-8, 7], not [{codes.min()}, {codes.max()}]")
+        info = self.tensor(name, codes.shape, np.int8, quant)
+        info.data, info.int4 = codes, True
+        self._tensor_buffer[info.index] = len(self.buffers)
+        self.buffers.append(schema.BufferT(data=pack_int4(codes)))
         return info
 
     def like(self, name: str, ref: TensorInfo, dtype: object = None, quant: Quant | None = None,
@@ -195,7 +226,7 @@ class ModelBuilder:
         t.shape = list(info.shape)
         if any(info.dynamic):
             t.shapeSignature = info.signature
-        t.type = TENSOR_TYPES[info.dtype]
+        t.type = schema.TensorType.INT4 if info.int4 else TENSOR_TYPES[info.dtype]
         t.isVariable = info.variable
         t.buffer = self._tensor_buffer.get(info.index, 0)
         if info.quant is not None:

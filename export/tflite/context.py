@@ -7,6 +7,7 @@ QuantizeLinear behind it (``qinput`` / ``qoutput``), and builds activations, con
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -18,6 +19,9 @@ from fqss_edge.export.tflite.builder import ModelBuilder, Quant, TensorInfo
 from fqss_edge.export.tflite.emit import quantize
 from fqss_edge.export.tflite.layout import to_tflite_array, to_tflite_flags, to_tflite_shape
 from fqss_edge.export.tflite.onnx_graph import OnnxGraph, QParams
+
+
+WIDEN = 128  # an int8 tensor read as int16 (zero point 0) at scale s / 128: its codes (q - z) * 128 fit exactly
 
 
 @dataclass
@@ -214,6 +218,31 @@ class ConvertContext(GraphContext):
                 self.define(out.name, y)
             return
         self.define(out.name, quantize(self.b, y, out.q.dtype, out.quant(), out.name))
+
+    # -- 16x8 islands of a mixed-precision plan -------------------------------------------------------------
+    def widened(self, x: QIn, node: onnx.NodeProto) -> tuple[TensorInfo, float]:
+        """``x`` as an int16 tensor with zero point 0, and its scale: itself when it is int16, else a QUANTIZE
+        to scale ``s / WIDEN`` (exact: the codes ``(q - z) * 128``, |q - z| <= 255), written once per tensor."""
+        t = self.activation(x, node)
+        if x.bits == 16:
+            return t, x.scalar_scale
+        scale = float(np.float32(x.scalar_scale) / np.float32(WIDEN))  # a power-of-two ratio: exact in float32
+        name = f"{x.name}/int16"
+        if name not in self.tensors:
+            self.define(name, quantize(self.b, t, np.int16, Quant.make(np.float32(scale), 0), name))
+        return self.tensors[name], scale
+
+    def wide_output(self, out: QOut) -> tuple[TensorInfo, Callable[[], None]]:
+        """The int16 tensor an operator computed in 16 bits writes for ``out``, and what to call after the
+        operator: ``out``'s own when it is int16; for an int8 ``out`` an int16 tensor at scale ``s_out / WIDEN``
+        (zero point 0), then a QUANTIZE to ``out`` (two roundings: can be 1 step off a single rounding)."""
+        if out.bits == 16:
+            return self.new_output(out), lambda: None
+        q = out.quant()
+        wide = self.b.tensor(f"{out.name}/int16", to_tflite_shape(out.shape), np.int16,
+                             Quant.make(np.float32(float(q.scale[0])) / np.float32(WIDEN), 0),
+                             to_tflite_flags(out.dynamic))
+        return wide, lambda: self.define(out.name, quantize(self.b, wide, np.int8, q, out.name))
 
     def new_output(self, out: QOut, dtype: object = None) -> TensorInfo:
         """The TFLite tensor of a quantized ONNX output (std layout), registered under its ONNX name."""

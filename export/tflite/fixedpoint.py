@@ -76,6 +76,16 @@ def mbqm(x: np.ndarray, multiplier: np.ndarray | int, shift: np.ndarray | int) -
     return rdbpot(srdhm(wrap32(np.asarray(x, dtype=np.int64) << left), multiplier), right)
 
 
+def mbqm_int64(x: np.ndarray, multiplier: np.ndarray | int, shift: np.ndarray | int) -> np.ndarray:
+    """MultiplyByQuantizedMultiplier(int64 x, multiplier, shift) (``kernels/internal/common.cc``, both rounding
+    builds): the multiplier reduced to 15 bits, one rounding (half up), ``(x * m15 + 2^(t-1)) >> t`` with
+    ``t = 15 - shift``. The 16x8 kernels (int64 accumulators) requantize with it."""
+    m = np.asarray(multiplier, dtype=np.int64)
+    reduced = np.where(m < 0x7FFF0000, (m + (1 << 15)) >> 16, 0x7FFF)
+    total = 15 - np.asarray(shift, dtype=np.int64)
+    return (np.asarray(x, dtype=np.int64) * reduced + (np.int64(1) << (total - 1))) >> total
+
+
 def mbqm_smaller_than_one(x: np.ndarray, multiplier: int, shift: int) -> np.ndarray:
     """MultiplyByQuantizedMultiplierSmallerThanOneExp (shift <= 0)."""
     return rdbpot(srdhm(x, multiplier), -shift)

@@ -83,7 +83,13 @@ def _by_type(int8: int, int16: int, what: str = "activations") -> Rule:
     return rule
 
 
+def _int4_filter(sig: OpSignature) -> bool:
+    return bool(getattr(sig.inputs[1], "int4", False))
+
+
 def _conv_2d(sig: OpSignature) -> tuple[int, str]:
+    if sig.dtype(0) == INT8 and _int4_filter(sig) and sig.out_dtype() == INT8:
+        return 7, "int8 activations, int4 filter (TensorType INT4, unpacked by the kernel)"
     if sig.inputs[1].shape[3] != sig.inputs[0].shape[3]:
         return 6, "grouped convolution (filter input channels < input channels)"
     if sig.dtype(0) == INT16 and sig.dtype(1) == INT8:
@@ -300,7 +306,7 @@ def _v1(sig: OpSignature) -> tuple[int, str]:
 
 # builtin -> rule and runtimes (runtime_version.cc); only the versions a rule above can give are listed
 TABLE: dict[int, OpVersions] = {
-    B.CONV_2D: OpVersions(_conv_2d, {1: "1.5.0", 3: "1.14.0", 4: "2.3.0", 6: "2.9.0"}),
+    B.CONV_2D: OpVersions(_conv_2d, {1: "1.5.0", 3: "1.14.0", 4: "2.3.0", 6: "2.9.0", 7: "2.11.0"}),
     B.DEPTHWISE_CONV_2D: OpVersions(_depthwise, {1: "1.5.0", 2: "1.12.0", 3: "1.14.0", 5: "2.3.0"}),
     B.TRANSPOSE_CONV: OpVersions(_transpose_conv, {1: "1.9.0", 2: "2.2.0", 3: "2.3.0", 4: "2.13.0"}),
     B.ADD: OpVersions(_add, {1: "1.5.0", 2: "1.14.0", 3: "2.4.0", 5: "2.13.0"}),

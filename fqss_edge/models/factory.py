@@ -8,6 +8,7 @@ import torch
 from fqss_edge.config_types import ModelConfigBase
 from fqss_edge.models.base import SeparationModel
 from fqss_edge.models.registry import architecture
+from fqss_edge.quant.plan import apply_plan
 from fqss_edge.quant.spec import FLOAT, QuantSpec
 from fqss_edge.quant.tools import is_quantizer_key, quantizer_prefixes
 
@@ -44,14 +45,18 @@ def quant_spec(quant_cfg: Any | None) -> QuantSpec:
     return QuantSpec(True, q.weight_bits, q.act_bits, q.norm_bits, q.calib_batches, q.ema_alpha)
 
 
-def build_model(model_cfg: ModelConfigBase | dict[str, Any], quant_cfg: Any | None = None) -> SeparationModel:
-    """``quant_cfg=None`` (or ``enabled: false``) gives the float model: no splitter, no residual output."""
+def build_model(model_cfg: ModelConfigBase | dict[str, Any], quant_cfg: Any | None = None,
+                source: str = "config") -> SeparationModel:
+    """``quant_cfg=None`` (or ``enabled: false``) gives the float model: no splitter, no residual output.
+    A ``quant.plan`` gives its layers their bit widths (``fqss_edge.quant.plan``; ``source`` names the config in
+    its errors)."""
     cfg = model_config(model_cfg)
     q = quant_config(quant_cfg)
     spec = quant_spec(q)
     fqss = spec.enabled
-    return architecture(cfg.name).model(cfg, spec=spec, splitter=fqss and q.splitter,
-                                        residual_output=fqss and q.residual_output)
+    model = architecture(cfg.name).model(cfg, spec=spec, splitter=fqss and q.splitter,
+                                         residual_output=fqss and q.residual_output)
+    return apply_plan(model, q.plan, source) if q is not None and q.plan else model
 
 
 def network_state(state: dict[str, torch.Tensor], config: Any) -> dict[str, torch.Tensor]:

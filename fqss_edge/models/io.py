@@ -62,7 +62,7 @@ def load_model(path: str | Path, config: RunConfig | dict | None = None) -> Load
     ``config`` is needed only for bare state dicts (FQSS-style ``.pth``) that carry no config."""
     ck = load_checkpoint(path)
     cfg = checkpoint_config(ck, path, config)
-    model = build_model(cfg.model, cfg.quant)  # disabled quant: the float model, its quantizers laid out as saved
+    model = build_model(cfg.model, cfg.quant, str(path))  # disabled quant: the float model, quantizers as saved
     state = ck.state_dict
     try:
         if is_asteroid_dualpath_state(state):

@@ -16,6 +16,8 @@ def conv_weight(b: GraphBuilder, layer: QConv, name: str, consumer: str) -> str:
         return b.float_const(f"{name}.weight", w.numpy())
     codes, scale = layer.weight_quant.export(w)
     bits = weight_storage_bits(layer.weight_quant.bits)
+    if layer.weight_quant.bits == 4 and f"{name}.weight" not in b.int4_weights:
+        b.int4_weights.append(f"{name}.weight")  # int8 codes in [-7, 7]: the .tflite stores them as INT4
     return b.quantized_const(f"{name}.weight", codes.numpy(), scale.numpy(), bits, consumer, axis=layer.weight_axis)
 
 

@@ -73,3 +73,15 @@ def bias_tensor(ctx: ConvertContext, node: onnx.NodeProto, bias: QIn | np.ndarra
     own = isinstance(bias, QIn) and repeat == 1
     return ctx.b.const(bias.name if own else f"{name}/bias", codes,
                        Quant.make(scales, np.zeros(scales.size), 0))
+
+
+def bias_tensor_16x8(ctx: ConvertContext, node: onnx.NodeProto, bias: QIn | np.ndarray | None, s_in: float,
+                     widen: int, w_scales: np.ndarray, name: str, repeat: int = 1) -> TensorInfo:
+    """The int64 bias of a 16x8 convolution (what LiteRT's int16 CONV_2D / DEPTHWISE_CONV_2D kernels read) whose
+    int16 input is the ONNX input (scale ``s_in``) widened ``widen`` times (``ConvertContext.widened``): the
+    int32 codes times ``widen``, exactly the same values at scale ``(s_in / widen) * s_w``; tiled ``repeat``
+    times."""
+    codes, _ = bias_arrays(ctx, node, bias, s_in, w_scales)
+    scales = np.tile((np.float32(np.float32(s_in) / np.float32(widen)) * w_scales).astype(np.float32), repeat)
+    return ctx.b.const(f"{name}/bias_int64", np.tile(codes.astype(np.int64) * widen, repeat),
+                       Quant.make(scales, np.zeros(scales.size), 0))

@@ -15,6 +15,7 @@ from fqss_edge.export.tflite.builder import Quant
 from fqss_edge.export.tflite.emit import pad_time
 from fqss_edge.export.tflite.ops._weights import (
     bias_tensor,
+    bias_tensor_16x8,
     check_weight,
     optional_bias,
     weight_scales,
@@ -83,18 +84,30 @@ GROUPS = ("any group: 1 -> CONV_2D, C_in with one input channel per group -> DEP
           "CONV_2D (version 6, TF Lite 2.9; XNNPACK takes it, TFLite's own kernel is the reference one)")
 
 
-@register("Conv", writes=(B.CONV_2D, B.DEPTHWISE_CONV_2D, B.PAD), bits=(8,),
-          tflite="CONV_2D / DEPTHWISE_CONV_2D (+PAD)",
+def int4_or_int8(ctx, name: str, wide: bool):
+    """How a CONV_2D filter is stored: TensorType INT4 (packed) for the int4 codes a plan declares
+    (``fqss.int4_weights``) in an int8 CONV_2D (version 7, TF Lite 2.11: the kernel unpacks it); int8 otherwise.
+    Not in DEPTHWISE_CONV_2D (its version 7 is missing from LiteRT's BUILTIN_REF resolver, which stops at 6, so
+    it could not be checked) nor in a 16x8 CONV_2D (no version declares an int16 x int4 CONV_2D)."""
+    return ctx.b.const_int4 if name in ctx.g.metadata_json("fqss.int4_weights", []) and not wide else ctx.b.const
+
+
+@register("Conv", writes=(B.CONV_2D, B.DEPTHWISE_CONV_2D, B.PAD, B.QUANTIZE), bits=(8, 16),
+          tflite="CONV_2D / DEPTHWISE_CONV_2D (+PAD) (+QUANTIZE int8 <-> int16 around a 16x8 one)",
           constraints=f"1-D (rank-3 input); {GROUPS}; stride, dilation, pads (SAME/VALID or an explicit PAD); int8 "
-                      "weights per output channel, zero points 0; int32 bias of scale s_in*s_w")
+                      "weights per output channel, zero points 0; int32 bias of scale s_in*s_w. int16 input or "
+                      "output (a mixed-precision plan): 16x8 (int16 activations with zero point 0, int8 weights, "
+                      "int64 bias); an int8 input is widened first (QUANTIZE to s/128, exact), an int8 output "
+                      "is computed at s_out/128 in int16, then QUANTIZE. int4 codes a plan declares "
+                      "(fqss.int4_weights): TensorType INT4 in an int8 CONV_2D (version 7, TF Lite 2.11), int8 "
+                      "codes elsewhere")
 def convert_conv(ctx, node) -> None:
     x, w = ctx.qinput(node, 0), ctx.qinput(node, 1)
     bias = optional_bias(ctx, node, 2)
     out = ctx.qoutput(node, fuse=("Relu",))
     if len(x.shape) != 3:
         raise ctx.fail(node, f"only 1-D convolutions (rank-3 input) are supported, got input shape {x.shape}")
-    if x.bits != 8 or out.bits != 8:
-        raise ctx.fail(node, f"int{x.bits} -> int{out.bits}: only int8 convolutions are exported")
+    wide = x.bits == 16 or out.bits == 16  # 16x8: int16 activations, int8 weights
     if not x.q.per_tensor:
         raise ctx.fail(node, "per-channel activation quantization is not supported")
     check_weight(ctx, node, w, 0)
@@ -104,17 +117,21 @@ def convert_conv(ctx, node) -> None:
     geo = conv1d_geometry(ctx.g, node, x.name, x.shape, k)
     group, stride, dil, pads = geo.group, geo.stride, geo.dilation, geo.pads
     s_w = weight_scales(w, c_out)
-    t = ctx.activation(x, node)
+    t, s_t = ctx.widened(x, node) if wide else (ctx.activation(x, node), x.scalar_scale)
     padding = geo.padding
     if padding is None:
         t = pad_time(ctx.b, t, pads[0], pads[1], f"{out.name}/pad")
         padding = Padding.VALID
-    b = bias_tensor(ctx, node, bias, x.scalar_scale, s_w, out.name)
-    y = ctx.new_output(out)
+    if wide:
+        b = bias_tensor_16x8(ctx, node, bias, x.scalar_scale, round(x.scalar_scale / s_t), s_w, out.name)
+        y, finish = ctx.wide_output(out)
+    else:
+        b = bias_tensor(ctx, node, bias, x.scalar_scale, s_w, out.name)
+        y, finish = ctx.new_output(out), None
     code = conv_kind(group, c_in, c_out, cg)
     if code == B.CONV_2D:
-        filt = ctx.b.const(w.name, np.ascontiguousarray(wq.transpose(0, 2, 1)[:, None]),  # [Cout, 1, K, Cin]
-                           Quant.make(s_w, np.zeros(c_out), 0))
+        filt = int4_or_int8(ctx, w.name, wide)(w.name, np.ascontiguousarray(wq.transpose(0, 2, 1)[:, None]),
+                                               Quant.make(s_w, np.zeros(c_out), 0))  # [Cout, 1, K, Cin]
         opt = schema.Conv2DOptionsT()
     elif code == B.DEPTHWISE_CONV_2D:
         filt = ctx.b.const(w.name, np.ascontiguousarray(wq[:, 0, :].T[None, None]),  # [1, 1, K, Cout]
@@ -130,3 +147,5 @@ def convert_conv(ctx, node) -> None:
     opt.strideW, opt.strideH = stride, 1
     opt.dilationWFactor, opt.dilationHFactor = dil, 1
     ctx.b.op(code, [t, filt, b], [y], opt)
+    if finish is not None:
+        finish()

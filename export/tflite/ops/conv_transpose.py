@@ -16,8 +16,15 @@ from ai_edge_litert import schema_py_generated as schema
 
 from fqss_edge.export.tflite.builder import BuiltinOperator as B
 from fqss_edge.export.tflite.builder import Quant
-from fqss_edge.export.tflite.emit import crop_time, pad_time, reshape
-from fqss_edge.export.tflite.ops._weights import bias_tensor, check_weight, optional_bias, weight_scales
+from fqss_edge.export.tflite.context import WIDEN
+from fqss_edge.export.tflite.emit import crop_time, pad_time, quantize, reshape
+from fqss_edge.export.tflite.ops._weights import (
+    bias_tensor,
+    bias_tensor_16x8,
+    check_weight,
+    optional_bias,
+    weight_scales,
+)
 from fqss_edge.export.tflite.registry import register
 
 
@@ -56,35 +63,44 @@ def phase_filter(w: np.ndarray, s: int) -> tuple[np.ndarray, int]:
     return np.ascontiguousarray(taps.transpose(3, 1, 2, 0).reshape(s * c_out, 1, m, c_in)), m
 
 
-@register("ConvTranspose", writes=(B.TRANSPOSE_CONV, B.STRIDED_SLICE, B.PAD, B.CONV_2D, B.RESHAPE),
-          tflite="TRANSPOSE_CONV (fixed length) / PAD+CONV_2D+RESHAPE (dynamic length)", bits=(8,),
+@register("ConvTranspose", writes=(B.TRANSPOSE_CONV, B.STRIDED_SLICE, B.PAD, B.CONV_2D, B.RESHAPE, B.QUANTIZE),
+          tflite="TRANSPOSE_CONV (fixed length) / PAD+CONV_2D+RESHAPE (dynamic length)", bits=(8, 16),
           constraints="1-D, group 1, dilation 1; int8 weights per output channel (axis 1), zero points 0; int32 bias "
-                      "of scale s_in*s_w; pads cropped with STRIDED_SLICE; any output_padding")
+                      "of scale s_in*s_w; pads cropped with STRIDED_SLICE; any output_padding. int16 input or output "
+                      "(a mixed-precision plan): 16x8 with an int64 bias, an int8 input widened (QUANTIZE to s/128, "
+                      "exact), an int8 output computed at s_out/128 then QUANTIZE")
 def convert_conv_transpose(ctx, node) -> None:
     x, w = ctx.qinput(node, 0), ctx.qinput(node, 1)
     bias = optional_bias(ctx, node, 2)
     out = ctx.qoutput(node)
     if len(x.shape) != 3:
         raise ctx.fail(node, f"only 1-D transposed convolutions are supported, got input shape {x.shape}")
-    if x.bits != 8 or out.bits != 8:
-        raise ctx.fail(node, f"int{x.bits} -> int{out.bits}: only int8 is exported")
+    wide = x.bits == 16 or out.bits == 16  # 16x8: int16 activations, int8 weights, int64 bias
     check_weight(ctx, node, w, 1)
     wq = w.const  # [Cin, Cout, K]
     c_in, c_out, k = wq.shape
     s, pl, pr, op_ = transpose_attrs(ctx, node)
     s_w = weight_scales(w, c_out)
-    t = ctx.activation(x, node)
+    t, s_t = ctx.widened(x, node) if wide else (ctx.activation(x, node), x.scalar_scale)
     n, _, f, _ = t.shape
     dyn_t = t.dynamic[2]
-    q = out.quant()
+    # 16x8: int16 throughout, at s_out / 128 when the output is int8 (a QUANTIZE to it follows)
+    q = out.quant() if not wide or out.bits == 16 else Quant.make(np.float32(out.quant().scale[0]) / WIDEN, 0)
+    dtype = np.int16 if wide else out.q.dtype
+
+    def bias_of(repeat: int = 1):
+        if wide:
+            return bias_tensor_16x8(ctx, node, bias, x.scalar_scale, round(x.scalar_scale / s_t), s_w, out.name,
+                                    repeat)
+        return bias_tensor(ctx, node, bias, x.scalar_scale, s_w, out.name, repeat=repeat)
     if not dyn_t:
         grow, end = trailing(pr, op_, 0, 1)
         full = (f - 1) * s + k + grow
         filt = ctx.b.const(w.name, np.ascontiguousarray(wq.transpose(1, 2, 0)[:, None]),  # [Cout, 1, K, Cin]
                            Quant.make(s_w, np.zeros(c_out), 0))
-        b = bias_tensor(ctx, node, bias, x.scalar_scale, s_w, out.name)
+        b = bias_of()
         shape = ctx.b.const(f"{out.name}/output_shape", np.array([n, 1, full, c_out], dtype=np.int32))
-        y = ctx.b.tensor(f"{out.name}/full", (n, 1, full, c_out), out.q.dtype, q)
+        y = ctx.b.tensor(f"{out.name}/full", (n, 1, full, c_out), dtype, q)
         opt = schema.TransposeConvOptionsT()
         opt.padding = schema.Padding.VALID
         opt.strideW, opt.strideH = s, 1
@@ -92,16 +108,16 @@ def convert_conv_transpose(ctx, node) -> None:
     else:
         filt_np, m = phase_filter(wq, s)
         filt = ctx.b.const(w.name, filt_np, Quant.make(np.tile(s_w, s), np.zeros(s * c_out), 0))
-        b2 = bias_tensor(ctx, node, bias, x.scalar_scale, s_w, out.name, repeat=s)
+        b2 = bias_of(repeat=s)
         more, end = trailing(pr, op_, m * s - k, s)
         if m > 1 or more:
             t = pad_time(ctx.b, t, m - 1, m - 1 + more, f"{out.name}/pad")
         frames = f + m - 1 + more
-        y = ctx.b.tensor(f"{out.name}/frames", (n, 1, frames, s * c_out), out.q.dtype, q, (False, False, True, False))
+        y = ctx.b.tensor(f"{out.name}/frames", (n, 1, frames, s * c_out), dtype, q, (False, False, True, False))
         opt = schema.Conv2DOptionsT()
         opt.padding = schema.Padding.VALID
         opt.strideW = opt.strideH = opt.dilationWFactor = opt.dilationHFactor = 1
         ctx.b.op(B.CONV_2D, [t, filt, b2], [y], opt)
         y = reshape(ctx.b, y, (n, 1, frames * s, c_out), (False, False, True, False), f"{out.name}/overlap_add")
     y = crop_time(ctx.b, y, pl, end, f"{out.name}/crop")
-    ctx.define(out.name, y)
+    ctx.define(out.name, y if y.dtype == out.q.dtype else quantize(ctx.b, y, out.q.dtype, out.quant(), out.name))

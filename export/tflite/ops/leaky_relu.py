@@ -9,14 +9,15 @@ from __future__ import annotations
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 from fqss_edge.export.tflite.builder import BuiltinOperator as B
-from fqss_edge.export.tflite.ops._unary import unary_io
+from fqss_edge.export.tflite.ops._unary import unary_io, wide_io
 from fqss_edge.export.tflite.registry import register
 
 
-@register("LeakyRelu", writes=(B.LEAKY_RELU,), bits=(8, 16),
-          constraints="alpha is a float32 attribute (stored as is); int16 zero points 0")
+@register("LeakyRelu", writes=(B.LEAKY_RELU, B.QUANTIZE), bits=(8, 16),
+          constraints="alpha is a float32 attribute (stored as is); int16 zero points 0; int8 in and int16 out or "
+                      "the reverse: in int16 (QUANTIZE of the int8 side)")
 def convert_leaky_relu(ctx, node) -> None:
-    x, out = unary_io(ctx, node, (8, 16))
+    x, out = unary_io(ctx, node, (8, 16), mixed=True)
     emit_leaky_relu(ctx, node, x, out, ctx.g.attr(node, "alpha", 0.01))
 
 
@@ -24,4 +25,6 @@ def emit_leaky_relu(ctx, node, x, out, alpha: float) -> None:
     """LEAKY_RELU of ``x`` into ``out`` (also a one-slope PRelu's form)."""
     opt = schema.LeakyReluOptionsT()
     opt.alpha = float(np.float32(alpha))
-    ctx.b.op(B.LEAKY_RELU, [ctx.activation(x, node)], [ctx.new_output(out)], opt)
+    t, y, finish = wide_io(ctx, node, x, out)  # int8 <-> int16 (a mixed-precision plan): in int16
+    ctx.b.op(B.LEAKY_RELU, [t], [y], opt)
+    finish()

@@ -18,15 +18,16 @@ from ai_edge_litert import schema_py_generated as schema
 from fqss_edge.export.tflite.builder import BuiltinOperator as B
 from fqss_edge.export.tflite.emit import reshape
 from fqss_edge.export.tflite.layout import tflite_axis
-from fqss_edge.export.tflite.ops._unary import unary_io
+from fqss_edge.export.tflite.ops._unary import unary_io, wide_io
 from fqss_edge.export.tflite.registry import register
 
 
-@register("ReduceMean", writes=(B.MEAN,), bits=(8, 16),
+@register("ReduceMean", writes=(B.MEAN, B.QUANTIZE), bits=(8, 16),
           pattern="DQ -> ReduceMean -> Q, or DQ -> ReduceMean -> ReduceMean -> Q (one MEAN over both axes)",
           constraints="keepdims=1; constant axes; int16 zero points 0. int16 over time and channels: MEAN over time, "
                       "then over the rest (the kernel's int32 sum would overflow); time sums overflow past 65536 "
-                      "frames at full scale")
+                      "frames at full scale; int8 in and int16 out or the reverse: in int16 (QUANTIZE of the int8 "
+                      "side)")
 def convert_reduce_mean(ctx, node) -> None:
     chain = [node]
     while True:  # float ReduceMean -> ReduceMean composites
@@ -34,14 +35,14 @@ def convert_reduce_mean(ctx, node) -> None:
         if len(cons) != 1 or cons[0].op_type != "ReduceMean" or ctx.is_claimed(cons[0]):
             break
         chain.append(cons[0])
-    x, out = unary_io(ctx, node, (8, 16), out_node=chain[-1])
+    x, out = unary_io(ctx, node, (8, 16), out_node=chain[-1], mixed=True)
     ctx.claim(*chain)
     rank = len(x.shape)
     axes: set[int] = set()
     for n in chain:
         axes |= _axes(ctx, n, rank)
     axes = sorted(axes)
-    t = ctx.activation(x, node)
+    t, y, finish = wide_io(ctx, node, x, out)  # int8 <-> int16 (a mixed-precision plan): in int16
     n = int(np.prod([x.shape[a] for a in axes]))
     dyn = [a for a in axes if x.dynamic[a]]  # the time axis: length-dependent, else T of (N, C, T)
     if not dyn and rank == 3 and 2 in axes:
@@ -49,7 +50,7 @@ def convert_reduce_mean(ctx, node) -> None:
     if not dyn and n * 32767 >= 2**31:
         dyn = [max(axes, key=lambda a: x.shape[a])]
     rest = [a for a in axes if a not in dyn and x.shape[a] != 1]
-    if x.bits == 16 and dyn and rest:
+    if t.dtype == np.int16 and dyn and rest:
         shape = list(t.shape)
         for a in dyn:
             shape[tflite_axis(a, rank)] = 1
@@ -60,8 +61,8 @@ def convert_reduce_mean(ctx, node) -> None:
     tfl_axes = [tflite_axis(a, rank) for a in axes]
     if t.dtype == np.int8:
         t, tfl_axes = _merge_reduced_axes(ctx, t, tfl_axes, f"{out.name}/reduced_axes_merged")
-    y = ctx.new_output(out)
     _mean(ctx, t, y, tfl_axes, f"{out.name}/axes")
+    finish()
 
 
 # XNNPACK's int8 mean over the innermost axis was measured exact up to 8192 values and wrong from 12,800 on

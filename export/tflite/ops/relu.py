@@ -12,7 +12,7 @@ from __future__ import annotations
 from ai_edge_litert import schema_py_generated as schema
 from fqss_edge.export.tflite.builder import BuiltinOperator as B
 from fqss_edge.export.tflite.emit import quantize
-from fqss_edge.export.tflite.ops._unary import unary_io
+from fqss_edge.export.tflite.ops._unary import unary_io, wide_io
 from fqss_edge.export.tflite.registry import register
 
 FUSABLE = (B.CONV_2D, B.DEPTHWISE_CONV_2D, B.FULLY_CONNECTED)
@@ -24,9 +24,10 @@ def sole_reader(ctx, name: str, node) -> bool:
 
 
 @register("Relu", writes=(B.RELU, B.QUANTIZE), tflite="fused RELU on the conv in front (+QUANTIZE), else RELU",
-          bits=(8, 16), constraints="per-tensor; int16 zero points 0")
+          bits=(8, 16), constraints="per-tensor; int16 zero points 0; int8 in and int16 out or the reverse: in "
+                                    "int16 (QUANTIZE of the int8 side)")
 def convert_relu(ctx, node) -> None:
-    x, out = unary_io(ctx, node, (8, 16))
+    x, out = unary_io(ctx, node, (8, 16), mixed=True)
     t = ctx.activation(x, node)
     op = ctx.b.producer.get(t.index)
     if op is not None and ctx.b.opcode(op) in FUSABLE and sole_reader(ctx, x.name, node) \
@@ -37,5 +38,6 @@ def convert_relu(ctx, node) -> None:
         else:
             ctx.define(out.name, quantize(ctx.b, t, out.q.dtype, out.quant(), out.name))
         return
-    y = ctx.new_output(out)
+    t, y, finish = wide_io(ctx, node, x, out)  # int8 <-> int16 (a mixed-precision plan): in int16
     ctx.b.op(B.RELU, [t], [y])
+    finish()

@@ -78,7 +78,9 @@ def conv_2d(op: RefOp) -> np.ndarray:
     if bias is not None:
         acc = acc + bias.data.astype(np.int64)
     m, sh = per_channel(inp, filt, out, c_out)
-    return requant_out(acc, m, sh, out, *fused_range(opt, out))[:, None]
+    # 16x8 (int16 activations, int64 bias): the int64 accumulator's requantization (15-bit multiplier)
+    return requant_out(acc, m, sh, out, *fused_range(opt, out), int64=bias is not None and
+                       bias.dtype == np.int64)[:, None]
 
 
 @reference_kernel(B.TRANSPOSE_CONV)
@@ -99,4 +101,4 @@ def transpose_conv(op: RefOp) -> np.ndarray:
     if bias is not None:
         acc = acc + bias.data.astype(np.int64)
     m, sh = per_channel(inp, filt, out, c_out)
-    return requant_out(acc, m, sh, out)[:, None]
+    return requant_out(acc, m, sh, out, int64=bias is not None and bias.dtype == np.int64)[:, None]

@@ -8,7 +8,7 @@ import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
 from fqss_edge.errors import FqssError
-from fqss_edge.export.tflite.builder import NUMPY_TYPES, operator_name
+from fqss_edge.export.tflite.builder import NUMPY_TYPES, operator_name, unpack_int4
 from fqss_edge.export.tflite.reference.registry import RefOp, kernel_for
 from fqss_edge.export.tflite.reference.tensor import Tensor
 
@@ -16,9 +16,12 @@ from fqss_edge.export.tflite.reference.tensor import Tensor
 def _tensor(model: schema.ModelT, t: schema.TensorT) -> Tensor:
     q = t.quantization
     buf = model.buffers[t.buffer].data if t.buffer else None
-    dt = NUMPY_TYPES[t.type]
+    int4 = t.type == schema.TensorType.INT4  # packed two per byte: read as int8 codes
+    dt = np.dtype(np.int8) if int4 else NUMPY_TYPES[t.type]
     data = None
-    if buf is not None and len(buf):
+    if buf is not None and len(buf) and int4:
+        data = unpack_int4(np.asarray(buf, dtype=np.uint8), int(np.prod(t.shape))).reshape(t.shape)
+    elif buf is not None and len(buf):
         data = np.frombuffer(np.asarray(buf, dtype=np.uint8).tobytes(), dtype=dt).reshape(t.shape)
     scale = np.asarray(q.scale, dtype=np.float32) if q is not None and q.scale is not None else None
     zp = np.asarray(q.zeroPoint, dtype=np.int64) if q is not None and q.zeroPoint is not None else None

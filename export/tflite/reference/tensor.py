@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fqss_edge.export.tflite.fixedpoint import mbqm, quantize_multiplier
+from fqss_edge.export.tflite.fixedpoint import mbqm, mbqm_int64, quantize_multiplier
 
 
 @dataclass
@@ -50,7 +50,7 @@ def saturate(y: np.ndarray, out: Tensor, lo: int | None = None, hi: int | None =
 
 
 def requant_out(acc: np.ndarray, mult: np.ndarray | int, shift: np.ndarray | int, out: Tensor,
-                lo: int | None = None, hi: int | None = None) -> np.ndarray:
+                lo: int | None = None, hi: int | None = None, int64: bool = False) -> np.ndarray:
     """MultiplyByQuantizedMultiplier, + output zero point, clamped (to a fused activation's ``lo`` / ``hi`` codes
-    too, CalculateActivationRangeQuantized)."""
-    return saturate(mbqm(acc, mult, shift) + out.z, out, lo, hi)
+    too, CalculateActivationRangeQuantized). ``int64``: the int64-accumulator overload (16x8 kernels)."""
+    return saturate((mbqm_int64 if int64 else mbqm)(acc, mult, shift) + out.z, out, lo, hi)

@@ -12,6 +12,7 @@ EXAMPLES = """
 
   fqss-edge train -c configs/convtasnet_tiny.yaml --method float -o runs/float
   fqss-edge train -c configs/convtasnet_tiny.yaml --method fqss --teacher runs/float/best.safetensors -o runs/fqss
+  fqss-edge train -c configs/convtasnet_tiny.yaml --method fqss --plan plan.yaml --teacher T -o runs/mixed
   fqss-edge train -c configs/convtasnet_tiny.yaml --method ptq --teacher runs/float/best.safetensors -o runs/ptq
   torchrun --nproc-per-node 2 -m fqss_edge.cli.main train -c CONFIG --method fqss --teacher T -o runs/ddp
 """
@@ -27,10 +28,12 @@ def register(app: typer.Typer) -> None:
         resume: Annotated[bool, typer.Option(help="Resume from OUT/last.safetensors.")] = False,
         epochs: Annotated[int | None, typer.Option(help="Override train.epochs.")] = None,
         data: Annotated[Path | None, typer.Option(help="Override data: a folder with train/ valid/ (test/).")] = None,
+        plan: Annotated[Path | None, typer.Option(help="Mixed-precision plan YAML (quant: {plan: ...}) merged into "
+                                                        "the config's quant section.")] = None,
         progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
     ) -> None:
         """Train a separation model; [bold]fqss[/bold] = QAT with splitter, residual output and SAKD."""
-        from fqss_edge.config import load_config
+        from fqss_edge.config import load_config, merge_plan_file
         from fqss_edge.train.loop import train as run_train
 
         cfg = load_config(config)
@@ -38,6 +41,8 @@ def register(app: typer.Typer) -> None:
             cfg = cfg.updated(train={"epochs": epochs})
         if data is not None:
             cfg = cfg.with_data_root(data)
+        if plan is not None:
+            cfg = merge_plan_file(cfg, plan)
         result = run_train(cfg, method, out, teacher, resume, progress)
         typer.echo(f"best valid SI-SDRi {result.best_si_sdri:.2f} dB after {result.epochs_run} epochs: "
                    f"{result.best_checkpoint}")

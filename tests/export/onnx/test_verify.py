@@ -158,3 +158,21 @@ def test_quantizer_missing_from_the_graph_is_reported(exported):
     g.node.remove(src_dq)
     issues = {i.tensor: str(i) for i in _issues(model, broken)}
     assert "has no QuantizeLinear in the graph" in issues["masker.norm.q_centered_wide"]
+
+
+def test_planned_int4_weights_and_int16_tensors_are_declared_and_checked():
+    plan = {"masker.blocks.0.in_conv": {"weight_bits": 4}, "masker.mask_conv": {"act_bits": 16}}
+    model = calibrated_random_model(TINY_MODEL, {**FQSS_QUANT, "plan": plan})
+    proto = build_onnx(model)
+    assert _issues(model, proto) == []
+    meta = {p.key: p.value for p in proto.metadata_props}
+    assert json.loads(meta["fqss.int4_weights"]) == ["masker.blocks.0.in_conv.weight"]
+    assert "masker.mask_conv.out_quant" in json.loads(meta["fqss.int16_tensors"])
+    codes = {i.name: numpy_helper.to_array(i) for i in proto.graph.initializer}["masker.blocks.0.in_conv.weight"]
+    assert codes.dtype == np.int8 and codes.min() >= -7 and codes.max() <= 7
+    broken = _copy(proto)  # an int8 weight declared int4
+    for p in broken.metadata_props:
+        if p.key == "fqss.int4_weights":
+            p.value = json.dumps(["masker.blocks.0.in_conv.weight", "masker.bottleneck.weight"])
+    text = [str(i) for i in check_qdq_graph(broken)]
+    assert any(t.startswith("masker.bottleneck.weight: declared int4 weight has codes in [") for t in text), text

@@ -24,13 +24,14 @@ import op_cases_elementwise
 import op_cases_foreign
 import op_cases_io
 import op_cases_lstm
+import op_cases_mixed
 import op_cases_shape
 import op_cases_unet
 import pytest
 from op_case_kit import Case
 
 FAMILIES = (op_cases_conv, op_cases_elementwise, op_cases_shape, op_cases_attention, op_cases_lstm, op_cases_io,
-            op_cases_convert, op_cases_foreign, op_cases_unet)
+            op_cases_convert, op_cases_foreign, op_cases_mixed, op_cases_unet)
 
 
 def _literal_keys(family) -> list[str]:
