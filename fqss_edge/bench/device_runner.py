@@ -84,7 +84,7 @@ class Model:
         self.it = Interpreter(model_path=path, num_threads=threads, experimental_op_resolver_type=resolver)
         self.inp = self.it.get_input_details()[0]
         self.out = self.it.get_output_details()[0]
-        shape = [1] * (len(self.inp["shape"]) - 1) + [length]
+        shape = [int(d) for d in self.inp["shape"][:-1]] + [length]  # [1, T], or [1, C, T] for a stereo model
         self.it.resize_tensor_input(self.inp["index"], shape, strict=False)
         self.it.allocate_tensors()
         self.x = speech_like_input(shape, self.inp["dtype"], seed)

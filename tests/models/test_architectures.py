@@ -69,8 +69,10 @@ def _export_tflite(model, onnx: Path, out: Path, n: int) -> Path:
     return out
 
 
-def _pcm(n: int, seed: int) -> np.ndarray:
-    x = random_audio(1, n, seed).numpy().reshape(1, -1)
+def _pcm(n: int, seed: int, channels: int = 1) -> np.ndarray:
+    """int16 PCM as the .tflite takes it: [1, n] mono, [1, C, n] stereo."""
+    x = np.stack([random_audio(1, n, seed + c).numpy().reshape(-1) for c in range(channels)])
+    x = x.reshape(1, -1) if channels == 1 else x[None]
     return np.clip(np.floor(x * 32768), -32768, 32767).astype(np.int16)
 
 
@@ -90,7 +92,8 @@ def test_shipped_tiny_config_exports_and_reference_equals_litert_ref(arch, tmp_p
     model = calibrated_random_model(cfg.model.model_dump(), cfg.updated(quant={"calib_batches": 2}).quant.model_dump())
     export_onnx(model, tmp_path / "model.onnx")
     n = model.valid_length(1200)
-    _reference_equals_litert_ref(_export_tflite(model, tmp_path / "model.onnx", tmp_path / "model.tflite", n), n)
+    _reference_equals_litert_ref(_export_tflite(model, tmp_path / "model.onnx", tmp_path / "model.tflite", n), n,
+                                 model.audio_channels)
 
 
 def test_every_architecture_registers_a_smoke_config():
@@ -102,11 +105,11 @@ def test_every_architecture_registers_a_smoke_config():
 
 def test_integer_reference_equals_litert_ref_on_every_tensor(exported, request):
     model, _, tflite = exported
-    _reference_equals_litert_ref(tflite, model.valid_length(1200))
+    _reference_equals_litert_ref(tflite, model.valid_length(1200), model.audio_channels)
 
 
-def _reference_equals_litert_ref(path, n: int) -> None:
-    compared, _ = reference_equals_litert_ref(path.read_bytes(), _pcm(n, seed=5))
+def _reference_equals_litert_ref(path, n: int, channels: int = 1) -> None:
+    compared, _ = reference_equals_litert_ref(path.read_bytes(), _pcm(n, seed=5, channels=channels))
     assert len(compared) >= 10
 
 

@@ -24,11 +24,13 @@ from fqss_edge.checkpoint import save_checkpoint
 from fqss_edge.config import load_config, shipped_config
 from fqss_edge.export.onnx import export_checkpoint
 from fqss_edge.export.tflite import export as export_tflite
+from fqss_edge.export.tflite.metadata import read_tflite_metadata
 from fqss_edge.export.tflite.versions import file_ops, min_runtime, parse_version
 from fqss_edge.models import ARCHITECTURES
 from fqss_edge.parity.metrics import pit_si_sdr
 from fqss_edge.parity.synthetic import calibrated_random_model
 from fqss_edge.quant.layers import QLSTM
+from fqss_edge.runtimes.litert_backend import contract_from_metadata
 from tests.conftest import _voice  # the voices of the generated test data
 
 ASSETS = Path(__file__).resolve().parents[3] / "fqss_edge" / "assets"
@@ -79,11 +81,14 @@ def _on_214(models: dict[str, Path]) -> dict[str, Path]:
 
 
 def _input(path: Path, n: int = 1600) -> np.ndarray:
+    """A valid input of the model: its own length rule (the U-Nets take multiples of 2^levels) and channels."""
     it = Interpreter(model_path=str(path))
     d = it.get_input_details()[0]
-    if d["shape_signature"][-1] != -1:  # a fixed-length model
-        n = int(d["shape"][-1])
+    contract = contract_from_metadata(read_tflite_metadata(path), str(path))
+    n = int(d["shape"][-1]) if d["shape_signature"][-1] != -1 else contract.valid_length(n)  # fixed or resizable
     shape = [1] * (len(d["shape"]) - 1) + [n]
+    if contract.audio_channels > 1:
+        shape[-2] = contract.audio_channels
     return device_runner.speech_like_input(shape, d["dtype"], seed=3)
 
 
@@ -140,8 +145,10 @@ def test_default_kernels_of_tflite_runtime_2_14_stay_within_the_parity_bounds(mo
     pcm = np.clip(np.floor(sources.sum(0) * 32768), -32768, 32767)
     runs = {}
     for name, path in _on_214(models).items():
-        shape = _input(path, n).shape
-        x = pcm.astype(np.int16) if _input(path, 8).dtype == np.int16 else (pcm / 32768).astype(np.float32)
+        shape = _input(path, n).shape  # a valid length (>= n), and [1, 2, T] for a stereo model
+        mono = np.pad(pcm, (0, shape[-1] - n)) if shape[-1] >= n else pcm[:shape[-1]]
+        x = np.stack([np.roll(mono, 7 * c) for c in range(int(np.prod(shape[:-1])))])  # stereo: two channels
+        x = x.astype(np.int16) if _input(path, 8).dtype == np.int16 else (x / 32768).astype(np.float32)
         runs[name] = (path, x.reshape(shape))
     got = _tflite214(tflite214_python, runs, "xnnpack", tmp_path)
     for name, (path, x) in runs.items():
