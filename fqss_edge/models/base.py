@@ -86,6 +86,12 @@ class SeparationModel(nn.Module):
         """The decoder's output quantizer: the high byte (scale 1/128) with the residual output block."""
         return self.spec.fixed(BYTE_SCALE, 0) if self.residual_output else self.spec.act()
 
+    def waveform_decoder(self, in_channels: int, kernel_size: int = 1, padding: int = 0) -> QConv1d:
+        """The last layer of a model that predicts waveforms (U-Nets, FlatConv): ``n_src * audio_channels``
+        outputs, source-major; no bias (with FQSS it decodes y0 and the residual y1 alike, ``ResidualOutput``)."""
+        return QConv1d(in_channels, self.n_src * self.audio_channels, kernel_size, padding=padding, bias=False,
+                       spec=self.spec, out_quant=self.output_quant())
+
     def set_decoder(self, decoder: QConv1d | QConvTranspose1d) -> None:
         """Register the layer whose output is the waveform, and the residual output block around it; with the
         splitter, the input layer (built before) reads the low byte offset-free."""

@@ -47,9 +47,7 @@ class FlatConv(SeparationModel):
         self.layers = nn.ModuleList(QConv1d(i, o, c.kernel_size, padding=pad, spec=spec)
                                     for i, o in zip(widths[:-1], widths[1:]))
         self.acts = nn.ModuleList(QReLU(spec) for _ in range(c.n_layers))
-        # no bias: with FQSS the decoder decodes y0 and the residual y1 alike (``ResidualOutput``)
-        self.set_decoder(QConv1d(c.channels, c.n_src, c.kernel_size, padding=pad, bias=False, spec=spec,
-                                 out_quant=self.output_quant()))
+        self.set_decoder(self.waveform_decoder(c.channels, c.kernel_size, pad))
 
     def forward_latent(self, x: QTensor) -> QTensor:
         for conv, act in zip(self.layers, self.acts):

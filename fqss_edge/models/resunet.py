@@ -87,8 +87,7 @@ class ResUNet(SeparationModel):
         self.bottom = ResBlock(widths[-1], k, spec)
         self.up = nn.ModuleList(UpStage(widths[i + 1], widths[i], k, spec) for i in range(c.n_stages - 1, -1, -1))
         self.length_multiple = 2**c.n_stages
-        self.set_decoder(QConv1d(widths[0], c.n_src * c.audio_channels, 1, bias=False, spec=spec,
-                                 out_quant=self.output_quant()))
+        self.set_decoder(self.waveform_decoder(widths[0]))
         init_convs(self)
 
     def forward_latent(self, x: QTensor) -> QTensor:

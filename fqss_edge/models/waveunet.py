@@ -29,7 +29,7 @@ from torch import nn
 from fqss_edge.config_types import Count, Dim, ModelConfigBase
 from fqss_edge.models.base import SeparationModel
 from fqss_edge.models.unet_blocks import ConvAct, Decimate, Upsample, init_convs, odd
-from fqss_edge.quant.layers import QConcat, QConv1d
+from fqss_edge.quant.layers import QConcat
 from fqss_edge.quant.qtensor import QTensor
 from fqss_edge.quant.spec import FLOAT, QuantSpec
 
@@ -62,8 +62,7 @@ class WaveUNet(SeparationModel):
         self.join = nn.ModuleList(QConcat(1, out_quant=spec.act()) for _ in levels)
         self.up = nn.ModuleList(ConvAct(widths[i + 1] + widths[i], widths[i], c.up_kernel, spec) for i in levels)
         self.length_multiple = 2 ** c.n_levels
-        self.set_decoder(QConv1d(c.filters, c.n_src * c.audio_channels, 1, bias=False, spec=spec,
-                                 out_quant=self.output_quant()))
+        self.set_decoder(self.waveform_decoder(c.filters))
         init_convs(self)
 
     def forward_latent(self, x: QTensor) -> QTensor:

@@ -86,8 +86,7 @@ class WaveUNetLite(SeparationModel):
         self.gate_act = QSigmoid(spec)
         self.attend = QMul(spec)
         self.length_multiple = 2**self.levels
-        self.set_decoder(QConv1d(full_rate, c.n_src * c.audio_channels, k, padding=k // 2, bias=False, spec=spec,
-                                 out_quant=self.output_quant()))
+        self.set_decoder(self.waveform_decoder(full_rate, k, k // 2))
         init_convs(self)
 
     def forward_latent(self, x: QTensor) -> QTensor:
