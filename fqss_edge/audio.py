@@ -16,6 +16,25 @@ PathLike = str | os.PathLike[str]
 _PCM_BITS = {"PCM_U8": 8, "PCM_S8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32}
 
 
+# The input level (``peak_gain``) lives here, numpy only: the runtimes use it without importing torch.
+PEAK = 1.0 - 2.0**-15
+# FQSS normalises the input waveform to full scale: the model's 8-bit input byte and output byte then use their
+# whole range (quiet LibriMix-level mixtures, -25..-33 dB RMS, otherwise use a tenth of the codes).
+PEAK_TARGET: float | None = 0.9
+MIN_PEAK = 1e-4  # near-silent items are left alone rather than amplifying their noise
+
+
+def peak_gain(mix: np.ndarray) -> float:
+    """The factor that brings ``max|mix|`` to ``PEAK_TARGET`` (the level the models were trained at).
+
+    1.0 for a near-silent input (peak below ``MIN_PEAK``: its noise is not amplified); with ``PEAK_TARGET = None``
+    a mixture is only scaled down when its peak exceeds ``1 - 2**-15``."""
+    peak = float(np.max(np.abs(mix))) if mix.size else 0.0
+    if PEAK_TARGET is None:
+        return PEAK / peak if peak > PEAK else 1.0
+    return min(PEAK_TARGET, PEAK) / peak if peak >= MIN_PEAK else 1.0
+
+
 def read_wav(path: PathLike, expected_sr: int | None = None,
              resample_to: int | None = None) -> tuple[np.ndarray, int]:
     """Read an audio file as float32 ``[channels, samples]`` in [-1, 1] and its sample rate.

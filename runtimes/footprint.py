@@ -7,8 +7,10 @@ The estimate is linear in the window: ``window samples x bytes per sample``, wit
                        + PIPELINE_BYTES (the window, its sources, float64 cross-fade and alignment copies).
 
 The largest activation comes from running the model's float twin on the meta device (shapes only, nothing
-allocated) for one second of input. ``LIVE_TENSORS`` = 16 covers what was measured (peak RSS above the 4-second
-baseline, separate on a 600 s file with --chunk 300, the tiny test model: LiteRT 98, onnxruntime 179,
+allocated) for one second of input; the exporters record it in the file (``ACTIVATION_KEY``), so that a
+``.tflite`` / ``.onnx`` run never imports torch for it (importing torch alone costs ~190 MB of RSS); files
+exported before it was recorded are estimated from their model config as before. ``LIVE_TENSORS`` = 16 covers
+what was measured (peak RSS above the 4-second baseline, separate on a 600 s file with --chunk 300, the tiny test model: LiteRT 98, onnxruntime 179,
 PyTorch 256 bytes per window sample; its largest activation is 16 bytes per sample).
 """
 
@@ -24,6 +26,7 @@ from fqss_edge.errors import FqssError
 LIVE_TENSORS = 16
 PIPELINE_BYTES = 64
 MEMORY_FRACTION = 0.5  # of the machine's RAM, for one model call
+ACTIVATION_KEY = "fqss.activation_bytes_per_sample"  # largest float32 activation per input sample, in bytes
 
 
 def memory_limit() -> int:
@@ -37,24 +40,35 @@ def memory_limit() -> int:
     return int(MEMORY_FRACTION * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
 
 
+def _file_metadata(backend: Any, key: str) -> Any:
+    """``key`` of the ONNX ``metadata_props`` or of the .tflite's ``onnx_metadata``, or None."""
+    proto = getattr(backend, "proto", None)
+    if proto is not None:
+        value = {p.key: p.value for p in proto.metadata_props}.get(key)
+        if value is not None:
+            return value
+    meta = getattr(backend, "meta", None)
+    return (meta.get("onnx_metadata") or {}).get(key) if isinstance(meta, dict) else None
+
+
 def model_config_of(backend: Any) -> dict[str, Any] | None:
     """The model config a loaded backend runs (PyTorch model, ONNX or .tflite metadata), or None."""
     model = getattr(backend, "model", None)
     if model is not None and hasattr(model, "config"):
         return model.config.model_dump(mode="json")
-    proto = getattr(backend, "proto", None)
-    raw: Any = None
-    if proto is not None:
-        raw = {p.key: p.value for p in proto.metadata_props}.get("fqss.model_config")
-    meta = getattr(backend, "meta", None)
-    if raw is None and isinstance(meta, dict):
-        raw = (meta.get("onnx_metadata") or {}).get("fqss.model_config")
+    raw = _file_metadata(backend, "fqss.model_config")
     if isinstance(raw, str):
         try:
             raw = json.loads(raw)
         except ValueError:
             return None
     return raw if isinstance(raw, dict) else None
+
+
+def largest_activation_per_sample(model_cfg: dict[str, Any]) -> float:
+    """Bytes of the largest float32 activation per input sample of a validated model config's model (what the
+    exporters record under ``ACTIVATION_KEY``)."""
+    return _largest_activation_per_sample(json.dumps(model_cfg, sort_keys=True))
 
 
 @functools.lru_cache(maxsize=16)
@@ -87,8 +101,14 @@ def _largest_activation_per_sample(config_json: str) -> float:
 
 
 def bytes_per_sample(backend: Any) -> float:
-    """Estimated bytes per window sample of one call of ``backend`` (the default Conv-TasNet's if the model
-    does not say what it is)."""
+    """Estimated bytes per window sample of one call of ``backend``: from the recorded largest activation of an
+    exported file, else from the model config (the default Conv-TasNet's if the model does not say what it is)."""
+    recorded = _file_metadata(backend, ACTIVATION_KEY)
+    try:
+        if recorded is not None and float(recorded) > 0:
+            return LIVE_TENSORS * float(recorded) + PIPELINE_BYTES
+    except (TypeError, ValueError):
+        pass  # not a number: estimate from the config as for a file that records nothing
     from fqss_edge.models.factory import model_config
 
     try:  # what a file says is validated first; a config that does not validate is estimated as the default

@@ -23,7 +23,7 @@ after ``chunk + overlap`` samples (``latency_samples`` / ``latency_ms``), plus t
 window (``last_chunk_seconds``; all of them in ``chunk_timings``). Real time needs compute < chunk duration.
 
 Level: every window is scaled so that its peak is at the level the model was trained at (``max|x| = 0.9``,
-:func:`fqss_edge.data.common.peak_gain`), and its outputs are scaled back, so the sources come out at the input's
+:func:`fqss_edge.audio.peak_gain`), and its outputs are scaled back, so the sources come out at the input's
 level. An int8 model needs this: its input bytes and internal ranges are fixed, and a recording 20 dB below full
 scale would use a tenth of the input codes (the shipped tiny FQSS model drops from 4.6 dB SI-SDRi to -2.0 dB
 without it, the float model holds: ``benchmarks/results/input_level.md``). Near-silent windows (peak < 1e-4) are
@@ -46,7 +46,7 @@ import time
 
 import numpy as np
 
-from fqss_edge.data.common import peak_gain
+from fqss_edge.audio import peak_gain
 from fqss_edge.errors import FqssError
 from fqss_edge.runtimes.base import Backend
 from fqss_edge.runtimes.footprint import check_window

@@ -5,7 +5,7 @@ Graph (nodes named ``audio_decoder/...``; the exported graph inside is unchanged
 
     audio  uint8 [1, N] (the file's bytes)
       -> AudioDecoder(downsampling_rate=<model rate>, stereo_to_mono=1)   float PCM [1, L] at the model's rate
-      -> level: x * g, g = 0.9 / max|x| (1 for a near-silent file): ``fqss_edge.data.common.peak_gain``
+      -> level: x * g, g = 0.9 / max|x| (1 for a near-silent file): ``fqss_edge.audio.peak_gain``
       -> zero padding to the model's length rule, [1, 1, T]  -> the exported graph (``mixture`` -> ``sources``)
       -> the first L samples, / g                              -> sources  float32 [1, n_src, L]
 
@@ -34,7 +34,7 @@ import onnx
 from fqss_edge.runtimes.base import AUDIO_DECODER_KEY, EXTENSIONS_DOMAIN, IoContract
 from onnx import TensorProto, helper, numpy_helper
 
-from fqss_edge.data.common import MIN_PEAK, PEAK, PEAK_TARGET
+from fqss_edge.audio import MIN_PEAK, PEAK, PEAK_TARGET
 from fqss_edge.errors import FqssError
 from fqss_edge.fingerprint import ONNX_WEIGHTS_KEY, onnx_weights_sha256
 

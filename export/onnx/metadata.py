@@ -7,6 +7,7 @@ from typing import Any
 
 from fqss_edge import __version__
 from fqss_edge.export.onnx.graph import GraphBuilder
+from fqss_edge.runtimes.footprint import ACTIVATION_KEY, largest_activation_per_sample
 
 ISLAND_KINDS = {"input_splitter": "float", "output_reconstruction": "float"}
 
@@ -28,6 +29,7 @@ def metadata_props(model: Any, config: Any, b: GraphBuilder) -> dict[str, str]:
         "fqss.io_contract": json.dumps(contract.to_dict()),
         "fqss.model_config": json.dumps(model_cfg, sort_keys=True),
         "fqss.quant_config": json.dumps(quant_cfg, sort_keys=True),
+        ACTIVATION_KEY: repr(largest_activation_per_sample(model.config.model_dump(mode="json"))),
         **island_props(b),
     }
 

@@ -18,27 +18,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from fqss_edge.audio import read_wav
+from fqss_edge.audio import MIN_PEAK, PEAK, PEAK_TARGET, peak_gain, read_wav  # noqa: F401 (re-exported)
 
 Item = tuple[torch.Tensor, torch.Tensor, str]
-PEAK = 1.0 - 2.0**-15
-
-
-# FQSS normalises the input waveform to full scale: the model's 8-bit input byte and output byte then use their
-# whole range (quiet LibriMix-level mixtures, -25..-33 dB RMS, otherwise use a tenth of the codes).
-PEAK_TARGET: float | None = 0.9
-MIN_PEAK = 1e-4  # near-silent items are left alone rather than amplifying their noise
-
-
-def peak_gain(mix: np.ndarray) -> float:
-    """The factor that brings ``max|mix|`` to ``PEAK_TARGET`` (the level the models were trained at).
-
-    1.0 for a near-silent input (peak below ``MIN_PEAK``: its noise is not amplified); with ``PEAK_TARGET = None``
-    a mixture is only scaled down when its peak exceeds ``1 - 2**-15``."""
-    peak = float(np.max(np.abs(mix))) if mix.size else 0.0
-    if PEAK_TARGET is None:
-        return PEAK / peak if peak > PEAK else 1.0
-    return min(PEAK_TARGET, PEAK) / peak if peak >= MIN_PEAK else 1.0
 
 
 def normalize_peak(mix: np.ndarray, sources: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

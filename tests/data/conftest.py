@@ -1,9 +1,9 @@
 import pytest
 
-from fqss_edge.data import common
+from fqss_edge import audio
 
 
 @pytest.fixture()
 def raw_levels(monkeypatch):
     """Items at the files' own levels (only clipping protection), to compare loaders with the files."""
-    monkeypatch.setattr(common, "PEAK_TARGET", None)
+    monkeypatch.setattr(audio, "PEAK_TARGET", None)  # read by peak_gain

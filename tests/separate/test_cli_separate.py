@@ -128,3 +128,25 @@ def test_a_chunk_over_the_memory_limit_is_refused_with_the_estimate(tiny_models,
     assert not (tmp_path / "out").exists()
     code, _, err = run_cli(["bench", tiny_models["tflite"], "--chunk", "36000", "--runs", "1"], capsys)
     assert code == 2 and "needs about 92.1 GB (320 bytes per sample" in err.splitlines()[-1]
+
+
+_SEPARATE_WITHOUT_TORCH = """
+import sys
+from fqss_edge.cli.main import main
+code = main(["separate", sys.argv[1], "-m", sys.argv[2], "-q", "-o", sys.argv[3]])
+print(code, "torch" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize("kind", ["tflite", "onnx"])
+def test_separate_with_an_exported_file_does_not_import_torch(tiny_models, tmp_path, kind):  # noqa: F811
+    """torch alone adds ~190 MB of RSS: a .tflite / .onnx run must not need it (the memory estimate is read from
+    the file, the input level is numpy)."""
+    import subprocess
+    import sys
+
+    mix = tmp_path / "mix.wav"
+    sf.write(mix, noise(SR), SR)
+    out = subprocess.run([sys.executable, "-c", _SEPARATE_WITHOUT_TORCH, str(mix), str(tiny_models[kind]),
+                          str(tmp_path / "out")], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[-1].split() == ["0", "False"]
