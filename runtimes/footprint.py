@@ -10,8 +10,9 @@ The largest activation comes from running the model's float twin on the meta dev
 allocated) for one second of input; the exporters record it in the file (``ACTIVATION_KEY``), so that a
 ``.tflite`` / ``.onnx`` run never imports torch for it (importing torch alone costs ~190 MB of RSS); files
 exported before it was recorded are estimated from their model config as before. ``LIVE_TENSORS`` = 16 covers
-what was measured (peak RSS above the 4-second baseline, separate on a 600 s file with --chunk 300, the tiny test model: LiteRT 98, onnxruntime 179,
-PyTorch 256 bytes per window sample; its largest activation is 16 bytes per sample).
+what was measured (peak RSS above the 4-second baseline, separate on a 600 s file with --chunk 300, the tiny test
+model: LiteRT 98, onnxruntime 179, PyTorch 256 bytes per window sample; its largest activation is 16 bytes per
+sample).
 """
 
 from __future__ import annotations
