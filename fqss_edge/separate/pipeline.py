@@ -166,11 +166,15 @@ def _refuse_overwriting_inputs(planned: dict[Path, dict[str, Path]]) -> None:
 
 def _make_folders(paths: Iterable[Path], out_dir: Path) -> list[Path]:
     """Create the outputs' folders below ``out_dir``; the ones created, deepest first."""
-    created = []
+    created: list[Path] = []
     for p in paths:
         for d in reversed(p.parents):
-            if d != out_dir and out_dir in d.parents and not d.exists():
-                d.mkdir()
+            if d != out_dir and out_dir in d.parents and not d.is_dir():
+                try:
+                    d.mkdir()
+                except OSError as e:  # e.g. a file of that name
+                    _remove_empty_folders(created[::-1])
+                    raise FqssError(f"{d}: cannot create the output folder ({e.strerror or e})") from None
                 created.append(d)
     return created[::-1]
 

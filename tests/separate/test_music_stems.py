@@ -195,3 +195,15 @@ def test_a_failure_removes_the_track_folders_it_made(model, tmp_path):
         separate_files([tmp_path / "a.wav", tmp_path / "b.wav"], open_backend(model), tmp_path / "out",
                        replace(WHOLE, name="tiny", filename="{track}/{stem}.{ext}"))
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_file_where_a_track_folder_goes_is_one_line(model, tmp_path, capsys):
+    _song(tmp_path / "song.wav", 44100, 2)
+    (tmp_path / "out" / "tiny").mkdir(parents=True)
+    (tmp_path / "out" / "tiny" / "song").write_text("not a folder")
+    code = main(["separate", str(tmp_path / "song.wav"), "-m", str(model), "-o", str(tmp_path / "out"), "-n", "tiny",
+                 "--filename", "{track}/{stem}.{ext}", "-q"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and err == [f"error: {tmp_path / 'out' / 'tiny' / 'song'}: cannot create the output folder "
+                                 f"(File exists)"]
+    assert [p.name for p in (tmp_path / "out" / "tiny").iterdir()] == ["song"]
