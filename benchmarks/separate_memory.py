@@ -297,9 +297,9 @@ def to_markdown(r: dict) -> str:
            "mode and written incrementally)." if abs(r["peak_rss_growth_mib"]) <= 0.05 * r["runs"]["baseline_1min"][
                "peak_rss_mib"] else "(more than 5 % of the baseline: memory grows with the file's length)."),
         "",
-        *([f"The model has calibrated random weights: its sources do not add up to the mixture (the SI-SDR column "
-           f"only shows that the check ran); the run is about the mechanics (stems, lengths, rate, channels, memory, "
-           f"time), not quality.", ""] if r.get("config") else []),
+        *(["The model has calibrated random weights: its sources do not add up to the mixture (the SI-SDR column "
+           "only shows that the check ran); the run is about the mechanics (stems, lengths, rate, channels, memory, "
+           "time), not quality.", ""] if r.get("config") else []),
         f"Command: `{r['command']}` ({r['date']}, Python {r['machine']['python']}, {r['machine']['cpu_count']} CPUs).",
         "",
     ]
