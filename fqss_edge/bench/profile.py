@@ -7,7 +7,10 @@
   (captured with ``experimental_preserve_all_tensors``), with the run's kernels: this shows which operators cost
   the most and whether XNNPACK takes each of them, but misses XNNPACK's fusion and cache effects inside a
   partition, so the sum is not the full model's latency. The whole model's XNNPACK partitions come from
-  ``runtimes.litert_backend.xnnpack_delegation``.
+  ``runtimes.litert_backend.xnnpack_delegation``. When the model's activations at the chunk length would take more
+  than ``CAPTURE_BUDGET_BYTES`` (e.g. the full-size music Conv-TasNet: over 8 GB at 1 s of 44.1 kHz), the
+  operators are fed synthesized inputs of the same shapes and types instead (column ``inputs``: captured or
+  synthetic): the kernels' times hardly depend on the values.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import csv
 import json
 import tempfile
 import time
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +30,9 @@ from fqss_edge.bench.runner import Target, chunk_waveform
 from fqss_edge.runtimes.base import pad_to_contract
 
 ONNX_FIELDS = ("node", "op_type", "provider", "calls", "total_ms", "mean_ms", "percent")
-TFLITE_FIELDS = ("index", "op", "xnnpack", "output_shape", "output_dtype", "calls", "mean_ms", "median_ms", "percent")
+TFLITE_FIELDS = ("index", "op", "xnnpack", "output_shape", "output_dtype", "calls", "mean_ms", "median_ms", "percent",
+                 "inputs")
+CAPTURE_BUDGET_BYTES = 1 << 30  # the activations of one run held at once (all preserved tensors)
 
 
 def write_csv(rows: list[dict[str, Any]], path: str | Path, fields: tuple[str, ...]) -> Path:
@@ -104,8 +110,10 @@ def tflite_delegation(target: Target, chunk_seconds: float) -> dict[str, Any]:
     return d
 
 
-def tflite_op_profile(target: Target, chunk_seconds: float, runs: int = 10, seed: int = 0) -> list[dict[str, Any]]:
-    """Time every operator of a .tflite alone (see the module docstring), in graph order."""
+def tflite_op_profile(target: Target, chunk_seconds: float, runs: int = 10, seed: int = 0,
+                      capture_budget: int | None = None) -> list[dict[str, Any]]:
+    """Time every operator of a .tflite alone (see the module docstring), in graph order; inputs captured from a
+    run of the whole model unless its tensors exceed ``capture_budget`` bytes (``CAPTURE_BUDGET_BYTES``)."""
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
     from ai_edge_litert.tools import flatbuffer_utils as fu
 
@@ -115,7 +123,7 @@ def tflite_op_profile(target: Target, chunk_seconds: float, runs: int = 10, seed
     threads = int(target.options.get("threads", 1))
     be = LiteRtBackend(kernels="builtin").load(target.path)
     n = be.io_contract.call_length(round(chunk_seconds * be.io_contract.sample_rate))
-    values = _all_tensor_values(target.path, n, seed)
+    values = _all_tensor_values(target.path, n, seed, capture_budget)
     model = fu.read_model(str(target.path))
     resolver = {"xnnpack": OpResolverType.AUTO, "builtin": OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
                 "ref": OpResolverType.BUILTIN_REF}[kernels]
@@ -137,21 +145,62 @@ def tflite_op_profile(target: Target, chunk_seconds: float, runs: int = 10, seed
         rows.append({"index": i, "op": fu.opcode_to_name(model, op.opcodeIndex), "xnnpack": delegated,
                      "output_shape": "x".join(str(s) for s in out["shape"]),
                      "output_dtype": np.dtype(out["dtype"]).name,
-                     "calls": runs, "mean_ms": float(np.mean(times[1:])), "median_ms": float(np.median(times[1:]))})
+                     "calls": runs, "mean_ms": float(np.mean(times[1:])), "median_ms": float(np.median(times[1:])),
+                     "inputs": "synthetic" if isinstance(values, SyntheticValues) else "captured"})
     total = sum(r["median_ms"] for r in rows) or 1.0
     for r in rows:
         r["percent"] = 100.0 * r["median_ms"] / total
     return rows
 
 
-def _all_tensor_values(path: Path, length: int, seed: int) -> dict[int, np.ndarray]:
-    """Every tensor's value after one run of the whole model (builtin kernels, all tensors preserved)."""
+class SyntheticValues(Mapping):
+    """Tensor values made on demand from the tensors' shapes and types (seeded per tensor), positive so that every
+    operator's domain holds them (RSQRT, LOG, DIV): uniform over 1..max of an 8/16-bit integer type, over
+    [0.1, 1) for floats, zeros for int32 / bool (indices, shapes, flags)."""
+
+    def __init__(self, details: list[dict[str, Any]], seed: int):
+        self._meta = {t["index"]: (tuple(int(v) for v in t["shape"]), np.dtype(t["dtype"])) for t in details}
+        self._seed = seed
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        shape, dtype = self._meta[index]
+        rng = np.random.default_rng([self._seed, index])
+        if np.issubdtype(dtype, np.integer) and dtype.itemsize <= 2:
+            return rng.integers(1, np.iinfo(dtype).max, size=shape, endpoint=True).astype(dtype)
+        if np.issubdtype(dtype, np.floating):
+            return rng.uniform(0.1, 1.0, size=shape).astype(dtype)
+        return np.zeros(shape, dtype)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._meta)
+
+    def __len__(self) -> int:
+        return len(self._meta)
+
+
+def activation_bytes(details: list[dict[str, Any]]) -> int:
+    """Bytes of all tensors at their allocated shapes (what ``experimental_preserve_all_tensors`` keeps)."""
+    return sum(int(np.prod(t["shape"])) * np.dtype(t["dtype"]).itemsize for t in details)
+
+
+def _all_tensor_values(path: Path, length: int, seed: int,
+                       budget: int | None = None) -> Mapping[int, np.ndarray]:
+    """Every tensor's value after one run of the whole model (builtin kernels, all tensors preserved), or
+    ``SyntheticValues`` when they would take more than ``budget`` bytes (default ``CAPTURE_BUDGET_BYTES``)."""
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-    it = Interpreter(model_path=str(path), experimental_preserve_all_tensors=True,
-                     experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-    d = it.get_input_details()[0]
+    kernels = OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    probe = Interpreter(model_path=str(path), experimental_op_resolver_type=kernels)
+    d = probe.get_input_details()[0]
     shape = [int(v) for v in d["shape"][:-1]] + [length]  # [1, T] or [1, C, T]
+    probe.resize_tensor_input(d["index"], shape, strict=False)
+    probe.allocate_tensors()  # shapes only: nothing is run
+    details = probe.get_tensor_details()
+    if activation_bytes(details) > (CAPTURE_BUDGET_BYTES if budget is None else budget):
+        return SyntheticValues(details, seed)
+    del probe
+    it = Interpreter(model_path=str(path), experimental_preserve_all_tensors=True,
+                     experimental_op_resolver_type=kernels)
     it.resize_tensor_input(d["index"], shape, strict=False)
     it.allocate_tensors()
     it.set_tensor(d["index"], speech_like_input(shape, d["dtype"], seed))
@@ -165,7 +214,7 @@ def _all_tensor_values(path: Path, length: int, seed: int) -> dict[int, np.ndarr
     return values
 
 
-def _single_op_model(model: Any, op: Any, values: dict[int, np.ndarray]) -> tuple[bytes, list[np.ndarray]]:
+def _single_op_model(model: Any, op: Any, values: Mapping[int, np.ndarray]) -> tuple[bytes, list[np.ndarray]]:
     """A one-operator model (its constants kept, its other inputs made graph inputs with their real shapes)."""
     import copy
 

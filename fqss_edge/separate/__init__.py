@@ -10,7 +10,8 @@ model (.tflite, .onnx, checkpoints), in constant memory, with atomic outputs.
 The chunking is ``fqss_edge.runtimes.streaming.StreamingSeparator`` (the same code an app streams with).
 """
 
-from fqss_edge.separate.pipeline import (SeparateOptions, output_paths, separate_file, separate_files,
+from fqss_edge.separate.naming import output_paths
+from fqss_edge.separate.pipeline import (SeparateOptions, separate_file, separate_files,
                                          total_frames)
 from fqss_edge.separate.reader import AudioInfo, probe
 

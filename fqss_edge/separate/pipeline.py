@@ -4,7 +4,9 @@ Per file: read blocks -> resample to the model's rate (soxr, streaming) -> one `
 (the app streaming API: chunked overlap-add with source-order alignment, each chunk brought to the level the
 model was trained at and its outputs brought back) -> resample each source back to the
 input rate -> append to one temp file per source -> rename all into place (``DIR/<mixname>_<source>.wav``,
-same rate, channels and length as the input; ``.flac`` / ``.mp3`` with ``SeparateOptions.format``).
+same rate, channels and length as the input; ``.flac`` / ``.mp3`` with ``SeparateOptions.format``; other names and
+subfolders, e.g. demucs' ``DIR/<name>/<mixname>/<source>.wav``, with ``filename`` and ``name``:
+``fqss_edge.separate.naming``).
 
 A stereo model (``audio_channels`` 2, e.g. the music models) runs one separator on both channels of a stereo file
 (a mono file: its channel twice, the two output channels averaged back); files with more channels are refused.
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from fqss_edge.errors import FqssError
 from fqss_edge.fileio import output_folder
 from fqss_edge.runtimes.base import Backend
 from fqss_edge.runtimes.streaming import StreamingSeparator
+from fqss_edge.separate.naming import DEFAULT_FILENAME, check_filename, check_name, output_paths
 from fqss_edge.separate.reader import AudioInfo, probe, read_blocks
 from fqss_edge.separate.resample import StreamResampler
 from fqss_edge.separate.writer import FORMATS, AtomicWavSet, output_subtype
@@ -42,8 +45,12 @@ class SeparateOptions:
     normalize: bool = True  # each chunk at the training level (peak 0.9), outputs back at the input's level
     two_stems: str | None = None  # this source and no_<source> (the sum of the others)
     format: str = "wav"  # wav, flac or mp3
+    filename: str = DEFAULT_FILENAME  # {track}, {trackext}, {stem}, {ext} (demucs' --filename)
+    name: str | None = None  # a subfolder of the output folder (demucs: the model's name, -n)
 
     def __post_init__(self) -> None:
+        check_filename(self.filename)
+        check_name(self.name)
         if not self.block_seconds > 0:
             raise FqssError(f"block length must be > 0 seconds, not {self.block_seconds}")
         if self.format not in FORMATS:
@@ -61,13 +68,6 @@ class SeparateOptions:
         return [self.two_stems, f"no_{self.two_stems}"]
 
 
-def output_paths(mixture: str | Path, out_dir: str | Path, source_names: Sequence[str],
-                 ext: str = "wav") -> dict[str, Path]:
-    """``{source: out_dir/<mixture stem>_<source>.<ext>}``."""
-    stem = Path(mixture).stem
-    return {name: Path(out_dir) / f"{stem}_{name}.{ext}" for name in source_names}
-
-
 def separate_file(mixture: str | Path, backend: Backend, out_dir: str | Path,
                   options: SeparateOptions | None = None, progress: Progress | None = None) -> dict[str, Path]:
     """Separate one file; returns ``{source name: written wav}``. Nothing is written if it fails."""
@@ -82,15 +82,11 @@ def separate_files(mixtures: Sequence[str | Path], backend: Backend, out_dir: st
     All outputs are committed together once every file is separated: a failure on the second file leaves no
     output of the first (nor the output folder, if this call created it)."""
     infos = [probe(m) for m in mixtures]
-    stems: dict[str, Path] = {}
-    for info in infos:
-        if info.path.stem in stems and stems[info.path.stem] != info.path:
-            raise FqssError(f"{info.path}: same name as {stems[info.path.stem]}; their outputs would collide "
-                            f"(separate them into different folders)")
-        stems[info.path.stem] = info.path
     opts = options or SeparateOptions()
     names = opts.output_names(backend.io_contract.source_names)
-    _refuse_overwriting_inputs([info.path for info in infos], out_dir, names, opts.format)
+    planned = {info.path: _paths(info.path, out_dir, names, opts) for info in infos}
+    _refuse_colliding_outputs(planned)
+    _refuse_overwriting_inputs(planned)
     for info in infos:
         if backend.io_contract.audio_channels > 1 and info.channels > backend.io_contract.audio_channels:
             raise FqssError(f"{info.path}: {info.channels} channels; the model is stereo: it takes mono or stereo "
@@ -119,7 +115,8 @@ def _separate_into(info: AudioInfo, backend: Backend, out_dir: Path, opts: Separ
     except FqssError as e:  # e.g. a window over the memory limit: say which file (the chunk is clamped to it)
         raise FqssError(f"{info.path}: {e}") from None
     names = opts.output_names(seps[0].source_names)
-    paths = output_paths(info.path, out_dir, names, opts.format)
+    paths = _paths(info.path, out_dir, names, opts)
+    stack.callback(_remove_empty_folders, _make_folders(paths.values(), out_dir))  # after the files' cleanup
     down = StreamResampler(info.sample_rate, contract.sample_rate, info.channels)
     ups = [StreamResampler(contract.sample_rate, info.sample_rate, info.channels) for _ in names]
     block = max(int(opts.block_seconds * info.sample_rate), 1)
@@ -136,17 +133,57 @@ def _separate_into(info: AudioInfo, backend: Backend, out_dir: Path, opts: Separ
     return out
 
 
-def _refuse_overwriting_inputs(inputs: Sequence[Path], out_dir: str | Path, names: Sequence[str],
-                               ext: str = "wav") -> None:
+def _paths(mixture: Path, out_dir: str | Path, names: Sequence[str], opts: SeparateOptions) -> dict[str, Path]:
+    return output_paths(mixture, out_dir, names, opts.format, opts.filename, opts.name)
+
+
+def _refuse_colliding_outputs(planned: dict[Path, dict[str, Path]]) -> None:
+    """Two inputs (or two stems) may not be written to one file (``a/x.wav`` and ``b/x.wav`` both give
+    ``x_<stem>.wav``; a ``--filename`` without ``{track}`` gives every input the same names)."""
+    owner: dict[Path, Path] = {}
+    for mixture, paths in planned.items():
+        for out in paths.values():
+            key = out.resolve()
+            if key in owner:
+                other = owner[key]
+                raise FqssError(f"{mixture}: same name as {other}; their outputs would collide (separate them into "
+                                f"different folders, or put {{track}} in --filename)" if other != mixture else
+                                f"{mixture}: two stems would be written to {out} (put {{stem}} in --filename)")
+            owner[key] = mixture
+
+
+def _refuse_overwriting_inputs(planned: dict[Path, dict[str, Path]]) -> None:
     """Before anything is written: no planned output may be one of the inputs (``-o`` the input folder with
     ``x.wav`` and ``x_s1.wav`` both given would replace an input, then separate it as if it were original)."""
-    resolved = {Path(p).resolve(): Path(p) for p in inputs}
-    for mixture in inputs:
-        for out in output_paths(mixture, out_dir, names, ext).values():
+    resolved = {Path(p).resolve(): Path(p) for p in planned}
+    for mixture, paths in planned.items():
+        for out in paths.values():
             hit = resolved.get(out.resolve())
             if hit is not None:
                 raise FqssError(f"{hit}: is an input and would be overwritten by the output of {mixture}; "
                                 f"choose another -o folder")
+
+
+def _make_folders(paths: Iterable[Path], out_dir: Path) -> list[Path]:
+    """Create the outputs' folders below ``out_dir``; the ones created, deepest first."""
+    created: list[Path] = []
+    for p in paths:
+        for d in reversed(p.parents):
+            if d != out_dir and out_dir in d.parents and not d.is_dir():
+                try:
+                    d.mkdir()
+                except OSError as e:  # e.g. a file of that name
+                    _remove_empty_folders(created[::-1])
+                    raise FqssError(f"{d}: cannot create the output folder ({e.strerror or e})") from None
+                created.append(d)
+    return created[::-1]
+
+
+def _remove_empty_folders(folders: list[Path]) -> None:
+    """Undo ``_make_folders`` where nothing was committed (a failure or Ctrl-C)."""
+    for d in folders:
+        with contextlib.suppress(OSError):
+            d.rmdir()
 
 
 def total_frames(mixtures: Sequence[str | Path]) -> int:
@@ -195,4 +232,4 @@ def _write(out: AtomicWavSet, names: Sequence[str], ups: list[StreamResampler], 
             out.write(name, ups[k].finish())
 
 
-__all__ = ["AudioInfo", "SeparateOptions", "output_paths", "separate_file", "separate_files", "total_frames"]
+__all__ = ["AudioInfo", "SeparateOptions", "separate_file", "separate_files", "total_frames"]

@@ -10,6 +10,7 @@ from types import TracebackType
 import numpy as np
 import soundfile as sf
 
+from fqss_edge.errors import FqssError
 from fqss_edge.fileio import temp_beside
 
 _PCM_BITS = {"PCM_U8": 8, "PCM_S8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32}
@@ -95,3 +96,21 @@ class AtomicWavSet:
         for tmp in self._tmp.values():
             tmp.unlink(missing_ok=True)
         self._tmp.clear()
+
+
+def pick_format(fmt: str, flac: bool = False, mp3: bool = False) -> str:
+    """``--format``, or demucs' ``--flac`` / ``--mp3`` (one of them, and not against another ``--format``)."""
+    flags = [f for f, on in (("flac", flac), ("mp3", mp3)) if on]
+    if len(flags) > 1 or (flags and fmt not in ("wav", flags[0])):
+        raise FqssError(f"choose one output format: --format {fmt}" + "".join(f", --{f}" for f in flags))
+    return flags[0] if flags else fmt
+
+
+def pick_subtype(subtype: str | None, int24: bool = False, float32: bool = False) -> str | None:
+    """``--subtype``, or demucs' ``--int24`` (PCM_24) / ``--float32`` (FLOAT)."""
+    flags = [s for s, on in (("PCM_24", int24), ("FLOAT", float32)) if on]
+    if len(flags) > 1 or (flags and subtype not in (None, flags[0])):
+        named = ([f"--subtype {subtype}"] if subtype else []) + [f for f, on in (("--int24", int24),
+                                                                               ("--float32", float32)) if on]
+        raise FqssError(f"choose one output sample format: {', '.join(named)}")
+    return flags[0] if flags else subtype

@@ -43,6 +43,28 @@ def test_tflite_per_operator_timing(tiny):
     assert not any(r["xnnpack"] for r in rows if r["output_dtype"] == "int16" and r["op"] in ("MUL", "ADD", "MEAN"))
 
 
+def test_tflite_per_operator_timing_with_synthetic_inputs(tiny):
+    """Over the capture budget (here 0 bytes) every operator still runs, on synthesized inputs of the captured
+    inputs' shapes and types."""
+    from fqss_edge.bench.profile import SyntheticValues, _all_tensor_values
+
+    n = 4000
+    captured = _all_tensor_values(tiny.tflite, n, seed=0)
+    synthetic = _all_tensor_values(tiny.tflite, n, seed=0, budget=0)
+    assert isinstance(synthetic, SyntheticValues) and not isinstance(captured, SyntheticValues)
+    from ai_edge_litert.tools import flatbuffer_utils as fu
+
+    model_tensors = range(len(fu.read_model(str(tiny.tflite)).subgraphs[0].tensors))  # (not kernel scratch)
+    assert set(model_tensors) <= set(synthetic) and set(model_tensors) <= set(captured)
+    for t in model_tensors:
+        assert (synthetic[t].shape, synthetic[t].dtype) == (captured[t].shape, captured[t].dtype), t
+    rows = tflite_op_profile(make_target(tiny.tflite), chunk_seconds=0.5, runs=1, capture_budget=0)
+    real = tflite_op_profile(make_target(tiny.tflite), chunk_seconds=0.5, runs=1)
+    assert [(r["op"], r["output_shape"]) for r in rows] == [(r["op"], r["output_shape"]) for r in real]
+    assert {r["inputs"] for r in rows} == {"synthetic"} and {r["inputs"] for r in real} == {"captured"}
+    assert all(r["median_ms"] > 0 for r in rows)
+
+
 def test_cross_check_with_benchmark_litert_model(tiny, tmp_path):
     """LiteRT's tool on a fixed-length float-I/O export: runs, and agrees that the model is not fully on XNNPACK."""
     from fqss_edge.bench.litert_tool import run_litert_tool

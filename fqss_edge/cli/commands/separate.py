@@ -15,9 +15,12 @@ EXAMPLES = """
   fqss-edge separate song_44k_stereo.wav --model runs/fqss/best.safetensors -o separated/ --subtype FLOAT
   fqss-edge separate song.flac --model exported/music/model.tflite -o stems/ --format flac
   fqss-edge separate song.wav --model exported/music/model.tflite -o stems/ --two-stems vocals --segment 8
+  fqss-edge separate song.wav -m exported/music/model.tflite -o separated -n waveunet_lite \\
+      --filename "{track}/{stem}.{ext}" --int24        # demucs' layout: separated/waveunet_lite/song/vocals.wav
 
 """ + (
-    "Writes DIR/<mixname>_<source>.wav per source (a music model: drums, bass, other, vocals), with the input's "
+    "Writes DIR/<mixname>_<source>.wav per source (a music model: drums, bass, other, vocals; -n NAME and "
+    "--filename TEMPLATE as in demucs: DIR/NAME/<template>), with the input's "
     "sample rate, channels and length (a mono model separates each channel on its own, a stereo model both "
     "together; at the model's rate, resampled back with soxr). Files of any length are "
     "processed in constant memory: chunks of --chunk seconds with --overlap seconds cross-faded, the source order "
@@ -60,6 +63,16 @@ def register(app: typer.Typer) -> None:
         two_stems: Annotated[str | None, typer.Option(
             "--two-stems", help="Only this source and no_<source> (the sum of the others), e.g. vocals.")] = None,
         fmt: Annotated[str, typer.Option("--format", help="Output files: wav, flac or mp3.")] = "wav",
+        flac: Annotated[bool, typer.Option("--flac", help="Same as --format flac (demucs).")] = False,
+        mp3: Annotated[bool, typer.Option("--mp3", help="Same as --format mp3 (demucs).")] = False,
+        int24: Annotated[bool, typer.Option("--int24", help="Same as --subtype PCM_24 (demucs).")] = False,
+        float32: Annotated[bool, typer.Option("--float32", help="Same as --subtype FLOAT (demucs).")] = False,
+        name: Annotated[str | None, typer.Option(
+            "-n", "--name", help="Write into DIR/NAME/ (demucs: the model's name; the model itself is --model).")]
+        = None,
+        filename: Annotated[str, typer.Option(
+            help="Output file names below DIR (or DIR/NAME): {track}, {trackext}, {stem}, {ext}; demucs' is "
+                 "'{track}/{stem}.{ext}'.")] = "{track}_{stem}.{ext}",
         threads: Annotated[int, typer.Option(help="Runtime threads.")] = 1,
         config: Annotated[Path | None, typer.Option(help="Config YAML for a bare .pth state dict.")] = None,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
@@ -67,9 +80,12 @@ def register(app: typer.Typer) -> None:
         """Separate each mixture into one wav per source (chunked streaming, constant memory, atomic outputs)."""
         from fqss_edge.runtimes import open_backend
         from fqss_edge.separate import SeparateOptions, separate_files, total_frames
+        from fqss_edge.separate.writer import pick_format, pick_subtype
 
-        options = SeparateOptions(chunk_seconds=chunk, overlap_seconds=overlap, subtype=subtype, align_sources=align,
-                                  normalize=normalize, two_stems=two_stems, format=fmt)
+        options = SeparateOptions(chunk_seconds=chunk, overlap_seconds=overlap,
+                                  subtype=pick_subtype(subtype, int24, float32), align_sources=align,
+                                  normalize=normalize, two_stems=two_stems, format=pick_format(fmt, flac, mp3),
+                                  filename=filename, name=name)
         total = total_frames(mixtures)  # also checks every file before any work
         backend = open_backend(model, **_backend_options(model, threads, config))
         if quiet:
