@@ -92,6 +92,9 @@ REAL_SPLIT = {"train": ["allison", "ivrvoice", "menardi", "fillets_cs_v", "fille
 # Training speakers widened with pitch/speed copies: the ones with minutes of speech, not KLettres' short clips
 # (their copies would outnumber the long-form voices).
 AUGMENTED = ("allison", "ivrvoice", "menardi", "fillets_cs_v", "fillets_cs_m", "fillets_nl_m")
+# KLettres' voices are drawn this much less often than the others in training mixtures: 20 voices of 5-260 short
+# clips each would otherwise be in 6 training mixtures of 10 (2 speakers drawn from 56).
+KLETTRES_ODDS = 0.25
 PITCH_SHIFTS = (-4.0, -2.0, 2.0)  # semitones: new pseudo-speakers of each training speaker
 SPEED_FACTORS = (0.95, 1.05)
 MIN_PROMPT_SECONDS = 0.3
@@ -223,7 +226,8 @@ def build_real_speech_set(work: str | Path, deb_dir: str | Path, counts: dict[st
     split.update(_add_synthetic(corpus, synth_speakers, synth_utts, seed, sample_rate, split))
     for i, (name, spk) in enumerate(split.items()):
         make_mixtures(corpus, data / name, counts[name], n_src=2, sample_rate=sample_rate, seed=seed + i,
-                      speakers=spk, overwrite=True)
+                      speakers=spk, overwrite=True,
+                      speaker_weights={s: KLETTRES_ODDS for s in spk if s.startswith("klettres_")})
     info = {"split": split, "real_utterances": utterances,
             "real_speakers": {s.speaker_id: {"gender": s.gender, "language": s.language,
                                              "packages": {p: LICENCES[p] for p, _, _ in s.sources}}
