@@ -98,6 +98,9 @@ KLETTRES_ODDS = 0.25
 PITCH_SHIFTS = (-4.0, -2.0, 2.0)  # semitones: new pseudo-speakers of each training speaker
 SPEED_FACTORS = (0.95, 1.05)
 MIN_PROMPT_SECONDS = 0.3
+# Quieter prompts are left out: the Asterisk voices ship silence/1..10 prompts (up to 10 s at about -91 dBFS), which
+# trim_silence (relative to a file's own peak) keeps whole.
+MIN_PROMPT_DBFS = -60.0
 
 
 def extract_packages(deb_dir: str | Path, root: str | Path) -> Path:
@@ -171,7 +174,7 @@ def build_real_corpus(root: str | Path, corpus: str | Path, sample_rate: int = 8
                 if _is_empty(f):  # a few prompts in the packages are empty (header only)
                     continue
                 x = trim_silence(read_prompt(f, sample_rate, Path(tmp)))
-                if x is not None and len(x) >= MIN_PROMPT_SECONDS * sample_rate:
+                if x is not None and len(x) >= MIN_PROMPT_SECONDS * sample_rate and _dbfs(x) >= MIN_PROMPT_DBFS:
                     prompts += split_long(x.astype(np.float32), int(seconds * sample_rate))
             utts = pack_utterances(prompts, sample_rate, seconds, seed=seed)
             for k, u in enumerate(utts):
@@ -250,6 +253,10 @@ def _add_synthetic(corpus: Path, n: int, n_utts: int, seed: int, sample_rate: in
             shutil.move(str(Path(tmp) / sid), str(corpus / f"syn_{sid}"))
     ids = [f"syn_{s}" for s in ids]
     return {"train": split["train"] + ids[:2] + ids[6:], "test_synth": ids[2:6]}
+
+
+def _dbfs(x: np.ndarray) -> float:
+    return float(10 * np.log10(np.mean(np.square(x, dtype=np.float64)) + 1e-20))
 
 
 def _is_empty(path: Path) -> bool:

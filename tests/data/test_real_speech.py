@@ -44,6 +44,13 @@ def _prompt(rng: np.random.Generator, f0: float) -> np.ndarray:
     return np.concatenate([np.zeros(2000), tone, np.zeros(3000)])
 
 
+def _longest_quiet_run(x: np.ndarray, floor: float = 1e-3) -> int:
+    """The longest run of samples below ``floor`` in magnitude."""
+    quiet = np.concatenate([[0], (np.abs(x) < floor).astype(np.int8), [0]])
+    edges = np.flatnonzero(np.diff(quiet))
+    return int((edges[1::2] - edges[::2]).max(initial=0))
+
+
 def _write_ogg(path: Path, x: np.ndarray, sr: int = 22050) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     sf.write(str(path), x.astype(np.float32), sr, format="OGG", subtype="VORBIS")
@@ -67,6 +74,8 @@ def _speaker_files(tree: Path, spk, folder: str, s: int, n: int, rng: np.random.
                 wav.unlink()
     if not spk.speaker_id.startswith(("fillets_", "klettres_")):
         (tree / folder / "empty.wav").write_bytes(b"")  # the real packages hold a few empty prompts
+        # and silence prompts: seconds of faint noise, nothing for trim_silence to cut (relative to their peak)
+        write_wav(tree / folder / "silence" / "2.wav", 3e-5 * rng.standard_normal(2 * SR), SR)
 
 
 def soxr_up(x: np.ndarray) -> np.ndarray:
@@ -115,6 +124,7 @@ def test_corpus_from_packages(tmp_path):
             assert sr == SR and x.shape[0] == 1
             assert x.shape[1] >= 0.75 * SR  # packed to at least half of `seconds`
             assert np.abs(x).max() > 0.8  # peak-normalised, and not silence
+            assert _longest_quiet_run(x[0]) < 0.5 * SR, f  # no silence prompt packed in: gaps and margins only
 
 
 @needs_tools
