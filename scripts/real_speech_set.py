@@ -1,10 +1,11 @@
-"""Build the real-speech training set: fetch Debian's Asterisk voice prompts, unpack, mix LibriMix-style.
+"""Build the real-speech training set: fetch the Debian packages of REAL_SPEAKERS, unpack, mix LibriMix-style.
 
 Usage: python scripts/real_speech_set.py WORK [--debs DIR] [--train N --valid N --test N --test-synth N]
 
 Fetches the packages with `apt-get download` into --debs (default WORK/debs) unless they are there already (the
 only step that needs the network: Debian's package mirror); everything after it is offline and deterministic.
-Writes WORK/data/{train,valid,test,test_synth}/{mix,s1,s2}/ and WORK/data/speaker_split.json.
+Writes WORK/data/{train,valid,test,test_synth}/{mix,s1,s2}/ and WORK/data/speaker_split.json (the split, the
+utterances per real speaker, each package's licence).
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("work", type=Path, help="work folder")
     ap.add_argument("--debs", type=Path, help="folder of the .deb files (default WORK/debs)")
-    ap.add_argument("--train", type=int, default=4000, help="training mixtures")
-    ap.add_argument("--valid", type=int, default=200, help="validation mixtures")
+    ap.add_argument("--train", type=int, default=8000, help="training mixtures")
+    ap.add_argument("--valid", type=int, default=200, help="validation mixtures (real+real, held-out speakers)")
     ap.add_argument("--test", type=int, default=200, help="test mixtures (real held-out speakers)")
     ap.add_argument("--test-synth", type=int, default=100, help="test mixtures (held-out synthesized speakers)")
     ap.add_argument("--synth-speakers", type=int, default=16, help="synthesized voices added (>= 8)")

@@ -11,6 +11,7 @@ gains. Output: ``<out>/mix/<id>.wav``, ``<out>/s1/<id>.wav``, ... (16-bit PCM) a
 from __future__ import annotations
 
 import csv
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -51,11 +52,12 @@ def rms_db(x: np.ndarray) -> float:
 def make_mixtures(speech_dir: str | Path, out_dir: str | Path, n_mixtures: int, n_src: int = 2,
                   sample_rate: int = 8000, seconds: float | None = None, seed: int = 0,
                   speakers: list[str] | None = None, level_db: tuple[float, float] = (-33.0, -25.0),
-                  overwrite: bool = False) -> Path:
+                  overwrite: bool = False, speaker_weights: Mapping[str, float] | None = None) -> Path:
     """Write ``n_mixtures`` mixtures (see module docstring) and return the path of ``metadata.csv``.
 
     ``speakers`` restricts the speakers used (for speaker-disjoint splits); ``seconds`` crops each source at a
-    random offset to at most that length before the 'min' truncation. Same arguments -> same files.
+    random offset to at most that length before the 'min' truncation. ``speaker_weights``: relative odds of
+    drawing a speaker (1 for one not named; default: every speaker alike). Same arguments -> same files.
     """
     speech, out = Path(speech_dir), Path(out_dir)
     available = list_speakers(speech)
@@ -65,11 +67,12 @@ def make_mixtures(speech_dir: str | Path, out_dir: str | Path, n_mixtures: int, 
         raise FqssError(f"{speech}: no speaker folder with wavs for {', '.join(unknown[:5])}")
     if len(names) < n_src:
         raise FqssError(f"{speech}: {len(names)} speaker(s), need at least {n_src} for {n_src}-source mixtures")
+    odds = _odds(names, speaker_weights, n_src) if speaker_weights else None
     _prepare_out(out, n_src, overwrite)
     rng = np.random.default_rng(seed)
     rows = []
     for i in range(n_mixtures):
-        chosen = [names[j] for j in rng.choice(len(names), n_src, replace=False)]
+        chosen = [names[j] for j in rng.choice(len(names), n_src, replace=False, p=odds)]
         files = [available[s][rng.integers(len(available[s]))] for s in chosen]
         sigs = [_crop(read_mono(f, sample_rate, resample=True), seconds, sample_rate, rng) for f in files]
         n = min(len(s) for s in sigs)
@@ -85,6 +88,14 @@ def make_mixtures(speech_dir: str | Path, out_dir: str | Path, n_mixtures: int, 
             write_wav(out / f"s{k + 1}" / f"{utt}.wav", srcs[k] * scale, sample_rate)
         rows.append(_row(utt, n, chosen, files, speech, targets, [20 * np.log10(g * scale) for g in gains]))
     return _write_csv(out / "metadata.csv", rows)
+
+
+def _odds(names: list[str], weights: Mapping[str, float], n_src: int) -> np.ndarray:
+    w = np.array([float(weights.get(s, 1.0)) for s in names])
+    if not (np.isfinite(w).all() and (w >= 0).all() and (w > 0).sum() >= n_src):
+        raise FqssError(f"speaker weights: need finite weights >= 0, at least {n_src} of them > 0 (got "
+                        f"{dict(weights)})")
+    return w / w.sum()
 
 
 def _prepare_out(out: Path, n_src: int, overwrite: bool) -> None:

@@ -1,24 +1,30 @@
-"""A speaker-disjoint 2-speaker data set from real recorded voices: Debian's Asterisk voice prompts.
+"""A speaker-disjoint 2-speaker data set from real recorded voices that Debian packages.
 
-The prompts are real 8 kHz recordings of seven distinct speakers (``REAL_SPEAKERS``). They are short (about 1-3 s
-each), so each speaker's prompts are trimmed of silence and packed into utterances of a few seconds. The split is
-fixed by speaker and never changes with the seed: three speakers (one male) are only ever tested, one is validated,
-three are trained on. Training speakers are widened offline with pitch-shifted copies (new pseudo-speakers, sox
-``pitch``: formants move with the pitch) and speed-perturbed copies (0.95 / 1.05, the Sepformer recipe's factors,
-extra utterances of the same speaker); synthesized espeak-ng/flite voices can be added to train and valid, never
-to the real test split. Everything here runs offline on ``.deb`` files fetched beforehand
+Sources (``REAL_SPEAKERS``, licences in ``LICENCES``): Debian's Asterisk voice prompts (7 speakers, 8 kHz, 1-3 s
+prompts), the spoken dialogs of the game Fish Fillets NG in Czech and Dutch (``fillets-ng-data-{cs,nl}``: the big
+fish ``v`` and the small fish ``m`` of each dub, four voice actors with about 35 min each, ogg) and KLettres' letters
+and syllables (``klettres-data``: one folder per language, 0.5-3 min of short clips each; training only).
+Each speaker's clips are trimmed of silence, long ones are cut, and they are packed into utterances of a few
+seconds. The split is fixed by speaker and never changes with the seed (``REAL_SPLIT``): three real speakers (one
+male) are only ever tested, two others (one male) only validated, as real+real mixtures, the rest is trained on.
+Training speakers are widened offline with pitch-shifted copies (new pseudo-speakers, sox ``pitch``: formants move
+with the pitch) and speed-perturbed copies (0.95 / 1.05, the Sepformer recipe's factors, extra utterances of the
+same speaker); synthesized espeak-ng/flite voices are added to train and, held out, to ``test_synth``, never to
+the real test or validation splits. Everything here runs offline on ``.deb`` files fetched beforehand
 (``scripts/real_speech_set.py`` fetches them with ``apt-get download``).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 import soxr
 
 from fqss_edge.audio import write_wav
@@ -28,33 +34,73 @@ from fqss_edge.data.generate import list_speakers, make_mixtures
 from fqss_edge.errors import FqssError
 
 SOUNDS = "usr/share/asterisk/sounds"
+FILLETS = "usr/share/games/fillets-ng/sound"
+KLETTRES = "usr/share/klettres"
+PROMPT = r".*\.(wav|gsm)"  # every Asterisk prompt, sub-folders included
 
 
 @dataclass(frozen=True)
 class RealSpeaker:
     speaker_id: str
-    gender: str
+    gender: str  # "f", "m", or "?" (not checked: KLettres)
     language: str
-    sources: tuple[tuple[str, str], ...]  # (Debian package, folder inside it)
+    # (Debian package, folder inside it, regex of the speaker's files' paths relative to that folder)
+    sources: tuple[tuple[str, str, str], ...]
 
 
+def _fillets(lang: str, char: str, gender: str) -> RealSpeaker:
+    """One voice of a Fish Fillets NG dub: files ``<level>/<lang>/<level>-<char>-<line>.ogg``."""
+    return RealSpeaker(f"fillets_{lang}_{char}", gender, lang,
+                       ((f"fillets-ng-data-{lang}", FILLETS, rf"[^/]+/{lang}/[^-/]+-{char}-[^/]*\.ogg"),))
+
+
+def _klettres(lang: str) -> RealSpeaker:
+    return RealSpeaker(f"klettres_{lang}", "?", lang, (("klettres-data", f"{KLETTRES}/{lang}",
+                                                        r"(alpha|syllab)/[^/]*\.ogg"),))
+
+
+# KLettres' languages with sound files (id and nn have none); one voice per language is assumed, not checked, so
+# they are only ever trained on.
+KLETTRES_LANGS = ("ar", "cs", "da", "de", "en", "en_GB", "es", "fr", "he", "hu", "it", "lt", "ml", "nb", "nds",
+                  "nl", "pt_BR", "ru", "tn", "uk")
 REAL_SPEAKERS = (
     # en_US_f_Allison and es_MX_f_Allison are one speaker
-    RealSpeaker("allison", "f", "en-US,es-MX", (("asterisk-core-sounds-en-wav", f"{SOUNDS}/en_US_f_Allison"),
-                                                ("asterisk-core-sounds-es-wav", f"{SOUNDS}/es_MX_f_Allison"))),
-    RealSpeaker("june", "f", "fr-CA", (("asterisk-core-sounds-fr-wav", f"{SOUNDS}/fr_CA_f_June"),)),
-    RealSpeaker("carlo", "m", "it-IT", (("asterisk-core-sounds-it-wav", f"{SOUNDS}/it_IT_m_Carlo"),)),
-    RealSpeaker("ivrvoice", "f", "ru-RU", (("asterisk-core-sounds-ru-wav", f"{SOUNDS}/ru_RU_f_IvrvoiceRU"),)),
-    RealSpeaker("menardi", "f", "it-IT", (("asterisk-prompt-it-menardi-wav", f"{SOUNDS}/it_IT_f_Menardi"),)),
-    RealSpeaker("armelle", "f", "fr-FR", (("asterisk-prompt-fr-armelle", f"{SOUNDS}/fr"),)),
-    RealSpeaker("july", "f", "es-CO", (("asterisk-prompt-es-co", f"{SOUNDS}/es"),)),
+    RealSpeaker("allison", "f", "en-US,es-MX", (("asterisk-core-sounds-en-wav", f"{SOUNDS}/en_US_f_Allison", PROMPT),
+                                                ("asterisk-core-sounds-es-wav", f"{SOUNDS}/es_MX_f_Allison", PROMPT))),
+    RealSpeaker("june", "f", "fr-CA", (("asterisk-core-sounds-fr-wav", f"{SOUNDS}/fr_CA_f_June", PROMPT),)),
+    RealSpeaker("carlo", "m", "it-IT", (("asterisk-core-sounds-it-wav", f"{SOUNDS}/it_IT_m_Carlo", PROMPT),)),
+    RealSpeaker("ivrvoice", "f", "ru-RU", (("asterisk-core-sounds-ru-wav", f"{SOUNDS}/ru_RU_f_IvrvoiceRU", PROMPT),)),
+    RealSpeaker("menardi", "f", "it-IT", (("asterisk-prompt-it-menardi-wav", f"{SOUNDS}/it_IT_f_Menardi", PROMPT),)),
+    RealSpeaker("armelle", "f", "fr-FR", (("asterisk-prompt-fr-armelle", f"{SOUNDS}/fr", PROMPT),)),
+    RealSpeaker("july", "f", "es-CO", (("asterisk-prompt-es-co", f"{SOUNDS}/es", PROMPT),)),
+    # the big fish (v) is a male voice, the small fish (m) a female one, in each dub
+    _fillets("cs", "v", "m"), _fillets("cs", "m", "f"), _fillets("nl", "v", "m"), _fillets("nl", "m", "f"),
+    *(_klettres(lang) for lang in KLETTRES_LANGS),
 )
-PACKAGES = tuple(sorted({pkg for s in REAL_SPEAKERS for pkg, _ in s.sources}))
-# Fixed by speaker: test has the only male voice and two unseen languages; nothing here depends on the seed.
-REAL_SPLIT = {"train": ["allison", "ivrvoice", "menardi"], "valid": ["july"], "test": ["armelle", "carlo", "june"]}
+PACKAGES = tuple(sorted({pkg for s in REAL_SPEAKERS for pkg, _, _ in s.sources}))
+# From each package's usr/share/doc/<package>/copyright.
+LICENCES = {"asterisk-core-sounds-en-wav": "CC-BY-SA-3.0", "asterisk-core-sounds-es-wav": "CC-BY-SA-3.0",
+            "asterisk-core-sounds-fr-wav": "CC-BY-SA-3.0", "asterisk-core-sounds-it-wav": "CC-BY-SA-3.0",
+            "asterisk-core-sounds-ru-wav": "CC-BY-SA-3.0", "asterisk-prompt-it-menardi-wav": "CC-BY-SA-3.0 (Italian)",
+            "asterisk-prompt-fr-armelle": "GPL-2+", "asterisk-prompt-es-co": "GPL",
+            "fillets-ng-data-cs": "GPL-2", "fillets-ng-data-nl": "GPL-2", "klettres-data": "GPL-2+"}
+# Fixed by speaker, nothing here depends on the seed. Test: the only male Asterisk voice and two unseen languages
+# (as in the first run, for comparability); valid: real+real only, a male and a female voice not trained on.
+REAL_SPLIT = {"train": ["allison", "ivrvoice", "menardi", "fillets_cs_v", "fillets_cs_m", "fillets_nl_m",
+                        *(f"klettres_{lang}" for lang in KLETTRES_LANGS)],
+              "valid": ["july", "fillets_nl_v"], "test": ["armelle", "carlo", "june"]}
+# Training speakers widened with pitch/speed copies: the ones with minutes of speech, not KLettres' short clips
+# (their copies would outnumber the long-form voices).
+AUGMENTED = ("allison", "ivrvoice", "menardi", "fillets_cs_v", "fillets_cs_m", "fillets_nl_m")
+# KLettres' voices are drawn this much less often than the others in training mixtures: 20 voices of 5-260 short
+# clips each would otherwise be in 6 training mixtures of 10 (2 speakers drawn from 56).
+KLETTRES_ODDS = 0.25
 PITCH_SHIFTS = (-4.0, -2.0, 2.0)  # semitones: new pseudo-speakers of each training speaker
 SPEED_FACTORS = (0.95, 1.05)
 MIN_PROMPT_SECONDS = 0.3
+# Quieter prompts are left out: the Asterisk voices ship silence/1..10 prompts (up to 10 s at about -91 dBFS), which
+# trim_silence (relative to a file's own peak) keeps whole.
+MIN_PROMPT_DBFS = -60.0
 
 
 def extract_packages(deb_dir: str | Path, root: str | Path) -> Path:
@@ -72,18 +118,21 @@ def extract_packages(deb_dir: str | Path, root: str | Path) -> Path:
 
 
 def speaker_prompts(root: str | Path, speaker: RealSpeaker) -> list[Path]:
-    """Every prompt file (wav or gsm, sub-folders included) of ``speaker`` under an unpacked ``root``."""
+    """Every file of ``speaker`` (its sources' patterns) under an unpacked ``root``."""
     files: list[Path] = []
-    for _, folder in speaker.sources:
+    for _, folder, pattern in speaker.sources:
         d = Path(root) / folder
         if not d.is_dir():
             raise FqssError(f"{d}: no such folder (unpack {', '.join(PACKAGES)} there first)")
-        files += sorted(p for p in d.rglob("*") if p.suffix in (".wav", ".gsm") and p.is_file())
+        rx = re.compile(pattern)
+        files += sorted(p for p in d.rglob("*") if p.is_file() and rx.fullmatch(p.relative_to(d).as_posix()))
+    if not files:
+        raise FqssError(f"{Path(root) / speaker.sources[0][1]}: no files of speaker {speaker.speaker_id}")
     return files
 
 
 def read_prompt(path: Path, sample_rate: int, tmp: Path) -> np.ndarray:
-    """A prompt as float32 at ``sample_rate``; GSM 6.10 (``.gsm``) is decoded by sox."""
+    """A prompt as float32 at ``sample_rate`` (resampled by soxr); GSM 6.10 (``.gsm``) is decoded by sox."""
     if path.suffix == ".gsm":
         wav = tmp / "prompt.wav"
         run_tool([require_tool("sox"), str(path), "-b", "16", str(wav)])
@@ -108,6 +157,11 @@ def pack_utterances(prompts: list[np.ndarray], sample_rate: int, seconds: float,
     return out
 
 
+def split_long(x: np.ndarray, length: int) -> list[np.ndarray]:
+    """``x`` cut into equal pieces of at most ``length`` samples (clips of a few seconds stay whole)."""
+    return np.array_split(x, -(-len(x) // length)) if len(x) > length else [x]
+
+
 def build_real_corpus(root: str | Path, corpus: str | Path, sample_rate: int = 8000, seconds: float = 4.0,
                       seed: int = 0) -> dict[str, int]:
     """``corpus/<speaker_id>/<speaker_id>_NNNN.wav`` for every real speaker; returns speaker -> utterance count."""
@@ -117,11 +171,11 @@ def build_real_corpus(root: str | Path, corpus: str | Path, sample_rate: int = 8
         for spk in REAL_SPEAKERS:
             prompts = []
             for f in speaker_prompts(root, spk):
-                if f.stat().st_size <= 44:  # a few prompts in the packages are empty (header only)
+                if _is_empty(f):  # a few prompts in the packages are empty (header only)
                     continue
                 x = trim_silence(read_prompt(f, sample_rate, Path(tmp)))
-                if x is not None and len(x) >= MIN_PROMPT_SECONDS * sample_rate:
-                    prompts.append(x.astype(np.float32))
+                if x is not None and len(x) >= MIN_PROMPT_SECONDS * sample_rate and _dbfs(x) >= MIN_PROMPT_DBFS:
+                    prompts += split_long(x.astype(np.float32), int(seconds * sample_rate))
             utts = pack_utterances(prompts, sample_rate, seconds, seed=seed)
             for k, u in enumerate(utts):
                 write_wav(corpus / spk.speaker_id / f"{spk.speaker_id}_{k:04d}.wav", _peak(u), sample_rate)
@@ -158,8 +212,8 @@ def build_real_speech_set(work: str | Path, deb_dir: str | Path, counts: dict[st
                           synth_speakers: int = 16, synth_utts: int = 20, sample_rate: int = 8000,
                           seconds: float = 4.0) -> Path:
     """``work/data/{train,valid,test}`` from the real speakers (split ``REAL_SPLIT``; train widened by
-    ``augment_speakers`` and by synthesized voices; valid gets two of those, ``work/data/test_synth`` four
-    held-out ones, for comparison).
+    ``augment_speakers`` of ``AUGMENTED`` and by synthesized voices; ``work/data/test_synth`` gets four held-out
+    synthesized voices, for comparison).
     ``counts`` gives the number of mixtures per split name. Reuses a finished set."""
     work = Path(work)
     data, corpus = work / "data", work / "corpus"
@@ -171,32 +225,50 @@ def build_real_speech_set(work: str | Path, deb_dir: str | Path, counts: dict[st
     root = extract_packages(deb_dir, work / "debs_unpacked")
     utterances = build_real_corpus(root, corpus, sample_rate, seconds, seed)
     split = {k: list(v) for k, v in REAL_SPLIT.items()}
-    split["train"] += augment_speakers(corpus, REAL_SPLIT["train"], sample_rate)
+    split["train"] += augment_speakers(corpus, list(AUGMENTED), sample_rate)
     split.update(_add_synthetic(corpus, synth_speakers, synth_utts, seed, sample_rate, split))
     for i, (name, spk) in enumerate(split.items()):
         make_mixtures(corpus, data / name, counts[name], n_src=2, sample_rate=sample_rate, seed=seed + i,
-                      speakers=spk, overwrite=True)
+                      speakers=spk, overwrite=True,
+                      speaker_weights={s: KLETTRES_ODDS for s in spk if s.startswith("klettres_")})
     info = {"split": split, "real_utterances": utterances,
             "real_speakers": {s.speaker_id: {"gender": s.gender, "language": s.language,
-                                             "packages": [p for p, _ in s.sources]} for s in REAL_SPEAKERS}}
+                                             "packages": {p: LICENCES[p] for p, _, _ in s.sources}}
+                             for s in REAL_SPEAKERS}}
     split_file.write_text(json.dumps(info, indent=1))
     return data
 
 
 def _add_synthetic(corpus: Path, n: int, n_utts: int, seed: int, sample_rate: int,
                    split: dict[str, list[str]]) -> dict[str, list[str]]:
-    """Synthesize ``n`` voices into ``corpus`` (ids ``syn_spkNNN``): 2 to valid, 4 to ``test_synth``, the rest to
-    train."""
+    """Synthesize ``n`` voices into ``corpus`` (ids ``syn_spkNNN``): the third to sixth to ``test_synth`` (the
+    first run's held-out voices), the rest to train; validation stays real+real."""
     from fqss_edge.data.synth import synthesize_corpus
 
     if n < 8:
-        raise FqssError(f"synthesized speakers: {n} requested, need at least 8 (2 valid, 4 test_synth, 2 train)")
+        raise FqssError(f"synthesized speakers: {n} requested, need at least 8 (4 test_synth, 4 train)")
     with tempfile.TemporaryDirectory(prefix="fqss_synth_", dir=corpus.parent) as tmp:
         ids = synthesize_corpus(tmp, n, n_utts, seed, sample_rate)
         for sid in ids:
             shutil.move(str(Path(tmp) / sid), str(corpus / f"syn_{sid}"))
     ids = [f"syn_{s}" for s in ids]
-    return {"train": split["train"] + ids[6:], "valid": split["valid"] + ids[:2], "test_synth": ids[2:6]}
+    return {"train": split["train"] + ids[:2] + ids[6:], "test_synth": ids[2:6]}
+
+
+def _dbfs(x: np.ndarray) -> float:
+    return float(10 * np.log10(np.mean(np.square(x, dtype=np.float64)) + 1e-20))
+
+
+def _is_empty(path: Path) -> bool:
+    """A file without samples: a header-only wav (44 bytes) or an ogg of zero frames (one in fillets-ng-data-nl: read_wav would refuse it)."""
+    if path.stat().st_size <= 44:
+        return True
+    if path.suffix != ".ogg":
+        return False
+    try:
+        return sf.info(str(path)).frames == 0
+    except (sf.LibsndfileError, RuntimeError) as e:
+        raise FqssError(f"{path}: not a readable audio file ({e})") from None
 
 
 def _peak(x: np.ndarray, peak: float = 0.9) -> np.ndarray:

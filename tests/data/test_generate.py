@@ -121,3 +121,15 @@ def test_errors(speech: Path, tmp_path: Path) -> None:
     assert len(list((tmp_path / "o4" / "mix").glob("*.wav"))) == 1
     with pytest.raises(FqssError, match="6 available"):
         split_speakers(SPEAKERS, {"train": 5, "test": 2})
+
+
+def test_speaker_weights_set_the_odds(speech: Path, tmp_path: Path) -> None:
+    plain = rows_of(make_mixtures(speech, tmp_path / "plain", 60, seed=1, seconds=0.1))
+    meta = make_mixtures(speech, tmp_path / "w", 60, seed=1, seconds=0.1, speaker_weights={"spk0": 0.0, "spk1": 8})
+    used = [r[f"source_{k}_speaker"] for r in rows_of(meta) for k in (1, 2)]
+    assert "spk0" not in used and used.count("spk1") > 40  # ~53 of 60 at these odds, ~20 without
+    assert sum(r[f"source_{k}_speaker"] == "spk1" for r in plain for k in (1, 2)) < 30
+    same = rows_of(make_mixtures(speech, tmp_path / "none", 60, seed=1, seconds=0.1, speaker_weights={}))
+    assert same == plain  # no weights: the draws of before
+    with pytest.raises(FqssError, match="at least 2 of them > 0"):
+        make_mixtures(speech, tmp_path / "bad", 1, speaker_weights={s: 0.0 for s in SPEAKERS[1:]})

@@ -1,18 +1,35 @@
-"""fqss_edge.data.real_speech: the Asterisk-prompt corpus, on stand-in .deb packages of the same layout."""
+"""fqss_edge.data.real_speech: the real-speaker corpus and its split, on stand-in .deb packages of the same layout."""
 
 from __future__ import annotations
 
+import csv
+import json
 import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
+import soxr
 
 from fqss_edge.audio import read_wav, write_wav
+from fqss_edge.data import real_speech
 from fqss_edge.data.generate import list_speakers
-from fqss_edge.data.real_speech import (PACKAGES, REAL_SPEAKERS, REAL_SPLIT, augment_speakers, build_real_corpus,
-                                        extract_packages, pack_utterances)
+from fqss_edge.data.real_speech import (
+    AUGMENTED,
+    LICENCES,
+    PACKAGES,
+    REAL_SPEAKERS,
+    REAL_SPLIT,
+    augment_speakers,
+    build_real_corpus,
+    build_real_speech_set,
+    extract_packages,
+    pack_utterances,
+    speaker_prompts,
+    split_long,
+)
 from fqss_edge.errors import FqssError
 
 SR = 8000
@@ -27,8 +44,48 @@ def _prompt(rng: np.random.Generator, f0: float) -> np.ndarray:
     return np.concatenate([np.zeros(2000), tone, np.zeros(3000)])
 
 
+def _longest_quiet_run(x: np.ndarray, floor: float = 1e-3) -> int:
+    """The longest run of samples below ``floor`` in magnitude."""
+    quiet = np.concatenate([[0], (np.abs(x) < floor).astype(np.int8), [0]])
+    edges = np.flatnonzero(np.diff(quiet))
+    return int((edges[1::2] - edges[::2]).max(initial=0))
+
+
+def _write_ogg(path: Path, x: np.ndarray, sr: int = 22050) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(str(path), x.astype(np.float32), sr, format="OGG", subtype="VORBIS")
+
+
+def _speaker_files(tree: Path, spk, folder: str, s: int, n: int, rng: np.random.Generator) -> None:
+    """``n`` stand-in clips of speaker number ``s`` laid out as the real package lays them out."""
+    for k in range(n):
+        if spk.speaker_id.startswith("fillets_"):  # <level>/<lang>/<level>-<char>-<line>.ogg, at 22.05 kHz
+            lang, char = spk.speaker_id.split("_")[1:]
+            _write_ogg(tree / folder / f"lvl{k}" / lang / f"lvl{k}-{char}-l{k}.ogg",
+                       soxr_up(_prompt(rng, 150 + 40 * s)))
+        elif spk.speaker_id.startswith("klettres_"):
+            _write_ogg(tree / folder / ("alpha" if k % 2 else "syllab") / f"c{k}.ogg", soxr_up(_prompt(rng, 300)))
+        else:
+            sub = "digits/" if k % 3 == 0 else ""
+            wav = tree / folder / f"{sub}p{k}.wav"
+            write_wav(wav, _prompt(rng, 150 + 40 * s), SR)
+            if spk.sources[0][0] in ("asterisk-prompt-fr-armelle", "asterisk-prompt-es-co"):  # GSM 6.10 there
+                subprocess.run(["sox", str(wav), "-r", "8000", "-c", "1", str(wav.with_suffix(".gsm"))], check=True)
+                wav.unlink()
+    if not spk.speaker_id.startswith(("fillets_", "klettres_")):
+        (tree / folder / "empty.wav").write_bytes(b"")  # the real packages hold a few empty prompts
+        # and silence prompts: seconds of faint noise, nothing for trim_silence to cut (relative to their peak)
+        write_wav(tree / folder / "silence" / "2.wav", 3e-5 * rng.standard_normal(2 * SR), SR)
+
+
+def soxr_up(x: np.ndarray) -> np.ndarray:
+    return soxr.resample(x, SR, 22050)
+
+
 def _fake_debs(tmp: Path, n_prompts: int = 6) -> Path:
-    """One .deb per package of PACKAGES holding its speakers' folders; GSM prompts where the real ones are GSM."""
+    """One .deb per package of PACKAGES holding its speakers' files; GSM prompts where the real ones are GSM,
+    ogg at 22.05 kHz for Fish Fillets and KLettres, and a Fish Fillets line of another character that no speaker
+    may take."""
     rng = np.random.default_rng(0)
     debs = tmp / "debs"
     debs.mkdir()
@@ -38,20 +95,15 @@ def _fake_debs(tmp: Path, n_prompts: int = 6) -> Path:
         (tree / "DEBIAN" / "control").write_text(f"Package: {pkg}\nVersion: 1.0\nArchitecture: all\n"
                                                  "Maintainer: t <t@t>\nDescription: stand-in\n")
         for s, spk in enumerate(REAL_SPEAKERS):
-            for p, folder in spk.sources:
-                if p != pkg:
-                    continue
-                for k in range(n_prompts):
-                    sub = "digits/" if k % 3 == 0 else ""
-                    wav = tree / folder / f"{sub}p{k}.wav"
-                    write_wav(wav, _prompt(rng, 150 + 40 * s), SR)
-                    if pkg in ("asterisk-prompt-fr-armelle", "asterisk-prompt-es-co"):  # GSM 6.10 there
-                        subprocess.run(["sox", str(wav), "-r", "8000", "-c", "1", str(wav.with_suffix(".gsm"))],
-                                       check=True)
-                        wav.unlink()
-                (tree / folder / "empty.wav").write_bytes(b"")  # the real packages hold a few empty prompts
-        subprocess.run(["dpkg-deb", "--root-owner-group", "-b", str(tree), str(debs / f"{pkg}_1.0_all.deb")],
-                       check=True, capture_output=True)
+            for p, folder, _ in spk.sources:
+                if p == pkg:
+                    _speaker_files(tree, spk, folder, s, n_prompts, rng)
+        if pkg.startswith("fillets-ng-data-"):
+            lang = pkg.rsplit("-", 1)[1]
+            _write_ogg(tree / real_speech.FILLETS / "lvl0" / lang / "lvl0-pap-x.ogg", soxr_up(_prompt(rng, 900)))
+            _write_ogg(tree / real_speech.FILLETS / "lvl0" / lang / "lvl0-v-empty.ogg", np.zeros(0))  # as in -nl
+        subprocess.run(["dpkg-deb", "--root-owner-group", "-Znone", "-b", str(tree),
+                        str(debs / f"{pkg}_1.0_all.deb")], check=True, capture_output=True)
     return debs
 
 
@@ -62,6 +114,9 @@ def test_corpus_from_packages(tmp_path):
     speakers = list_speakers(tmp_path / "corpus")
     assert set(speakers) == {s.speaker_id for s in REAL_SPEAKERS}
     assert counts["allison"] > counts["june"]  # two packages of one speaker pooled
+    cs_v = speaker_prompts(root, next(s for s in REAL_SPEAKERS if s.speaker_id == "fillets_cs_v"))
+    assert len(cs_v) == 7 and all(f.name.startswith("lvl") and "-v-" in f.name and f.parent.name == "cs"
+                                  for f in cs_v)  # one character of one dub, not the other character's lines
     for spk, files in speakers.items():
         assert len(files) == counts[spk]
         for f in files:
@@ -69,6 +124,7 @@ def test_corpus_from_packages(tmp_path):
             assert sr == SR and x.shape[0] == 1
             assert x.shape[1] >= 0.75 * SR  # packed to at least half of `seconds`
             assert np.abs(x).max() > 0.8  # peak-normalised, and not silence
+            assert _longest_quiet_run(x[0]) < 0.5 * SR, f  # no silence prompt packed in: gaps and margins only
 
 
 @needs_tools
@@ -115,5 +171,50 @@ def test_split_is_speaker_disjoint_and_tests_a_male_voice():
     names = [s for v in REAL_SPLIT.values() for s in v]
     assert len(names) == len(set(names)) == len(REAL_SPEAKERS)
     genders = {s.speaker_id: s.gender for s in REAL_SPEAKERS}
-    assert "m" in {genders[s] for s in REAL_SPLIT["test"]}
-    assert len(REAL_SPLIT["test"]) >= 2
+    for held_out in ("test", "valid"):  # known voices (no KLettres: one voice per language is not checked)
+        assert "m" in {genders[s] for s in REAL_SPLIT[held_out]}
+        assert "?" not in {genders[s] for s in REAL_SPLIT[held_out]}
+        assert len(REAL_SPLIT[held_out]) >= 2
+    assert REAL_SPLIT["test"] == ["armelle", "carlo", "june"]  # the first run's test speakers, comparable
+    assert set(AUGMENTED) <= set(REAL_SPLIT["train"])
+    assert set(LICENCES) == set(PACKAGES)
+
+
+def test_split_long_cuts_long_clips_only():
+    assert [len(p) for p in split_long(np.zeros(100, np.float32), 40)] == [34, 33, 33]
+    assert [len(p) for p in split_long(np.zeros(40, np.float32), 40)] == [40]
+    x = np.arange(1000, dtype=np.float32)
+    assert np.array_equal(np.concatenate(split_long(x, 300)), x)
+
+
+@needs_tools
+def test_set_keeps_held_out_splits_real(tmp_path, monkeypatch):
+    """The whole build on stand-in packages, synthesized voices stood in by tones: valid and test mix held-out
+    real speakers only, test_synth held-out synthesized ones, train everything else."""
+    from fqss_edge.data import synth
+
+    def fake_synth(out, n, n_utts, seed, sr):
+        rng = np.random.default_rng(seed)
+        for i in range(n):
+            for u in range(n_utts):
+                write_wav(Path(out) / f"spk{i:03d}" / f"spk{i:03d}_{u:03d}.wav", _prompt(rng, 500 + 20 * i), sr)
+        return [f"spk{i:03d}" for i in range(n)]
+
+    monkeypatch.setattr(synth, "synthesize_corpus", fake_synth)
+    monkeypatch.setattr(real_speech, "PITCH_SHIFTS", (2.0,))
+    counts = {"train": 12, "valid": 4, "test": 6, "test_synth": 4}
+    data = build_real_speech_set(tmp_path / "work", _fake_debs(tmp_path, n_prompts=3), counts, synth_speakers=8,
+                                 synth_utts=2, seconds=1.0)
+    info = json.loads((data / "speaker_split.json").read_text())
+    split = info["split"]
+    assert split["valid"] == REAL_SPLIT["valid"] and split["test"] == REAL_SPLIT["test"]
+    assert split["test_synth"] == ["syn_spk002", "syn_spk003", "syn_spk004", "syn_spk005"]
+    assert {"allison_p+2", "fillets_cs_v_p+2", "syn_spk000", "klettres_ml"} <= set(split["train"])
+    assert not set(split["train"]) & {s for k in ("valid", "test", "test_synth") for s in split[k]}
+    assert info["real_speakers"]["fillets_nl_v"]["packages"] == {"fillets-ng-data-nl": "GPL-2"}
+    for name, n in counts.items():
+        with open(data / name / "metadata.csv", newline="") as f:
+            rows = list(csv.DictReader(f))
+        assert len(rows) == n == len(list((data / name / "mix").glob("*.wav")))
+        used = {r[f"source_{k}_speaker"] for r in rows for k in (1, 2)}
+        assert used <= set(split[name]), name
