@@ -33,10 +33,10 @@ def mul(op: RefOp) -> np.ndarray:
     return saturate(mbqm(prod, m, s) + out.z, out)
 
 
-@reference_kernel(B.MAXIMUM, B.MINIMUM)
+@reference_kernel(B.MAXIMUM, B.MINIMUM, float32=True)
 def maximum_minimum(op: RefOp) -> np.ndarray:
     """Compares the codes as they are (maximum_minimum.cc reads no quantization: the writer gives both operands
-    and the output one quantization)."""
+    and the output one quantization); float32 values likewise (exact: the int8 RSQRT island's clamp)."""
     (a, b), out = op.inputs[:2], op.out
     fn = np.maximum if op.code == B.MAXIMUM else np.minimum
     return fn(a, b).astype(out.dtype)
