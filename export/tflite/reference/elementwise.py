@@ -10,10 +10,14 @@ from fqss_edge.export.tflite.reference.registry import RefOp, reference_kernel
 from fqss_edge.export.tflite.reference.tensor import f32, qm, saturate
 
 
-@reference_kernel(B.ADD, B.SUB)
+@reference_kernel(B.ADD, B.SUB, float32=True)
 def add_sub(op: RefOp) -> np.ndarray:
+    """int8 / int16; float32 only inside a float island (``ops/_float_island.py``), exact there: one float32
+    rounding, as TFLite's kernel."""
     (a, b), (ta, tb), out = op.inputs[:2], op.tensors[:2], op.out
     sign = 1 if op.code == B.ADD else -1
+    if ta.dtype == np.float32:
+        return (a.astype(np.float32) + np.float32(sign) * b.astype(np.float32)).astype(np.float32)
     left = 15 if out.dtype == np.int16 else 20
     twice_max = 2.0 * max(float(ta.s), float(tb.s))
     m1, s1 = qm(float(ta.s) / twice_max)

@@ -1,7 +1,8 @@
-"""The int8 RSQRT as a float island (``ops/rsqrt.py``): DEQUANTIZE -> MAXIMUM -> RSQRT -> QUANTIZE, written when no
-input code's value is near a rounding boundary. Bit-identical on all 256 input codes: the simulation (the gLN's
-``rsqrt`` and fake quantizer), the integer reference, LiteRT BUILTIN_REF and XNNPACK (which takes the island);
-otherwise the int8 RSQRT is written, as before."""
+"""The float islands (``ops/_float_island.py``). The int8 RSQRT (``ops/rsqrt.py``): DEQUANTIZE -> MAXIMUM -> RSQRT ->
+QUANTIZE, written when no input code's value is near a rounding boundary. Bit-identical on all 256 input codes:
+the simulation (the gLN's ``rsqrt`` and fake quantizer), the integer reference, LiteRT BUILTIN_REF and XNNPACK
+(which takes the island); otherwise the int8 RSQRT is written, as before. The same for ``variance + eps`` where
+XNNPACK refuses the int8 ADD (``ops/add.py``)."""
 
 from __future__ import annotations
 
@@ -88,3 +89,25 @@ def test_near_tie_keeps_int8_rsqrt():
     assert "DEQUANTIZE" not in ReferenceModel(buf).op_names()
     x = np.clip(CODES, -128 + 1, None).reshape(1, 1, 256).astype(np.int8)  # the int8 kernel: no negative values
     assert_reference_matches_litert(buf, x)
+
+
+def test_variance_plus_eps_xnnpack_refuses_is_a_float_island(tmp_path):
+    """``Add`` of a one-element int8 activation and a constant, scales XNNPACK's int8 ADD refuses (the op case
+    add_scalar_eps_island): DEQUANTIZE -> ADD -> QUANTIZE, equal to the simulation's float32 add and rounding on all
+    256 codes, in one XNNPACK partition."""
+    s_in, s_out, eps = 0.0235, 0.0212, np.float32(1e-5)
+    b = QDQ(channels=1, length=1)
+    x = b.input(s_in, -128)
+    b.output(b.op("Add", [b.dq(x), b.qconst(np.array(1), eps, bits=8)], (s_out, -128, 8)))
+    buf = convert_model(b.model(), io="quantized")[0]
+    assert ReferenceModel(buf).op_names().count("DEQUANTIZE") == 1
+    (tmp_path / "m.tflite").write_bytes(buf)
+    assert xnnpack_delegation(tmp_path / "m.tflite")["partitions"] == 1
+    v = (torch.tensor(CODES, dtype=torch.float32) + 128) * torch.tensor(s_in, dtype=torch.float32)
+    sim = fake_quant(v + float(eps), torch.tensor(s_out, dtype=torch.float32), torch.tensor(-128.0), -128, 127)
+    sim = (torch.round(sim / torch.tensor(s_out, dtype=torch.float32)) - 128).to(torch.int64).numpy()
+    for code in CODES:
+        xc = np.array(code, dtype=np.int8).reshape(1, 1, 1)
+        assert_reference_matches_litert(buf, xc)
+        for kernel in ("ref", "xnnpack"):
+            assert int(run_litert(buf, xc, kernel).reshape(-1)[0]) == sim[int(code) + 128], (kernel, code)
