@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 import time
@@ -189,6 +190,11 @@ def _target(name: str, value: Any, met: bool | None, shown: str) -> dict[str, An
 def to_markdown(record: dict[str, Any]) -> str:
     lines = [f"# bench suite ({record['machine'].get('cpu')}, {record['machine'].get('cpu_count')} cores)", "",
              f"`{record['command']}` — {record['duration_s']:.0f} s, {record['started']}", ""]
+    if record.get("load_average"):  # the 1-minute load average of this (shared) machine at start and end
+        a, b = record["load_average"]
+        lines += [f"Load average (1 min) at start {a:.1f}, at end {b:.1f}, on {record['machine'].get('cpu_count')} "
+                  "cores: latencies are inflated by the other jobs; ratios between runtimes of one row are measured "
+                  "side by side (round-robin).", ""]
     head = ["model", "threads", "chunk"] + [f"{n} RTF" for n in RUNTIMES.values()] + [
         "LiteRT float / int8 RTF", "LiteRT int8 / ORT float RTF", "ORT int8 / float RTF",
         "int8 / float .tflite size", "LiteRT int8 peak RSS (MB)", "ORT float peak RSS (MB)",
@@ -279,7 +285,7 @@ def main() -> int:
         args.threads, args.chunks, args.runs, args.warmup = [1], [1.0], 3, 1
         args.work = args.work.with_name(args.work.name + "_quick")
         args.out = args.work
-    started, t0 = time.strftime("%Y-%m-%d %H:%M:%S"), time.time()
+    started, t0, load0 = time.strftime("%Y-%m-%d %H:%M:%S"), time.time(), os.getloadavg()[0]
     entries, rows, breakdown = {}, [], None
     for size, config in sizes.items():
         print(f"[{size}] building and exporting {config.name}", flush=True)
@@ -297,6 +303,7 @@ def main() -> int:
                 rows.append(summarise(size, entry))
     record = {"command": "python benchmarks/bench_suite.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
               "started": started, "duration_s": time.time() - t0, "machine": host_environment(),
+              "load_average": [load0, os.getloadavg()[0]],
               "settings": {"runs": args.runs, "warmup": args.warmup, "threads": args.threads, "chunks": args.chunks},
               "notes": [LITERT_FLOAT, CAVEAT.format(runs=3),
                         "RTF = mean latency / chunk duration; runtimes alternate run by run (round-robin).",

@@ -1,15 +1,39 @@
-"""ONNX Sqrt -> Reciprocal (DQ -> Sqrt -> Reciprocal -> Q, the Sqrt output not quantized) -> TFLite RSQRT."""
+"""ONNX Sqrt -> Reciprocal (DQ -> Sqrt -> Reciprocal -> Q, the Sqrt output not quantized) -> TFLite RSQRT.
+
+int8 in and out: XNNPACK has no int8 RSQRT, and each one the gLNs leave to TFLite splits the delegated graph (49
+partitions on the full Conv-TasNet). When it is exact, the int8 RSQRT is written as a float island of the
+simulation's own formula (``QGlobalLayerNorm``: ``Q(rsqrt(max(DQ(x), 1e-12)))``), DEQUANTIZE -> MAXIMUM ->
+RSQRT -> QUANTIZE, which XNNPACK takes (``_float_island``). Exact means: on each of the 256 input codes, the float
+value that the output code rounds is farther than ``TIE_MARGIN`` (relative) from a rounding boundary, so that no
+float32 rounding of any runtime (1/sqrt or an estimate refined by Newton steps, a division or a product by
+1/scale, ties to even or away from zero) can pick another code. ``island_codes`` checks it at export; where it
+fails the int8 RSQRT is written (TFLite's fixed-point GetInvSqrtQuantizedMultiplierExp), as before.
+"""
 
 from __future__ import annotations
 
+import numpy as np
+
 from fqss_edge.export.tflite.builder import BuiltinOperator as B
+from fqss_edge.export.tflite.ops._float_island import ISLAND_TENSORS, exact_codes, float_tensor, island_input
 from fqss_edge.export.tflite.ops._unary import unary_io
 from fqss_edge.export.tflite.registry import register
 
+RSQRT_FLOOR = np.float32(1e-12)  # the simulation's clamp before rsqrt (fqss_edge/quant/layers/norm.py)
 
-@register("Sqrt", writes=(B.RSQRT,), bits=(8, 16), pattern="DQ -> Sqrt -> Reciprocal -> Q", absorbs=("Reciprocal",),
+
+def island_codes(s_in: float, z_in: int, s_out: float, z_out: int) -> np.ndarray | None:
+    """The int8 output code of ``Q(rsqrt(max(DQ(c), 1e-12)))`` for every int8 input code c (index c + 128), or
+    None when some code's value lies within ``TIE_MARGIN`` of a rounding boundary."""
+    return exact_codes(lambda v: 1.0 / np.sqrt(np.maximum(v, np.float64(RSQRT_FLOOR))), s_in, z_in, s_out, z_out)
+
+
+@register("Sqrt", writes=(B.RSQRT, B.DEQUANTIZE, B.MAXIMUM, B.QUANTIZE), bits=(8, 16),
+          pattern="DQ -> Sqrt -> Reciprocal -> Q", absorbs=("Reciprocal",),
+          tflite="RSQRT, or DEQUANTIZE -> MAXIMUM -> RSQRT -> QUANTIZE (an int8 float island)",
           constraints="the Sqrt output feeds only a Reciprocal; int16 zero points 0 (int16 RSQRT is a 513-entry "
-                      "interpolated table)")
+                      "interpolated table); int8: a float32 island (XNNPACK takes it) when no input code's value is "
+                      "within 2^-19 (relative) of a rounding boundary (checked on all 256 codes), else int8 RSQRT")
 def convert_rsqrt(ctx, node) -> None:
     cons = ctx.g.consumers.get(node.output[0], [])
     if len(cons) != 1 or cons[0].op_type != "Reciprocal":
@@ -18,5 +42,17 @@ def convert_rsqrt(ctx, node) -> None:
     recip = cons[0]
     ctx.claim(recip)
     x, out = unary_io(ctx, node, (8, 16), out_node=recip)
+    t = ctx.activation(x, node)
     y = ctx.new_output(out)
-    ctx.b.op(B.RSQRT, [ctx.activation(x, node)], [y])
+    exact = x.bits == 8 and island_codes(x.scalar_scale, x.scalar_zp, float(out.q.scale.reshape(-1)[0]),
+                                         int(out.q.zero_point.reshape(-1)[0])) is not None
+    if not exact:
+        ctx.b.op(B.RSQRT, [t], [y])
+        return
+    f = island_input(ctx, t, out.name)
+    floor = ctx.b.const(out.name + ISLAND_TENSORS[1], np.full((1,) * len(f.shape), RSQRT_FLOOR, dtype=np.float32))
+    m = float_tensor(ctx, f, out.name, ISLAND_TENSORS[2])
+    ctx.b.op(B.MAXIMUM, [f, floor], [m])
+    r = float_tensor(ctx, f, out.name, ISLAND_TENSORS[3])
+    ctx.b.op(B.RSQRT, [m], [r])
+    ctx.b.op(B.QUANTIZE, [r], [y])

@@ -48,9 +48,13 @@ def tanh(op: RefOp) -> np.ndarray:
     return lut[x.astype(np.int32) + 128]
 
 
-@reference_kernel(B.RSQRT)
+@reference_kernel(B.RSQRT, float32=True)
 def rsqrt(op: RefOp) -> np.ndarray:
+    """int8 / int16 RSQRT; float32 only inside the int8 RSQRT island (``ops/rsqrt.py``), whose export checks that
+    the float32 rounding of 1/sqrt cannot change an output code: ``1.f / std::sqrt(x)`` as TFLite's kernel."""
     x, inp, out = op.inputs[0], op.tensors[0], op.out
+    if inp.dtype == np.float32:
+        return (np.float32(1) / np.sqrt(x.astype(np.float32))).astype(np.float32)
     if inp.dtype == np.int16:
         return _rsqrt_int16(x, inp, out)
     if np.any(x.astype(np.int32) < inp.z):

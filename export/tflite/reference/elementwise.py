@@ -10,10 +10,14 @@ from fqss_edge.export.tflite.reference.registry import RefOp, reference_kernel
 from fqss_edge.export.tflite.reference.tensor import f32, qm, saturate
 
 
-@reference_kernel(B.ADD, B.SUB)
+@reference_kernel(B.ADD, B.SUB, float32=True)
 def add_sub(op: RefOp) -> np.ndarray:
+    """int8 / int16; float32 only inside a float island (``ops/_float_island.py``), exact there: one float32
+    rounding, as TFLite's kernel."""
     (a, b), (ta, tb), out = op.inputs[:2], op.tensors[:2], op.out
     sign = 1 if op.code == B.ADD else -1
+    if ta.dtype == np.float32:
+        return (a.astype(np.float32) + np.float32(sign) * b.astype(np.float32)).astype(np.float32)
     left = 15 if out.dtype == np.int16 else 20
     twice_max = 2.0 * max(float(ta.s), float(tb.s))
     m1, s1 = qm(float(ta.s) / twice_max)
@@ -33,10 +37,10 @@ def mul(op: RefOp) -> np.ndarray:
     return saturate(mbqm(prod, m, s) + out.z, out)
 
 
-@reference_kernel(B.MAXIMUM, B.MINIMUM)
+@reference_kernel(B.MAXIMUM, B.MINIMUM, float32=True)
 def maximum_minimum(op: RefOp) -> np.ndarray:
     """Compares the codes as they are (maximum_minimum.cc reads no quantization: the writer gives both operands
-    and the output one quantization)."""
+    and the output one quantization); float32 values likewise (exact: the int8 RSQRT island's clamp)."""
     (a, b), out = op.inputs[:2], op.out
     fn = np.maximum if op.code == B.MAXIMUM else np.minimum
     return fn(a, b).astype(out.dtype)

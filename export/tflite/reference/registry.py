@@ -9,7 +9,9 @@ output array. A duplicate registration raises ``ValueError``; a builtin without 
 naming the operator.
 
 Kernels compute integer tensors. Those that only move data, or convert at the float32 edges of an integer
-model (QUANTIZE from float32, DEQUANTIZE), say ``float32=True``; any other kernel refuses float32 tensors:
+model (QUANTIZE from float32, DEQUANTIZE), and the float32 MAXIMUM, RSQRT and ADD of the float islands (exact
+there: ``ops/_float_island.py`` checks that no float32 rounding can change their output codes), say
+``float32=True``; any other kernel refuses float32 tensors:
 a float32 .tflite is checked against onnxruntime (``tests/export/tflite/test_ops_float.py``), not here,
 since float kernels are not bit-reproducible (accumulation order, libm).
 """

@@ -41,6 +41,16 @@ from fqss_edge.quant.quantizers import SquareCodesQuantizer, TiedQuantizer
 from fqss_edge.quant.spec import QuantSpec
 
 
+RSQRT_FLOOR = 1e-12  # float32(1e-12): the .tflite's int8 RSQRT island clamps with the same constant
+
+
+def rsqrt(v: torch.Tensor) -> torch.Tensor:
+    """1/sqrt of the (quantized) variance + eps, clamped away from 0 and below: the function the exports
+    quantize (an int8 .tflite computes it as DEQUANTIZE -> MAXIMUM -> RSQRT -> QUANTIZE, ``export/tflite/ops/
+    rsqrt.py``)."""
+    return torch.rsqrt(torch.clamp(v, min=RSQRT_FLOOR))
+
+
 def _mean_tc(v: torch.Tensor) -> torch.Tensor:
     """Mean over time, then over channels (keepdims), as the exported graph computes it."""
     return v.mean(dim=2, keepdim=True).mean(dim=1, keepdim=True)
@@ -129,7 +139,7 @@ class QGlobalLayerNorm(nn.Module):
                 var_t = self.q_var_time(var_t).value
             var = self.q_var(var_t.mean(dim=1, keepdim=True))
         ve = self.q_var_eps(var.value + self.eps)
-        rstd = self.q_rstd(torch.rsqrt(torch.clamp(ve.value, min=1e-12)))
+        rstd = self.q_rstd(rsqrt(ve.value))
         nrm = self.q_normed(xn.value * rstd.value)
         if self.q_normed_narrow is not None:
             nrm = self.q_normed_narrow(nrm.value)

@@ -42,7 +42,7 @@ class Case:
             return b
         if resizable:
             b.in_shape[2] = "T"
-            b.metadata["fqss.stride"] = "2"
+            b.metadata.setdefault("fqss.stride", "2")  # a case may declare its own (a strided encoder's)
         return b.model()
 
     def float_model(self, resizable: bool = False) -> onnx.ModelProto:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from op_case_kit import RESIZE, Case, act, bias, out_q, wq
+
+FRAMES = (16, 48, 80)  # lengths a stride-8 encoder accepts
 from qdq_builder import QDQ
 
 
@@ -17,9 +19,30 @@ def c_conv_pointwise(bits):
 
 def c_conv_strided(bits):  # the Conv-TasNet encoder: K=16, stride 8, no bias, 2 input channels (PCM bytes)
     b = QDQ(channels=2, length=64)
+    b.metadata["fqss.stride"] = "8"  # the length rule, when exported with a symbolic length
     x = b.input(1 / 128, 0)
     w, s = wq((8, 2, 16), 8)
     b.output(b.op("Conv", [b.dq(x), b.qconst(w, s, axis=0)], (0.2, -128), kernel_shape=[16], strides=[8]))
+    return b
+
+
+def c_conv_strided_padded(bits):  # DPRNN's encoder without the splitter: pads (K - S) / 2 on each side
+    b = QDQ(channels=1, length=64)
+    b.metadata["fqss.stride"] = "8"
+    x = b.input(*act(bits))
+    w, s = wq((8, 1, 16), 8)
+    b.output(b.op("Conv", [b.dq(x), b.qconst(w, s, axis=0)], out_q(bits, 0.2), kernel_shape=[16], strides=[8],
+                  pads=[4, 4]))
+    return b
+
+
+def c_conv_strided_ragged(bits):  # K not a multiple of S (zero taps complete the last frame), stereo bytes, a bias
+    b = QDQ(channels=4, length=24)
+    x = b.input(*act(bits))
+    w, s = wq((6, 4, 5), 6)
+    y = b.op("Conv", [b.dq(x), b.qconst(w, s, axis=0), bias(b, act(bits)[0], s)], out_q(bits, 0.1), kernel_shape=[5],
+             strides=[2])
+    b.output(y)
     return b
 
 
@@ -70,7 +93,9 @@ def c_conv_relu(bits):  # encoder -> ReLU: the RELU is fused into the CONV_2D, a
 
 CASES: dict[str, list[Case]] = {
     "Conv": [Case("pointwise", c_conv_pointwise),
-             Case("strided_encoder", c_conv_strided),
+             Case("strided_encoder", c_conv_strided, lengths=FRAMES),
+             Case("strided_padded", c_conv_strided_padded, bits=(8, 16), lengths=FRAMES),
+             Case("strided_ragged", c_conv_strided_ragged, bits=(8, 16), lengths=(6, 18, 40)),
              Case("depthwise_dilated", c_conv_depthwise_dilated, lengths=RESIZE),
              Case("causal_pad", c_conv_causal_pad)],
     "ConvTranspose": [Case("decoder", c_conv_transpose, lengths=RESIZE),

@@ -63,6 +63,14 @@ def c_add_const_saturating(bits):  # gLN int8 statistics: sq - 255 s^2, negative
     return b
 
 
+def c_add_scalar_eps(bits):  # gLN variance + eps with a coarse variance: XNNPACK refuses it, a float island
+    b = QDQ(channels=1, length=1)
+    x = b.input(0.0235, -128)
+    eps = b.qconst(np.array(1), np.float32(1e-5), bits=8)
+    b.output(b.op("Add", [b.dq(x), eps], (0.0212, -128, 8)))
+    return b
+
+
 def _const_operand(op):
     def build(bits):  # gLN gamma / beta: an integer per-tensor [1, C, 1] constant
         b = QDQ(channels=4, length=16)
@@ -134,7 +142,8 @@ CASES: dict[str, list[Case]] = {
     "Tanh": [Case("tanh", c_tanh)],
     "Add": [Case("add", _two("Add"), I16),
             Case("add_const", _const_operand("Add"), I16),
-            Case("add_const_saturating", c_add_const_saturating)],
+            Case("add_const_saturating", c_add_const_saturating),
+            Case("add_scalar_eps_island", c_add_scalar_eps)],
     "Sub": [Case("sub", _two("Sub"), I16)],
     "Mul": [Case("mul", _two("Mul"), I16),
             Case("square", c_mul_square, I16),

@@ -41,7 +41,8 @@ def test_docs_generator_runs(tmp_path):
     assert r.returncode == 0, r.stderr
     text = out.read_text()
     assert "| `Conv` | CONV_2D / DEPTHWISE_CONV_2D (+PAD) |" in text
-    assert "CONV_2D, DEPTHWISE_CONV_2D: `conv.conv_2d`; PAD: `shape.pad`; QUANTIZE: `quantize.quantize` | " \
+    assert "CONV_2D, DEPTHWISE_CONV_2D: `conv.conv_2d`; PAD: `shape.pad`; QUANTIZE: `quantize.quantize`; RESHAPE: " \
+           "`shape.reshape` | " \
            "`ops_float/conv.py` |" in text
     float_section = text[text.index("## float32"):]  # the float32 converters, after the integer ones
     assert "| `Conv` | CONV_2D / DEPTHWISE_CONV_2D (+PAD) |" in float_section and "| `Floor` | FLOOR |" in float_section

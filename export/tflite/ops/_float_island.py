@@ -1,0 +1,47 @@
+"""One-input int8 functions written as float32 islands that XNNPACK takes: DEQUANTIZE -> float32 ops -> QUANTIZE.
+
+XNNPACK has no int8 RSQRT, and refuses an int8 ADD whose input / output scale ratio is outside [2^-10, 2^8) (the
+gLN's ``variance + eps`` when the variance's scale is large); each such operator left to TFLite splits the delegated
+graph. The simulation computes these functions in float32 and rounds once (the fake quantizer), so a float island
+computes the same codes, provided no input code's value lies near a rounding boundary: ``exact_codes`` checks it
+on all 256 int8 input codes at export, in float64. Where it fails, the int8 operator is written as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from fqss_edge.export.tflite.emit import dequantize
+
+# 2^-19 relative, 16 to 32 float32 ulps: measured here, LiteRT's float32 RSQRT is within 1.5 ulps of 1/sqrt with
+# XNNPACK and with the reference kernel (2^16 values over 2^-40 .. 2^20); an ADD rounds once, and a QUANTIZE's
+# division or product by 1/scale adds about 1
+TIE_MARGIN = 2.0 ** -19
+ISLAND_TENSORS = ("/float", "/floor", "/clamped", "/rsqrt", "/plus", "/constant")  # name suffixes of the islands' float32 tensors
+
+
+def exact_codes(f: Callable[[np.ndarray], np.ndarray], s_in: float, z_in: int, s_out: float,
+                z_out: int) -> np.ndarray | None:
+    """The int8 output code of ``Q(f(DQ(c)))`` for every int8 input code c (index c + 128), ``f`` evaluated in
+    float64 on the float32 DEQUANTIZE values (positive results), or None when some code's value lies within
+    ``TIE_MARGIN`` (relative) of a rounding boundary."""
+    codes = np.arange(-128, 128, dtype=np.float64)
+    v = (np.float64(np.float32(s_in)) * (codes - z_in)).astype(np.float32)  # DEQUANTIZE: one float32 rounding
+    y = f(v.astype(np.float64)) / np.float64(np.float32(s_out))
+    mag = np.maximum(np.abs(y), 1.0)
+    saturated = (y + z_out > 127.5 + TIE_MARGIN * mag) | (y + z_out < -128.5 - TIE_MARGIN * mag)
+    off_tie = np.abs(y - np.floor(y) - 0.5) > TIE_MARGIN * mag
+    if not np.all(saturated | off_tie):
+        return None
+    return np.clip(np.floor(y + 0.5) + z_out, -128, 127).astype(np.int8)
+
+
+def island_input(ctx, t, name: str):
+    """DEQUANTIZE of the int8 tensor ``t``: the island's float32 input, ``<name>/float``."""
+    return dequantize(ctx.b, t, name + ISLAND_TENSORS[0])
+
+
+def float_tensor(ctx, like, name: str, suffix: str):
+    return ctx.b.tensor(name + suffix, like.shape, np.float32, None, like.dynamic)
