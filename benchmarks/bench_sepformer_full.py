@@ -54,6 +54,33 @@ def time_model(path: Path, chunk: float, runs: int, seed: int = 0) -> dict[str, 
             "cpu_ms": float(np.median(cpu[1:])), "runs": runs, "xnnpack": xnnpack_delegation(path, length=n)}
 
 
+def zero_rhs_zero_points(src: Path, dst: Path) -> int:
+    """A TIMING-ONLY variant: the right-hand operand of every int8 BATCH_MATMUL (and the RESHAPE / TRANSPOSE chain
+    back to the operator that computes it) relabelled with zero point 0, XNNPACK's condition for taking a static
+    int8 BATCH_MATMUL. Its outputs are wrong (the codes are not requantized); it shows what delegating the
+    BATCH_MATMULs would save. Returns the number of BATCH_MATMULs changed."""
+    from ai_edge_litert.tools import flatbuffer_utils as fu
+
+    model = fu.read_model(str(src))
+    sg = model.subgraphs[0]
+    producer = {t: op for op in sg.operators for t in op.outputs}
+    changed = 0
+    for op in sg.operators:
+        if fu.opcode_to_name(model, op.opcodeIndex) != "BATCH_MATMUL":
+            continue
+        t = op.inputs[1]
+        while True:
+            q = sg.tensors[t].quantization
+            q.zeroPoint = [0] * len(q.zeroPoint)
+            prev = producer.get(t)
+            if prev is None or fu.opcode_to_name(model, prev.opcodeIndex) not in ("RESHAPE", "TRANSPOSE"):
+                break
+            t = prev.inputs[0]
+        changed += 1
+    fu.write_model(model, str(dst))
+    return changed
+
+
 def markdown(record: dict[str, Any]) -> str:
     i8, f32 = record["int8"], record["float"]
     lines = [f"# Full-size Sepformer, LiteRT int8 vs float32 (XNNPACK, 1 thread, {record['chunk_s']:g} s chunk)", "",
@@ -77,6 +104,15 @@ def markdown(record: dict[str, Any]) -> str:
     lines += ["", f"Operators alone, sum: {sum(g['median_cpu_ms'] for g in record['profile']):.0f} ms CPU; of those "
               f"XNNPACK does not take: {kept:.0f} ms ({100 * kept / i8['cpu_ms']:.1f} % of the int8 model's CPU time). "
               f"SOFTMAX: {record['softmax_cpu_ms']:.0f} ms, {record['softmax_share_pct']:.1f} %."]
+    if "rhs_zero_point_experiment" in record:
+        e = record["rhs_zero_point_experiment"]
+        lines += ["", "## Timing experiment: BATCH_MATMUL right-hand zero points set to 0 (outputs not valid)", "",
+                  f"The right-hand operands of the {e['batch_matmuls']} int8 BATCH_MATMULs (K and V in the TFLite "
+                  "layout) relabelled with zero point 0, the condition under which XNNPACK takes a static int8 "
+                  f"BATCH_MATMUL: XNNPACK {e['xnnpack']['delegated']}/{e['xnnpack']['operators']} ops, "
+                  f"{e['xnnpack']['partitions']} partitions; invoke CPU {e['cpu_ms']:.0f} ms (int8 as exported "
+                  f"{i8['cpu_ms']:.0f} ms, float32 {f32['cpu_ms']:.0f} ms), wall {e['wall_ms']:.0f} ms. "
+                  f"Not delegated: {e['xnnpack']['not_delegated']}"]
     if "profile_float" in record:
         lines += ["", "## float32: the same, for comparison", "",
                   "| operator | XNNPACK | count | CPU (ms) | % of the float32 model's CPU time |", "|---|---|---:|---:|---:|"]
@@ -92,6 +128,8 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--profile-runs", type=int, default=3)
     ap.add_argument("--profile-float", action="store_true", help="also profile the float32 model, operator by operator")
+    ap.add_argument("--rhs-zero-point-experiment", action="store_true",
+                    help="also time the int8 model with its BATCH_MATMULs' right-hand zero points set to 0 (timing only)")
     args = ap.parse_args()
     models = {k: args.work / k / "model.tflite" for k in ("int8", "float")}
     missing = [str(p) for p in models.values() if not p.is_file()]
@@ -103,6 +141,11 @@ def main() -> int:
     for k, p in models.items():
         record[k] = time_model(p, args.chunk, args.runs)
         print(k, {m: v for m, v in record[k].items() if m != "xnnpack"}, flush=True)
+    if args.rhs_zero_point_experiment:
+        variant = args.work / "int8" / "model_rhs_zp0_timing_only.tflite"
+        record["rhs_zero_point_experiment"] = {"batch_matmuls": zero_rhs_zero_points(models["int8"], variant),
+                                               **time_model(variant, args.chunk, args.runs)}
+        print("rhs zp 0", {m: v for m, v in record["rhs_zero_point_experiment"].items() if m != "xnnpack"}, flush=True)
     rows = tflite_op_profile(make_target(models["int8"]), args.chunk, runs=args.profile_runs)
     record["profile"] = group_tflite_profile(rows)
     record["softmax_cpu_ms"] = sum(r["median_cpu_ms"] for r in rows if r["op"] == "SOFTMAX")
