@@ -95,20 +95,10 @@ def run_config(models: dict[str, Any], threads: int, chunk: float, runs: int, wa
 def op_breakdown(models: dict[str, Any], chunk: float, runs: int = 3) -> list[dict[str, Any]]:
     """Where LiteRT int8's time goes: every operator timed alone (``fqss-edge bench --op-profile``), summed by
     (operator, output type, taken by XNNPACK)."""
-    from fqss_edge.bench.profile import tflite_op_profile
+    from fqss_edge.bench.profile import group_tflite_profile, tflite_op_profile
     from fqss_edge.bench.runner import make_target
 
-    groups: dict[tuple, dict[str, Any]] = {}
-    for r in tflite_op_profile(make_target(models["paths"]["litert_int8.tflite"]), chunk, runs=runs):
-        g = groups.setdefault((r["op"], r["output_dtype"], r["xnnpack"]),
-                              {"op": r["op"], "dtype": r["output_dtype"], "xnnpack": r["xnnpack"], "count": 0,
-                               "median_ms": 0.0})
-        g["count"] += 1
-        g["median_ms"] += r["median_ms"]
-    total = sum(g["median_ms"] for g in groups.values()) or 1.0
-    for g in groups.values():
-        g["percent"] = 100 * g["median_ms"] / total
-    return sorted(groups.values(), key=lambda g: -g["median_ms"])
+    return group_tflite_profile(tflite_op_profile(make_target(models["paths"]["litert_int8.tflite"]), chunk, runs=runs))
 
 
 def summarise(size: str, entry: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,9 @@
   ``runtimes.litert_backend.xnnpack_delegation``. When the model's activations at the chunk length would take more
   than ``CAPTURE_BUDGET_BYTES`` (e.g. the full-size music Conv-TasNet: over 8 GB at 1 s of 44.1 kHz), the
   operators are fed synthesized inputs of the same shapes and types instead (column ``inputs``: captured or
-  synthetic): the kernels' times hardly depend on the values.
+  synthetic): the kernels' times hardly depend on the values. Besides the wall time, each operator's process CPU
+  time (``median_cpu_ms``): with one thread it is the operator's own time even on a machine loaded by other jobs.
+  ``group_tflite_profile`` sums the operators by (operator, output type, taken by XNNPACK).
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ from fqss_edge.bench.runner import Target, chunk_waveform
 from fqss_edge.runtimes.base import pad_to_contract
 
 ONNX_FIELDS = ("node", "op_type", "provider", "calls", "total_ms", "mean_ms", "percent")
-TFLITE_FIELDS = ("index", "op", "xnnpack", "output_shape", "output_dtype", "calls", "mean_ms", "median_ms", "percent",
-                 "inputs")
+TFLITE_FIELDS = ("index", "op", "xnnpack", "output_shape", "output_dtype", "calls", "mean_ms", "median_ms",
+                 "median_cpu_ms", "percent", "inputs")
 CAPTURE_BUDGET_BYTES = 1 << 30  # the activations of one run held at once (all preserved tensors)
 
 
@@ -133,24 +135,43 @@ def tflite_op_profile(target: Target, chunk_seconds: float, runs: int = 10, seed
         it = Interpreter(model_content=buf, num_threads=threads, experimental_op_resolver_type=resolver)
         it.allocate_tensors()
         ins = it.get_input_details()
-        times = []
+        times, cpu = [], []
         for _ in range(runs + 1):
             for d, v in zip(ins, feeds):
                 it.set_tensor(d["index"], v)
-            t0 = time.perf_counter_ns()
+            t0, c0 = time.perf_counter_ns(), time.process_time_ns()
             it.invoke()
             times.append((time.perf_counter_ns() - t0) / 1e6)
+            cpu.append((time.process_time_ns() - c0) / 1e6)
         out = it.get_output_details()[0]
         delegated = any(o["op_name"] == "DELEGATE" for o in it._get_ops_details())
         rows.append({"index": i, "op": fu.opcode_to_name(model, op.opcodeIndex), "xnnpack": delegated,
                      "output_shape": "x".join(str(s) for s in out["shape"]),
                      "output_dtype": np.dtype(out["dtype"]).name,
                      "calls": runs, "mean_ms": float(np.mean(times[1:])), "median_ms": float(np.median(times[1:])),
+                     "median_cpu_ms": float(np.median(cpu[1:])),
                      "inputs": "synthetic" if isinstance(values, SyntheticValues) else "captured"})
     total = sum(r["median_ms"] for r in rows) or 1.0
     for r in rows:
         r["percent"] = 100.0 * r["median_ms"] / total
     return rows
+
+
+def group_tflite_profile(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``tflite_op_profile`` rows summed by (operator, output type, taken by XNNPACK), most expensive first:
+    count, ``median_ms`` and ``median_cpu_ms`` (sums of the operators' medians), ``percent`` (of the wall sum)."""
+    groups: dict[tuple, dict[str, Any]] = {}
+    for r in rows:
+        g = groups.setdefault((r["op"], r["output_dtype"], r["xnnpack"]),
+                              {"op": r["op"], "dtype": r["output_dtype"], "xnnpack": r["xnnpack"], "count": 0,
+                               "median_ms": 0.0, "median_cpu_ms": 0.0})
+        g["count"] += 1
+        g["median_ms"] += r["median_ms"]
+        g["median_cpu_ms"] += r["median_cpu_ms"]
+    total = sum(g["median_ms"] for g in groups.values()) or 1.0
+    for g in groups.values():
+        g["percent"] = 100 * g["median_ms"] / total
+    return sorted(groups.values(), key=lambda g: -g["median_ms"])
 
 
 class SyntheticValues(Mapping):

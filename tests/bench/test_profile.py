@@ -7,8 +7,8 @@ import csv
 
 import pytest
 
-from fqss_edge.bench.profile import (ONNX_FIELDS, TFLITE_FIELDS, onnx_node_profile, tflite_delegation,
-                                     tflite_op_profile, write_csv)
+from fqss_edge.bench.profile import (ONNX_FIELDS, TFLITE_FIELDS, group_tflite_profile, onnx_node_profile,
+                                     tflite_delegation, tflite_op_profile, write_csv)
 from fqss_edge.bench.runner import make_target
 
 
@@ -41,6 +41,15 @@ def test_tflite_per_operator_timing(tiny):
     # XNNPACK takes the int8 convolutions even alone; the int16 island's operators stay on TFLite's kernels
     assert all(r["xnnpack"] for r in rows if r["op"] == "CONV_2D")
     assert not any(r["xnnpack"] for r in rows if r["output_dtype"] == "int16" and r["op"] in ("MUL", "ADD", "MEAN"))
+    assert all(r["median_cpu_ms"] >= 0 for r in rows) and sum(r["median_cpu_ms"] for r in rows) > 0
+    groups = group_tflite_profile(rows)
+    assert sum(g["count"] for g in groups) == len(rows)
+    assert sum(g["median_cpu_ms"] for g in groups) == pytest.approx(sum(r["median_cpu_ms"] for r in rows))
+    assert sum(g["percent"] for g in groups) == pytest.approx(100.0)
+    assert groups == sorted(groups, key=lambda g: -g["median_ms"])
+    conv = [g for g in groups if g["op"] == "CONV_2D"]
+    assert conv and all(g["xnnpack"] for g in conv)
+    assert sum(g["count"] for g in conv) == sum(r["op"] == "CONV_2D" for r in rows)
 
 
 def test_tflite_per_operator_timing_with_synthetic_inputs(tiny):
