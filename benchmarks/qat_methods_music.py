@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import platform
 import shlex
 import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import torch
@@ -32,12 +34,17 @@ ROOT = Path(__file__).resolve().parents[1]
 PLAN = (("float", None), ("ptq", "float"), ("vanilla", "float"), ("fqss", "float"))
 
 
+def _median(checkpoint: Path, data: Path, json_dir: Path) -> dict[str, dict[str, float]]:
+    return run_museval(checkpoint, data, json_dir=json_dir).median
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", type=lambda p: Path(p).resolve(),
                     default=ROOT / "configs" / "convtasnet_music_tiny.yaml")
     ap.add_argument("--data", type=Path, default=ROOT / "benchmarks" / "work" / "music")
-    ap.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "work" / "qat_methods_music")
+    ap.add_argument("--work", type=Path, default=None,
+                    help="runs and museval JSON (default: benchmarks/work/qat_methods_music/<config stem>)")
     ap.add_argument("--speech", type=Path, help="extracted asterisk recordings (only to render --data)")
     ap.add_argument("--float-epochs", type=int, default=8)
     ap.add_argument("--qat-epochs", type=int, default=2)
@@ -50,10 +57,12 @@ def main() -> int:
     ap.add_argument("--segment-seconds", type=float, default=None, help="override train.segment_seconds")
     ap.add_argument("--calib-batches", type=int, default=None, help="override quant.calib_batches")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--eval-jobs", type=int, default=2, help="museval worker processes (one thread each)")
     ap.add_argument("--reuse-float", action="store_true",
                     help="keep WORK/runs/float (a float run of an earlier invocation) instead of training it again")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    args.work = args.work or ROOT / "benchmarks" / "work" / "qat_methods_music" / args.config.stem
     started = time.time()
     if not (args.data / "test").is_dir():
         if args.speech is None:
@@ -67,28 +76,34 @@ def main() -> int:
                       quant={} if args.calib_batches is None else {"calib_batches": args.calib_batches})
     runs, results, timings, json_dirs = args.work / "runs", {}, {}, {}
     reused = None
+    # museval (a 4096 x 4096 solve per stem per track) runs in worker processes while the next method trains
+    pool = ProcessPoolExecutor(max_workers=args.eval_jobs, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=torch.set_num_threads, initargs=(1,))
+    pending = {}
     for method, teacher in PLAN:
         out = runs / method
+        json_dirs[method] = args.work / "museval" / method
         if method == "float" and args.reuse_float and (out / "best.safetensors").exists():
             reused = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines() if line.strip()]
             timings[method] = round(sum(r.get("seconds") or 0 for r in reused), 1)
-            json_dirs[method] = args.work / "museval" / method
-            results[method] = run_museval(out / "best.safetensors", args.data, json_dir=json_dirs[method]).median
-            print(method, "reused", {s: round(v["SDR"], 2) for s, v in results[method].items()}, flush=True)
-            continue
-        if out.exists():
-            shutil.rmtree(out)
-        epochs = args.float_epochs if method == "float" else (1 if method == "ptq" else args.qat_epochs)
-        cap = args.float_steps if method == "float" else args.qat_steps
-        steps = {} if cap is None else {"max_steps_per_epoch": cap}
-        t0 = time.time()
-        train(cfg.updated(train={"epochs": epochs, **steps}), method, out,
-              runs / teacher / "best.safetensors" if teacher else None, resume=False, progress=sys.stderr.isatty())
-        timings[method] = round(time.time() - t0, 1)
-        json_dirs[method] = args.work / "museval" / method
-        report = run_museval(out / "best.safetensors", args.data, json_dir=json_dirs[method])
-        results[method] = report.median
-        print(method, {s: round(v["SDR"], 2) for s, v in report.median.items()}, f"({timings[method]} s)", flush=True)
+        else:
+            if out.exists():
+                shutil.rmtree(out)
+            epochs = args.float_epochs if method == "float" else (1 if method == "ptq" else args.qat_epochs)
+            cap = args.float_steps if method == "float" else args.qat_steps
+            steps = {} if cap is None else {"max_steps_per_epoch": cap}
+            t0 = time.time()
+            train(cfg.updated(train={"epochs": epochs, **steps}), method, out,
+                  runs / teacher / "best.safetensors" if teacher else None, resume=False,
+                  progress=sys.stderr.isatty())
+            timings[method] = round(time.time() - t0, 1)
+        print(method, "trained" if reused is None or method != "float" else "reused", f"({timings[method]} s)",
+              flush=True)
+        pending[method] = pool.submit(_median, out / "best.safetensors", args.data, json_dirs[method])
+    for method, future in pending.items():
+        results[method] = future.result()
+        print(method, {s: round(v["SDR"], 2) for s, v in results[method].items()}, flush=True)
+    pool.shutdown()
     stem = f"qat_methods_music_{args.config.stem}"
     record = {"command": "python benchmarks/qat_methods_music.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
               "config": str(args.config.relative_to(ROOT)), "args": {k: str(v) for k, v in vars(args).items()},
@@ -106,13 +121,16 @@ def main() -> int:
              f"Data: `{args.data.name}`, rendered by scripts/build_music_fixture.py (fluidsynth + FluidR3 GM, "
              f"sonic-pi drum samples, asterisk speech as vocals; 44.1 kHz stereo, exact stems); "
              f"{len(record['test_tracks'])} test tracks, test voice not in train.  ",
-             f"Budget (short: 2 CPU cores shared with other jobs): float {args.float_epochs} epochs"
-             f"{f' of at most {args.float_steps} steps' if args.float_steps else ''}; PTQ 1 calibration epoch; "
+             f"Budget (short: 2 CPU cores shared with other jobs): float "
+             f"{len(reused) if reused is not None else args.float_epochs} epochs"
+             f"{f' of at most {args.float_steps} steps' if args.float_steps else ''}; PTQ "
+             f"{cfg.quant.calib_batches} calibration batches; "
              f"QAT {args.qat_epochs} epochs{f' of at most {args.qat_steps} steps' if args.qat_steps else ''} from the "
              f"float model (batch {cfg.train.batch_size}, {cfg.train.segment_seconds} s segments, loss "
              f"{cfg.train.loss}). Train time per method below.  ",
              *([f"The float model is the one an earlier invocation trained ({len(reused)} epoch(s) logged in its "
-                f"metrics.jsonl; --reuse-float).  "] if reused is not None else []),
+                f"metrics.jsonl; --reuse-float; its --float-steps must be this command's for the budget above to "
+                f"hold).  "] if reused is not None else []),
              f"Metric: {record['metric']}; SDR per stem first, then SIR / ISR / SAR.", "",
              "| method | " + " | ".join(f"{s} SDR" for s in stems) + " | train time (s) |",
              "|---|" + "---:|" * (len(stems) + 1)]
