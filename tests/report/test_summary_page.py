@@ -146,6 +146,15 @@ def rendered_dom(url: str, profile: Path) -> str:
     return r.stdout
 
 
+def served_dom(page: Path, profile: Path) -> str:
+    """The DOM of ``page`` served from its folder, after headless Chromium ran its scripts."""
+    server = served(page.parent)
+    try:
+        return rendered_dom(f"http://127.0.0.1:{server.server_port}/index.html", profile)
+    finally:
+        server.shutdown()
+
+
 def media_status(dom: str) -> list[tuple[str, dict]]:
     return [(tag, a) for tag, a in parse(dom) if tag in ("audio", "img")]
 
@@ -153,11 +162,7 @@ def media_status(dom: str) -> list[tuple[str, dict]]:
 @pytest.mark.parametrize("fixture, n_media", [("page", 10), ("paired_page", 14)])
 def test_every_audio_and_image_loads_in_chromium(fixture, n_media, request, tmp_path):
     page = request.getfixturevalue(fixture)
-    server = served(page.parent)
-    try:
-        dom = rendered_dom(f"http://127.0.0.1:{server.server_port}/index.html", tmp_path / "profile")
-    finally:
-        server.shutdown()
+    dom = served_dom(page, tmp_path / "profile")
     media = media_status(dom)
     assert len(media) == n_media
     for tag, a in media:
@@ -174,11 +179,7 @@ def test_broken_media_are_detected(page, tmp_path):
     """The check itself works: a deleted wav and a deleted PNG are reported as errors."""
     (page.parent / "audio" / "mixture" / "mix.wav").unlink()
     next((page.parent / "img" / "float").glob("*.png")).unlink()
-    server = served(page.parent)
-    try:
-        dom = rendered_dom(f"http://127.0.0.1:{server.server_port}/index.html", tmp_path / "profile")
-    finally:
-        server.shutdown()
+    dom = served_dom(page, tmp_path / "profile")
     statuses = [a.get("data-status") for _, a in media_status(dom)]
     assert statuses.count("error") == 2 and statuses.count("ok") == 8
 
@@ -211,11 +212,7 @@ def test_music_page_names_the_stems_and_loads_in_chromium(music_page, tmp_path):
     for j, s in enumerate(STEMS):
         assert f"Source {j + 1}: {s}" in text
     assert text.count("<td>vanilla</td>") == 4 and "<th>SAR</th>" in text
-    server = served(music_page.parent)
-    try:
-        dom = rendered_dom(f"http://127.0.0.1:{server.server_port}/index.html", tmp_path / "profile")
-    finally:
-        server.shutdown()
+    dom = served_dom(music_page, tmp_path / "profile")
     media = media_status(dom)
     assert len(media) == 2 * (1 + 4 + 4)  # mixture, references, the model's stems: a player and a figure each
     assert all(a.get("data-status") == "ok" for _, a in media), [a for _, a in media if a.get("data-status") != "ok"]
