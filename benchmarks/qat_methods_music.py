@@ -22,16 +22,23 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 
 import torch
 
 from fqss_edge.config import load_config
-from fqss_edge.music_metrics import METRICS
+from fqss_edge.checkpoint import load_checkpoint
+from fqss_edge.music_metrics import METRICS, median_over_tracks, track_medians
 from fqss_edge.music_report import run_museval
 from fqss_edge.train.loop import train
 
 ROOT = Path(__file__).resolve().parents[1]
 PLAN = (("float", None), ("ptq", "float"), ("vanilla", "float"), ("fqss", "float"))
+
+
+def _read_track_json(path: Path) -> dict[str, dict[str, float]]:
+    """{stem: {metric: median over windows}} of a museval track JSON written by an earlier invocation."""
+    return track_medians(SimpleNamespace(scores=json.loads(path.read_text())))
 
 
 def _median(checkpoint: Path, data: Path, json_dir: Path) -> dict[str, dict[str, float]]:
@@ -60,6 +67,10 @@ def main() -> int:
     ap.add_argument("--eval-jobs", type=int, default=2, help="museval worker processes (one thread each)")
     ap.add_argument("--reuse-float", action="store_true",
                     help="keep WORK/runs/float (a float run of an earlier invocation) instead of training it again")
+    ap.add_argument("--reuse", nargs="+", default=[], choices=[m for m, _ in PLAN], metavar="METHOD",
+                    help="keep these methods' runs of an earlier invocation (their best.safetensors; a QAT run "
+                         "stopped after its first epoch holds that epoch's model: the 1-epoch budget); museval "
+                         "figures are read back from WORK/museval/<method> when it holds every test track")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     args.work = args.work or ROOT / "benchmarks" / "work" / "qat_methods_music" / args.config.stem
@@ -75,17 +86,30 @@ def main() -> int:
     cfg = cfg.updated(train={k: v for k, v in overrides.items() if v is not None},
                       quant={} if args.calib_batches is None else {"calib_batches": args.calib_batches})
     runs, results, timings, json_dirs = args.work / "runs", {}, {}, {}
-    reused = None
+    reused, reused_runs = None, {}
     # museval (a 4096 x 4096 solve per stem per track) runs in worker processes while the next method trains
     pool = ProcessPoolExecutor(max_workers=args.eval_jobs, mp_context=multiprocessing.get_context("spawn"),
                                initializer=torch.set_num_threads, initargs=(1,))
     pending = {}
+    reuse = set(args.reuse) | ({"float"} if args.reuse_float else set())
+    tracks = sorted(p.name for p in (args.data / "test").iterdir() if p.is_dir())
     for method, teacher in PLAN:
         out = runs / method
         json_dirs[method] = args.work / "museval" / method
-        if method == "float" and args.reuse_float and (out / "best.safetensors").exists():
-            reused = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines() if line.strip()]
-            timings[method] = round(sum(r.get("seconds") or 0 for r in reused), 1)
+        if method in reuse and (out / "best.safetensors").exists():
+            logged = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines() if line.strip()]
+            best_epoch = load_checkpoint(out / "best.safetensors").meta.get("epoch")
+            logged = [r for r in logged if r.get("epoch", 0) <= (best_epoch or len(logged))]
+            timings[method] = round(sum(r.get("seconds") or 0 for r in logged), 1)
+            reused_runs[method] = {"epochs": best_epoch, "metrics": logged}
+            if method == "float":
+                reused = logged
+            fresh = [json_dirs[method] / f"{t}.json" for t in tracks]  # written after the checkpoint: its figures
+            if all(p.exists() and p.stat().st_mtime > (out / "best.safetensors").stat().st_mtime for p in fresh):
+                results[method] = median_over_tracks([_read_track_json(json_dirs[method] / f"{t}.json")
+                                                      for t in tracks])
+                print(method, "reused with its museval figures", flush=True)
+                continue
         else:
             if out.exists():
                 shutil.rmtree(out)
@@ -97,11 +121,12 @@ def main() -> int:
                   runs / teacher / "best.safetensors" if teacher else None, resume=False,
                   progress=sys.stderr.isatty())
             timings[method] = round(time.time() - t0, 1)
-        print(method, "trained" if reused is None or method != "float" else "reused", f"({timings[method]} s)",
-              flush=True)
+        print(method, "reused" if method in reused_runs else "trained", f"({timings[method]} s)", flush=True)
         pending[method] = pool.submit(_median, out / "best.safetensors", args.data, json_dirs[method])
     for method, future in pending.items():
         results[method] = future.result()
+    results = {m: results[m] for m, _ in PLAN}
+    for method in results:
         print(method, {s: round(v["SDR"], 2) for s, v in results[method].items()}, flush=True)
     pool.shutdown()
     stem = f"qat_methods_music_{args.config.stem}"
@@ -110,6 +135,7 @@ def main() -> int:
               "metric": "museval BSSEval v4: median over 1 s windows, then over test tracks (dB)",
               "results": results, "train_seconds": timings,
               "float_reused": None if reused is None else {"epochs": len(reused), "metrics": reused},
+              "reused_runs": reused_runs,
               "total_seconds": round(time.time() - started, 1),
               "test_tracks": sorted(p.name for p in (args.data / "test").iterdir()),
               "machine": f"{platform.machine()} {platform.processor()}", "torch": torch.__version__}
