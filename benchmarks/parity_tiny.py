@@ -42,6 +42,7 @@ def main() -> int:
     ap.add_argument("--metric", choices=("si_sdr", "museval"), default="si_sdr",
                     help="si_sdr: mean over utterances; museval: BSSEval v4 SDR, median over 1 s windows then over "
                          "tracks (music stems: --data a MUSDB18-HQ-layout folder)")
+    ap.add_argument("--metric-jobs", type=int, default=1, help="worker processes scoring the metric (museval)")
     ap.add_argument("--length", type=int, default=None,
                     help="fix the .tflite's input length in samples (DPRNN, DPTNet: their LSTM batch follows it); "
                          "the runtimes then run the mixtures in windows of that length")
@@ -56,7 +57,7 @@ def main() -> int:
         bundle = export_bundle(args.checkpoint, Path(tmp), formats=formats, length=args.length)
         deleg = xnnpack_delegation(bundle.tflite, length=args.length or deleg_length) if bundle.tflite else None
         full = run_parity(args.checkpoint, bundle.files, args.data, max_utts=args.utts, per_layer=args.per_layer,
-                          metric=args.metric)
+                          metric=args.metric, metric_jobs=args.metric_jobs)
     # the output table as without --per-layer; the layers go to <name>_layers.md
     report = dataclasses.replace(full, runtimes=[dataclasses.replace(rt, layers=None) for rt in full.runtimes])
     command = "python benchmarks/parity_tiny.py " + " ".join(sys.argv[1:])

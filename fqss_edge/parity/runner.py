@@ -32,8 +32,8 @@ class _Tracked:
     backend: Backend
     model: str
     outputs: list[DiffAccumulator]
-    scores: list[list[float]] = field(default_factory=list)  # per utterance, per source: this runtime's
-    compared: list[list[float]] = field(default_factory=list)  # ... and the simulation's it is compared with
+    scores: list[Any] = field(default_factory=list)  # per utterance: this runtime's score per source (or a future)
+    compared: list[Any] = field(default_factory=list)  # ... and the simulation's it is compared with
     layers: LayerDiffs | None = None
 
 
@@ -111,8 +111,8 @@ def _output_stats(name: str, acc: DiffAccumulator, delta: float) -> OutputStats:
 def _summarize(t: _Tracked, names: tuple[str, ...], metric: "ParityMetric") -> RuntimeStats:
     """Per source: the metric's aggregate over utterances (mean SI-SDR; museval: median over tracks) of this
     runtime minus the simulation's; overall: the mean of those over sources."""
-    scores = np.asarray(t.scores, np.float64).reshape(-1, len(names))
-    compared = np.asarray(t.compared, np.float64).reshape(-1, len(names))
+    scores = np.asarray([metric.result(x) for x in t.scores], np.float64).reshape(-1, len(names))
+    compared = np.asarray([metric.result(x) for x in t.compared], np.float64).reshape(-1, len(names))
     delta = (metric.aggregate(scores) - metric.aggregate(compared)) if scores.size else np.zeros(len(names))
     outputs = [_output_stats(n, a, float(d)) for n, a, d in zip(names, t.outputs, delta)]
     total = t.outputs[0]
@@ -126,11 +126,11 @@ def _summarize(t: _Tracked, names: tuple[str, ...], metric: "ParityMetric") -> R
 def run_parity(ckpt_path: str | Path, model_paths: list[str | Path], data_dir: str | Path,
                max_utts: int | None = None, per_layer: bool = False, config: Any = None,
                threads: int = 1, on_utt: Callable[[str], None] | None = None,
-               metric: str = "si_sdr") -> ParityReport:
+               metric: str = "si_sdr", metric_jobs: int = 1) -> ParityReport:
     """Run the data set's mixtures through the PyTorch simulation of ``ckpt_path`` and the runtimes of every
     model in ``model_paths``; report differences in output LSBs, SQNR and the metric's difference (``metric``:
     ``si_sdr``, mean SI-SDR over utterances; ``museval``, BSSEval v4 SDR, median over 1 s windows then over
-    tracks; see ``ParityReport``)."""
+    tracks; ``metric_jobs`` worker processes score it; see ``ParityReport``)."""
     from fqss_edge.data import open_dataset
 
     reference = TorchBackend(config=config, threads=threads).load(ckpt_path)
@@ -150,7 +150,7 @@ def run_parity(ckpt_path: str | Path, model_paths: list[str | Path], data_dir: s
     ref_si = []
     pairs = PairwiseSqnr(["pytorch"] + [f"{t.backend.name} {Path(t.model).name}" for t in tracked])
     channels = contract.audio_channels
-    scorer = parity_metric(metric, contract)
+    scorer = parity_metric(metric, contract, metric_jobs)
 
     def score(y: np.ndarray) -> np.ndarray:
         return scorer.score(y, sources, utt_id)
@@ -176,8 +176,8 @@ def run_parity(ckpt_path: str | Path, model_paths: list[str | Path], data_dir: s
             outs.append(y)
             for s, acc in enumerate(t.outputs):
                 acc.add(per_source(y, channels)[s], per_source(y_cmp, channels)[s])
-            t.scores.append(list(score(y)))
-            t.compared.append(list(si_cmp))
+            t.scores.append(score(y))
+            t.compared.append(si_cmp)
             if t.layers is not None and ref_layers is not None:
                 t.layers.add(ref_layers, t.backend.intermediates(mix))  # type: ignore[attr-defined]
         pairs.add(outs)
@@ -185,8 +185,10 @@ def run_parity(ckpt_path: str | Path, model_paths: list[str | Path], data_dir: s
             on_utt(utt_id)
     if n == 0:
         raise FqssError(f"{data_dir}: no utterances to compare")
-    ref_agg = scorer.aggregate(np.asarray(ref_si, np.float64))
+    ref_agg = scorer.aggregate(np.asarray([scorer.result(x) for x in ref_si], np.float64))
+    summaries = [_summarize(t, contract.source_names, scorer) for t in tracked]
+    scorer.close()
     return ParityReport(str(ckpt_path), str(data_dir), n, contract.output_lsb, reference.name,
                         {k: float(v) for k, v in zip(contract.source_names, ref_agg)},
-                        [_summarize(t, contract.source_names, scorer) for t in tracked], pairs.matrix(), provenance,
+                        summaries, pairs.matrix(), provenance,
                         metric=scorer.label)
