@@ -26,8 +26,8 @@ from types import SimpleNamespace
 
 import torch
 
-from fqss_edge.config import load_config
 from fqss_edge.checkpoint import load_checkpoint
+from fqss_edge.config import load_config
 from fqss_edge.music_metrics import METRICS, median_over_tracks, track_medians
 from fqss_edge.music_report import run_museval
 from fqss_edge.train.loop import train
@@ -67,6 +67,8 @@ def main() -> int:
     ap.add_argument("--eval-jobs", type=int, default=2, help="museval worker processes (one thread each)")
     ap.add_argument("--reuse-float", action="store_true",
                     help="keep WORK/runs/float (a float run of an earlier invocation) instead of training it again")
+    ap.add_argument("--methods", nargs="+", default=[m for m, _ in PLAN], choices=[m for m, _ in PLAN],
+                    metavar="METHOD", help="record only these methods (e.g. when FQSS did not fit the time)")
     ap.add_argument("--reuse", nargs="+", default=[], choices=[m for m, _ in PLAN], metavar="METHOD",
                     help="keep these methods' runs of an earlier invocation (their best.safetensors; a QAT run "
                          "stopped after its first epoch holds that epoch's model: the 1-epoch budget); museval "
@@ -93,7 +95,7 @@ def main() -> int:
     pending = {}
     reuse = set(args.reuse) | ({"float"} if args.reuse_float else set())
     tracks = sorted(p.name for p in (args.data / "test").iterdir() if p.is_dir())
-    for method, teacher in PLAN:
+    for method, teacher in [(m, t) for m, t in PLAN if m in args.methods]:
         out = runs / method
         json_dirs[method] = args.work / "museval" / method
         if method in reuse and (out / "best.safetensors").exists():
@@ -125,7 +127,7 @@ def main() -> int:
         pending[method] = pool.submit(_median, out / "best.safetensors", args.data, json_dirs[method])
     for method, future in pending.items():
         results[method] = future.result()
-    results = {m: results[m] for m, _ in PLAN}
+    results = {m: results[m] for m, _ in PLAN if m in results}
     for method in results:
         print(method, {s: round(v["SDR"], 2) for s, v in results[method].items()}, flush=True)
     pool.shutdown()
@@ -142,7 +144,8 @@ def main() -> int:
     out_dir = ROOT / "benchmarks" / "results"
     (out_dir / f"{stem}.json").write_text(json.dumps(record, indent=2))
     stems = list(next(iter(results.values())))
-    lines = [f"# Float vs PTQ vs vanilla QAT vs FQSS, {args.config.stem} (8-bit), museval", "",
+    names = {"float": "Float", "ptq": "PTQ", "vanilla": "vanilla QAT", "fqss": "FQSS"}
+    lines = [f"# {' vs '.join(names[m] for m in results)}, {args.config.stem} (8-bit), museval", "",
              f"Command: `{record['command']}`  ",
              f"Data: `{args.data.name}`, rendered by scripts/build_music_fixture.py (fluidsynth + FluidR3 GM, "
              f"sonic-pi drum samples, asterisk speech as vocals; 44.1 kHz stereo, exact stems); "
