@@ -67,7 +67,7 @@ def main() -> int:
     index = build_summary_page(args.out / "site", mix, outputs, metrics_table=rows, references=refs,
                                source_names=STEMS,
                                title=f"fqss-edge: music stems, {Path(record['config']).stem} on rendered stems "
-                                     f"(museval: {record['metric']})")
+                                     f"({record['metric']})")
     print(index)
     return 0
 
