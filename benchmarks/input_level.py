@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from fqss_edge.data.common import PEAK_TARGET, normalize_peak
+from fqss_edge.audio import PEAK_TARGET
+from fqss_edge.data.common import normalize_peak
 from fqss_edge.export.bundle import export_bundle
 from fqss_edge.parity.metrics import pit_si_sdr
 from fqss_edge.runtimes import open_backend

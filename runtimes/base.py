@@ -103,6 +103,18 @@ class IoContract:
         return cls.from_dict(data, source)
 
 
+def file_metadata(backend: Any, key: str) -> Any:
+    """``key`` of a loaded export's metadata: the ONNX ``metadata_props`` (``backend.proto``) or the .tflite's
+    ``onnx_metadata`` (``backend.meta``); None when absent or for a backend without a file (PyTorch)."""
+    proto = getattr(backend, "proto", None)
+    if proto is not None:
+        value = {p.key: p.value for p in proto.metadata_props}.get(key)
+        if value is not None:
+            return value
+    meta = getattr(backend, "meta", None)
+    return (meta.get("onnx_metadata") or {}).get(key) if isinstance(meta, dict) else None
+
+
 def as_waveform(waveform: np.ndarray, channels: int = 1) -> np.ndarray:
     """Validate a waveform: float in [-1, 1) (values outside are clipped as 16-bit PCM would be), 1-D [T] for a
     mono model, [channels, T] for a multi-channel one."""

@@ -23,6 +23,7 @@ import os
 from typing import Any
 
 from fqss_edge.errors import FqssError
+from fqss_edge.runtimes.base import file_metadata
 
 LIVE_TENSORS = 16
 PIPELINE_BYTES = 64
@@ -41,23 +42,12 @@ def memory_limit() -> int:
     return int(MEMORY_FRACTION * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
 
 
-def _file_metadata(backend: Any, key: str) -> Any:
-    """``key`` of the ONNX ``metadata_props`` or of the .tflite's ``onnx_metadata``, or None."""
-    proto = getattr(backend, "proto", None)
-    if proto is not None:
-        value = {p.key: p.value for p in proto.metadata_props}.get(key)
-        if value is not None:
-            return value
-    meta = getattr(backend, "meta", None)
-    return (meta.get("onnx_metadata") or {}).get(key) if isinstance(meta, dict) else None
-
-
 def model_config_of(backend: Any) -> dict[str, Any] | None:
     """The model config a loaded backend runs (PyTorch model, ONNX or .tflite metadata), or None."""
     model = getattr(backend, "model", None)
     if model is not None and hasattr(model, "config"):
         return model.config.model_dump(mode="json")
-    raw = _file_metadata(backend, "fqss.model_config")
+    raw = file_metadata(backend, "fqss.model_config")
     if isinstance(raw, str):
         try:
             raw = json.loads(raw)
@@ -104,7 +94,7 @@ def _largest_activation_per_sample(config_json: str) -> float:
 def bytes_per_sample(backend: Any) -> float:
     """Estimated bytes per window sample of one call of ``backend``: from the recorded largest activation of an
     exported file, else from the model config (the default Conv-TasNet's if the model does not say what it is)."""
-    recorded = _file_metadata(backend, ACTIVATION_KEY)
+    recorded = file_metadata(backend, ACTIVATION_KEY)
     try:
         if recorded is not None and float(recorded) > 0:
             return LIVE_TENSORS * float(recorded) + PIPELINE_BYTES
@@ -116,8 +106,7 @@ def bytes_per_sample(backend: Any) -> float:
         cfg = model_config(model_config_of(backend) or {"name": "convtasnet"})
     except FqssError:
         cfg = model_config({"name": "convtasnet"})
-    largest = _largest_activation_per_sample(json.dumps(cfg.model_dump(mode="json"), sort_keys=True))
-    return LIVE_TENSORS * largest + PIPELINE_BYTES
+    return LIVE_TENSORS * largest_activation_per_sample(cfg.model_dump(mode="json")) + PIPELINE_BYTES
 
 
 def check_window(backend: Any, window_samples: int, what: str) -> int:

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from fqss_edge.audio import MIN_PEAK, PEAK, PEAK_TARGET, peak_gain, read_wav  # noqa: F401 (re-exported)
+from fqss_edge.audio import peak_gain, read_wav
 
 Item = tuple[torch.Tensor, torch.Tensor, str]
 

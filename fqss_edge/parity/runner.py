@@ -15,7 +15,7 @@ from fqss_edge.parity.metrics import DiffAccumulator, ParityMetric, parity_metri
 from fqss_edge.parity.per_layer import LayerDiffs
 from fqss_edge.parity.report import OutputStats, ParityReport, RuntimeStats
 from fqss_edge.runtimes import open_backend
-from fqss_edge.runtimes.base import Backend, SupportsIntermediates, run_in_windows
+from fqss_edge.runtimes.base import Backend, SupportsIntermediates, file_metadata, run_in_windows
 from fqss_edge.runtimes.onnxruntime_backend import OnnxRuntimeBackend
 from fqss_edge.runtimes.torch_backend import TorchBackend
 
@@ -65,11 +65,7 @@ def fingerprint_check(backend: Backend, model: str, reference: TorchBackend) -> 
     """Was ``model`` exported from the reference checkpoint? An error if its metadata names another one: every
     figure of the run would compare two different networks (an SQNR of a few dB that reads like an export bug).
     Exports written before fingerprints cannot be checked: said so in the report, and run."""
-    stored = getattr(backend, "proto", None)
-    if stored is not None:
-        stored = {p.key: p.value for p in stored.metadata_props}.get(FINGERPRINT_KEY)
-    else:
-        stored = (getattr(backend, "meta", {}).get("onnx_metadata") or {}).get(FINGERPRINT_KEY)
+    stored = file_metadata(backend, FINGERPRINT_KEY)
     expected = getattr(reference, "fingerprint", "")
     if not stored or not expected:
         return "no fingerprint (exported before fingerprints): not checked"

@@ -11,7 +11,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from fqss_edge.data import FolderDataset, open_dataset
-from fqss_edge.data.common import PEAK
+from fqss_edge.audio import PEAK
 from fqss_edge.errors import FqssError
 
 SR = 8000

@@ -33,7 +33,7 @@ from onnx import TensorProto, helper
 
 from fqss_edge.assets import asset
 from fqss_edge.cli.main import main
-from fqss_edge.data.common import peak_gain
+from fqss_edge.audio import peak_gain
 from fqss_edge.errors import FqssError
 from fqss_edge.models.registry import ARCHITECTURES
 from fqss_edge.parity.synthetic import save_random_checkpoint
