@@ -4,7 +4,8 @@ Models: the full-size ConvTasNet (``configs/convtasnet_2spks_8k.yaml``) and the 
 (``configs/convtasnet_tiny.yaml``), random weights (gLN gamma/beta perturbed from their 1/0 initial values, as
 training leaves them), activation ranges calibrated on two random batches (``fqss_edge.quant.tools.observation``),
 exported with the project's exporters. Runtimes, side by side and
-alternating run by run (``fqss-edge bench``'s round-robin): PyTorch float, onnxruntime float, onnxruntime int8 QDQ,
+alternating run by run (``fqss-edge bench``'s round-robin): PyTorch float, onnxruntime float, onnxruntime int8 (the
+QDQ graph ``fqss-edge export`` writes for it, ``--target onnxruntime``),
 LiteRT float and LiteRT int8 (XNNPACK), at 1 and 2 threads, with 1 s and 4 s chunks. LiteRT's own
 ``benchmark_litert_model`` is run on a fixed-length copy of the int8 model as a cross-check.
 
@@ -46,7 +47,7 @@ def build_models(config: Path, work: Path, chunks: list[float], seed: int = 0) -
     copies of the int8 one)."""
     from fqss_edge.checkpoint import save_checkpoint
     from fqss_edge.config import load_config
-    from fqss_edge.export.onnx import export_onnx
+    from fqss_edge.export.onnx import apply_flavour, export_onnx
     from fqss_edge.export.tflite import export as export_tflite
     from fqss_edge.models import build_model
     from fqss_edge.parity.synthetic import calibrate
@@ -63,16 +64,18 @@ def build_models(config: Path, work: Path, chunks: list[float], seed: int = 0) -
     paths = {"pytorch_float.safetensors": save_checkpoint(work / "pytorch_float.safetensors", model.state_dict(),
                                                           cfg, {"method": "random"})}
     paths["ort_float.onnx"] = export_onnx(model, work / "ort_float.onnx", False, cfg).path
-    paths["ort_int8.onnx"] = export_onnx(model, work / "ort_int8.onnx", True, cfg).path
+    contract = export_onnx(model, work / "int8_contract.onnx", True, cfg)  # what the .tflite files are written from
     export_tflite(paths["ort_float.onnx"], work / "litert_float.tflite", precision="float32")
     paths["litert_float.tflite"] = work / "litert_float.tflite"
-    export_tflite(paths["ort_int8.onnx"], work / "litert_int8.tflite", precision="int8")
+    export_tflite(contract.path, work / "litert_int8.tflite", precision="int8")
     paths["litert_int8.tflite"] = work / "litert_int8.tflite"
     sr = cfg.model.sample_rate
     fixed = {}
     for c in chunks:
         fixed[c] = work / f"litert_int8_f32io_{c:g}s.tflite"
-        export_tflite(paths["ort_int8.onnx"], fixed[c], io="float32", length=model.valid_length(round(c * sr)))
+        export_tflite(contract.path, fixed[c], io="float32", length=model.valid_length(round(c * sr)))
+    # onnxruntime times the graph `fqss-edge export` writes for it (the default --target onnxruntime flavour)
+    paths["ort_int8.onnx"] = apply_flavour(export_onnx(model, work / "ort_int8.onnx", True, cfg), "onnxruntime").path
     return {"paths": paths, "fixed": fixed, "config": cfg}
 
 
