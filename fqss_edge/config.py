@@ -90,6 +90,9 @@ class TrainConfig(Section):
     seed: NonNegInt = 0
     max_steps_per_epoch: PosInt | None = None
     valid_max_utts: PosInt | None = None
+    # wall-clock budget of the training steps (None: none); the epoch it runs out in ends there, is validated
+    # and saved as usual, and the run stops (a resume starts at the next epoch)
+    max_minutes: PosFloat | None = None
 
 
 class DataConfig(Section):

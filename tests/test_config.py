@@ -102,9 +102,10 @@ def test_unknown_key_rejected(tmp_path, text, key):
     ("train:\n  lr: -1.0e-3\n", "train.lr: must be > 0"),
     ("train:\n  batch_size: '4'\n", "train.batch_size: "),
     ("train:\n  max_steps_per_epoch: 0\n", "train.max_steps_per_epoch: must be > 0"),
+    ("train:\n  max_minutes: 0\n", "train.max_minutes: must be > 0"),
     ("model: 3\n", "model: "),
     ("- model\n", "expected a mapping of sections"),
-], ids=["kernel0", "blocks-neg", "stride", "float-int", "mask", "wbits", "alpha", "lr", "str-int", "steps0",
+], ids=["kernel0", "blocks-neg", "stride", "float-int", "mask", "wbits", "alpha", "lr", "str-int", "steps0", "minutes0",
         "section-scalar", "list"])
 def test_bad_values_rejected(tmp_path, text, expected):
     assert expected in load_error(tmp_path, text)

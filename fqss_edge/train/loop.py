@@ -39,6 +39,7 @@ class TrainResult:
     best_checkpoint: Path
     best_si_sdri: float
     epochs_run: int
+    out_of_time: bool = False  # stopped by train.max_minutes
 
 
 def _loader(cfg: RunConfig, split: str, info: ddp.DistInfo, train: bool) -> DataLoader:
@@ -144,7 +145,7 @@ class Trainer:
             return distillation_loss(self.cfg.train.loss)(est, teacher_est, ref, self.cfg.train.kd_lambda)
         return separation_loss(self.cfg.train.loss)(est, ref)
 
-    def _train_epoch(self) -> float:
+    def _train_epoch(self) -> tuple[float, int]:
         t = self.cfg.train
         self.student.train()
         if self.info.enabled and isinstance(self.train_loader.sampler, DistributedSampler):
@@ -154,7 +155,7 @@ class Trainer:
         total, count = 0.0, 0
         task = self.progress.start_epoch(self.epoch + 1, t.epochs, n)
         for step, (mix, ref, _) in enumerate(self.train_loader):
-            if step >= n:
+            if step >= n or (step > 0 and self._out_of_time()):  # at least one step per epoch
                 break
             was_calibrating = calibrating(self.student)
             loss = self._loss(mix, ref)
@@ -166,29 +167,41 @@ class Trainer:
             total += float(loss.detach())
             count += 1
             self.progress.step(task, total / count)
-        return total / max(count, 1)
+        return total / max(count, 1), count
+
+    def _out_of_time(self) -> bool:
+        """``train.max_minutes`` used up (rank 0's clock decides, so data-parallel ranks stop at the same step)."""
+        budget = self.cfg.train.max_minutes
+        if budget is None:
+            return False
+        self.timed_out = ddp.broadcast_flag(self.info, time.monotonic() - self.started >= 60 * budget)
+        return self.timed_out
 
     def run(self) -> TrainResult:
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.started, self.timed_out = time.monotonic(), False
         if self.method == "ptq":
             return self._run_ptq()
         t = self.cfg.train
-        with self.progress:
-            while self.epoch < t.epochs:
+        first = self.epoch
+        with self.progress:  # at least one epoch per run, then as long as the time budget lasts
+            while self.epoch < t.epochs and not (self.epoch > first and self._out_of_time()):
                 started = time.time()
-                loss = self._train_epoch()
+                loss, steps = self._train_epoch()
                 self.epoch += 1
-                record: dict[str, Any] = {"epoch": self.epoch, "train_loss": loss, "lr": self.opt.param_groups[0]["lr"],
-                                          "world_size": self.info.world_size}
+                record: dict[str, Any] = {"epoch": self.epoch, "train_loss": loss, "steps": steps,
+                                          "lr": self.opt.param_groups[0]["lr"], "world_size": self.info.world_size}
+                if self.timed_out:
+                    record["stopped"] = f"time budget: train.max_minutes {t.max_minutes:g}"
                 stop = False
                 if self.info.is_main:
                     stop = self._end_epoch(record, started)
-                stop = ddp.broadcast_flag(self.info, stop)
+                stop = ddp.broadcast_flag(self.info, stop) or self.timed_out
                 ddp.barrier(self.info)
                 if stop:
                     break
         ddp.shutdown(self.info)
-        return TrainResult(self.out_dir, self.out_dir / "best.safetensors", self.best, self.epoch)
+        return TrainResult(self.out_dir, self.out_dir / "best.safetensors", self.best, self.epoch, self.timed_out)
 
     def _end_epoch(self, record: dict[str, Any], started: float) -> bool:
         t = self.cfg.train

@@ -90,3 +90,19 @@ def test_torchrun_two_cpu_processes(float_run, tiny_config, tmp_path):
     assert [r["epoch"] for r in records] == [1, 2]  # written once (rank 0), not once per process
     assert all(r["world_size"] == 2 for r in records)
     assert uncalibrated(load_model(out / "best.safetensors").model) == []
+
+
+def test_time_budget_cuts_the_epoch_short_validates_and_stops(tiny_config, tmp_path):
+    """``train.max_minutes``: a budget used up after the first step ends that epoch there (validated, saved,
+    marked in metrics.jsonl) and the run, though more epochs were asked for."""
+    result = train(_cfg(tiny_config, epochs=3, max_minutes=1e-6), "float", tmp_path / "budget", progress=False)
+    lines = [json.loads(line) for line in (result.out_dir / "metrics.jsonl").read_text().splitlines()]
+    assert result.out_of_time and result.epochs_run == 1 and len(lines) == 1 and lines[0]["steps"] == 1
+    assert lines[0]["stopped"] == "time budget: train.max_minutes 1e-06" and "si_sdri" in lines[0]["valid"]
+    assert load_checkpoint(result.out_dir / "best.safetensors").meta["epoch"] == 1
+    assert load_checkpoint(result.out_dir / "last.safetensors").meta["epoch"] == 1
+
+
+def test_without_a_budget_every_epoch_runs(float_run):
+    lines = [json.loads(line) for line in (float_run.out_dir / "metrics.jsonl").read_text().splitlines()]
+    assert not float_run.out_of_time and all("stopped" not in r and r["steps"] > 1 for r in lines)

@@ -27,6 +27,9 @@ def register(app: typer.Typer) -> None:
         teacher: Annotated[Path | None, typer.Option(help="Float checkpoint: teacher (fqss) and initial weights.")] = None,
         resume: Annotated[bool, typer.Option(help="Resume from OUT/last.safetensors.")] = False,
         epochs: Annotated[int | None, typer.Option(help="Override train.epochs.")] = None,
+        max_minutes: Annotated[float | None, typer.Option(
+            help="Override train.max_minutes: a wall-clock budget for the training steps; the epoch it runs out "
+                 "in is cut short, validated and saved, then the run stops.", show_default=False)] = None,
         data: Annotated[Path | None, typer.Option(help="Override data: a folder with train/ valid/ (test/).")] = None,
         plan: Annotated[Path | None, typer.Option(help="Mixed-precision plan YAML (quant: {plan: ...}) merged into "
                                                         "the config's quant section.")] = None,
@@ -39,10 +42,13 @@ def register(app: typer.Typer) -> None:
         cfg = load_config(config)
         if epochs is not None:
             cfg = cfg.updated(train={"epochs": epochs})
+        if max_minutes is not None:
+            cfg = cfg.updated(train={"max_minutes": max_minutes})
         if data is not None:
             cfg = cfg.with_data_root(data)
         if plan is not None:
             cfg = merge_plan_file(cfg, plan)
         result = run_train(cfg, method, out, teacher, resume, progress)
-        typer.echo(f"best valid SI-SDRi {result.best_si_sdri:.2f} dB after {result.epochs_run} epochs: "
+        budget = " (time budget reached)" if result.out_of_time else ""
+        typer.echo(f"best valid SI-SDRi {result.best_si_sdri:.2f} dB after {result.epochs_run} epochs{budget}: "
                    f"{result.best_checkpoint}")
