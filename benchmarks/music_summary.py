@@ -2,8 +2,8 @@
 FQSS model's estimates (``separate``), waveforms, spectrograms and players per stem, and the museval table that
 ``benchmarks/qat_methods_music.py`` recorded.
 
-    .venv/bin/python benchmarks/music_summary.py          # after qat_methods_music.py
-    -> benchmarks/work/music_summary/site/index.html
+    .venv/bin/python benchmarks/music_summary.py --config convtasnet_music_tiny    # after qat_methods_music.py
+    -> benchmarks/work/music_summary/convtasnet_music_tiny/site/index.html
 """
 
 from __future__ import annotations
@@ -35,12 +35,18 @@ def _as_wav(src: Path, dst: Path) -> Path:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, default=ROOT / "benchmarks" / "work" / "music_small")
-    ap.add_argument("--runs", type=Path, default=ROOT / "benchmarks" / "work" / "qat_methods_music" / "runs")
-    ap.add_argument("--results", type=Path,
-                    default=ROOT / "benchmarks" / "results" / "qat_methods_music_convtasnet_music_tiny.json")
-    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "work" / "music_summary")
+    ap.add_argument("--config", default="convtasnet_music_tiny",
+                    help="config stem of the qat_methods_music.py run whose float and FQSS models are shown")
+    ap.add_argument("--data", type=Path, default=ROOT / "benchmarks" / "work" / "music")
+    ap.add_argument("--runs", type=Path, default=None,
+                    help="default: benchmarks/work/qat_methods_music/<config>/runs")
+    ap.add_argument("--results", type=Path, default=None,
+                    help="default: benchmarks/results/qat_methods_music_<config>.json")
+    ap.add_argument("--out", type=Path, default=None, help="default: benchmarks/work/music_summary/<config>")
     args = ap.parse_args()
+    args.runs = args.runs or ROOT / "benchmarks" / "work" / "qat_methods_music" / args.config / "runs"
+    args.results = args.results or ROOT / "benchmarks" / "results" / f"qat_methods_music_{args.config}.json"
+    args.out = args.out or ROOT / "benchmarks" / "work" / "music_summary" / args.config
     track = sorted(p for p in (args.data / "test").iterdir() if p.is_dir())[0]
     ext = ".wav" if (track / "mixture.wav").exists() else ".flac"
     mix = _as_wav(track / f"mixture{ext}", args.out / "input" / f"{track.name.replace(' ', '_')}.wav")
@@ -61,7 +67,7 @@ def main() -> int:
     index = build_summary_page(args.out / "site", mix, outputs, metrics_table=rows, references=refs,
                                source_names=STEMS,
                                title=f"fqss-edge: music stems, {Path(record['config']).stem} on rendered stems "
-                                     f"(museval: {record['metric']})")
+                                     f"({record['metric']})")
     print(index)
     return 0
 

@@ -1,10 +1,14 @@
-"""Parity of the trained tiny FQSS model across runtimes on 20 synthesized-speech mixtures (held-out speakers).
+"""Parity of a trained tiny FQSS model across runtimes: 20 synthesized-speech mixtures (held-out speakers) scored
+in SI-SDR, or the rendered music test tracks scored in museval SDR (``--metric museval``).
 
 Exports the checkpoint (model.onnx + model.tflite), then runs the PyTorch simulation, onnxruntime (optimisation
 off and all) and LiteRT (reference kernels, default kernels, XNNPACK) on the same mixtures and records the
-table in benchmarks/results/parity_tiny_fqss.{md,json}.
+table in benchmarks/results/parity_tiny_fqss.{md,json} (``--name``).
 
     .venv/bin/python benchmarks/parity_tiny.py [--checkpoint CKPT] [--data DIR] [--utts 20] [--per-layer]
+    .venv/bin/python benchmarks/parity_tiny.py --metric museval --data benchmarks/work/music \
+        --checkpoint benchmarks/work/qat_methods_music/waveunet_lite_tiny/runs/fqss/best.safetensors \
+        --name parity_waveunet_lite_tiny_fqss
 
 ``--per-layer`` also compares every quantized tensor (onnxruntime, LiteRT reference and builtin kernels) and
 writes ``<name>_layers.md``: where each runtime first differs, and how far it has drifted at the key tensors of
@@ -35,26 +39,35 @@ def main() -> int:
     ap.add_argument("--name", default="parity_tiny_fqss")
     ap.add_argument("--onnx-only", action="store_true", help="export and compare model.onnx only")
     ap.add_argument("--per-layer", action="store_true", help="also compare every quantized tensor (slower)")
+    ap.add_argument("--metric", choices=("si_sdr", "museval"), default="si_sdr",
+                    help="si_sdr: mean over utterances; museval: BSSEval v4 SDR, median over 1 s windows then over "
+                         "tracks (music stems: --data a MUSDB18-HQ-layout folder)")
+    ap.add_argument("--metric-jobs", type=int, default=1, help="worker processes scoring the metric (museval)")
     ap.add_argument("--length", type=int, default=None,
                     help="fix the .tflite's input length in samples (DPRNN, DPTNet: their LSTM batch follows it); "
                          "the runtimes then run the mixtures in windows of that length")
     args = ap.parse_args()
     ckpt = args.checkpoint.resolve()
     shown = ckpt.relative_to(ROOT) if ckpt.is_relative_to(ROOT) else ckpt
+    loaded = load_model(args.checkpoint)
+    model_cfg = loaded.config.model
+    deleg_length = loaded.model.valid_length(4 * model_cfg.sample_rate)  # 4 s (32000 samples at 8 kHz)
     with tempfile.TemporaryDirectory() as tmp:
         formats = ("onnx",) if args.onnx_only else ("onnx", "tflite")
         bundle = export_bundle(args.checkpoint, Path(tmp), formats=formats, length=args.length)
-        deleg = xnnpack_delegation(bundle.tflite, length=args.length or 32000) if bundle.tflite else None
-        full = run_parity(args.checkpoint, bundle.files, args.data, max_utts=args.utts, per_layer=args.per_layer)
+        deleg = xnnpack_delegation(bundle.tflite, length=args.length or deleg_length) if bundle.tflite else None
+        full = run_parity(args.checkpoint, bundle.files, args.data, max_utts=args.utts, per_layer=args.per_layer,
+                          metric=args.metric, metric_jobs=args.metric_jobs)
     # the output table as without --per-layer; the layers go to <name>_layers.md
     report = dataclasses.replace(full, runtimes=[dataclasses.replace(rt, layers=None) for rt in full.runtimes])
     command = "python benchmarks/parity_tiny.py " + " ".join(sys.argv[1:])
     out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{args.name}.json").write_text(report.to_json())
-    model_cfg = load_model(args.checkpoint).config.model
-    arch, seconds = model_cfg.name, (args.length or 32000) / model_cfg.sample_rate
-    md = (f"# Parity, tiny {arch}, {report.n_utts} synthesized-speech mixtures (held-out speakers)\n\n"
+    arch, seconds = model_cfg.name, (args.length or deleg_length) / model_cfg.sample_rate
+    what = ("rendered music test tracks (held-out voice and compositions), museval SDR" if args.metric == "museval"
+            else "synthesized-speech mixtures (held-out speakers)")
+    md = (f"# Parity, tiny {arch}, {report.n_utts} {what}\n\n"
           f"Command: `{command.strip()}`  \nCheckpoint: `{shown}`\n\n"
           + (f"XNNPACK delegation of model.tflite ({seconds:g} s input): "
              f"{deleg['delegated']}/{deleg['operators']} operators, "

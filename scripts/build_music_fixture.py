@@ -191,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--train", type=int, default=12)
     ap.add_argument("--test", type=int, default=4)
     ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--test-seconds", type=float, default=None, help="test track length (default: --seconds)")
     ap.add_argument("--format", choices=["wav", "flac"], default="wav")
     ap.add_argument("--speech", type=Path, required=True, help="folder of extracted asterisk speech recordings")
     ap.add_argument("--seed", type=int, default=0)
@@ -206,12 +207,13 @@ def main(argv: list[str] | None = None) -> int:
     pools = {"train": [p for p in phrases if _speaker(p) != test_voice],
              "test": [p for p in phrases if test_voice in (None, _speaker(p))]}
     print(f"voices: train {speakers[:-1] if test_voice else speakers}, test {test_voice or speakers}")
+    seconds = {"train": args.seconds, "test": args.seconds if args.test_seconds is None else args.test_seconds}
     for split, count in (("train", args.train), ("test", args.test)):
         pool = pools[split]
         for i in range(count):
             track = args.out / split / f"rendered {split} {i:02d}"
             track.mkdir(parents=True, exist_ok=True)
-            for name, x in build_track(rng, args.seconds, pool).items():
+            for name, x in build_track(rng, seconds[split], pool).items():
                 sf.write(str(track / f"{name}.{args.format}"), x.T, RATE, subtype="PCM_16")
             print(track)
     return 0

@@ -55,6 +55,7 @@ class ParityReport:
     runtimes: list[RuntimeStats] = field(default_factory=list)
     pairwise_sqnr_db: dict[str, dict[str, float]] = field(default_factory=dict)  # row vs column, all outputs
     provenance: dict[str, str] = field(default_factory=dict)  # model -> was it exported from the checkpoint?
+    metric: str = "SI-SDR"  # what delta_si_sdr_db / reference_si_sdr_db hold: "SI-SDR" or "museval SDR"
 
     def to_dict(self) -> dict[str, Any]:
         return _finite(asdict(self))
@@ -62,13 +63,18 @@ class ParityReport:
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent)
 
+    @property
+    def _metric_name(self) -> str:
+        return {"SI-SDR": "SI-SDR (mean over utterances)",
+                "museval SDR": "museval SDR (median over 1 s windows, then over tracks)"}.get(self.metric, self.metric)
+
     def to_markdown(self, per_layer_rows: int = 12) -> str:
         lines = [f"### Parity: `{self.checkpoint}` on `{self.data}` ({self.n_utts} utterances)", "",
-                 f"Reference: {self.reference}. LSB = {_lsb(self.lsb)}. PyTorch PIT SI-SDR: "
+                 f"Reference: {self.reference}. LSB = {_lsb(self.lsb)}. PyTorch {self._metric_name}: "
                  + ", ".join(f"{k} {v:.2f} dB" for k, v in self.reference_si_sdr_db.items()), "",
                  *[f"`{Path(m).name}`: {status}." for m, status in self.provenance.items()],
                  *([""] if self.provenance else []),
-                 "| runtime | output | max LSB | mean LSB | exact % | within 1 LSB % | SQNR dB | ΔSI-SDR dB |",
+                 f"| runtime | output | max LSB | mean LSB | exact % | within 1 LSB % | SQNR dB | Δ{self.metric} dB |",
                  "|---|---|---:|---:|---:|---:|---:|---:|"]
         several = len({rt.model for rt in self.runtimes}) > 1
         for rt in self.runtimes:

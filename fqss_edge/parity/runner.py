@@ -11,7 +11,7 @@ import numpy as np
 
 from fqss_edge.errors import FqssError
 from fqss_edge.fingerprint import FINGERPRINT_KEY
-from fqss_edge.parity.metrics import DiffAccumulator, per_source, pit_si_sdr
+from fqss_edge.parity.metrics import DiffAccumulator, ParityMetric, parity_metric, per_source
 from fqss_edge.parity.per_layer import LayerDiffs
 from fqss_edge.parity.report import OutputStats, ParityReport, RuntimeStats
 from fqss_edge.runtimes import open_backend
@@ -32,7 +32,8 @@ class _Tracked:
     backend: Backend
     model: str
     outputs: list[DiffAccumulator]
-    delta_si_sdr: list[list[float]] = field(default_factory=list)  # per utterance, per source
+    scores: list[Any] = field(default_factory=list)  # per utterance: this runtime's score per source (or a future)
+    compared: list[Any] = field(default_factory=list)  # ... and the simulation's it is compared with
     layers: LayerDiffs | None = None
 
 
@@ -107,23 +108,29 @@ def _output_stats(name: str, acc: DiffAccumulator, delta: float) -> OutputStats:
     return OutputStats(name, acc.max_lsb, acc.mean_lsb, acc.pct_exact, acc.pct_within_1lsb, acc.sqnr_db, delta)
 
 
-def _summarize(t: _Tracked, names: tuple[str, ...]) -> RuntimeStats:
-    deltas = np.asarray(t.delta_si_sdr, np.float64).reshape(-1, len(names))
-    mean_delta = deltas.mean(axis=0) if deltas.size else np.zeros(len(names))
-    outputs = [_output_stats(n, a, float(d)) for n, a, d in zip(names, t.outputs, mean_delta)]
+def _summarize(t: _Tracked, names: tuple[str, ...], metric: "ParityMetric") -> RuntimeStats:
+    """Per source: the metric's aggregate over utterances (mean SI-SDR; museval: median over tracks) of this
+    runtime minus the simulation's; overall: the mean of those over sources."""
+    scores = np.asarray([metric.result(x) for x in t.scores], np.float64).reshape(-1, len(names))
+    compared = np.asarray([metric.result(x) for x in t.compared], np.float64).reshape(-1, len(names))
+    delta = (metric.aggregate(scores) - metric.aggregate(compared)) if scores.size else np.zeros(len(names))
+    outputs = [_output_stats(n, a, float(d)) for n, a, d in zip(names, t.outputs, delta)]
     total = t.outputs[0]
     for a in t.outputs[1:]:
         total = total.merge(a)
-    overall = _output_stats("all", total, float(mean_delta.mean()))
+    overall = _output_stats("all", total, float(delta.mean()))
     layers, first, first_any = t.layers.stats() if t.layers is not None else (None, None, None)
     return RuntimeStats(t.backend.name, t.model, outputs, overall, layers, first, first_any)
 
 
 def run_parity(ckpt_path: str | Path, model_paths: list[str | Path], data_dir: str | Path,
                max_utts: int | None = None, per_layer: bool = False, config: Any = None,
-               threads: int = 1, on_utt: Callable[[str], None] | None = None) -> ParityReport:
+               threads: int = 1, on_utt: Callable[[str], None] | None = None,
+               metric: str = "si_sdr", metric_jobs: int = 1) -> ParityReport:
     """Run the data set's mixtures through the PyTorch simulation of ``ckpt_path`` and the runtimes of every
-    model in ``model_paths``; report differences in output LSBs, SQNR and ΔSI-SDR (see ``ParityReport``)."""
+    model in ``model_paths``; report differences in output LSBs, SQNR and the metric's difference (``metric``:
+    ``si_sdr``, mean SI-SDR over utterances; ``museval``, BSSEval v4 SDR, median over 1 s windows then over
+    tracks; ``metric_jobs`` worker processes score it; see ``ParityReport``)."""
     from fqss_edge.data import open_dataset
 
     reference = TorchBackend(config=config, threads=threads).load(ckpt_path)
@@ -143,10 +150,10 @@ def run_parity(ckpt_path: str | Path, model_paths: list[str | Path], data_dir: s
     ref_si = []
     pairs = PairwiseSqnr(["pytorch"] + [f"{t.backend.name} {Path(t.model).name}" for t in tracked])
     channels = contract.audio_channels
-    pit = channels == 1  # a stereo model's sources are named stems: in order
+    scorer = parity_metric(metric, contract, metric_jobs)
 
     def score(y: np.ndarray) -> np.ndarray:
-        return pit_si_sdr(per_source(y, channels), per_source(sources, channels), pit)
+        return scorer.score(y, sources, utt_id)
 
     for i in range(n):
         mix_t, sources_t, utt_id = ds[i]
@@ -169,7 +176,8 @@ def run_parity(ckpt_path: str | Path, model_paths: list[str | Path], data_dir: s
             outs.append(y)
             for s, acc in enumerate(t.outputs):
                 acc.add(per_source(y, channels)[s], per_source(y_cmp, channels)[s])
-            t.delta_si_sdr.append(list(score(y) - si_cmp))
+            t.scores.append(score(y))
+            t.compared.append(si_cmp)
             if t.layers is not None and ref_layers is not None:
                 t.layers.add(ref_layers, t.backend.intermediates(mix))  # type: ignore[attr-defined]
         pairs.add(outs)
@@ -177,7 +185,10 @@ def run_parity(ckpt_path: str | Path, model_paths: list[str | Path], data_dir: s
             on_utt(utt_id)
     if n == 0:
         raise FqssError(f"{data_dir}: no utterances to compare")
-    mean_ref = np.mean(np.asarray(ref_si), axis=0)
+    ref_agg = scorer.aggregate(np.asarray([scorer.result(x) for x in ref_si], np.float64))
+    summaries = [_summarize(t, contract.source_names, scorer) for t in tracked]
+    scorer.close()
     return ParityReport(str(ckpt_path), str(data_dir), n, contract.output_lsb, reference.name,
-                        {k: float(v) for k, v in zip(contract.source_names, mean_ref)},
-                        [_summarize(t, contract.source_names) for t in tracked], pairs.matrix(), provenance)
+                        {k: float(v) for k, v in zip(contract.source_names, ref_agg)},
+                        summaries, pairs.matrix(), provenance,
+                        metric=scorer.label)

@@ -146,6 +146,15 @@ def rendered_dom(url: str, profile: Path) -> str:
     return r.stdout
 
 
+def served_dom(page: Path, profile: Path) -> str:
+    """The DOM of ``page`` served from its folder, after headless Chromium ran its scripts."""
+    server = served(page.parent)
+    try:
+        return rendered_dom(f"http://127.0.0.1:{server.server_port}/index.html", profile)
+    finally:
+        server.shutdown()
+
+
 def media_status(dom: str) -> list[tuple[str, dict]]:
     return [(tag, a) for tag, a in parse(dom) if tag in ("audio", "img")]
 
@@ -153,11 +162,7 @@ def media_status(dom: str) -> list[tuple[str, dict]]:
 @pytest.mark.parametrize("fixture, n_media", [("page", 10), ("paired_page", 14)])
 def test_every_audio_and_image_loads_in_chromium(fixture, n_media, request, tmp_path):
     page = request.getfixturevalue(fixture)
-    server = served(page.parent)
-    try:
-        dom = rendered_dom(f"http://127.0.0.1:{server.server_port}/index.html", tmp_path / "profile")
-    finally:
-        server.shutdown()
+    dom = served_dom(page, tmp_path / "profile")
     media = media_status(dom)
     assert len(media) == n_media
     for tag, a in media:
@@ -174,10 +179,41 @@ def test_broken_media_are_detected(page, tmp_path):
     """The check itself works: a deleted wav and a deleted PNG are reported as errors."""
     (page.parent / "audio" / "mixture" / "mix.wav").unlink()
     next((page.parent / "img" / "float").glob("*.png")).unlink()
-    server = served(page.parent)
-    try:
-        dom = rendered_dom(f"http://127.0.0.1:{server.server_port}/index.html", tmp_path / "profile")
-    finally:
-        server.shutdown()
+    dom = served_dom(page, tmp_path / "profile")
     statuses = [a.get("data-status") for _, a in media_status(dom)]
     assert statuses.count("error") == 2 and statuses.count("ok") == 8
+
+
+MUSIC = Path(__file__).parents[1] / "assets" / "music" / "test" / "rendered test 00"
+STEMS = ("drums", "bass", "other", "vocals")
+
+
+@pytest.fixture
+def music_page(tmp_path) -> Path:
+    """The music summary page (benchmarks/music_summary.py) on the shipped fixture track, cut to its first 0.5 s:
+    44.1 kHz stereo FLAC stems, four named sources, a model's estimates (here: the stems at a lower gain), the
+    museval table."""
+    n = 22_050
+    for name in ("mixture", *STEMS):
+        x, sr = sf.read(MUSIC / f"{name}.flac", always_2d=True)
+        sf.write(tmp_path / f"{name}.flac", x[:n], sr, subtype="PCM_16")
+        if name != "mixture":
+            sf.write(tmp_path / f"{name}_est.wav", 0.7 * x[:n], sr, subtype="PCM_16")
+    rows = [{"method": m, "stem": s, "SDR": 1.5, "SIR": 4.25, "ISR": 6.0, "SAR": 2.125}
+            for m in ("float", "ptq", "vanilla", "fqss") for s in STEMS]
+    return build_summary_page(tmp_path / "site", tmp_path / "mixture.flac",
+                              {"FQSS int8 (LiteRT XNNPACK)": [tmp_path / f"{s}_est.wav" for s in STEMS]},
+                              metrics_table=rows, references=[tmp_path / f"{s}.flac" for s in STEMS],
+                              source_names=STEMS, title="fqss-edge: music stems (museval)")
+
+
+def test_music_page_names_the_stems_and_loads_in_chromium(music_page, tmp_path):
+    text = music_page.read_text()
+    for j, s in enumerate(STEMS):
+        assert f"Source {j + 1}: {s}" in text
+    assert text.count("<td>vanilla</td>") == 4 and "<th>SAR</th>" in text
+    dom = served_dom(music_page, tmp_path / "profile")
+    media = media_status(dom)
+    assert len(media) == 2 * (1 + 4 + 4)  # mixture, references, the model's stems: a player and a figure each
+    assert all(a.get("data-status") == "ok" for _, a in media), [a for _, a in media if a.get("data-status") != "ok"]
+    assert f"{len(media)} of {len(media)} media loaded" in dom

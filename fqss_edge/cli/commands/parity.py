@@ -14,6 +14,7 @@ EXAMPLES = """
   fqss-edge parity runs/fqss/best.safetensors exported/fqss/model.onnx exported/fqss/model.tflite --data data/test
   fqss-edge parity runs/fqss/best.safetensors exported/fqss/model.onnx --data data/test --per-layer --max-utts 5
   fqss-edge parity runs/fqss/best.safetensors exported/fqss/model.onnx --data data/test --json > parity.json
+  fqss-edge parity runs/music/best.safetensors exported/music/model.tflite --data MUSDB18HQ --metric museval
 
 """ + (
     "Each .onnx model runs in onnxruntime with graph optimisation off and all (integer kernels). Differences are "
@@ -34,10 +35,14 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
         config: Annotated[Path | None, typer.Option(help="Config YAML for a bare .pth state dict.")] = None,
         threads: Annotated[int, typer.Option(help="Threads per runtime.")] = 1,
+        metric: Annotated[str, typer.Option(help="Score: si_sdr (mean over utterances) or museval (BSSEval v4 "
+                                                 "SDR, median over 1 s windows then over tracks; music stems).")]
+        = "si_sdr",
     ) -> None:
         """Run the same mixtures through the PyTorch simulation and each model's runtimes; report the differences."""
         from fqss_edge.cli.commands.export import run_config
         from fqss_edge.parity import run_parity
 
-        report = run_parity(checkpoint, list(models), data, max_utts, per_layer, run_config(config), threads)
+        report = run_parity(checkpoint, list(models), data, max_utts, per_layer, run_config(config), threads,
+                            metric=metric)
         typer.echo(report.to_json() if as_json else report.to_markdown())
