@@ -33,6 +33,12 @@ over the middle axis of ``[1, T, C]`` (~30x slower than over the last axis). The
   The channel mean is then a ``MatMul`` with a constant ``[1, 1, C]`` of 1/C (``integer_channel_sums``), which
   onnxruntime runs as MatMulIntegerToFloat: the int32 sum of the codes times one scale (without optimisation, a
   float32 product sum: again the same mean in another float order).
+* ``exact_time_means``: the int16 per-channel time means kept at their input's scale (the gLN's ``q_var_time``,
+  ``DQ -> ReduceMean(axes=[2]) -> Q``) are computed exactly: the int16 codes summed in float64 (exact), divided
+  by T (correctly rounded: a tie is exactly k + 1/2), rounded half to even, as the simulation computes them
+  (``quant/layers/norm.py``, ``exact_time_mean``). onnxruntime's float32 ReduceMean rounded exact ties (one
+  sum in T for an even T) and some near ties the other way: on the smoke DPTNet (T = 4) 2.7 % of these codes,
+  and the difference reached the output by 2 LSB once the attention's K and V were symmetric.
 
 The result records ``fqss.onnx_flavour = onnxruntime`` and its own initializer hash. Per-layer parity reads its
 uint8 codes back as the int8 codes of the simulation (``codes_as_int8``).
@@ -69,6 +75,7 @@ def onnxruntime_flavour(proto: onnx.ModelProto) -> onnx.ModelProto:
     add_negated_means(m.graph)
     channels_first_means(m.graph)
     integer_channel_sums(m)
+    exact_time_means(m.graph)
     props = {p.key: p.value for p in m.metadata_props}
     props[FLAVOUR_KEY] = "onnxruntime"
     props.pop(ONNX_WEIGHTS_KEY, None)
@@ -220,6 +227,58 @@ def integer_channel_sums(model: onnx.ModelProto) -> None:
     graph.node.extend(nodes)
 
 
+def exact_time_means(graph: onnx.GraphProto) -> None:
+    """``DQ(c) -> ReduceMean(axes=[2]) -> Q`` of an int16 tensor ``c`` kept at its own scale (the gLN's per-channel
+    time means of the squares, ``q_var_time``; zero points 0) becomes the exact code the simulation rounds to
+    (``quant/layers/norm.py``, ``exact_time_mean``): ``Round(ReduceSum(Cast(c, double)) / T)`` (float64: the sum
+    is exact, ``Div`` correctly rounded, so a tie is exactly k + 1/2 and ``Round`` takes it to even), then
+    ``Q`` of that integer at scale 1. onnxruntime's float32 ``ReduceMean`` put ties on either side by its own
+    summation order, unlike the simulation. In place."""
+    inits = {i.name: i for i in graph.initializer}
+    producers = {o: n for n in graph.node for o in n.output}
+    consumers = _consumers(graph)
+    before: dict[str, list[onnx.NodeProto]] = {}  # Q output -> the nodes written in place of DQ -> ReduceMean
+    dropped: set[str] = set()  # outputs of the DQ and ReduceMean replaced
+    for q in graph.node:
+        mean = producers.get(q.input[0]) if q.op_type == "QuantizeLinear" and len(q.input) > 2 else None
+        dq = producers.get(mean.input[0]) if mean is not None and mean.op_type == "ReduceMean" else None
+        if dq is None or dq.op_type != "DequantizeLinear" or len(dq.input) < 3 or _axes(inits, mean) != [2] \
+                or any(a.name == "keepdims" and a.i == 0 for a in mean.attribute):
+            continue
+        qp = [(inits.get(n.input[1]), inits.get(n.input[2])) for n in (dq, q)]
+        if any(s is None or z is None or z.data_type != TensorProto.INT16 or numpy_helper.to_array(z).any()
+               for s, z in qp) or numpy_helper.to_array(qp[0][0]) != numpy_helper.to_array(qp[1][0]):
+            continue
+        if len(consumers.get(dq.output[0], [])) != 1 or len(consumers.get(mean.output[0], [])) != 1:
+            continue
+        head = f"{q.output[0]}/exact_mean"
+        one = "const.unit_scale"
+        if one not in inits:
+            inits[one] = numpy_helper.from_array(np.array(1.0, np.float32), one)
+            graph.initializer.append(inits[one])
+        codes = dq.input[0]
+        before[q.output[0]] = [
+            onnx.helper.make_node("Cast", [codes], [f"{head}/codes:0"], name=f"{head}/Cast", to=TensorProto.DOUBLE),
+            onnx.helper.make_node("ReduceSum", [f"{head}/codes:0", mean.input[1]], [f"{head}/sum:0"],
+                                  name=f"{head}/ReduceSum", keepdims=1),
+            onnx.helper.make_node("Shape", [codes], [f"{head}/T:0"], name=f"{head}/Shape", start=2, end=3),
+            onnx.helper.make_node("Cast", [f"{head}/T:0"], [f"{head}/Td:0"], name=f"{head}/CastT",
+                                  to=TensorProto.DOUBLE),
+            onnx.helper.make_node("Div", [f"{head}/sum:0", f"{head}/Td:0"], [f"{head}/mean:0"], name=f"{head}/Div"),
+            onnx.helper.make_node("Round", [f"{head}/mean:0"], [f"{head}/round:0"], name=f"{head}/Round"),
+            onnx.helper.make_node("Cast", [f"{head}/round:0"], [f"{head}/code:0"], name=f"{head}/CastFloat",
+                                  to=TensorProto.FLOAT)]
+        q.input[0], q.input[1] = f"{head}/code:0", one
+        dropped |= {dq.output[0], mean.output[0]}
+    nodes = []
+    for n in graph.node:
+        if n.output[0] not in dropped:
+            nodes.extend(before.get(n.output[0], []) if n.op_type == "QuantizeLinear" else [])
+            nodes.append(n)
+    del graph.node[:]
+    graph.node.extend(nodes)
+
+
 def _renamed(name: str, axis: str) -> str:
     head, _, _ = name.rpartition("/")
     return f"{head}/ReduceMean_{axis}" if head else f"ReduceMean_{axis}"
@@ -238,5 +297,5 @@ def codes_as_int8(proto: onnx.ModelProto, name_to_codes: dict[str, np.ndarray]) 
     return out
 
 
-__all__ = ["FLAVOUR_KEY", "TARGETS", "add_negated_means", "channels_first_means", "codes_as_int8", "flavour_of",
-           "integer_channel_sums", "onnxruntime_flavour", "uint8_activations"]
+__all__ = ["FLAVOUR_KEY", "TARGETS", "add_negated_means", "channels_first_means", "codes_as_int8",
+           "exact_time_means", "flavour_of", "integer_channel_sums", "onnxruntime_flavour", "uint8_activations"]

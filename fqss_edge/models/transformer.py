@@ -3,7 +3,8 @@ from quantized layers only, so that its forward is its export (no emitter of its
 
 * projections and the feed-forward block are 1x1 convolutions (a Linear per frame: int8 per-channel weights,
   int32 bias; TFLite CONV_2D, which XNNPACK runs like FULLY_CONNECTED);
-* multi-head attention: heads as the batch (``[B*H, d_k, L]``), scores ``K^T Q`` (QMatMul, int8 per tensor),
+* multi-head attention: heads as the batch (``[B*H, d_k, L]``), scores ``K^T Q`` (QMatMul, int8 per tensor; K and
+  V quantized symmetrically, zero point 0, because XNNPACK takes an int8 BATCH_MATMUL only then),
   softmax over the keys (QSoftmax, output 1/256, -128), ``V P`` (QMatMul), output projection. The 1/sqrt(d_k)
   of scaled dot-product attention is folded into the query projection (its weights and bias), so every
   tensor is one quantized operation's output;
@@ -42,8 +43,12 @@ class QMultiHeadAttention(nn.Module):
         if d_model % n_heads:
             raise ValueError(f"d_model {d_model} is not a multiple of n_heads {n_heads}")
         self.n_heads, self.d_k = n_heads, d_model // n_heads
-        self.q_proj, self.k_proj, self.v_proj, self.out_proj = (QConv1d(d_model, d_model, 1, spec=spec)
-                                                                for _ in range(4))
+        # K and V are the right-hand operands of the two BATCH_MATMULs in TFLite's layout (scores^T = Q^T K,
+        # mixed^T = P^T V^T): zero point 0, so that XNNPACK takes them (it refuses another right-hand zero point)
+        self.q_proj = QConv1d(d_model, d_model, 1, spec=spec)
+        self.k_proj = QConv1d(d_model, d_model, 1, spec=spec, out_quant=spec.act(symmetric=True))
+        self.v_proj = QConv1d(d_model, d_model, 1, spec=spec, out_quant=spec.act(symmetric=True))
+        self.out_proj = QConv1d(d_model, d_model, 1, spec=spec)
         with torch.no_grad():  # scaled dot product: 1/sqrt(d_k) lives in the query projection
             self.q_proj.conv.weight.mul_(1.0 / math.sqrt(self.d_k))
             self.q_proj.conv.bias.mul_(1.0 / math.sqrt(self.d_k))

@@ -42,7 +42,7 @@ def _new_weight(old: WeightQuantizer, bits: int) -> WeightQuantizer:
 
 
 def _new_act(old: ActQuantizer, bits: int) -> ActQuantizer:
-    return ActQuantizer(bits, old.calib_batches, old.ema_alpha, old.enabled, old.nonneg, old.tracking)
+    return ActQuantizer(bits, old.calib_batches, old.ema_alpha, old.enabled, old.nonneg, old.tracking, old.symmetric)
 
 
 def apply_plan(model: nn.Module, plan: Mapping[str, Any], source: str = "config") -> nn.Module:

@@ -50,13 +50,19 @@ def fake_quant(x: torch.Tensor, scale: torch.Tensor, zero_point: torch.Tensor, q
 
 
 class ActQuantizer(nn.Module):
-    """Per-tensor activation quantizer with a learned range and EMA initialisation."""
+    """Per-tensor activation quantizer with a learned range and EMA initialisation.
+
+    ``symmetric``: zero point 0 at 8 bits too (scale ``max(-lo, hi) / 127``), as 16-bit activations always are:
+    for the right-hand operand of an int8 BATCH_MATMUL, which XNNPACK takes only with a zero point of 0."""
 
     def __init__(self, bits: int = 8, calib_batches: int = 50, ema_alpha: float = 0.9, enabled: bool = True,
-                 nonneg: bool = False, tracking: bool = False):
+                 nonneg: bool = False, tracking: bool = False, symmetric: bool = False):
         super().__init__()
+        if nonneg and symmetric:
+            raise ValueError("an activation quantizer is nonneg or symmetric, not both")
         self.bits = bits
         self.nonneg = nonneg  # the range starts at 0 (int8: zero point -128): negative values saturate to 0
+        self.symmetric = symmetric
         self.tracking = tracking  # the range follows the EMA of every training batch, no gradient
         self.range = activation_range(bits)
         self.calib_batches = calib_batches
@@ -73,7 +79,7 @@ class ActQuantizer(nn.Module):
 
     def extra_repr(self) -> str:
         return f"bits={self.bits}, enabled={self.enabled}" + (", nonneg" if self.nonneg else "") + \
-            (", tracking" if self.tracking else "")
+            (", symmetric" if self.symmetric else "") + (", tracking" if self.tracking else "")
 
     @torch.no_grad()
     def observe(self, x: torch.Tensor) -> None:
@@ -92,7 +98,7 @@ class ActQuantizer(nn.Module):
         r = self.range
         lo = torch.zeros_like(self.lo) if self.nonneg else torch.clamp(self.lo, max=0.0)
         hi = torch.clamp(self.hi, min=0.0)
-        if self.bits == 16:
+        if self.bits == 16 or self.symmetric:
             scale = torch.clamp(torch.maximum(-lo, hi) / r.qmax, min=_MIN_SCALE)
             return scale, torch.zeros((), device=scale.device)
         scale = torch.clamp((hi - lo) / r.levels, min=_MIN_SCALE)

@@ -25,8 +25,10 @@ class QuantSpec:
         if self.calib_batches < 1:
             raise ValueError("calib_batches must be >= 1")
 
-    def act(self, bits: int | None = None, nonneg: bool = False, tracking: bool = False) -> ActQuantizer:
-        return ActQuantizer(bits or self.act_bits, self.calib_batches, self.ema_alpha, self.enabled, nonneg, tracking)
+    def act(self, bits: int | None = None, nonneg: bool = False, tracking: bool = False,
+            symmetric: bool = False) -> ActQuantizer:
+        return ActQuantizer(bits or self.act_bits, self.calib_batches, self.ema_alpha, self.enabled, nonneg, tracking,
+                            symmetric)
 
     def fixed(self, scale: float, zero_point: int, bits: int = 8) -> FixedQuantizer:
         return FixedQuantizer(scale, zero_point, bits, self.enabled)

@@ -127,6 +127,20 @@ def test_integer_reference_equals_litert_ref_on_every_tensor(exported):
     assert any("softmax" in n for n in compared) and any("scores" in n for n in compared)
 
 
+def test_xnnpack_takes_every_batch_matmul(exported, tmp_path):
+    """K and V (the right-hand operands in TFLite's layout) are quantized with zero point 0: XNNPACK refuses an
+    int8 BATCH_MATMUL with another right-hand zero point and would leave all of them on the builtin kernels."""
+    from fqss_edge.runtimes.litert_backend import xnnpack_delegation
+
+    model, proto = exported
+    projs = [p for m in model.modules() if hasattr(m, "k_proj") for p in (m.k_proj, m.v_proj)]
+    assert projs and all(p.out_quant.export_qparams()[1] == 0 for p in projs)
+    buf, _ = convert_model(proto, io="int16")
+    (tmp_path / "m.tflite").write_bytes(buf)
+    d = xnnpack_delegation(tmp_path / "m.tflite")
+    assert "BATCH_MATMUL" not in d["not_delegated"], d
+
+
 @pytest.mark.parametrize("length", [8, 12, 40])
 def test_overlap_add_of_the_segmentation_is_twice_the_input(length):
     """Every frame lies in exactly two chunks: overlap-add(segmentation(x)) == 2 x (float, exact)."""

@@ -1,5 +1,8 @@
 import math
+import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -7,6 +10,9 @@ from fqss_edge.quant import QuantSpec, QTensor
 from fqss_edge.quant.layers import (InputSplitter, QAdd, QConv1d, QConvTranspose1d, QGlobalLayerNorm, QMul,
                                     QPReLU, QReLU, QSigmoid, QSub, split_bytes)
 from fqss_edge.quant.tools import observation
+
+sys.path.insert(0, str(Path(__file__).parent))  # tests use --import-mode=importlib
+from ties import half_even_mean, tie_codes  # noqa: E402
 
 SPEC = QuantSpec(calib_batches=1)
 
@@ -122,3 +128,38 @@ def test_gln_statistics_track_their_range_instead_of_learning_it():
         gln(QTensor(4 * x)).value.sum().backward()
     assert gln.q_var.hi.grad is None and float(gln.q_var.hi) > 3 * before  # (xc saturates at its own range)
     assert all(q.export_qparams()[0] > 1e-9 for q in stats)
+
+
+@pytest.mark.parametrize("t", [4, 250, 1000, 4001])
+def test_time_mean_of_int16_codes_is_exact_half_even(t):
+    """``q_var_time``'s value is the exact mean of the codes rounded half to even (ties on either side by the
+    float32 summation order before: order-dependent codes no runtime could reproduce)."""
+    from fqss_edge.quant.layers.norm import exact_time_mean
+
+    codes = tie_codes(16, t, seed=t)
+    scale = torch.tensor(1.37e-4)
+    x = QTensor(torch.from_numpy(codes).float() * scale, scale, torch.tensor(0), 16)
+    mean = exact_time_mean(x, x.value.mean(dim=2, keepdim=True))
+    got = torch.round(mean / scale).numpy().astype(np.int64)
+    assert np.array_equal(got, half_even_mean(codes))
+    shuffled = x.with_value(x.value[..., torch.randperm(t)])
+    assert torch.equal(exact_time_mean(shuffled, shuffled.value.mean(dim=2, keepdim=True)), mean)
+
+
+def test_gln_int16_time_means_are_exact():
+    """In the layer: the codes of ``q_var_time`` are the exact half-even means of ``q_square``'s codes, and the
+    gradient reaches the input through them as through the float mean."""
+    gln = QGlobalLayerNorm(8, QuantSpec(calib_batches=1, norm_bits=16))
+    x = torch.randn(3, 8, 4)
+    with torch.no_grad(), observation(gln):
+        gln(QTensor(x))
+    gln.eval()
+    seen = {}
+    gln.q_square.register_forward_hook(lambda m, i, o: seen.update(sq=o.int_repr().numpy()))
+    gln.q_var_time.register_forward_hook(lambda m, i, o: seen.update(vt=o.int_repr().numpy()))
+    xin = x.clone().requires_grad_(True)
+    gln(QTensor(xin)).value.sum().backward()
+    sums = seen["sq"].sum(axis=-1)
+    assert np.any(2 * (sums % 4) == 4)  # exact ties among them
+    assert np.array_equal(seen["vt"], half_even_mean(seen["sq"]))
+    assert xin.grad is not None and xin.grad.abs().sum() > 0

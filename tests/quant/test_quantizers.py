@@ -151,3 +151,16 @@ def test_tied_quantizer_uses_the_other_quantizers_parameters():
     assert torch.equal(t(x).value, a(x).value)
     a.train()  # still calibrating: both pass values through
     assert torch.equal(t(x).value, x)
+
+
+@pytest.mark.parametrize("bits", [8, 16])
+def test_a_symmetric_activation_quantizer_has_zero_point_0(bits):
+    q = ActQuantizer(bits=bits, calib_batches=1, symmetric=True)
+    q.train()
+    q(torch.tensor([-0.5, 2.0]))  # calibration: lo -0.5, hi 2.0
+    scale, zp = q.export_qparams()
+    assert zp == 0 and scale == pytest.approx(2.0 / q.range.qmax)
+    out = q(torch.tensor([-0.5, 2.0, -3.0]))
+    assert torch.allclose(out.value, torch.tensor([-0.5, 2.0, (q.range.qmin) * scale]), atol=scale / 2)
+    with pytest.raises(ValueError, match="nonneg or symmetric"):
+        ActQuantizer(nonneg=True, symmetric=True)

@@ -56,6 +56,21 @@ def _mean_tc(v: torch.Tensor) -> torch.Tensor:
     return v.mean(dim=2, keepdim=True).mean(dim=1, keepdim=True)
 
 
+def exact_time_mean(x: QTensor, mean: torch.Tensor) -> torch.Tensor:
+    """For the int16 per-channel time means kept at ``x``'s scale (``q_var_time``): ``mean`` (the float mean of
+    ``x`` over time) replaced in value by ``round(sum of x's codes / T) * scale``, the code rounded half to even
+    from the exact quotient (float64: the sum is exact, a tie exactly k + 1/2). The float32 mean put the ties
+    (frequent: a mean of T integers is k + 1/2 for about one sum in T when T is even) on either side by its
+    summation order's rounding, a code no other runtime could reproduce (``tests/quant/test_layers.py``);
+    the exact one every runtime can (the onnxruntime flavour: ``export/onnx/flavour.py``,
+    ``exact_time_means``). The gradient is the float mean's."""
+    if not x.is_quantized or int(x.zero_point) != 0:
+        return mean
+    codes = torch.round(x.value.detach().double() / x.scale.double())
+    exact = torch.round(codes.sum(dim=2, keepdim=True) / codes.shape[2]).to(mean.dtype) * x.scale
+    return mean + (exact - mean).detach()
+
+
 def _mean_c(v: torch.Tensor) -> torch.Tensor:
     """Mean over channels (keepdims): per frame."""
     return v.mean(dim=1, keepdim=True)
@@ -136,7 +151,7 @@ class QGlobalLayerNorm(nn.Module):
         else:
             var_t = sq.value.mean(dim=2, keepdim=True)
             if self.q_var_time is not None:
-                var_t = self.q_var_time(var_t).value
+                var_t = self.q_var_time(exact_time_mean(sq, var_t)).value
             var = self.q_var(var_t.mean(dim=1, keepdim=True))
         ve = self.q_var_eps(var.value + self.eps)
         rstd = self.q_rstd(rsqrt(ve.value))

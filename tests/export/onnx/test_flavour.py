@@ -5,6 +5,7 @@ convolutions (no 16-bit saturation: a one-node case), and the export target sele
 from __future__ import annotations
 
 import shutil
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
+import torch
 from onnx import helper, numpy_helper
 from typer.testing import CliRunner
 
@@ -165,3 +167,48 @@ def test_cli_target(tmp_path, tiny_ckpt):
     assert "tflite flavour" in r.output
     r = CliRunner().invoke(app, ["export", str(tiny_ckpt), "--int8", "--target", "nope", "-o", str(tmp_path / "b")])
     assert r.exit_code == 2
+
+
+def _time_mean_node(scale: float) -> onnx.ModelProto:
+    """``Q -> DQ -> ReduceMean(axes=[2]) -> Q`` of int16 codes at one scale (the gLN's ``q_var_time``), a dynamic
+    time axis."""
+    inits = [numpy_helper.from_array(np.array(scale, np.float32), "s"),
+             numpy_helper.from_array(np.array(0, np.int16), "z"),
+             numpy_helper.from_array(np.array([2], np.int64), "axes")]
+    nodes = [helper.make_node("QuantizeLinear", ["x", "s", "z"], ["sq"]),
+             helper.make_node("DequantizeLinear", ["sq", "s", "z"], ["sqf"]),
+             helper.make_node("ReduceMean", ["sqf", "axes"], ["m"], keepdims=1),
+             helper.make_node("QuantizeLinear", ["m", "s", "z"], ["var_time"])]
+    g = helper.make_graph(nodes, "time_mean", [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 16, "T"])],
+                          [helper.make_tensor_value_info("var_time", onnx.TensorProto.INT16, [1, 16, 1])], inits)
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 21)], ir_version=10)
+
+
+@pytest.mark.parametrize("optimization", ["off", "all"])
+@pytest.mark.parametrize("t", [4, 250, 1000, 4001])
+def test_int16_time_mean_equals_the_simulation(t, optimization):
+    """One node: the flavour's time mean of int16 codes (the gLN's ``q_var_time``) is the simulation's code
+    exactly, exact ties (k + 1/2) and near ties included (onnxruntime's float32 ReduceMean rounded some ties the
+    other way)."""
+    from fqss_edge.export.onnx.flavour import exact_time_means
+    from fqss_edge.quant import QTensor
+    from fqss_edge.quant.layers.norm import exact_time_mean
+
+    sys.path.insert(0, str(Path(__file__).parents[2] / "quant"))  # tests use --import-mode=importlib
+    from ties import half_even_mean, tie_codes
+
+    scale = np.float32(1.37e-4)
+    codes = tie_codes(16, t, seed=t)
+    x = codes.astype(np.float32) * scale
+    xq = QTensor(torch.from_numpy(x), torch.tensor(scale), torch.tensor(0), 16)
+    sim = torch.round(exact_time_mean(xq, xq.value.mean(dim=2, keepdim=True)) / xq.scale).numpy().astype(np.int64)
+    assert np.array_equal(sim, half_even_mean(codes))
+    m = _time_mean_node(float(scale))
+    exact_time_means(m.graph)
+    onnx.checker.check_model(m, full_check=True)
+    assert Counter(n.op_type for n in m.graph.node)["ReduceMean"] == 0
+    so = ort.SessionOptions()
+    so.graph_optimization_level = OPT_LEVELS[optimization]
+    so.add_session_config_entry("session.qdqisint8allowed", "1")
+    sess = ort.InferenceSession(m.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    assert np.array_equal(sess.run(None, {"x": x})[0].astype(np.int64), sim)
