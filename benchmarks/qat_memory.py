@@ -31,6 +31,7 @@ import json
 import multiprocessing
 import platform
 import shlex
+import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -219,14 +220,36 @@ def _parse_set(items: list[str]) -> dict:
     return out
 
 
-def _table(entries: dict) -> list[str]:
-    lines = ["| model | tag | method | train peak RSS (MiB) | saved for backward, 1 step (MiB) | "
-             "validation peak RSS (MiB) | s/step |", "|---|---|---|---:|---:|---:|---:|"]
-    for key, e in entries.items():
+def _cell(runs: dict, tag: str, method: str, key: str) -> str:
+    r = runs.get((tag, method))
+    return "-" if r is None else str(r[key])
+
+
+def _report(record: dict) -> list[str]:
+    """The markdown page: before / after per model setting and method, then the commands and the breakdowns."""
+    labels = list(dict.fromkeys(e["label"] for e in record["entries"].values()))
+    lines = ["# QAT memory: peak RSS and bytes saved for backward, before / after", "",
+             "Measured by `benchmarks/qat_memory.py` (one fresh process per method; random waveforms of the config's "
+             "batch and segment; one calibration step, then the measured steps; then one validation item as "
+             "`train.loop.validate` runs it). Peak RSS: Linux VmHWM, reset between phases. Saved for backward: "
+             "distinct storages packed by `torch.autograd.graph.saved_tensors_hooks` in one training step.", "",
+             "| model | method | train peak RSS (MiB) | saved for backward, 1 step (MiB) | validation peak RSS (MiB) |",
+             "|---|---|---:|---:|---:|"]
+    for label in labels:
+        runs = {(e["tag"], r["method"]): r for e in record["entries"].values() if e["label"] == label
+                for r in e["methods"]}
+        seconds = next(r["valid_seconds"] for r in runs.values())
+        for method in dict.fromkeys(m for _, m in runs):
+            cols = [" -> ".join(_cell(runs, tag, method, key) for tag in ("before", "after"))
+                    for key in ("train_peak_rss_mib", "saved_for_backward_mib", "valid_peak_rss_mib")]
+            lines.append(f"| {label} | {method} | {cols[0]} | {cols[1]} | {cols[2]} ({seconds} s item) |")
+    lines += ["", "## Commands", ""]
+    lines += [f"- {e['label']} ({e['tag']}, {e['commit']}): `{e['command']}`" for e in record["entries"].values()]
+    lines += ["", "## Saved for backward by module class (MiB, one step)", ""]
+    for e in record["entries"].values():
         for r in e["methods"]:
-            lines.append(f"| {e['label']} | {e['tag']} | {r['method']} | {r['train_peak_rss_mib']} | "
-                         f"{r['saved_for_backward_mib']} | {r['valid_peak_rss_mib']} ({r['valid_seconds']} s) | "
-                         f"{r['step_seconds']} |")
+            top = ", ".join(f"{k} {v}" for k, v in list(r["saved_by_module_mib"].items())[:6])
+            lines.append(f"- {e['label']} / {e['tag']} / {r['method']}: {top}")
     return lines
 
 
@@ -261,9 +284,13 @@ def main() -> int:
     record["entries"][f"{args.label}/{args.tag}"] = {
         "label": args.label, "tag": args.tag, "config": str(args.config.relative_to(ROOT)), "overrides": overrides,
         "command": "python benchmarks/qat_memory.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+        "commit": subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True,
+                                 text=True).stdout.strip(),
         "machine": f"{platform.machine()} {platform.processor()}", "torch": torch.__version__, "methods": runs}
     path.write_text(json.dumps(record, indent=2))
-    print("\n".join(_table(record["entries"])))
+    page = "\n".join(_report(record)) + "\n"
+    path.with_suffix(".md").write_text(page)
+    print(page)
     return 0
 
 
