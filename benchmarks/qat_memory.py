@@ -243,6 +243,8 @@ def _report(record: dict) -> list[str]:
             cols = [" -> ".join(_cell(runs, tag, method, key) for tag in ("before", "after"))
                     for key in ("train_peak_rss_mib", "saved_for_backward_mib", "valid_peak_rss_mib")]
             lines.append(f"| {label} | {method} | {cols[0]} | {cols[1]} | {cols[2]} ({seconds} s item) |")
+    if record.get("reading"):
+        lines += ["", "## Reading", "", *record["reading"]]
     lines += ["", "## Commands", ""]
     lines += [f"- {e['label']} ({e['tag']}, {e['commit']}): `{e['command']}`" for e in record["entries"].values()]
     lines += ["", "## Saved for backward by module class (MiB, one step)", ""]
