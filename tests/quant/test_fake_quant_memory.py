@@ -9,13 +9,14 @@ from fqss_edge.models import ARCHITECTURES
 from fqss_edge.models.factory import build_model, model_config, quant_config
 from fqss_edge.parity.synthetic import FQSS_QUANT, FQSS_QUANT_NORM8, smoke_model
 from fqss_edge.quant import quantizers
-from fqss_edge.quant.quantizers import ActQuantizer, FixedQuantizer, FakeQuant, fake_quant_ops
+from fqss_edge.quant.quantizers import ActQuantizer, FakeQuant, FixedQuantizer, fake_quant_ops
+from fqss_edge.quant.ranges import activation_range
 from fqss_edge.train.losses import distillation_loss, separation_loss
 from fqss_edge.train.methods import build_models
 
 
-def _saved(fn, *args) -> list[torch.Tensor]:
-    """The tensors autograd keeps for backward while ``fn(*args)`` runs."""
+def _saved(fn, *args) -> tuple[list[torch.Tensor], object]:
+    """(the tensors autograd keeps for backward while ``fn(*args)`` runs, its result)"""
     saved = []
 
     def pack(t):
@@ -32,25 +33,27 @@ def _distinct_bytes(tensors: list[torch.Tensor]) -> int:
     return sum(storages.values())
 
 
-def _learned_range(lo: float, hi: float) -> tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, ...]]:
-    q = ActQuantizer(8, calib_batches=1)
+def _learned_range(lo: float, hi: float, bits: int = 8) -> tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, ...]]:
+    q = ActQuantizer(bits, calib_batches=1)
     q.train()
     q(torch.tensor([lo, hi]))
     scale, zp = q.qparams()
     return scale, zp, (q.lo, q.hi)
 
 
+@pytest.mark.parametrize("bits", [8, 16], ids=["int8", "int16"])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])
 @pytest.mark.parametrize("spread", [0.05, 1.0, 30.0], ids=["inside", "both", "saturating"])
-def test_values_and_gradients_equal_the_composed_operations(dtype, spread):
+def test_values_and_gradients_equal_the_composed_operations(bits, dtype, spread):
     g = torch.Generator().manual_seed(0)
     x0 = (torch.randn(2, 5, 333, generator=g, dtype=torch.float64) * spread).to(dtype)
     upstream = torch.randn(2, 5, 333, generator=g, dtype=dtype)
     results = []
     for fn in (fake_quant_ops, FakeQuant.apply):
         x = x0.clone().requires_grad_(True)
-        scale, zp, (lo, hi) = _learned_range(-0.9, 1.7)
-        y = fn(x, scale, zp, -128, 127)
+        scale, zp, (lo, hi) = _learned_range(-0.9, 1.7, bits)
+        r = activation_range(bits)
+        y = fn(x, scale, zp, r.qmin, r.qmax)
         (y * upstream).sum().backward()
         results.append((y.detach(), x.grad, lo.grad, hi.grad))
     for name, a, b in zip(("values", "input grad", "lo grad", "hi grad"), *results):
