@@ -76,10 +76,10 @@ class SavedTensorCounter:
             self.handles.append(m.register_forward_pre_hook(self._push))
             self.handles.append(m.register_forward_hook(self._pop))
 
-    def _push(self, module: nn.Module, _args) -> None:  # noqa: ANN001
+    def _push(self, module: nn.Module, _args) -> None:
         self.stack.append(type(module).__name__)
 
-    def _pop(self, _module: nn.Module, _args, _out) -> None:  # noqa: ANN001
+    def _pop(self, _module: nn.Module, _args, _out) -> None:
         self.stack.pop()
 
     def pack(self, t: torch.Tensor) -> torch.Tensor:
@@ -132,7 +132,11 @@ def _measure(config: str, overrides: dict, method: str, batch: int | None, segme
     torch.set_num_threads(1)
     from fqss_edge.config import load_config
     from fqss_edge.evaluate import evaluate, model_separator
-    from fqss_edge.train.losses import PERMUTATION_FREE, distillation_loss, separation_loss
+    from fqss_edge.train.losses import (
+        PERMUTATION_FREE,
+        distillation_loss,
+        separation_loss,
+    )
     from fqss_edge.train.methods import build_models
 
     cfg = load_config(Path(config))
@@ -145,7 +149,7 @@ def _measure(config: str, overrides: dict, method: str, batch: int | None, segme
     student, teacher = (float_model, None) if method == "float" else \
         build_models(m, cfg.quant, method, float_model.state_dict())
     opt = torch.optim.Adam(student.parameters(), lr=t.lr)
-    length = int(round(t.segment_seconds * m.sample_rate))
+    length = round(t.segment_seconds * m.sample_rate)
     shape = (t.batch_size, m.audio_channels, length) if m.audio_channels > 1 else (t.batch_size, length)
     gen = torch.Generator().manual_seed(seed)
     batches = [torch.rand(shape, generator=gen) * 0.5 - 0.25 for _ in range(2)]
@@ -191,7 +195,7 @@ def _measure(config: str, overrides: dict, method: str, batch: int | None, segme
     train_peak = _status_kib("VmHWM")
     step_seconds = (time.time() - t0) / steps
 
-    vlen = int(round(valid_seconds * m.sample_rate))
+    vlen = round(valid_seconds * m.sample_rate)
     vshape = (m.audio_channels, vlen) if m.audio_channels > 1 else (vlen,)
     vmix = torch.rand(vshape, generator=gen) * 0.5 - 0.25
     vref = torch.rand((est_shape[1], vlen), generator=gen) * 0.5 - 0.25
@@ -229,10 +233,10 @@ def _report(record: dict) -> list[str]:
     """The markdown page: before / after per model setting and method, then the commands and the breakdowns."""
     labels = list(dict.fromkeys(e["label"] for e in record["entries"].values()))
     lines = ["# QAT memory: peak RSS and bytes saved for backward, before / after", "",
-             "Measured by `benchmarks/qat_memory.py` (one fresh process per method; random waveforms of the config's "
-             "batch and segment; one calibration step, then the measured steps; then one validation item as "
-             "`train.loop.validate` runs it). Peak RSS: Linux VmHWM, reset between phases. Saved for backward: "
-             "distinct storages packed by `torch.autograd.graph.saved_tensors_hooks` in one training step.", "",
+             ("Measured by `benchmarks/qat_memory.py` (one fresh process per method; random waveforms of the config's "
+              "batch and segment; one calibration step, then the measured steps; then one validation item as "
+              "`train.loop.validate` runs it). Peak RSS: Linux VmHWM, reset between phases. Saved for backward: "
+              "distinct storages packed by `torch.autograd.graph.saved_tensors_hooks` in one training step."), "",
              "| model | method | train peak RSS (MiB) | saved for backward, 1 step (MiB) | validation peak RSS (MiB) |",
              "|---|---|---:|---:|---:|"]
     for label in labels:
@@ -286,8 +290,8 @@ def main() -> int:
     record["entries"][f"{args.label}/{args.tag}"] = {
         "label": args.label, "tag": args.tag, "config": str(args.config.relative_to(ROOT)), "overrides": overrides,
         "command": "python benchmarks/qat_memory.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
-        "commit": subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True,
-                                 text=True).stdout.strip(),
+        "commit": subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], check=False,
+                                 capture_output=True, text=True).stdout.strip(),
         "machine": f"{platform.machine()} {platform.processor()}", "torch": torch.__version__, "methods": runs}
     path.write_text(json.dumps(record, indent=2))
     page = "\n".join(_report(record)) + "\n"

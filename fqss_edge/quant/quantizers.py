@@ -70,7 +70,7 @@ class FakeQuant(torch.autograd.Function):
     has a gradient (the codes are recomputed from it), else the bool mask of the codes inside [qmin, qmax]."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, scale: torch.Tensor, zero_point: torch.Tensor,  # noqa: ANN001
+    def forward(ctx, x: torch.Tensor, scale: torch.Tensor, zero_point: torch.Tensor,
                 qmin: int, qmax: int) -> torch.Tensor:
         t = _shifted_codes(x, scale, zero_point)
         ctx.qrange = (qmin, qmax)
@@ -83,7 +83,7 @@ class FakeQuant(torch.autograd.Function):
 
     @staticmethod
     @torch.autograd.function.once_differentiable
-    def backward(ctx, g: torch.Tensor):  # noqa: ANN001, ANN205
+    def backward(ctx, g: torch.Tensor):
         qmin, qmax = ctx.qrange
         if ctx.recompute:
             x, scale, zero_point = ctx.saved_tensors

@@ -9,7 +9,12 @@ from fqss_edge.models import ARCHITECTURES
 from fqss_edge.models.factory import build_model, model_config, quant_config
 from fqss_edge.parity.synthetic import FQSS_QUANT, FQSS_QUANT_NORM8, smoke_model
 from fqss_edge.quant import quantizers
-from fqss_edge.quant.quantizers import ActQuantizer, FakeQuant, FixedQuantizer, fake_quant_ops
+from fqss_edge.quant.quantizers import (
+    ActQuantizer,
+    FakeQuant,
+    FixedQuantizer,
+    fake_quant_ops,
+)
 from fqss_edge.quant.ranges import activation_range
 from fqss_edge.train.losses import distillation_loss, separation_loss
 from fqss_edge.train.methods import build_models
@@ -64,7 +69,7 @@ def test_values_and_gradients_equal_the_composed_operations(bits, dtype, spread)
 def test_learned_range_keeps_only_its_input(n):
     x = torch.randn(3, n, requires_grad=True) * 2
     scale, zp, _ = _learned_range(-1.0, 1.5)
-    saved, y = _saved(FakeQuant.apply, x, scale, zp, -128, 127)
+    saved, _ = _saved(FakeQuant.apply, x, scale, zp, -128, 127)
     big = [t for t in saved if t.numel() > 1]
     assert len(big) == 1 and big[0] is x
     composed, _ = _saved(fake_quant_ops, x, scale, zp, -128, 127)
