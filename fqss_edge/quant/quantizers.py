@@ -40,13 +40,76 @@ def round_ste(x: torch.Tensor) -> torch.Tensor:
 _rounding_noise: list[tuple[float, torch.Generator]] = []  # set by ``tools.perturbed_rounding`` (analysis only)
 
 
-def fake_quant(x: torch.Tensor, scale: torch.Tensor, zero_point: torch.Tensor, qmin: int, qmax: int) -> torch.Tensor:
+def fake_quant_ops(x: torch.Tensor, scale: torch.Tensor, zero_point: torch.Tensor, qmin: int, qmax: int
+                   ) -> torch.Tensor:
+    """``fake_quant`` as differentiable torch operations: the definition ``FakeQuant`` reproduces bit for bit, and
+    the path of ``tools.perturbed_rounding``. Autograd keeps three float tensors of ``x``'s size for backward
+    (``x / scale``'s input, the clamp's input, the product's factor)."""
     v = x / scale
     if _rounding_noise:
         eps, gen = _rounding_noise[-1]
         v = v + (torch.rand(v.shape, generator=gen, dtype=v.dtype) * 2 - 1) * eps
     q = torch.clamp(round_ste(v) + zero_point, qmin, qmax)
     return (q - zero_point) * scale
+
+
+def _shifted_codes(x: torch.Tensor, scale: torch.Tensor, zero_point: torch.Tensor) -> torch.Tensor:
+    """``round_ste(x / scale) + zero_point`` of ``fake_quant_ops`` (the same float operations, in place)."""
+    v = x / scale
+    return torch.round(v).sub_(v).add_(v).add_(zero_point)  # v + (round(v) - v): addition commutes exactly
+
+
+def _reduced(g: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """A broadcast operand's gradient as autograd forms it: summed to the operand's shape, in its dtype."""
+    return g.sum_to_size(like.shape).to(like.dtype)
+
+
+class FakeQuant(torch.autograd.Function):
+    """``fake_quant_ops`` in one autograd node, with its values and gradients bit for bit (the same float
+    operations, in the order autograd runs them) but less kept for backward: the input ``x`` alone when the range
+    has a gradient (the codes are recomputed from it), else the bool mask of the codes inside [qmin, qmax]."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, scale: torch.Tensor, zero_point: torch.Tensor,
+                qmin: int, qmax: int) -> torch.Tensor:
+        t = _shifted_codes(x, scale, zero_point)
+        ctx.qrange = (qmin, qmax)
+        ctx.recompute = scale.requires_grad or zero_point.requires_grad
+        if ctx.recompute:
+            ctx.save_for_backward(x, scale, zero_point)
+        else:
+            ctx.save_for_backward((t >= qmin).logical_and_(t <= qmax), scale)
+        return t.clamp_(qmin, qmax).sub_(zero_point).mul_(scale)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, g: torch.Tensor):
+        qmin, qmax = ctx.qrange
+        if ctx.recompute:
+            x, scale, zero_point = ctx.saved_tensors
+            t = _shifted_codes(x, scale, zero_point)
+            inside = (t >= qmin).logical_and_(t <= qmax)
+        else:
+            inside, scale = ctx.saved_tensors
+        # (q - zp) * scale -> clamp -> + zp -> round_ste -> x / scale, as autograd differentiates them
+        g_d = g * scale
+        g_v = torch.where(inside, g_d, torch.zeros((), dtype=g_d.dtype))
+        gx = g_v / scale if ctx.needs_input_grad[0] else None
+        gs = gz = None
+        if ctx.needs_input_grad[1]:
+            d = t.clamp_(qmin, qmax).sub_(zero_point)
+            gs = _reduced(g * d, scale) + _reduced(-g_v * ((x / scale) / scale), scale)
+        if ctx.needs_input_grad[2]:
+            gz = _reduced(-g_d, zero_point) + _reduced(g_v, zero_point)
+        return gx, gs, gz, None, None
+
+
+def fake_quant(x: torch.Tensor, scale: torch.Tensor, zero_point: torch.Tensor, qmin: int, qmax: int) -> torch.Tensor:
+    """``(clamp(round(x / scale) + zero_point, qmin, qmax) - zero_point) * scale``, rounding with a straight-through
+    gradient; ``scale`` and ``zero_point`` are 0-d and may carry gradients (learned ranges)."""
+    if _rounding_noise:
+        return fake_quant_ops(x, scale, zero_point, qmin, qmax)
+    return FakeQuant.apply(x, scale, zero_point, qmin, qmax)
 
 
 class ActQuantizer(nn.Module):

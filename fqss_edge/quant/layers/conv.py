@@ -116,7 +116,7 @@ class _QConvBase(nn.Module):
         assert x.scale is not None
         s_in = x.scale.to(torch.float32)
         w_codes, s_w = self.weight_quant.export(self.conv.weight)
-        x_codes = torch.round(x.value / s_in)  # q - zero_point; zero padding is code zero_point, as in the runtimes
+        x_codes = (x.value / s_in).round_()  # q - zero_point; zero padding is code zero_point, as in the runtimes
         # |every partial sum| <= max|x| * sum|w| over one output channel's taps (all of them, for a bound)
         other_dims = [d for d in range(w_codes.dim()) if d != self.weight_axis]
         bound = float(x_codes.abs().max()) * float(w_codes.abs().sum(dim=other_dims).max()) if x_codes.numel() else 0.0
@@ -124,16 +124,18 @@ class _QConvBase(nn.Module):
         # direct summation only: NNPACK's FFT / Winograd transforms are not exact on integers
         with torch.backends.nnpack.flags(enabled=False):
             acc = self._conv(x_codes.to(dtype), w_codes.to(dtype), None)
-        acc = torch.round(acc.to(torch.float64))  # an integer; rounding also absorbs any error below 1/2
+        del x_codes
+        # in place from here (a whole track in float64 is large): an integer; rounding absorbs any error below 1/2
+        acc = acc.to(torch.float64).round_()
         scale = s_in.to(torch.float64) * s_w.to(torch.float64)  # exact: the product of two float32 numbers
-        y = acc * scale.view(1, -1, 1)
+        y = acc.mul_(scale.view(1, -1, 1))
         bias = self.bias_codes(float(s_in), s_w)
         if bias is not None:
             # int32 codes added to the accumulator, as the runtimes do; at scale s_b where the bias scale is clamped
             # (a degenerate channel with s_in * s_w < 1e-10), as the float path and the exporter use it
             b_codes, s_b = bias
             b_scale = torch.where(s_b == bias_scale(s_in, s_w), scale, s_b.to(torch.float64))
-            y = y + (b_codes.to(torch.float64) * b_scale).view(1, -1, 1)
+            y = y.add_((b_codes.to(torch.float64) * b_scale).view(1, -1, 1))
         return y
 
     def linear(self, x: QTensor) -> torch.Tensor:
