@@ -1,5 +1,5 @@
-"""Parity of a trained tiny FQSS model across runtimes: 20 synthesized-speech mixtures (held-out speakers) scored
-in SI-SDR, or the rendered music test tracks scored in museval SDR (``--metric museval``).
+"""Parity of a trained tiny FQSS model across runtimes: 20 speech mixtures (by default the synthesized-speech test
+split, held-out speakers; ``--data`` another folder, e.g. the real-speech test split) scored in SI-SDR, or the rendered music test tracks scored in museval SDR (``--metric museval``).
 
 Exports the checkpoint (model.onnx + model.tflite), then runs the PyTorch simulation, onnxruntime (optimisation
 off and all) and LiteRT (reference kernels, default kernels, XNNPACK) on the same mixtures and records the
@@ -66,7 +66,7 @@ def main() -> int:
     (out / f"{args.name}.json").write_text(report.to_json())
     arch, seconds = model_cfg.name, (args.length or deleg_length) / model_cfg.sample_rate
     what = ("rendered music test tracks (held-out voice and compositions), museval SDR" if args.metric == "museval"
-            else "synthesized-speech mixtures (held-out speakers)")
+            else f"speech mixtures of `{args.data}`")
     md = (f"# Parity, tiny {arch}, {report.n_utts} {what}\n\n"
           f"Command: `{command.strip()}`  \nCheckpoint: `{shown}`\n\n"
           + (f"XNNPACK delegation of model.tflite ({seconds:g} s input): "
