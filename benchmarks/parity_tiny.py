@@ -1,5 +1,6 @@
 """Parity of a trained tiny FQSS model across runtimes: 20 speech mixtures (by default the synthesized-speech test
-split, held-out speakers; ``--data`` another folder, e.g. the real-speech test split) scored in SI-SDR, or the rendered music test tracks scored in museval SDR (``--metric museval``).
+split, held-out speakers; ``--data`` another folder, e.g. the real-speech test split) scored in SI-SDR, or the
+rendered music test tracks scored in museval SDR (``--metric museval``).
 
 Exports the checkpoint (model.onnx + model.tflite), then runs the PyTorch simulation, onnxruntime (optimisation
 off and all) and LiteRT (reference kernels, default kernels, XNNPACK) on the same mixtures and records the
