@@ -183,6 +183,8 @@ def _target(name: str, value: Any, met: bool | None, shown: str) -> dict[str, An
 def to_markdown(record: dict[str, Any]) -> str:
     lines = [f"# bench suite ({record['machine'].get('cpu')}, {record['machine'].get('cpu_count')} cores)", "",
              f"`{record['command']}` — {record['duration_s']:.0f} s, {record['started']}", ""]
+    if "cpu_simd" in record["machine"]:  # int8 vs float speed depends on them (VNNI / dot-product instructions)
+        lines += [f"CPU SIMD flags: {', '.join(record['machine']['cpu_simd']) or 'none found'}.", ""]
     if record.get("load_average"):  # the 1-minute load average of this (shared) machine at start and end
         a, b = record["load_average"]
         lines += [f"Load average (1 min) at start {a:.1f}, at end {b:.1f}, on {record['machine'].get('cpu_count')} "

@@ -29,8 +29,9 @@ from pathlib import Path
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 from ai_edge_litert.interpreter import Interpreter
-
 from fqss_edge.export.tflite.builder import ModelBuilder, Quant
+
+from fqss_edge.bench.report import cpu_info
 
 ROOT = Path(__file__).resolve().parents[1]
 B = schema.BuiltinOperator
@@ -110,7 +111,7 @@ def main() -> int:
                          "int8_gmac_s": round(macs["int8"] / ms["int8"] / 1e6, 1),
                          "int8_speedup": round(ms["float32"] / ms["int8"], 2)})
             print(rows[-1], flush=True)
-    cpu = _cpu()
+    cpu = cpu_info()
     rec = {"command": "python benchmarks/conv_int8_vs_float.py", "ai_edge_litert": version("ai-edge-litert"),
            "machine": platform.machine(), "cpu": cpu, "rounds": args.rounds, "runs": args.runs, "rows": rows}
     args.out.mkdir(parents=True, exist_ok=True)
@@ -126,21 +127,6 @@ def main() -> int:
     (args.out / "conv_int8_vs_float.md").write_text("\n".join(md) + "\n")
     print("\n".join(md))
     return 0
-
-
-def _cpu() -> dict:
-    model, flags = platform.processor() or "unknown CPU", set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-            elif line.startswith(("flags", "Features")):
-                flags = set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    simd = sorted(f for f in flags if f.startswith(("avx", "fma", "sse4", "asimd", "sve", "i8mm")) or "vnni" in f
-                  or f in ("asimddp", "dotprod"))
-    return {"model": model, "simd": simd}
 
 
 if __name__ == "__main__":

@@ -182,8 +182,10 @@ def _memory_cell_with(report: BenchReport) -> Any:
 def host_environment() -> dict[str, Any]:
     import os
 
+    cpu = cpu_info()
     env: dict[str, Any] = {"machine": platform.machine(), "system": platform.system(),
-                           "python": platform.python_version(), "cpu_count": os.cpu_count(), "cpu": _cpu_model()}
+                           "python": platform.python_version(), "cpu_count": os.cpu_count(), "cpu": cpu["model"],
+                           "cpu_simd": cpu["simd"]}
     for mod in ("numpy", "onnxruntime", "ai_edge_litert", "tflite_runtime", "torch"):
         try:
             from importlib.metadata import version
@@ -198,12 +200,20 @@ def host_environment() -> dict[str, Any]:
     return env
 
 
-def _cpu_model() -> str:
+def cpu_info() -> dict[str, Any]:
+    """The CPU's model name and its SIMD flags that decide int8 vs float speed (/proc/cpuinfo): x86 AVX / FMA /
+    SSE4 and any VNNI (int8 dot products; without them XNNPACK's int8 convolutions run at about float32's speed,
+    ``benchmarks/results/conv_int8_vs_float.md``), Arm ASIMD / SVE / i8mm and the dot-product extension."""
+    model, flags = platform.processor() or "unknown CPU", set()
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
                 if line.startswith(("model name", "Model")):
-                    return line.split(":", 1)[1].strip()
+                    model = line.split(":", 1)[1].strip()
+                elif line.startswith(("flags", "Features")):
+                    flags = set(line.split(":", 1)[1].split())
     except OSError:
         pass
-    return platform.processor()
+    simd = sorted(f for f in flags if f.startswith(("avx", "fma", "sse4", "asimd", "sve", "i8mm")) or "vnni" in f
+                  or f in ("asimddp", "dotprod"))
+    return {"model": model, "simd": simd}
