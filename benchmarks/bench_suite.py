@@ -25,8 +25,10 @@ import argparse
 import json
 import os
 import shlex
+import shutil
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -74,8 +76,10 @@ def build_models(config: Path, work: Path, chunks: list[float], seed: int = 0) -
     for c in chunks:
         fixed[c] = work / f"litert_int8_f32io_{c:g}s.tflite"
         export_tflite(contract.path, fixed[c], io="float32", length=model.valid_length(round(c * sr)))
-    # onnxruntime times the graph `fqss-edge export` writes for it (the default --target onnxruntime flavour)
-    paths["ort_int8.onnx"] = apply_flavour(export_onnx(model, work / "ort_int8.onnx", True, cfg), "onnxruntime").path
+    # onnxruntime times the graph `fqss-edge export` writes for it (the default --target onnxruntime flavour),
+    # apply_flavour on a copy of the contract graph (export_bundle rewrites its own in place; the .tflite files read it)
+    shutil.copyfile(contract.path, work / "ort_int8.onnx")
+    paths["ort_int8.onnx"] = apply_flavour(replace(contract, path=work / "ort_int8.onnx"), "onnxruntime").path
     return {"paths": paths, "fixed": fixed, "config": cfg}
 
 

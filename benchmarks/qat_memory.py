@@ -40,12 +40,14 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from fqss_edge.bench.device_runner import read_hwm_kb
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 MIB = 2**20
 
 
-def _status_kib(key: str) -> int:
+def _status_kib(key: str) -> int:  # VmRSS (the peak, VmHWM: device_runner.read_hwm_kb)
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(key + ":"):
             return int(line.split()[1])
@@ -192,7 +194,7 @@ def _measure(config: str, overrides: dict, method: str, batch: int | None, segme
     for i in range(2, steps + 1):
         losses.append(step(i)[0])
         rss_after.append(_mib(_status_kib("VmRSS")))
-    train_peak = _status_kib("VmHWM")
+    train_peak = read_hwm_kb()
     step_seconds = (time.time() - t0) / steps
 
     vlen = round(valid_seconds * m.sample_rate)
@@ -202,7 +204,7 @@ def _measure(config: str, overrides: dict, method: str, batch: int | None, segme
     valid_base = _reset_peak()
     t0 = time.time()
     evaluate(model_separator(student), [(vmix, vref, "valid")], with_sdr=False, pit=t.loss not in PERMUTATION_FREE)
-    valid_peak = _status_kib("VmHWM")
+    valid_peak = read_hwm_kb()
     return {"method": method, "rss_start_mib": _mib(base), "rss_after_calibration_step_mib": _mib(train_base),
             "train_peak_rss_mib": _mib(train_peak),
             "rss_after_each_step_mib": rss_after, "step_seconds": round(step_seconds, 2),
