@@ -6,6 +6,8 @@ A checkpoint is one ``.safetensors`` file: the model's tensors, and in the safet
 - ``fqss_edge.version`` the fqss-edge version that wrote it
 - ``fqss_edge.config``  JSON of the run config (``model``, ``quant``, ``train``, ``data``)
 - ``fqss_edge.meta``    JSON of the training state summary (method, epoch, best metric, ...)
+- ``fqss_edge.quant_revision`` the revision of the quantized semantics it was written under
+  (:mod:`fqss_edge.quant.revision`; absent in older checkpoints: revision 1), read back as ``meta["quant_revision"]``
 - ``fqss_edge.sha256``  SHA-256 of everything else (tensor table, metadata, data): a flipped byte is caught
 
 Optimizer/scheduler state for resuming goes in a sibling ``<name>.optim.safetensors``: nested state dicts are
@@ -33,6 +35,8 @@ from torch.torch_version import TorchVersion
 from fqss_edge import __version__
 from fqss_edge.errors import FqssError
 from fqss_edge.fileio import atomic_write_bytes
+from fqss_edge.quant.revision import METADATA_KEY as QUANT_REVISION_KEY
+from fqss_edge.quant.revision import QUANT_REVISION
 
 __all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "save_optimizer_state", "load_optimizer_state",
            "flatten_state", "unflatten_state", "read_torch_file", "unwrap_state_dict"]
@@ -103,6 +107,7 @@ def save_checkpoint(path: str | Path, state_dict: Mapping[str, torch.Tensor], ru
         "fqss_edge.version": __version__,
         "fqss_edge.config": _json(_to_dict(run_config), "the run config", p),
         "fqss_edge.meta": _json(dict(meta), "the checkpoint meta", p),
+        QUANT_REVISION_KEY: str(QUANT_REVISION),
     }
     atomic_write_bytes(p, _serialise(_cpu_tensors(state_dict, p), metadata))
     return p
@@ -229,6 +234,11 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     meta = _json_field(p, metadata, "fqss_edge.meta")
     if "fqss_edge.version" in metadata:
         meta.setdefault("fqss_edge_version", metadata["fqss_edge.version"])
+    if "fqss_edge.format" in metadata:  # ours: written before revisions were recorded = revision 1
+        revision = metadata.get(QUANT_REVISION_KEY, "1")
+        if not revision.isdigit():
+            raise FqssError(f"{p}: corrupt checkpoint metadata ({QUANT_REVISION_KEY} is {revision!r})")
+        meta["quant_revision"] = int(revision)
     return Checkpoint(tensors, config, meta)
 
 

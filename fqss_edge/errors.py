@@ -8,3 +8,7 @@ class FqssError(Exception):
 
     Example: ``FqssError(f"{path}: sample rate 16000 Hz, expected 8000 Hz")``. The CLI prints it without a traceback.
     """
+
+
+class FqssWarning(UserWarning):
+    """A user-facing warning: one line naming the file and what to check. The CLI prints ``warning: ...``."""

@@ -12,6 +12,7 @@ from fqss_edge.checkpoint import (flatten_state, load_checkpoint, load_optimizer
                                   save_optimizer_state, unflatten_state)
 from fqss_edge.config import RunConfig, dump_config
 from fqss_edge.errors import FqssError
+from fqss_edge.quant.revision import QUANT_REVISION
 
 META = {"method": "fqss", "epoch": 3, "best_si_sdri": 11.5, "bad_epochs": 0}
 
@@ -39,7 +40,7 @@ def test_round_trip(saved):
     ck = load_checkpoint(path)
     assert_same_tensors(ck.state_dict, model.state_dict())
     assert ck.config == dump_config(RunConfig())
-    assert ck.meta == {**META, "fqss_edge_version": __version__}
+    assert ck.meta == {**META, "fqss_edge_version": __version__, "quant_revision": QUANT_REVISION}
     assert [p.name for p in path.parent.iterdir()] == ["best.safetensors"]  # no temporary file left behind
 
 

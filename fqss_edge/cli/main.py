@@ -1,6 +1,7 @@
 """The ``fqss-edge`` command: thin typer commands that call library functions.
 
-User errors (``FqssError``) print one line to stderr and exit with status 2, without a traceback. Ctrl-C
+User errors (``FqssError``) print one line to stderr and exit with status 2, without a traceback; user warnings
+(``FqssWarning``) print one ``warning:`` line and the command goes on. Ctrl-C
 (SIGINT) exits with 130 and SIGTERM with 143, after the command's clean-up ran (temporary files removed).
 """
 
@@ -9,12 +10,13 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+import warnings
 
 import typer
 
 from fqss_edge import __version__
 from fqss_edge.cli.commands import COMMAND_MODULES
-from fqss_edge.errors import FqssError
+from fqss_edge.errors import FqssError, FqssWarning
 
 app = typer.Typer(
     name="fqss-edge",
@@ -61,6 +63,20 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(argv: list[str] | None) -> int:
+    with warnings.catch_warnings():
+        others = warnings.showwarning
+
+        def show(message, category, *args, **kwargs) -> None:
+            if issubclass(category, FqssWarning):
+                typer.secho(f"warning: {message}", fg="yellow", err=True)
+            else:
+                others(message, category, *args, **kwargs)
+
+        warnings.showwarning = show
+        return _run_app(argv)
+
+
+def _run_app(argv: list[str] | None) -> int:
     try:
         rv = app(args=argv, standalone_mode=False)
     except FqssError as e:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fqss_edge.checkpoint import Checkpoint, load_checkpoint
 from fqss_edge.config import RunConfig, parse_config
-from fqss_edge.errors import FqssError
+from fqss_edge.errors import FqssError, FqssWarning
 from fqss_edge.fingerprint import checkpoint_fingerprint
 from fqss_edge.models.asteroid_dualpath import from_asteroid_dualpath, is_asteroid_dualpath_state
 from fqss_edge.models.asteroid_keys import from_asteroid, is_asteroid_state
@@ -16,6 +17,7 @@ from fqss_edge.models.import_speechbrain import from_speechbrain, is_speechbrain
 from fqss_edge.models.base import SeparationModel
 from fqss_edge.models.factory import build_model
 from fqss_edge.models.size import check_model_size
+from fqss_edge.quant.revision import stale_changes
 from fqss_edge.quant.tools import load_network_state, uncalibrated
 
 
@@ -77,6 +79,12 @@ def load_model(path: str | Path, config: RunConfig | dict | None = None) -> Load
     if missing:
         raise FqssError(f"{path}: quantizer {missing[0]} was never calibrated (unfinished QAT/PTQ run?)")
     model.eval()
+    if cfg.quant.enabled and "quant_revision" in ck.meta:
+        changed = stale_changes(model, ck.meta["quant_revision"])
+        if changed:
+            warnings.warn(f"{path}: written by an older fqss-edge whose quantized layers computed differently ("
+                          f"{'; '.join(changed)}); it runs, but measure its accuracy again or run a few QAT steps "
+                          "from it", FqssWarning, stacklevel=2)
     fingerprint = checkpoint_fingerprint(model.state_dict(), cfg.model.model_dump(mode="json"),
                                          cfg.quant.model_dump(mode="json"))
     return LoadedModel(model, cfg, dict(ck.meta), fingerprint)

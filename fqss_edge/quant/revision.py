@@ -1,0 +1,46 @@
+"""Revisions of what a quantized checkpoint computes.
+
+A quantized checkpoint holds weights and learned ranges; how the simulation and the export turn them into integer
+codes belongs to the code. When that changes for a layer, a checkpoint written before still loads and its runtimes
+still agree with each other (they all follow the new code), but it no longer computes exactly what it was trained
+and measured with: its recorded accuracy should be measured again (or a few QAT steps run from it).
+
+Checkpoints record the revision they were written under (safetensors metadata ``fqss_edge.quant_revision``; a
+fqss-edge checkpoint without it is revision 1). :func:`stale_changes` lists the changes since then that touch the
+layers a model has. Changes that only decide exact rounding ties (the 16-bit time means of the gLN, revision 2)
+are not listed: they move no code by more than the tie.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from torch import nn
+
+from fqss_edge.quant.quantizers import ActQuantizer
+
+QUANT_REVISION = 2
+METADATA_KEY = "fqss_edge.quant_revision"
+
+
+@dataclass(frozen=True)
+class Change:
+    revision: int  # the first revision with the change
+    what: str
+    affects: Callable[[nn.Module], bool]  # does a model (built by today's code) have the changed layers?
+
+
+def _symmetric_int8_activations(model: nn.Module) -> bool:
+    return any(isinstance(m, ActQuantizer) and m.symmetric and m.bits == 8 for m in model.modules())
+
+
+CHANGES: tuple[Change, ...] = (
+    Change(2, "the attention's K and V projections quantize symmetrically (int8 zero point 0; were asymmetric)",
+           _symmetric_int8_activations),
+)
+
+
+def stale_changes(model: nn.Module, saved_revision: int) -> list[str]:
+    """What changed since ``saved_revision`` in the layers ``model`` has (oldest first)."""
+    return [c.what for c in CHANGES if c.revision > saved_revision and c.affects(model)]
