@@ -183,12 +183,13 @@ class Trainer:
         if self.method == "ptq":
             return self._run_ptq()
         t = self.cfg.train
-        first = self.epoch
         with self.progress:  # at least one epoch per run, then as long as the time budget lasts
-            while self.epoch < t.epochs and not (self.epoch > first and self._out_of_time()):
+            while self.epoch < t.epochs and not self.timed_out:
                 started = time.time()
                 loss, steps = self._train_epoch()
                 self.epoch += 1
+                if not self.timed_out and self.epoch < t.epochs:  # used up at the epoch's last step: say so here
+                    self._out_of_time()
                 record: dict[str, Any] = {"epoch": self.epoch, "train_loss": loss, "steps": steps,
                                           "lr": self.opt.param_groups[0]["lr"], "world_size": self.info.world_size}
                 if self.timed_out:

@@ -103,6 +103,16 @@ def test_time_budget_cuts_the_epoch_short_validates_and_stops(tiny_config, tmp_p
     assert load_checkpoint(result.out_dir / "last.safetensors").meta["epoch"] == 1
 
 
+def test_time_budget_used_up_at_an_epochs_last_step_is_recorded(tiny_config, tmp_path):
+    """One step per epoch: the budget runs out at the epoch's end, not inside it; metrics.jsonl still says why the
+    run stopped."""
+    result = train(_cfg(tiny_config, epochs=3, max_minutes=1e-6, max_steps_per_epoch=1), "float", tmp_path / "b",
+                   progress=False)
+    lines = [json.loads(line) for line in (result.out_dir / "metrics.jsonl").read_text().splitlines()]
+    assert result.out_of_time and result.epochs_run == 1 and len(lines) == 1 and lines[0]["steps"] == 1
+    assert lines[0]["stopped"] == "time budget: train.max_minutes 1e-06"
+
+
 def test_without_a_budget_every_epoch_runs(float_run):
     lines = [json.loads(line) for line in (float_run.out_dir / "metrics.jsonl").read_text().splitlines()]
     assert not float_run.out_of_time and all("stopped" not in r and r["steps"] > 1 for r in lines)
