@@ -113,6 +113,24 @@ def test_cli_export_then_parity_json(setup):
     assert report["n_utts"] == 2 and len(report["runtimes"]) == 2
 
 
+def test_cli_passes_the_metric_and_its_workers_on(setup, monkeypatch):
+    import fqss_edge.parity
+    from fqss_edge.cli.main import main
+
+    d, ckpt, onnx_path, data = setup
+    seen = {}
+
+    def run_parity_spy(*args, **kwargs):
+        seen.update(kwargs)
+        raise FqssError("spied")
+
+    monkeypatch.setattr(fqss_edge.parity, "run_parity", run_parity_spy)
+    args = ["parity", str(ckpt), str(onnx_path), "--data", str(data), "--metric", "museval"]
+    assert main([*args, "--metric-jobs", "3"]) == 2
+    assert seen["metric"] == "museval" and seen["metric_jobs"] == 3
+    assert main([*args, "--metric-jobs", "0"]) == 2  # refused by the option's bound
+
+
 def test_cli_help_has_examples():
     runner, app = _cli()
     for cmd in ("export", "parity"):

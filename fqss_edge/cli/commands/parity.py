@@ -14,7 +14,8 @@ EXAMPLES = """
   fqss-edge parity runs/fqss/best.safetensors exported/fqss/model.onnx exported/fqss/model.tflite --data data/test
   fqss-edge parity runs/fqss/best.safetensors exported/fqss/model.onnx --data data/test --per-layer --max-utts 5
   fqss-edge parity runs/fqss/best.safetensors exported/fqss/model.onnx --data data/test --json > parity.json
-  fqss-edge parity runs/music/best.safetensors exported/music/model.tflite --data MUSDB18HQ --metric museval
+  fqss-edge parity runs/music/best.safetensors exported/music/model.tflite --data MUSDB18HQ --metric museval \\
+      --metric-jobs 4
 
 """ + (
     "Each .onnx model runs in onnxruntime with graph optimisation off and all (integer kernels). Differences are "
@@ -38,11 +39,13 @@ def register(app: typer.Typer) -> None:
         metric: Annotated[str, typer.Option(help="Score: si_sdr (mean over utterances) or museval (BSSEval v4 "
                                                  "SDR, median over 1 s windows then over tracks; music stems).")]
         = "si_sdr",
+        metric_jobs: Annotated[int, typer.Option(min=1, help="Worker processes scoring the metric (museval: "
+                                                             "seconds to minutes per track).")] = 1,
     ) -> None:
         """Run the same mixtures through the PyTorch simulation and each model's runtimes; report the differences."""
         from fqss_edge.cli.commands.export import run_config
         from fqss_edge.parity import run_parity
 
         report = run_parity(checkpoint, list(models), data, max_utts, per_layer, run_config(config), threads,
-                            metric=metric)
+                            metric=metric, metric_jobs=metric_jobs)
         typer.echo(report.to_json() if as_json else report.to_markdown())
