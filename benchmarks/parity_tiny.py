@@ -24,6 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from fqss_edge.bench.pages import write_page
 from fqss_edge.export.bundle import export_bundle
 from fqss_edge.models.io import load_model
 from fqss_edge.parity import run_parity
@@ -76,7 +77,7 @@ def main() -> int:
              + (f" (.tflite fixed at {args.length} samples; mixtures run in windows of it)" if args.length else "")
              + "\n\n" if deleg else "")
           + report.to_markdown())
-    (out / f"{args.name}.md").write_text(md)
+    write_page(out / f"{args.name}.md", md)  # keeps the page's hand-written notes
     print(md)
     if args.per_layer:
         layers_md = drift_table(full, command, shown)

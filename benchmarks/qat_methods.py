@@ -24,6 +24,7 @@ from pathlib import Path
 
 import torch
 
+from fqss_edge.bench.pages import write_page
 from fqss_edge.config import load_config
 from fqss_edge.data.synthetic_set import build_synthetic_set
 from fqss_edge.evaluation_report import run_evaluation
@@ -122,7 +123,7 @@ def main() -> int:
         run = "reused (trained by an earlier run of this script, same data and budget)" if method in reused else \
             "trained by this command"
         lines.append(f"| {method} | {r['si_sdr']:.2f} | {r['si_sdri']:.2f} | {r['sdr']:.2f} | {secs} | {run} |")
-    (out_dir / f"{stem}.md").write_text("\n".join(lines) + "\n")
+    write_page(out_dir / f"{stem}.md", "\n".join(lines))  # keeps the page's hand-written notes
     print(f"recorded in {out_dir / f'{stem}.md'}")
     return 0
 

@@ -26,6 +26,7 @@ from types import SimpleNamespace
 
 import torch
 
+from fqss_edge.bench.pages import write_page
 from fqss_edge.checkpoint import load_checkpoint
 from fqss_edge.config import load_config
 from fqss_edge.music_metrics import METRICS, median_over_tracks, track_medians
@@ -169,7 +170,7 @@ def main() -> int:
     for method, r in results.items():
         for s in stems:
             lines.append(f"| {method} | {s} | " + " | ".join(f"{r[s][m]:.2f}" for m in METRICS) + " |")
-    (out_dir / f"{stem}.md").write_text("\n".join(lines) + "\n")
+    write_page(out_dir / f"{stem}.md", "\n".join(lines))  # keeps the page's hand-written notes
     print(f"recorded in {out_dir / f'{stem}.md'}")
     return 0
 
