@@ -78,9 +78,10 @@ def _int8_mean(ctx, t, y, tfl_axes: list[int], name: str) -> None:
     values, written as RESHAPE to ``[.., R, 1, K]`` (``K <= XNNPACK_ROW_EXACT`` a divisor of the static innermost
     axes, e.g. ``[T, 1, C]``) and a MEAN over ``R`` and ``K``: the same int32 sum and the same requantization (the
     reference kernel's and BUILTIN_REF's result are unchanged). XNNPACK keeps the unit axis, so it calls its
-    contiguous microkernel once per row of ``K`` values and adds the rows in int32: equal to BUILTIN_REF, and as
-    fast as one MEAN over ``[T, C]``, which is up to 222 LSB off from 12,800 post-ReLU values on. Without a static
-    divisor > 1 (the innermost axis follows the input length): ``[N, 1]`` over ``N`` (exact, ~9x slower).
+    contiguous microkernel once per row of ``K`` values and adds the rows in int32: equal to BUILTIN_REF; 0.078 ms
+    at 4001 x 512 against 0.720 ms for ``[N, 1]`` over ``N`` and 0.067 ms for one MEAN over ``[T, C]`` (up to 222
+    LSB off from 12,800 post-ReLU values on); at 4001 x 64: 0.027, 0.090 and 0.006 ms. Without a static divisor
+    > 1 (the innermost axis follows the input length): ``[N, 1]`` over ``N``.
     Measured with ai-edge-litert 2.3: ``benchmarks/results/xnnpack_mean.md``."""
     rank = len(t.shape)
     big = sorted(a for a in tfl_axes if t.shape[a] != 1 or t.dynamic[a])
