@@ -13,11 +13,13 @@ from typing import NamedTuple
 import numpy as np
 import onnx
 import pytest
+from ai_edge_litert.interpreter import Interpreter
 from conftest import assert_reference_matches_litert, lsb_diff, run_litert, run_ort
 from op_cases import Case, int8_params
 from qdq_builder import QDQ
 
 from fqss_edge.export.tflite import convert_model
+from fqss_edge.export.tflite.ops.reduce_mean import XNNPACK_ROW_EXACT
 from fqss_edge.export.tflite.reference import ReferenceModel, Tensor
 
 class Q(NamedTuple):
@@ -102,21 +104,45 @@ def test_operator_matches_onnxruntime_and_reference(op, case, bits, resizable):
         check_case(case, model, buf, bits, length, seed=length or 0)
 
 
-@pytest.mark.parametrize("channels,length", [(64, 400), (64, 3696), (8, 20000)])
-def test_int8_mean_over_time_and_channels_equals_reference_in_xnnpack(channels, length):
-    """XNNPACK's int8 mean over the innermost axis is wrong past 8192 values of post-ReLU-like inputs (the gLN
-    mean: the shipped model's XNNPACK output was at 5 dB SQNR); the exporter reduces over a non-innermost axis."""
+MEAN_CASES = [(64, 400, 400), (64, 3696, 3696), (8, 20000, 20000), (512, "T", 4001), (64, "T", 4001)]
+
+
+def int8_mean_model(channels: int, length: int | str, zp: int) -> bytes:
     b = QDQ(channels=channels, length=length)
-    x = b.input(0.0035, -128, 8)
-    b.output(b.op("ReduceMean", [b.dq(x), b.const(np.array([1, 2], dtype=np.int64))], (0.00175, -128, 8), keepdims=1))
-    buf, _ = convert_model(b.model(), io="quantized")
-    u = np.random.default_rng(0).random((1, channels, length))
-    for codes in (np.full((1, channels, length), -100), -128 + (u**8 * 70).astype(int)):
-        codes = codes.astype(np.int8)
+    x = b.input(0.0035, zp, 8)
+    out_q = (0.00175, zp, 8) if zp < 0 else (0.0035, zp - 10, 8)
+    b.output(b.op("ReduceMean", [b.dq(x), b.const(np.array([1, 2], dtype=np.int64))], out_q, keepdims=1))
+    return convert_model(b.model(), io="quantized")[0]
+
+
+@pytest.mark.parametrize("channels,length,frames", MEAN_CASES)
+def test_int8_mean_over_time_and_channels_equals_reference_in_xnnpack(channels, length, frames):
+    """XNNPACK's int8 mean over the innermost axis is wrong past 8192 values of one sign (post-ReLU codes at zero
+    point -128, codes above zero point 100; the gLN mean: the shipped model's XNNPACK output was at 5 dB SQNR);
+    the exporter reduces rows of at most XNNPACK_ROW_EXACT values."""
+    u = np.random.default_rng(0).random((1, channels, frames))
+    for zp, codes in ((-128, np.full(u.shape, -100)), (-128, -128 + (u**8 * 70).astype(int)),
+                      (100, np.full(u.shape, 127))):
+        buf, codes = int8_mean_model(channels, length, zp), codes.astype(np.int8)
         want = ReferenceModel(buf).run(codes).reshape(-1).tolist()
         assert -128 < want[0] < 127  # not saturated
         for kernel in ("ref", "builtin", "xnnpack"):
-            assert run_litert(buf, codes, kernel).reshape(-1).tolist() == want, kernel
+            assert run_litert(buf, codes, kernel).reshape(-1).tolist() == want, f"{kernel} zero point {zp}"
+
+
+@pytest.mark.parametrize("channels,length,frames", MEAN_CASES)
+def test_int8_mean_over_time_and_channels_is_one_mean_over_rows(channels, length, frames):
+    """The form XNNPACK runs fast and exactly: one MEAN over [R, 1, K] (K <= XNNPACK_ROW_EXACT values a row, a
+    unit axis between the reduced axes), not over [N, 1] (one value per load)."""
+    it = Interpreter(model_content=int8_mean_model(channels, length, -128))
+    details = it.get_tensor_details()
+    n_in = int(np.prod(it.get_input_details()[0]["shape"]))  # the file's shapes (a length-dependent one: any T)
+    means = [op for op in it._get_ops_details() if op["op_name"] == "MEAN"]
+    assert len(means) == 1
+    shape = tuple(int(d) for d in details[means[0]["inputs"][0]]["shape"])
+    axes = tuple(int(a) for a in it.get_tensor(means[0]["inputs"][1]))
+    assert len(shape) == 4 and axes == (1, 3) and shape[2] == 1, (shape, axes)
+    assert 1 < shape[3] <= XNNPACK_ROW_EXACT and shape[1] * shape[3] == n_in
 
 
 def test_int16_mean_over_channels_and_time_does_not_overflow():
