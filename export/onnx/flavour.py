@@ -44,7 +44,12 @@ over the middle axis of ``[1, T, C]`` (~30x slower than over the last axis). The
   input codes (``quantize_leaky_relu``, what the simulation's ``QPReLU`` and the integer reference compute), so
   onnxruntime gives the simulation's codes exactly where its float LeakyRelu rounded once (TFLite's kernel rounds
   the negative side twice: a few % of the codes one lower). int16 LeakyRelu keeps the float form (a table would be
-  65536 entries per activation): within one int16 code of the simulation.
+  65536 entries per activation): within one int16 code of the simulation. Cost: onnxruntime fuses the float form
+  into QLinearLeakyRelu (its own 256-entry table, ~0.2 ms on 512k codes here) but runs Gather at ~6 ns a code
+  (~3 ms): the tiny Conv-TasNets (25 LeakyRelu, 4 s) ran 40 -> 129 ms (shipped) and 60 -> 143 ms (real-speech)
+  at one thread (``benchmarks/ort_leaky_relu_table.py``). onnxruntime has no faster table operator, and the
+  double rounding is no single rounding of another slope (``QLinearLeakyRelu`` with a refitted alpha matched 4 of
+  14 tested parameter sets).
 
 The result records ``fqss.onnx_flavour = onnxruntime`` and its own initializer hash. Per-layer parity reads its
 uint8 codes back as the int8 codes of the simulation (``codes_as_int8``).
