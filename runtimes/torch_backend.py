@@ -107,6 +107,9 @@ class TorchBackend:
         for name, mod in self.model.named_modules():  # type: ignore[union-attr]
             if isinstance(mod, (*ACTIVATION_QUANTIZERS, InputSplitter)):
                 hooks.append(mod.register_forward_hook(_recorder(name, out)))
+            child = getattr(mod, "overrides_quantizer", None)  # QPReLU: TFLite's codes replace its quantizer's
+            if child is not None:
+                hooks.append(mod.register_forward_hook(_recorder(f"{name}.{child}" if name else child, out)))
         try:
             self.run(waveform)
         finally:

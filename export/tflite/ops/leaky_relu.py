@@ -1,7 +1,11 @@
 """ONNX LeakyRelu (DQ -> LeakyRelu(alpha) -> Q) -> TFLite LEAKY_RELU: a single-slope PReLU.
 
 TFLite folds alpha into a fixed-point multiplier, and XNNPACK delegates int8 LEAKY_RELU (it does not delegate
-int8 PRELU), so a one-slope PReLU is exported as LeakyRelu.
+int8 PRELU), so a one-slope PReLU is exported as LeakyRelu. The kernel rounds the negative side twice (its
+multiplier ``s_in alpha / s_out`` is below 1/2): the simulation (``QPReLU``) computes these codes exactly
+(``fixedpoint.quantize_leaky_relu``, which the reference kernel uses too), and so does onnxruntime in the flavour
+``export`` writes (``export/onnx/flavour.py``, ``exact_leaky_relus``); the contract graph's float LeakyRelu rounds
+once (within one code).
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from fqss_edge.export.tflite.registry import register
 
 @register("LeakyRelu", writes=(B.LEAKY_RELU, B.QUANTIZE), bits=(8, 16),
           constraints="alpha is a float32 attribute (stored as is); int16 zero points 0; int8 in and int16 out or "
-                      "the reverse: in int16 (QUANTIZE of the int8 side)")
+                      "the reverse: in int16 (QUANTIZE of the int8 side). The negative side is rounded twice "
+                      "(multiplier s_in alpha / s_out < 1/2); the simulation (QPReLU) computes these codes exactly "
+                      "(one bit width), onnxruntime's float LeakyRelu within one code")
 def convert_leaky_relu(ctx, node) -> None:
     x, out = unary_io(ctx, node, (8, 16), mixed=True)
     emit_leaky_relu(ctx, node, x, out, ctx.g.attr(node, "alpha", 0.01))

@@ -8,7 +8,7 @@ import numpy as np
 from fqss_edge.errors import FqssError
 from fqss_edge.export.tflite.builder import BuiltinOperator as B
 from fqss_edge.export.tflite.fixedpoint import (
-    inv_sqrt_quantized_multiplier_exp, lut_int8, lut_int16, lut_int16_lookup, mbqm)
+    inv_sqrt_quantized_multiplier_exp, lut_int8, lut_int16, lut_int16_lookup, mbqm, quantize_leaky_relu)
 from fqss_edge.export.tflite.reference.registry import RefOp, reference_kernel
 from fqss_edge.export.tflite.reference.tensor import Tensor, f32, qm, saturate
 
@@ -23,10 +23,7 @@ def relu(op: RefOp) -> np.ndarray:
 @reference_kernel(B.LEAKY_RELU)
 def leaky_relu(op: RefOp) -> np.ndarray:
     x, inp, out = op.inputs[0], op.tensors[0], op.out
-    ma, sa = qm(float(f32(inp.s) * f32(op.options.alpha) / f32(out.s)))
-    mi, si = qm(float(f32(inp.s) / f32(out.s)))
-    v = x.astype(np.int64) - inp.z
-    return saturate(np.where(v >= 0, mbqm(v, mi, si), mbqm(v, ma, sa)) + out.z, out)
+    return saturate(quantize_leaky_relu(x, inp.s, inp.z, out.s, out.z, op.options.alpha), out)
 
 
 @reference_kernel(B.LOGISTIC)
