@@ -34,12 +34,8 @@ def main() -> int:
     n = loaded.model.valid_length(int(args.seconds * loaded.config.model.sample_rate))
     with tempfile.TemporaryDirectory() as tmp:
         contract = onnx.load(str(export_checkpoint(args.checkpoint, Path(tmp)).path))
-    exact = flavour.onnxruntime_flavour(contract)
-    table_step, flavour.exact_leaky_relus = flavour.exact_leaky_relus, lambda graph: None
-    try:
-        one_rounding = flavour.onnxruntime_flavour(contract)
-    finally:
-        flavour.exact_leaky_relus = table_step
+    exact = flavour.onnxruntime_flavour(contract, "exact")
+    one_rounding = flavour.onnxruntime_flavour(contract, "fused")  # the default
     models = {"float LeakyRelu (QLinearLeakyRelu)": one_rounding, "exact table (Cast -> Gather -> Q)": exact}
     sessions = {k: make_session(m.SerializeToString(), args.checkpoint, "all", 1, True) for k, m in models.items()}
     name = exact.graph.input[0].name

@@ -121,10 +121,22 @@ def test_simulation_is_tflite_on_every_code(bits, params):
                                           ort.GraphOptimizationLevel.ORT_ENABLE_ALL], ids=["off", "all"])
 @pytest.mark.parametrize("params", INT8, ids=_ids)
 def test_onnxruntime_flavour_is_the_simulation_on_every_code(params, optimization):
-    flavour = onnxruntime_flavour(_model(*params))
+    flavour = onnxruntime_flavour(_model(*params), "exact")
     assert {"Gather", "Cast"} <= {n.op_type for n in flavour.graph.node}
     assert "LeakyRelu" not in {n.op_type for n in flavour.graph.node}
     np.testing.assert_array_equal(_ort_codes(flavour, *params[:4], optimization=optimization), simulation(*params))
+
+
+@pytest.mark.parametrize("params", INT8, ids=_ids)
+def test_default_onnxruntime_flavour_keeps_the_fused_one_rounding(params):
+    """The default flavour leaves LeakyRelu to onnxruntime's QLinearLeakyRelu (fast): one rounding, within one code
+    of the simulation, as the contract graph."""
+    flavour = onnxruntime_flavour(_model(*params))
+    ops = {n.op_type for n in flavour.graph.node}
+    assert "LeakyRelu" in ops and "Gather" not in ops
+    codes = _ort_codes(flavour, *params[:4], optimization=ort.GraphOptimizationLevel.ORT_ENABLE_ALL)
+    np.testing.assert_array_equal(codes, one_rounding(*params))
+    assert np.abs(codes - simulation(*params)).max() <= 1
 
 
 def test_the_table_is_what_tflite_computes_not_one_rounding():
