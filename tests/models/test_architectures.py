@@ -266,10 +266,12 @@ def test_export_info_parity_bench_separate_stream(trained, tiny_data, tmp_path, 
         assert list(Interpreter(model_path=str(fixed)).get_input_details()[0]["shape_signature"]) == [1, 3 * n]
         code, info = _cli("info", fixed)
         assert code == 0 and f"[1, {3 * n}]" in info and f"fixed {3 * n} samples" in info
-        assert _cli("export", ckpt, "--int8", "--format", "onnx", "-o", out)[0] == 0
+        assert _cli("export", ckpt, "--int8", "--format", "onnx", "--exact-leaky-relu", "-o", out)[0] == 0
         models = [out / "model.onnx", fixed]  # the app windows its input to the fixed length
     else:
-        assert _cli("export", ckpt, "--int8", "-o", out)[0] == 0
+        # --exact-leaky-relu: onnxruntime with TFLite's LeakyRelu codes, held to 0.05 dB below (the default fused
+        # LeakyRelu rounds once, which this barely trained smoke model amplifies as it does LiteRT's rounding)
+        assert _cli("export", ckpt, "--int8", "--exact-leaky-relu", "-o", out)[0] == 0
         models = [out / "model.onnx", out / "model.tflite"]
     code, info = _cli("info", out / "model.onnx")
     assert code == 0 and f"'name': '{arch}'" in info
