@@ -31,7 +31,7 @@ class ConvTasNetConfig(ModelConfigBase):
     n_blocks: Annotated[Count, Field(le=24)] = 8  # X: blocks per repeat (dilations 1 .. 2**(X-1))
     n_repeats: Count = 3  # R
     mask_act: Literal["relu", "sigmoid"] = "relu"
-    norm: Literal["gLN"] = "gLN"
+    norm: Literal["gLN", "BN"] = "gLN"  # BN: BatchNorm folded into the 1x1 convs, no run-time cost (tcn.py)
     encoder_act: Literal["relu", "none"] = "relu"
 
     @field_validator("stride")
@@ -56,5 +56,5 @@ class ConvTasNet(MaskingModel):
         self.length_multiple, self.min_length = c.stride, c.kernel_size
         self.build_filterbank(c.n_filters, c.kernel_size, c.stride,
                               lambda: TCN(c.n_filters, c.n_src, c.bn_chan, c.hid_chan, c.skip_chan,
-                                          c.conv_kernel_size, c.n_blocks, c.n_repeats, c.mask_act, spec),
+                                          c.conv_kernel_size, c.n_blocks, c.n_repeats, c.mask_act, spec, c.norm),
                               enc_act=c.encoder_act == "relu")

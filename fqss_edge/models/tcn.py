@@ -1,6 +1,19 @@
-"""Temporal convolutional network (Conv-TasNet masker), built from quantized layers."""
+"""Temporal convolutional network (Conv-TasNet masker), built from quantized layers.
+
+``norm``: ``gLN`` (global layer norm, as in the paper) or ``BN``: BatchNorm placed where it folds exactly into a 1x1
+convolution (``fqss_edge/quant/layers/bn_fold.py``), so that the exported graph has no normalisation op at all:
+
+* before the bottleneck: a BatchNorm on the bottleneck 1x1 conv's input side (where gLN was);
+* in a block: ``in_conv -> BN -> PReLU -> dw_conv -> PReLU -> BN -> res_conv / skip_conv``. The first BN folds into
+  ``in_conv``'s output side. The second sits on the input side of the residual and the skip 1x1 convs, each with its
+  own BatchNorm: the running statistics are those of the same tensor (equal), gamma and beta per consumer. A shared
+  affine map followed by two 1x1 convs is a special case of two, so the function class is the same as one shared BN
+  (and the depthwise conv, padded, cannot take it on its input side exactly).
+"""
 
 from __future__ import annotations
+
+from typing import Literal
 
 from torch import nn
 
@@ -9,45 +22,55 @@ from fqss_edge.quant.qtensor import QTensor
 from fqss_edge.quant.spec import QuantSpec
 
 
+Norm = Literal["gLN", "BN"]
+
+
 class TCNBlock(nn.Module):
-    """1x1 conv -> PReLU -> gLN -> dilated depthwise conv -> PReLU -> gLN -> (residual 1x1, skip 1x1)."""
+    """1x1 conv -> PReLU -> gLN -> dilated depthwise conv -> PReLU -> gLN -> (residual 1x1, skip 1x1); with ``BN``
+    the BatchNorms folded into the 1x1 convs instead (module docstring)."""
 
     def __init__(self, bn_chan: int, hid_chan: int, skip_chan: int, kernel_size: int, dilation: int, spec: QuantSpec,
-                 first: bool = False):
+                 first: bool = False, norm: Norm = "gLN"):
         super().__init__()
         pad = (kernel_size - 1) * dilation // 2
-        self.in_conv = QConv1d(bn_chan, hid_chan, 1, spec=spec)
+        gln = norm == "gLN"
+        self.in_conv = QConv1d(bn_chan, hid_chan, 1, spec=spec, fold_bn=None if gln else "out")
         self.act1 = QPReLU(spec=spec)
-        self.norm1 = QGlobalLayerNorm(hid_chan, spec)
+        self.norm1 = QGlobalLayerNorm(hid_chan, spec) if gln else None
         self.dw_conv = QConv1d(hid_chan, hid_chan, kernel_size, padding=pad, dilation=dilation, groups=hid_chan,
                                spec=spec)
         self.act2 = QPReLU(spec=spec)
-        self.norm2 = QGlobalLayerNorm(hid_chan, spec)
-        self.res_conv = QConv1d(hid_chan, bn_chan, 1, spec=spec)
-        self.skip_conv = QConv1d(hid_chan, skip_chan, 1, spec=spec)
+        self.norm2 = QGlobalLayerNorm(hid_chan, spec) if gln else None
+        self.res_conv = QConv1d(hid_chan, bn_chan, 1, spec=spec, fold_bn=None if gln else "in")
+        self.skip_conv = QConv1d(hid_chan, skip_chan, 1, spec=spec, fold_bn=None if gln else "in")
         self.res_add = QAdd(spec)
         self.skip_add = None if first else QAdd(spec)  # the first block starts the skip sum
 
     def forward(self, x: QTensor, skip: QTensor | None) -> tuple[QTensor, QTensor]:
-        h = self.norm1(self.act1(self.in_conv(x)))
-        h = self.norm2(self.act2(self.dw_conv(h)))
+        h = _norm(self.norm1, self.act1(self.in_conv(x)))
+        h = _norm(self.norm2, self.act2(self.dw_conv(h)))
         out = self.res_add(x, self.res_conv(h))
         s = self.skip_conv(h)
         return out, (s if self.skip_add is None else self.skip_add(skip, s))
 
 
+def _norm(norm: QGlobalLayerNorm | None, x: QTensor) -> QTensor:
+    return x if norm is None else norm(x)
+
+
 class TCN(nn.Module):
-    """gLN -> bottleneck 1x1 -> R x X TCN blocks (dilations 1..2^(X-1)) -> PReLU -> 1x1 -> mask activation."""
+    """gLN -> bottleneck 1x1 -> R x X TCN blocks (dilations 1..2^(X-1)) -> PReLU -> 1x1 -> mask activation (``BN``:
+    the BatchNorms folded into the 1x1 convs, module docstring)."""
 
     def __init__(self, in_chan: int, n_src: int, bn_chan: int, hid_chan: int, skip_chan: int, conv_kernel_size: int,
-                 n_blocks: int, n_repeats: int, mask_act: str, spec: QuantSpec):
+                 n_blocks: int, n_repeats: int, mask_act: str, spec: QuantSpec, norm: Norm = "gLN"):
         super().__init__()
         self.n_src = n_src
         self.in_chan = in_chan
-        self.norm = QGlobalLayerNorm(in_chan, spec)
-        self.bottleneck = QConv1d(in_chan, bn_chan, 1, spec=spec)
+        self.norm = QGlobalLayerNorm(in_chan, spec) if norm == "gLN" else None
+        self.bottleneck = QConv1d(in_chan, bn_chan, 1, spec=spec, fold_bn=None if norm == "gLN" else "in")
         self.blocks = nn.ModuleList(
-            TCNBlock(bn_chan, hid_chan, skip_chan, conv_kernel_size, 2**x, spec, first=(r == 0 and x == 0))
+            TCNBlock(bn_chan, hid_chan, skip_chan, conv_kernel_size, 2**x, spec, first=(r == 0 and x == 0), norm=norm)
             for r in range(n_repeats) for x in range(n_blocks)
         )
         self.out_act = QPReLU(spec=spec)
@@ -56,7 +79,7 @@ class TCN(nn.Module):
 
     def forward(self, tf_rep: QTensor) -> QTensor:
         """[B, N, F] -> masks [B, n_src * N, F]."""
-        x = self.bottleneck(self.norm(tf_rep))
+        x = self.bottleneck(_norm(self.norm, tf_rep))
         skip = None
         for block in self.blocks:
             x, skip = block(x, skip)

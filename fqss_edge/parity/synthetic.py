@@ -40,6 +40,20 @@ def random_audio(n: int, length: int, seed: int = 0) -> torch.Tensor:
 
 
 @torch.no_grad()
+def randomize_batchnorms(model: nn.Module, seed: int = 0) -> None:
+    """Running statistics and affine parameters away from a new BatchNorm's identity (a trained one's), so that a
+    random model's folded BatchNorms (``norm: BN``) change its weights; models without BatchNorm are untouched."""
+    g = torch.Generator().manual_seed(seed)
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm1d):
+            n = m.num_features
+            m.running_mean.copy_(0.2 * torch.randn(n, generator=g))
+            m.running_var.copy_(0.5 + 1.5 * torch.rand(n, generator=g))
+            m.weight.copy_(0.5 + torch.rand(n, generator=g))
+            m.bias.copy_(0.1 * torch.randn(n, generator=g))
+
+
+@torch.no_grad()
 def calibrate(model: nn.Module, batches: int = 2, length: int = 800, seed: int = 0, batch_size: int = 2) -> nn.Module:
     """Observe activation ranges over ``batches`` random batches (PTQ-style), then eval mode."""
     c = int(getattr(model, "audio_channels", 1))  # a stereo model: [B, C, T]
@@ -56,6 +70,7 @@ def calibrated_random_model(model_cfg: dict[str, Any] | None = None, quant_cfg: 
 
     torch.manual_seed(seed)
     model = build_model(model_cfg or TINY_MODEL, quant_cfg)
+    randomize_batchnorms(model, seed)
     if not quant_cfg or not quant_cfg.get("enabled", True):
         return model.eval()
     return calibrate(model, batches, length, seed, batch_size)

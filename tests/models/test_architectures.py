@@ -1,4 +1,5 @@
-"""Every registered architecture through the whole product path, with the same code and the same commands:
+"""Every registered architecture (and the model variants in ``VARIANTS``, e.g. Conv-TasNet with ``norm: BN``) through
+the whole product path, with the same code and the same commands:
 
 * guard: its smallest config (``smoke_config``) exports to QDQ ONNX that passes the verifier, and to a fully integer
   .tflite on which the integer reference equals LiteRT BUILTIN_REF on every tensor (FQSS and vanilla QAT);
@@ -43,6 +44,10 @@ sys.path.insert(0, str(Path(__file__).parent))  # tests use --import-mode=import
 from litert_ref import reference_equals_litert_ref  # noqa: E402
 
 ARCHS = sorted(ARCHITECTURES)
+# model variants held to the same guards as the architectures: id -> (architecture, changes to its smoke config)
+VARIANTS = {a: (a, {}) for a in ARCHS} | {"convtasnet-BN": ("convtasnet", {"norm": "BN"})}
+# the shipped tiny configs: one per architecture, and the variants'
+TINY_CONFIGS = [f"{a}_tiny" for a in ARCHS] + ["convtasnet_tiny_bn"]
 QUANTS = {"fqss": FQSS_QUANT_NORM8, "vanilla": VANILLA_QUANT}
 
 # The contract graph (`export --target tflite`) holds ONNX's float LSTM, which onnxruntime runs in float: the bound
@@ -77,19 +82,24 @@ def _pcm(n: int, seed: int, channels: int = 1) -> np.ndarray:
     return np.clip(np.floor(x * 32768), -32768, 32767).astype(np.int16)
 
 
-@pytest.fixture(scope="module", params=[(a, q) for a in ARCHS for q in QUANTS], ids=lambda p: f"{p[0]}-{p[1]}")
+def _smoke(variant: str) -> dict:
+    arch, changes = VARIANTS[variant]
+    return smoke_model(arch, **changes)
+
+
+@pytest.fixture(scope="module", params=[(v, q) for v in VARIANTS for q in QUANTS], ids=lambda p: f"{p[0]}-{p[1]}")
 def exported(request, tmp_path_factory):
-    arch, quant = request.param
-    model = calibrated_random_model(smoke_model(arch), QUANTS[quant])
-    d = tmp_path_factory.mktemp(f"{arch}_{quant}")
+    variant, quant = request.param
+    model = calibrated_random_model(_smoke(variant), QUANTS[quant])
+    d = tmp_path_factory.mktemp(f"{variant}_{quant}")
     export_onnx(model, d / "model.onnx")  # runs the QDQ verifier against the model's own quantizers
     return model, d, _export_tflite(model, d / "model.onnx", d / "model.tflite", model.valid_length(1200))
 
 
-@pytest.mark.parametrize("arch", ARCHS)
-def test_shipped_tiny_config_exports_and_reference_equals_litert_ref(arch, tmp_path):
+@pytest.mark.parametrize("name", TINY_CONFIGS)
+def test_shipped_tiny_config_exports_and_reference_equals_litert_ref(name, tmp_path):
     """The same guard on ``configs/<arch>_tiny.yaml`` itself (its model, FQSS as configured)."""
-    cfg = load_config(shipped_config(f"{arch}_tiny"))
+    cfg = load_config(shipped_config(name))
     model = calibrated_random_model(cfg.model.model_dump(), cfg.updated(quant={"calib_batches": 2}).quant.model_dump())
     export_onnx(model, tmp_path / "model.onnx")
     n = model.valid_length(1200)
@@ -150,9 +160,9 @@ def test_onnxruntime_computes_the_simulation(exported, optimization, flavour):
         assert np.abs(y - ref).max() / backend.io_contract.output_lsb <= 1.0 + 1e-5
 
 
-@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("arch", VARIANTS)
 def test_float_export_computes_the_float_model(arch, tmp_path):
-    model = calibrated_random_model(smoke_model(arch), None)
+    model = calibrated_random_model(_smoke(arch), None)
     export_onnx(model, tmp_path / "float.onnx")
     tflite = _export_tflite(model, tmp_path / "float.onnx", tmp_path / "float.tflite", model.valid_length(1000))
     x = random_audio(1, 1000, seed=2).numpy().reshape(-1)
@@ -198,9 +208,9 @@ def test_digital_silence_gives_exact_zeros(exported, request):
     _assert_silent(request.node.callspec.params["exported"], _silence_peaks(model, paths))
 
 
-@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("arch", VARIANTS)
 def test_digital_silence_gives_exact_zeros_in_float(arch, tmp_path):
-    model = calibrated_random_model(smoke_model(arch), None)
+    model = calibrated_random_model(_smoke(arch), None)
     export_onnx(model, tmp_path / "float.onnx")
     tflite = _export_tflite(model, tmp_path / "float.onnx", tmp_path / "float.tflite", model.valid_length(1200))
     paths = {"onnxruntime": (tmp_path / "float.onnx", {}), "LiteRT": (tflite, {})}
@@ -218,13 +228,13 @@ def _cli(*args) -> tuple[int, str]:
     return code, buf.getvalue()
 
 
-@pytest.fixture(scope="module", params=ARCHS)
+@pytest.fixture(scope="module", params=list(VARIANTS))
 def trained(request, tmp_path_factory, tiny_data):
     """A float run and an FQSS run of the architecture's smoke config, trained by the CLI on the tiny data."""
-    arch = request.param
-    d = tmp_path_factory.mktemp(f"cli_{arch}")
+    arch = VARIANTS[request.param][0]
+    d = tmp_path_factory.mktemp(f"cli_{request.param}")
     loss = load_config(shipped_config(f"{arch}_tiny")).train.loss  # the architecture's own loss (FlatConv: MSE)
-    cfg = {"model": smoke_model(arch), "quant": {"calib_batches": 2},
+    cfg = {"model": _smoke(request.param), "quant": {"calib_batches": 2},
            "train": {"epochs": 1, "batch_size": 2, "segment_seconds": 0.25, "loss": loss},
            "data": {k: str(tiny_data / k) for k in ("train", "valid", "test")}}
     (d / "run.yaml").write_text(yaml.safe_dump(cfg))

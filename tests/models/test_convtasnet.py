@@ -1,8 +1,19 @@
+import hashlib
+
+import onnx
 import pytest
 import torch
 
+from fqss_edge.assets import asset
+from fqss_edge.audio import read_wav
+from fqss_edge.export.onnx import export_onnx
+from fqss_edge.export.tflite import export as export_tflite
+from fqss_edge.export.tflite.reference.model import ReferenceModel
 from fqss_edge.models import build_model
-from fqss_edge.parity.synthetic import FQSS_QUANT, TINY_MODEL, VANILLA_QUANT
+from fqss_edge.models.io import load_model
+from fqss_edge.parity.synthetic import FQSS_QUANT, TINY_MODEL, VANILLA_QUANT, calibrated_random_model
+from fqss_edge.quant.layers import QGlobalLayerNorm
+from fqss_edge.quant.layers.bn_fold import FoldedBatchNorm
 from fqss_edge.quant import QTensor
 from fqss_edge.quant.quantizers import ActQuantizer
 from fqss_edge.quant.tools import count_parameters, observation
@@ -69,3 +80,36 @@ def test_one_pass_calibrates_every_quantizer(quant):
     from fqss_edge.quant.tools import uncalibrated
 
     assert uncalibrated(_calibrated(quant)) == []
+
+
+# SHA-256 of the shipped FQSS model's output (float32 bytes) on the first 2 s of the example mixture, computed with
+# the code before ``norm: BN`` existed. The quantized forward is integer-exact (the exact accumulator), so the digest
+# does not depend on threads or machine: gLN checkpoints must keep computing exactly this.
+SHIPPED_FQSS_DIGEST = "d608d18defd5d418150c6428a287eaae25f82dc85b1d35aaed018819c3d41fea"
+
+
+def test_shipped_gln_model_computes_bit_identically():
+    loaded = load_model(asset("convtasnet_tiny_fqss.safetensors"))
+    assert loaded.config.model.norm == "gLN"
+    assert not any(isinstance(m, FoldedBatchNorm) for m in loaded.model.modules())
+    x = torch.from_numpy(read_wav(asset("example_mixture.wav"))[0][0, :16000])
+    with torch.no_grad():
+        y = loaded.model(x[None])
+    assert hashlib.sha256(y.numpy().tobytes()).hexdigest() == SHIPPED_FQSS_DIGEST
+
+
+def test_bn_norm_folds_into_the_1x1_convs_and_leaves_no_normalisation_op(tmp_path):
+    """Seven BatchNorms in the smoke model (bottleneck input; per block in_conv's output, res / skip inputs), no
+    gLN, and the exported graphs hold convolutions and PReLUs but no mean, square root or normalisation."""
+    model = calibrated_random_model(dict(TINY, norm="BN"), dict(FQSS_QUANT, calib_batches=2))
+    bns = {n: m.side for n, m in model.named_modules() if isinstance(m, FoldedBatchNorm)}
+    assert bns == {"masker.bottleneck.bn": "in", **{f"masker.blocks.{i}.{c}.bn": s for i in range(2)
+                                                     for c, s in (("in_conv", "out"), ("res_conv", "in"),
+                                                                  ("skip_conv", "in"))}}
+    assert not any(isinstance(m, QGlobalLayerNorm) for m in model.modules())
+    export_onnx(model, tmp_path / "m.onnx")
+    ops = {n.op_type for n in onnx.load(str(tmp_path / "m.onnx")).graph.node}
+    assert "Conv" in ops and not ops & {"ReduceMean", "Sqrt", "Reciprocal", "BatchNormalization", "Div", "Pow"}
+    export_tflite(tmp_path / "m.onnx", tmp_path / "m.tflite")
+    ops = set(ReferenceModel.from_file(tmp_path / "m.tflite").op_names())
+    assert "CONV_2D" in ops and not ops & {"MEAN", "RSQRT", "SQUARED_DIFFERENCE"}, ops

@@ -1,4 +1,6 @@
-"""QConv1d (incl. depthwise and dilated) and QConvTranspose1d: ``DQ(x), DQ(int8 W, axis), DQ(int32 b) -> Conv -> Q``."""
+"""QConv1d (incl. depthwise and dilated) and QConvTranspose1d: ``DQ(x), DQ(int8 W, axis), DQ(int32 b) -> Conv -> Q``.
+
+The weights and bias are the layer's ``folded_params`` (a folded BatchNorm leaves no node of its own)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ QConv = QConv1d | QConvTranspose1d
 
 
 def conv_weight(b: GraphBuilder, layer: QConv, name: str, consumer: str) -> str:
-    w = layer.conv.weight.detach()
+    w = layer.folded_params()[0].detach()
     if not b.quantized or not layer.weight_quant.enabled:
         return b.float_const(f"{name}.weight", w.numpy())
     codes, scale = layer.weight_quant.export(w)
@@ -25,11 +27,11 @@ def conv_bias(b: GraphBuilder, layer: QConv, name: str, x: TensorRef, consumer: 
     """int32 codes with scale ``s_in * s_w`` (float32), exactly the simulation's: the learned bias plus the input
     offset's share (``bias_codes``); the float graph adds the offset's share of the float weights."""
     if not b.quantized or x.qparams is None or not layer.weight_quant.enabled:
-        w = layer.conv.weight.detach()
-        bias, comp = layer.conv.bias, layer.offset_bias(w)
+        w, bias = (t.detach() if t is not None else None for t in layer.folded_params())
+        comp = layer.offset_bias(w)
         if bias is None and comp is None:
             return []
-        bias = (bias.detach() if bias is not None else 0.0) + (comp if comp is not None else 0.0)
+        bias = (bias if bias is not None else 0.0) + (comp if comp is not None else 0.0)
         return [b.float_const(f"{name}.bias", bias.numpy())]
     codes = layer.bias_codes(x.qparams.scale, layer.weight_quant.scale().detach())
     if codes is None:
@@ -56,7 +58,7 @@ def conv_constants(layer: QConv, name: str) -> dict[str, ExpectedConst]:
     """The checkpoint's weight codes and per-channel scales (biases are checked structurally: s_in * s_w)."""
     if not layer.weight_quant.enabled:
         return {}
-    codes, scale = layer.weight_quant.export(layer.conv.weight.detach())
+    codes, scale = layer.weight_quant.export(layer.folded_params()[0].detach())
     return {f"{name}.weight": ExpectedConst(codes.numpy(), scale.numpy(), layer.weight_axis)}
 
 

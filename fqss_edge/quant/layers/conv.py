@@ -19,6 +19,10 @@ added to the bias: tied to the (quantized) weights, not learned, an exact intege
 ``offset_c`` is a whole number of input steps. The runtimes see an ordinary int32 bias. Zero padding stays
 ``x_c = 0`` (the constant is added to the padded taps too), so a model whose input layer pads moves that padding
 before the split (``InputSplitter.pad``), where a padded sample is silence.
+
+Folded BatchNorm (``QConv1d(..., fold_bn="in" | "out")``, ``bn_fold.py``): the conv's weights and bias are the
+folded ones everywhere (``folded_params``: the weight quantizer, the int32 bias, the exports), except in float
+training, where the BatchNorm runs on batch statistics next to the plain convolution.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from fqss_edge.quant.layers.bn_fold import FoldedBatchNorm, FoldSide, check_foldable
 from fqss_edge.quant.qtensor import QTensor
 from fqss_edge.quant.quantizers import bias_scale, export_bias, quantize_bias
 from fqss_edge.quant.ranges import INT32
@@ -39,23 +44,41 @@ class _QConvBase(nn.Module):
     conv: nn.Conv1d | nn.ConvTranspose1d
     weight_axis: int
     input_offset: torch.Tensor | None  # per input channel, a buffer (saved with the weights once set)
+    bn: FoldedBatchNorm | None
 
     def _init_quant(self, spec: QuantSpec, out_channels: int, out_quant: nn.Module | None,
-                    weight_quant: nn.Module | None) -> None:
-        """Quantizers given as arguments (e.g. a 4-bit weight quantizer, a fixed-scale output) or from ``spec``."""
+                    weight_quant: nn.Module | None, fold_bn: FoldSide | None = None) -> None:
+        """Quantizers given as arguments (e.g. a 4-bit weight quantizer, a fixed-scale output) or from ``spec``;
+        ``fold_bn``: a BatchNorm on that side of the conv, folded into its weights and bias."""
+        self.bn = None
+        if fold_bn is not None:
+            self.bn = FoldedBatchNorm(out_channels if fold_bn == "out" else self.conv.in_channels, fold_bn)
+            check_foldable(self.bn, self.conv)
         self.weight_quant = weight_quant if weight_quant is not None else spec.weight(out_channels,
                                                                                        axis=self.weight_axis)
         self.out_quant = out_quant if out_quant is not None else spec.act()
         self.register_buffer("input_offset", None)
 
+    def folded_params(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The weights and bias the layer applies: the conv's own, or with its BatchNorm (running statistics)
+        folded in."""
+        if self.bn is None:
+            return self.conv.weight, self.conv.bias
+        return self.bn.fold(self.conv.weight, self.conv.bias)
+
+    def batch_statistics(self) -> bool:
+        """Float training with a BatchNorm: it normalises with batch statistics (and updates its running ones)."""
+        return self.bn is not None and self.training and not self.weight_quant.enabled
+
     def init_quant_ranges(self) -> None:
-        self.weight_quant.init_range(self.conv.weight)
+        self.weight_quant.init_range(self.folded_params()[0])
 
     def set_input_offset(self, offset: list[float]) -> None:
         """Read input channel c as ``x_c + offset[c]`` (compensated in the bias; see the module docstring)."""
-        if self.weight_axis != 0 or self.conv.groups != 1 or len(offset) != self.conv.in_channels:
-            raise ValueError(f"an input offset needs a Conv1d with groups 1 and one offset per input channel "
-                             f"({self.conv.in_channels}), not {len(offset)}")
+        if self.weight_axis != 0 or self.conv.groups != 1 or len(offset) != self.conv.in_channels \
+                or self.bn is not None:
+            raise ValueError(f"an input offset needs a Conv1d with groups 1, no folded BatchNorm and one offset per "
+                             f"input channel ({self.conv.in_channels}), not {len(offset)}")
         self.register_buffer("input_offset", torch.tensor(offset, dtype=torch.float32))
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
@@ -74,8 +97,8 @@ class _QConvBase(nn.Module):
     def bias_codes(self, s_in: float, s_w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
         """(int32 codes, float32 scale per channel) of the bias the runtimes add: the learned bias plus the input
         offset's exact integer share ``sum_{c,k} w_codes[o, c, k] * offset[c] / s_in`` (None: neither)."""
-        bias = self.conv.bias
-        comp = self.offset_bias(self.weight_quant.export(self.conv.weight)[0].to(torch.float64))
+        w, bias = self.folded_params()
+        comp = self.offset_bias(self.weight_quant.export(w)[0].to(torch.float64))
         if bias is None and comp is None:
             return None
         bias = bias.detach() if bias is not None else torch.zeros(self.conv.out_channels)
@@ -93,8 +116,8 @@ class _QConvBase(nn.Module):
         return torch.clamp(codes.to(torch.float64) + share, INT32.qmin, INT32.qmax).to(torch.int32), s_b
 
     def quant_params(self, x: QTensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        w = self.weight_quant(self.conv.weight)
-        b = self.conv.bias
+        w, b = self.folded_params()
+        w = self.weight_quant(w)
         if b is not None and self.weight_quant.enabled and x.scale is not None:
             b = quantize_bias(b, x.scale, self.weight_quant.scale())
         comp = self.offset_bias(w)
@@ -115,7 +138,7 @@ class _QConvBase(nn.Module):
         """The integer accumulator of an int8 runtime times ``s_in * s_w`` (float64: exact up to its final rounding)."""
         assert x.scale is not None
         s_in = x.scale.to(torch.float32)
-        w_codes, s_w = self.weight_quant.export(self.conv.weight)
+        w_codes, s_w = self.weight_quant.export(self.folded_params()[0])
         x_codes = (x.value / s_in).round_()  # q - zero_point; zero padding is code zero_point, as in the runtimes
         # |every partial sum| <= max|x| * sum|w| over one output channel's taps (all of them, for a bound)
         other_dims = [d for d in range(w_codes.dim()) if d != self.weight_axis]
@@ -139,7 +162,12 @@ class _QConvBase(nn.Module):
         return y
 
     def linear(self, x: QTensor) -> torch.Tensor:
-        """The int32 accumulator (dequantized): exact outside training (float64), else the float convolution."""
+        """The int32 accumulator (dequantized): exact outside training (float64), else the float convolution
+        (float training with a BatchNorm: the BatchNorm on batch statistics next to the plain convolution)."""
+        if self.batch_statistics():
+            if self.bn.side == "in":
+                return self._conv(self.bn(x.value), self.conv.weight, self.conv.bias)
+            return self.bn(self._conv(x.value, self.conv.weight, self.conv.bias))
         if self.training or x.scale is None or not self.weight_quant.enabled:
             return self.float_linear(x)
         exact = self.exact_linear(x)
@@ -162,10 +190,11 @@ class QConv1d(_QConvBase):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0,
                  dilation: int = 1, groups: int = 1, bias: bool = True, spec: QuantSpec = QuantSpec(),
-                 out_quant: nn.Module | None = None, weight_quant: nn.Module | None = None):
+                 out_quant: nn.Module | None = None, weight_quant: nn.Module | None = None,
+                 fold_bn: FoldSide | None = None):
         super().__init__()
         self.conv = nn.Conv1d(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias)
-        self._init_quant(spec, out_channels, out_quant, weight_quant)
+        self._init_quant(spec, out_channels, out_quant, weight_quant, fold_bn)
 
     def _conv(self, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:
         c = self.conv
