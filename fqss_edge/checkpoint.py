@@ -157,6 +157,8 @@ def _read_safetensors(p: Path, expected_format: str) -> tuple[dict[str, torch.Te
     if fmt is not None and fmt != expected_format:
         raise FqssError(f"{p}: is a fqss-edge '{fmt}' file, not a '{expected_format}' file")
     digest = metadata.get("fqss_edge.sha256")
+    if fmt is not None and digest is None:  # fqss-edge has always written one: a corrupt or edited key
+        raise FqssError(f"{p}: corrupt checkpoint (its fqss-edge metadata has no SHA-256)")
     if digest is not None and _digest(header, blob) != digest:
         raise FqssError(f"{p}: corrupt checkpoint (contents do not match the stored SHA-256)")
     return tensors, metadata

@@ -70,6 +70,19 @@ def test_truncated_file(saved, tmp_path):
         load_checkpoint(half)
 
 
+@pytest.mark.parametrize("key", ["fqss_edge.sha256", "fqss_edge.format"])
+def test_a_renamed_digest_or_format_key_is_refused(saved, tmp_path, key):
+    """One flipped byte in a metadata key's name: the digest no longer found, or the header no longer matching it."""
+    path, _ = saved
+    blob = bytearray(path.read_bytes())
+    at = blob.index(key.encode()) + len(key) - 1
+    blob[at] ^= 0x5A
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(bytes(blob))
+    with pytest.raises(FqssError, match=r"bad\.safetensors: corrupt checkpoint"):
+        load_checkpoint(bad)
+
+
 @pytest.mark.parametrize("where", ["header", "tensor-data"])
 def test_corrupt_bytes(saved, tmp_path, where):
     path, _ = saved
