@@ -46,16 +46,13 @@ def export_bundle(checkpoint: str | Path, out_dir: str | Path, quantized: bool |
     graph behind onnxruntime-extensions' AudioDecoder (audio file bytes in: ``export/onnx/audio_decoder.py``).
     ``leaky_relu``: the onnxruntime flavour's LeakyRelu, ``fused`` (fast, one rounding) or ``exact`` (TFLite's codes
     as tables; ``export/onnx/flavour.py``)."""
-    from fqss_edge.export.onnx.flavour import LEAKY_RELU_FORMS, TARGETS
+    from fqss_edge.export.onnx.flavour import TARGETS, check_leaky_relu_form
 
     if target not in TARGETS:
         from fqss_edge.errors import FqssError
 
         raise FqssError(f"export target {target!r}: choose one of {', '.join(TARGETS)}")
-    if leaky_relu not in LEAKY_RELU_FORMS:
-        from fqss_edge.errors import FqssError
-
-        raise FqssError(f"onnxruntime LeakyRelu {leaky_relu!r}: choose one of {', '.join(LEAKY_RELU_FORMS)}")
+    check_leaky_relu_form(leaky_relu)  # a usage error before any work
     if min_runtime is not None:
         from fqss_edge.export.tflite.versions import parse_version
 

@@ -82,12 +82,17 @@ def flavour_of(proto: onnx.ModelProto) -> str:
     return meta.get(FLAVOUR_KEY, "tflite")
 
 
+def check_leaky_relu_form(form: str) -> None:
+    """``FqssError`` unless ``form`` is one of ``LEAKY_RELU_FORMS``."""
+    if form not in LEAKY_RELU_FORMS:
+        raise FqssError(f"onnxruntime LeakyRelu {form!r}: choose one of {', '.join(LEAKY_RELU_FORMS)}")
+
+
 def onnxruntime_flavour(proto: onnx.ModelProto, leaky_relu: str = "fused") -> onnx.ModelProto:
     """The onnxruntime flavour of an int8 QDQ contract graph (a copy; see the module docstring). ``leaky_relu``:
     ``fused`` keeps ``DQ -> LeakyRelu -> Q`` (onnxruntime's QLinearLeakyRelu: one rounding, within one code of
     TFLite's per activation), ``exact`` writes TFLite's codes as tables (``exact_leaky_relus``: 2.4-3.2x slower)."""
-    if leaky_relu not in LEAKY_RELU_FORMS:
-        raise FqssError(f"onnxruntime flavour: leaky_relu {leaky_relu!r}: choose one of {', '.join(LEAKY_RELU_FORMS)}")
+    check_leaky_relu_form(leaky_relu)
     if flavour_of(proto) != "tflite":
         raise FqssError(f"the graph is already the {flavour_of(proto)} flavour")
     m = onnx.ModelProto()
@@ -366,5 +371,5 @@ def codes_as_int8(proto: onnx.ModelProto, name_to_codes: dict[str, np.ndarray]) 
 
 
 __all__ = ["FLAVOUR_KEY", "LEAKY_RELU_FORMS", "LEAKY_RELU_KEY", "TARGETS", "add_negated_means", "channels_first_means",
-           "codes_as_int8", "exact_leaky_relus", "exact_time_means", "flavour_of", "integer_channel_sums",
-           "onnxruntime_flavour", "uint8_activations"]
+           "check_leaky_relu_form", "codes_as_int8", "exact_leaky_relus", "exact_time_means", "flavour_of",
+           "integer_channel_sums", "onnxruntime_flavour", "uint8_activations"]

@@ -4,8 +4,8 @@ TFLite folds alpha into a fixed-point multiplier, and XNNPACK delegates int8 LEA
 int8 PRELU), so a one-slope PReLU is exported as LeakyRelu. The kernel rounds the negative side twice (its
 multiplier ``s_in alpha / s_out`` is below 1/2): the simulation (``QPReLU``) computes these codes exactly
 (``fixedpoint.quantize_leaky_relu``, which the reference kernel uses too), and so does onnxruntime in the flavour
-``export`` writes (``export/onnx/flavour.py``, ``exact_leaky_relus``); the contract graph's float LeakyRelu rounds
-once (within one code).
+``export --exact-leaky-relu`` writes (``export/onnx/flavour.py``, ``exact_leaky_relus``); the contract graph's float
+LeakyRelu, and the default flavour's (fused into QLinearLeakyRelu), round once (within one code).
 """
 
 from __future__ import annotations
