@@ -91,7 +91,7 @@ def check_leaky_relu_form(form: str) -> None:
 def onnxruntime_flavour(proto: onnx.ModelProto, leaky_relu: str = "fused") -> onnx.ModelProto:
     """The onnxruntime flavour of an int8 QDQ contract graph (a copy; see the module docstring). ``leaky_relu``:
     ``fused`` keeps ``DQ -> LeakyRelu -> Q`` (onnxruntime's QLinearLeakyRelu: one rounding, within one code of
-    TFLite's per activation), ``exact`` writes TFLite's codes as tables (``exact_leaky_relus``: 2.4-3.2x slower)."""
+    TFLite's per activation), ``exact`` writes TFLite's codes as tables (``exact_leaky_relus``: 2.3-3.2x slower)."""
     check_leaky_relu_form(leaky_relu)
     if flavour_of(proto) != "tflite":
         raise FqssError(f"the graph is already the {flavour_of(proto)} flavour")

@@ -84,7 +84,7 @@ def register(app: typer.Typer) -> None:
         ] = Target.onnxruntime,
         exact_leaky_relu: Annotated[bool, typer.Option(
             "--exact-leaky-relu", help="onnxruntime target: compute LeakyRelu as TFLite (and the simulation) does, "
-                                       "from a table per activation (Gather): exact, but 2.4-3.2x slower on the tiny "
+                                       "from a table per activation (Gather): exact, but 2.3-3.2x slower on the tiny "
                                        "models. Default: onnxruntime's fused QLinearLeakyRelu, which rounds once "
                                        "(one code off on a few % of the codes).")] = False,
         with_audio_decoder: Annotated[bool, typer.Option(
