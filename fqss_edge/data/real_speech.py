@@ -2,8 +2,10 @@
 
 Sources (``REAL_SPEAKERS``, licences in ``LICENCES``): Debian's Asterisk voice prompts (7 speakers, 8 kHz, 1-3 s
 prompts), the spoken dialogs of the game Fish Fillets NG in Czech and Dutch (``fillets-ng-data-{cs,nl}``: the big
-fish ``v`` and the small fish ``m`` of each dub, four voice actors with about 35 min each, ogg) and KLettres' letters
-and syllables (``klettres-data``: one folder per language, 0.5-3 min of short clips each; training only).
+fish ``v`` and the small fish ``m`` of each dub, four voice actors with about 35 min each, ogg), and short clips for
+training only: KLettres' letters and syllables (``klettres-data``: one folder per language, 0.5-3 min each),
+KTuberling's spoken object names (``ktuberling-data``: 12 languages, 15-210 words each) and Hedgewars' voice packs
+(``hedgewars-data``: 14 packs of acted exclamations, ~1 min each).
 Each speaker's clips are trimmed of silence, long ones are cut, and they are packed into utterances of a few
 seconds. The split is fixed by speaker and never changes with the seed (``REAL_SPLIT``): three real speakers (one
 male) are only ever tested, two others (one male) only validated, as real+real mixtures, the rest is trained on.
@@ -29,6 +31,7 @@ import soxr
 
 from fqss_edge.audio import write_wav
 from fqss_edge.data.common import read_mono
+from fqss_edge.data.dynamic_mix import write_spec
 from fqss_edge.data.external import require_tool, run_tool, trim_silence
 from fqss_edge.data.generate import list_speakers, make_mixtures
 from fqss_edge.errors import FqssError
@@ -36,6 +39,8 @@ from fqss_edge.errors import FqssError
 SOUNDS = "usr/share/asterisk/sounds"
 FILLETS = "usr/share/games/fillets-ng/sound"
 KLETTRES = "usr/share/klettres"
+KTUBERLING = "usr/share/ktuberling/sounds"
+HEDGEWARS = "usr/share/games/hedgewars/Data/Sounds/voices"
 PROMPT = r".*\.(wav|gsm)"  # every Asterisk prompt, sub-folders included
 
 
@@ -59,10 +64,26 @@ def _klettres(lang: str) -> RealSpeaker:
                                                         r"(alpha|syllab)/[^/]*\.ogg"),))
 
 
+def _ktuberling(lang: str) -> RealSpeaker:
+    """One voice of KTuberling's spoken object names: files ``<lang>/<theme>_<object>.ogg`` (44.1 kHz stereo)."""
+    return RealSpeaker(f"ktuberling_{lang}", "?", lang, (("ktuberling-data", f"{KTUBERLING}/{lang}", r"[^/]*\.ogg"),))
+
+
+def _hedgewars(pack: str) -> RealSpeaker:
+    """One Hedgewars voice pack: acted exclamations, ``<pack>/<line>.ogg``."""
+    return RealSpeaker(f"hedgewars_{pack.lower()}", "?", "?", (("hedgewars-data", f"{HEDGEWARS}/{pack}",
+                                                                 r"[^/]*\.ogg"),))
+
+
 # KLettres' languages with sound files (id and nn have none); one voice per language is assumed, not checked, so
-# they are only ever trained on.
+# they are only ever trained on (as KTuberling's and Hedgewars' voices).
 KLETTRES_LANGS = ("ar", "cs", "da", "de", "en", "en_GB", "es", "fr", "he", "hu", "it", "lt", "ml", "nb", "nds",
                   "nl", "pt_BR", "ru", "tn", "uk")
+# KTuberling's languages with sounds (sr@latin, sr@ijekavian and sr@ijekavianlatin repeat sr's files).
+KTUBERLING_LANGS = ("ca", "da", "de", "el", "en", "gl", "lt", "ru", "sl", "sr", "uk", "wa")
+# Hedgewars' voice packs but "Robot" (processed); which packs share an actor is not known: training only.
+HEDGEWARS_PACKS = ("British", "Classic", "Default", "Default_es", "Default_pl", "Default_ru", "Default_uk",
+                   "HillBilly", "Mobster", "Pirate", "Russian", "Russian_pl", "Singer", "Surfer")
 REAL_SPEAKERS = (
     # en_US_f_Allison and es_MX_f_Allison are one speaker
     RealSpeaker("allison", "f", "en-US,es-MX", (("asterisk-core-sounds-en-wav", f"{SOUNDS}/en_US_f_Allison", PROMPT),
@@ -76,25 +97,31 @@ REAL_SPEAKERS = (
     # the big fish (v) is a male voice, the small fish (m) a female one, in each dub
     _fillets("cs", "v", "m"), _fillets("cs", "m", "f"), _fillets("nl", "v", "m"), _fillets("nl", "m", "f"),
     *(_klettres(lang) for lang in KLETTRES_LANGS),
+    *(_ktuberling(lang) for lang in KTUBERLING_LANGS),
+    *(_hedgewars(pack) for pack in HEDGEWARS_PACKS),
 )
+# Voices of short clips (a word, a letter, an exclamation), packed into utterances: training only, drawn less often.
+SHORT_CLIP_PREFIXES = ("klettres_", "ktuberling_", "hedgewars_")
 PACKAGES = tuple(sorted({pkg for s in REAL_SPEAKERS for pkg, _, _ in s.sources}))
 # From each package's usr/share/doc/<package>/copyright.
 LICENCES = {"asterisk-core-sounds-en-wav": "CC-BY-SA-3.0", "asterisk-core-sounds-es-wav": "CC-BY-SA-3.0",
             "asterisk-core-sounds-fr-wav": "CC-BY-SA-3.0", "asterisk-core-sounds-it-wav": "CC-BY-SA-3.0",
             "asterisk-core-sounds-ru-wav": "CC-BY-SA-3.0", "asterisk-prompt-it-menardi-wav": "CC-BY-SA-3.0 (Italian)",
             "asterisk-prompt-fr-armelle": "GPL-2+", "asterisk-prompt-es-co": "GPL",
-            "fillets-ng-data-cs": "GPL-2", "fillets-ng-data-nl": "GPL-2", "klettres-data": "GPL-2+"}
+            "fillets-ng-data-cs": "GPL-2", "fillets-ng-data-nl": "GPL-2", "klettres-data": "GPL-2+",
+            "ktuberling-data": "GPL-2+", "hedgewars-data": "GFDL-1.3 (Data/Sounds)"}
 # Fixed by speaker, nothing here depends on the seed. Test: the only male Asterisk voice and two unseen languages
 # (as in the first run, for comparability); valid: real+real only, a male and a female voice not trained on.
 REAL_SPLIT = {"train": ["allison", "ivrvoice", "menardi", "fillets_cs_v", "fillets_cs_m", "fillets_nl_m",
-                        *(f"klettres_{lang}" for lang in KLETTRES_LANGS)],
+                        *(s.speaker_id for s in REAL_SPEAKERS if s.speaker_id.startswith(SHORT_CLIP_PREFIXES))],
               "valid": ["july", "fillets_nl_v"], "test": ["armelle", "carlo", "june"]}
 # Training speakers widened with pitch/speed copies: the ones with minutes of speech, not KLettres' short clips
 # (their copies would outnumber the long-form voices).
 AUGMENTED = ("allison", "ivrvoice", "menardi", "fillets_cs_v", "fillets_cs_m", "fillets_nl_m")
-# KLettres' voices are drawn this much less often than the others in training mixtures: 20 voices of 5-260 short
-# clips each would otherwise be in 6 training mixtures of 10 (2 speakers drawn from 56).
-KLETTRES_ODDS = 0.25
+# The short-clip voices (SHORT_CLIP_PREFIXES) are drawn this much less often than the others in training mixtures:
+# 46 voices of 15-260 short clips each would otherwise be in 8 training mixtures of 10 (2 speakers drawn from 82);
+# at 0.4 they are in about 6 of 10, a long-form or synthesized voice in the others.
+SHORT_CLIP_ODDS = 0.4
 PITCH_SHIFTS = (-4.0, -2.0, 2.0)  # semitones: new pseudo-speakers of each training speaker
 SPEED_FACTORS = (0.95, 1.05)
 MIN_PROMPT_SECONDS = 0.3
@@ -214,7 +241,9 @@ def build_real_speech_set(work: str | Path, deb_dir: str | Path, counts: dict[st
     """``work/data/{train,valid,test}`` from the real speakers (split ``REAL_SPLIT``; train widened by
     ``augment_speakers`` of ``AUGMENTED`` and by synthesized voices; ``work/data/test_synth`` gets four held-out
     synthesized voices, for comparison).
-    ``counts`` gives the number of mixtures per split name. Reuses a finished set."""
+    ``counts`` gives the number of mixtures per split name. ``work/data/train_dynamic`` is the training speakers
+    for dynamic mixing (``fqss_edge.data.dynamic_mix``; ``counts["train"]`` mixtures an epoch). Reuses a finished
+    set."""
     work = Path(work)
     data, corpus = work / "data", work / "corpus"
     split_file = data / "speaker_split.json"
@@ -230,13 +259,21 @@ def build_real_speech_set(work: str | Path, deb_dir: str | Path, counts: dict[st
     for i, (name, spk) in enumerate(split.items()):
         make_mixtures(corpus, data / name, counts[name], n_src=2, sample_rate=sample_rate, seed=seed + i,
                       speakers=spk, overwrite=True,
-                      speaker_weights={s: KLETTRES_ODDS for s in spk if s.startswith("klettres_")})
+                      speaker_weights=short_clip_odds(spk))
+    train = split["train"]
+    write_spec(data / "train_dynamic", corpus, {s: short_clip_odds(train).get(s, 1.0) for s in train},
+               counts["train"])
     info = {"split": split, "real_utterances": utterances,
             "real_speakers": {s.speaker_id: {"gender": s.gender, "language": s.language,
                                              "packages": {p: LICENCES[p] for p, _, _ in s.sources}}
                              for s in REAL_SPEAKERS}}
     split_file.write_text(json.dumps(info, indent=1))
     return data
+
+
+def short_clip_odds(speakers: list[str]) -> dict[str, float]:
+    """``SHORT_CLIP_ODDS`` for each short-clip voice of ``speakers`` (the others draw at odds 1)."""
+    return {s: SHORT_CLIP_ODDS for s in speakers if s.startswith(SHORT_CLIP_PREFIXES)}
 
 
 def _add_synthetic(corpus: Path, n: int, n_utts: int, seed: int, sample_rate: int,

@@ -14,7 +14,7 @@ import soundfile as sf
 import soxr
 
 from fqss_edge.audio import read_wav, write_wav
-from fqss_edge.data import real_speech
+from fqss_edge.data import DynamicMixDataset, real_speech
 from fqss_edge.data.generate import list_speakers
 from fqss_edge.data.real_speech import (
     AUGMENTED,
@@ -65,6 +65,8 @@ def _speaker_files(tree: Path, spk, folder: str, s: int, n: int, rng: np.random.
                        soxr_up(_prompt(rng, 150 + 40 * s)))
         elif spk.speaker_id.startswith("klettres_"):
             _write_ogg(tree / folder / ("alpha" if k % 2 else "syllab") / f"c{k}.ogg", soxr_up(_prompt(rng, 300)))
+        elif spk.speaker_id.startswith(("ktuberling_", "hedgewars_")):  # <folder>/<word>.ogg
+            _write_ogg(tree / folder / f"w{k}.ogg", soxr_up(_prompt(rng, 250 + 10 * s)))
         else:
             sub = "digits/" if k % 3 == 0 else ""
             wav = tree / folder / f"{sub}p{k}.wav"
@@ -72,7 +74,7 @@ def _speaker_files(tree: Path, spk, folder: str, s: int, n: int, rng: np.random.
             if spk.sources[0][0] in ("asterisk-prompt-fr-armelle", "asterisk-prompt-es-co"):  # GSM 6.10 there
                 subprocess.run(["sox", str(wav), "-r", "8000", "-c", "1", str(wav.with_suffix(".gsm"))], check=True)
                 wav.unlink()
-    if not spk.speaker_id.startswith(("fillets_", "klettres_")):
+    if not spk.speaker_id.startswith(("fillets_", *real_speech.SHORT_CLIP_PREFIXES)):
         (tree / folder / "empty.wav").write_bytes(b"")  # the real packages hold a few empty prompts
         # and silence prompts: seconds of faint noise, nothing for trim_silence to cut (relative to their peak)
         write_wav(tree / folder / "silence" / "2.wav", 3e-5 * rng.standard_normal(2 * SR), SR)
@@ -209,9 +211,14 @@ def test_set_keeps_held_out_splits_real(tmp_path, monkeypatch):
     split = info["split"]
     assert split["valid"] == REAL_SPLIT["valid"] and split["test"] == REAL_SPLIT["test"]
     assert split["test_synth"] == ["syn_spk002", "syn_spk003", "syn_spk004", "syn_spk005"]
-    assert {"allison_p+2", "fillets_cs_v_p+2", "syn_spk000", "klettres_ml"} <= set(split["train"])
+    assert {"allison_p+2", "fillets_cs_v_p+2", "syn_spk000", "klettres_ml", "ktuberling_wa",
+            "hedgewars_default_uk"} <= set(split["train"])
+    assert "ktuberling_sr@latin" not in split["train"] and "hedgewars_robot" not in split["train"]
     assert not set(split["train"]) & {s for k in ("valid", "test", "test_synth") for s in split[k]}
     assert info["real_speakers"]["fillets_nl_v"]["packages"] == {"fillets-ng-data-nl": "GPL-2"}
+    dm = DynamicMixDataset(data / "train_dynamic", SR, 2, 0.5)  # the training speakers, for dynamic mixing
+    assert sorted(dm.names) == sorted(split["train"]) and len(dm) == counts["train"]
+    assert dm.spec.speakers["ktuberling_wa"] == real_speech.SHORT_CLIP_ODDS and dm.spec.speakers["allison"] == 1.0
     for name, n in counts.items():
         with open(data / name / "metadata.csv", newline="") as f:
             rows = list(csv.DictReader(f))
