@@ -4,8 +4,9 @@ Usage: python scripts/real_speech_set.py WORK [--debs DIR] [--train N --valid N 
 
 Fetches the packages with `apt-get download` into --debs (default WORK/debs) unless they are there already (the
 only step that needs the network: Debian's package mirror); everything after it is offline and deterministic.
-Writes WORK/data/{train,valid,test,test_synth}/{mix,s1,s2}/ and WORK/data/speaker_split.json (the split, the
-utterances per real speaker, each package's licence).
+Writes WORK/data/{train,valid,test,test_synth}/{mix,s1,s2}/, WORK/data/train_dynamic/ (the training speakers for
+dynamic mixing, over WORK/corpus) and WORK/data/speaker_split.json (the split, the utterances per real speaker, each
+package's licence).
 """
 
 from __future__ import annotations
