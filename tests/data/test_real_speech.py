@@ -182,6 +182,16 @@ def test_split_is_speaker_disjoint_and_tests_a_male_voice():
     assert set(LICENCES) == set(PACKAGES)
 
 
+def test_highpass_removes_dc_and_rumble_keeps_speech_band():
+    t = np.arange(SR) / SR
+    speech = 0.3 * np.sin(2 * np.pi * 200 * t) + 0.1 * np.sin(2 * np.pi * 1500 * t)
+    y = real_speech.highpass(speech + 0.05 + 0.2 * np.sin(2 * np.pi * 10 * t), SR)
+    assert y.dtype == np.float32 and y.shape == speech.shape
+    np.testing.assert_allclose(y, speech, atol=1e-6)  # DC and 10 Hz gone, 200 and 1500 Hz untouched
+    ramp = real_speech.highpass(np.sin(2 * np.pi * 60 * t), SR)  # half-way up the 40-80 Hz ramp: gain 0.5
+    np.testing.assert_allclose(np.abs(np.fft.rfft(ramp))[60] / (SR / 2), 0.5, atol=1e-6)
+
+
 def test_split_long_cuts_long_clips_only():
     assert [len(p) for p in split_long(np.zeros(100, np.float32), 40)] == [34, 33, 33]
     assert [len(p) for p in split_long(np.zeros(40, np.float32), 40)] == [40]
