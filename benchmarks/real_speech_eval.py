@@ -13,7 +13,6 @@ marker is kept (``fqss_edge.bench.pages``).
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import shlex
 import sys
@@ -25,18 +24,14 @@ import numpy as np
 import torch
 
 from fqss_edge.bench.pages import NOTES_MARKER, write_page
-from fqss_edge.evaluation_report import run_evaluation
+from fqss_edge.evaluation_report import _strict, run_evaluation
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from eval_by_pair import pairs as pair_of  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SPLITS = {"test": "unseen real speakers", "valid": "unseen real validation pair",
           "test_synth": "unseen synthesized voices"}
-
-
-def pair_of(split_dir: Path) -> dict[str, str]:
-    """Utterance id -> "spk_a + spk_b" (sorted) from ``metadata.csv`` (speaker ids hold underscores)."""
-    with open(split_dir / "metadata.csv", newline="") as f:
-        return {r["mixture_ID"]: " + ".join(sorted((r["source_1_speaker"], r["source_2_speaker"])))
-                for r in csv.DictReader(f)}
 
 
 def _mean(xs: list[float]) -> float:
@@ -54,15 +49,6 @@ def score(checkpoint: Path, split_dir: Path, max_utts: int | None = None) -> dic
     return {"n": len(report["utterances"]), "si_sdri": report["mean"]["si_sdri"],
             "stoi": report["mean"].get("stoi", float("nan")), "pesq": report["mean"].get("pesq", float("nan")),
             "pairs": {p: {"n": len(v), "si_sdri": _mean(v)} for p, v in sorted(by_pair.items())}}
-
-
-def _strict(x: object) -> object:
-    """NaN (a metric whose package is missing) as null: strict JSON."""
-    if isinstance(x, dict):
-        return {k: _strict(v) for k, v in x.items()}
-    if isinstance(x, float) and not np.isfinite(x):
-        return None
-    return x
 
 
 def page(record: dict) -> str:

@@ -279,7 +279,7 @@ def build_real_speech_set(work: str | Path, deb_dir: str | Path, counts: dict[st
                       speakers=spk, overwrite=True,
                       speaker_weights=short_clip_odds(spk))
     train = split["train"]
-    write_spec(data / "train_dynamic", corpus, {s: short_clip_odds(train).get(s, 1.0) for s in train},
+    write_spec(data / "train_dynamic", corpus, {**dict.fromkeys(train, 1.0), **short_clip_odds(train)},
                counts["train"])
     info = {"split": split, "real_utterances": utterances,
             "real_speakers": {s.speaker_id: {"gender": s.gender, "language": s.language,
