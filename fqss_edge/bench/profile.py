@@ -125,13 +125,13 @@ def tflite_op_profile(target: Target, chunk_seconds: float, runs: int = 10, seed
     threads = int(target.options.get("threads", 1))
     be = LiteRtBackend(kernels="builtin").load(target.path)
     n = be.io_contract.call_length(round(chunk_seconds * be.io_contract.sample_rate))
-    values = _all_tensor_values(target.path, n, seed, capture_budget)
+    values = all_tensor_values(target.path, n, seed, capture_budget)
     model = fu.read_model(str(target.path))
     resolver = {"xnnpack": OpResolverType.AUTO, "builtin": OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
                 "ref": OpResolverType.BUILTIN_REF}[kernels]
     rows = []
     for i, op in enumerate(model.subgraphs[0].operators):
-        buf, feeds = _single_op_model(model, op, values)
+        buf, feeds = single_op_model(model, op, values)
         it = Interpreter(model_content=buf, num_threads=threads, experimental_op_resolver_type=resolver)
         it.allocate_tensors()
         ins = it.get_input_details()
@@ -204,10 +204,11 @@ def activation_bytes(details: list[dict[str, Any]]) -> int:
     return sum(int(np.prod(t["shape"])) * np.dtype(t["dtype"]).itemsize for t in details)
 
 
-def _all_tensor_values(path: Path, length: int, seed: int,
-                       budget: int | None = None) -> Mapping[int, np.ndarray]:
-    """Every tensor's value after one run of the whole model (builtin kernels, all tensors preserved), or
-    ``SyntheticValues`` when they would take more than ``budget`` bytes (default ``CAPTURE_BUDGET_BYTES``)."""
+def all_tensor_values(path: Path, length: int, seed: int, budget: int | None = None,
+                      x: np.ndarray | None = None) -> Mapping[int, np.ndarray]:
+    """Every tensor's value after one run of the whole model (builtin kernels, all tensors preserved) on ``x`` (the
+    model's input, ``length`` samples; default: a speech-like signal), or ``SyntheticValues`` when they would take
+    more than ``budget`` bytes (default ``CAPTURE_BUDGET_BYTES``)."""
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     kernels = OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
@@ -224,7 +225,7 @@ def _all_tensor_values(path: Path, length: int, seed: int,
                      experimental_op_resolver_type=kernels)
     it.resize_tensor_input(d["index"], shape, strict=False)
     it.allocate_tensors()
-    it.set_tensor(d["index"], speech_like_input(shape, d["dtype"], seed))
+    it.set_tensor(d["index"], speech_like_input(shape, d["dtype"], seed) if x is None else x.reshape(shape))
     it.invoke()
     values = {}
     for t in it.get_tensor_details():
@@ -235,7 +236,7 @@ def _all_tensor_values(path: Path, length: int, seed: int,
     return values
 
 
-def _single_op_model(model: Any, op: Any, values: Mapping[int, np.ndarray]) -> tuple[bytes, list[np.ndarray]]:
+def single_op_model(model: Any, op: Any, values: Mapping[int, np.ndarray]) -> tuple[bytes, list[np.ndarray]]:
     """A one-operator model (its constants kept, its other inputs made graph inputs with their real shapes)."""
     import copy
 

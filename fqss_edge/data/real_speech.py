@@ -132,6 +132,14 @@ MIN_PROMPT_DBFS = -60.0
 # menardi 14 %, ktuberling_en 21 %). In a mixture nothing tells which source it belongs to, and the mixture keeps it
 # exactly, so it caps SI-SDRi on such voices; every prompt is high-passed (zero phase) before use.
 HIGHPASS_HZ = (40.0, 80.0)  # stop below the first, pass above the second, a raised-cosine ramp between
+# Voices of one recording set-up share a channel (bandwidth, noise floor, processing); mixtures mostly across
+# set-ups may let a model separate by the channel, and the test pairs are all Asterisk voices. The dynamic-mixing spec
+# records each speaker's set-up (``recording_group``) and can draw this share of its items within one. Measured at
+# 0.5 (run 3's tiny float fine-tuned 6,010 steps, figures in benchmarks/results/real_speech_tiny_dm_fqss.md): the
+# validation pair 4.97 -> 6.17 dB and the trained Asterisk pairs gained, the unseen Asterisk pairs did not (after
+# 3,600 steps june + july 1.40 -> 0.01): with three Asterisk voices to learn from, it fits those three. Off.
+SAME_GROUP_ODDS = 0.0
+ASTERISK_VOICES = tuple(s.speaker_id for s in REAL_SPEAKERS if s.sources[0][0].startswith("asterisk-"))
 
 
 def extract_packages(deb_dir: str | Path, root: str | Path) -> Path:
@@ -280,13 +288,29 @@ def build_real_speech_set(work: str | Path, deb_dir: str | Path, counts: dict[st
                       speaker_weights=short_clip_odds(spk))
     train = split["train"]
     write_spec(data / "train_dynamic", corpus, {**dict.fromkeys(train, 1.0), **short_clip_odds(train)},
-               counts["train"])
+               counts["train"], groups={s: recording_group(s) for s in train}, same_group_odds=SAME_GROUP_ODDS)
     info = {"split": split, "real_utterances": utterances,
             "real_speakers": {s.speaker_id: {"gender": s.gender, "language": s.language,
                                              "packages": {p: LICENCES[p] for p, _, _ in s.sources}}
                              for s in REAL_SPEAKERS}}
     split_file.write_text(json.dumps(info, indent=1))
     return data
+
+
+def recording_group(speaker_id: str) -> str:
+    """The recording set-up a corpus speaker comes from: ``asterisk``, ``fillets_<lang>`` (one dub), ``klettres``,
+    ``ktuberling``, ``hedgewars`` or ``synth``; pitch-shifted copies (``<id>_p-2``) keep their speaker's."""
+    base = re.sub(r"_p[+-]\d+$", "", speaker_id)
+    if base in ASTERISK_VOICES:
+        return "asterisk"
+    if base.startswith("fillets_"):
+        return base.rsplit("_", 1)[0]
+    if base.startswith("syn_"):
+        return "synth"
+    prefix = base.split("_", 1)[0]
+    if f"{prefix}_" in SHORT_CLIP_PREFIXES:
+        return prefix
+    raise FqssError(f"speaker {speaker_id!r}: no recording set-up known for it")
 
 
 def short_clip_odds(speakers: list[str]) -> dict[str, float]:

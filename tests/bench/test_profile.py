@@ -55,11 +55,11 @@ def test_tflite_per_operator_timing(tiny):
 def test_tflite_per_operator_timing_with_synthetic_inputs(tiny):
     """Over the capture budget (here 0 bytes) every operator still runs, on synthesized inputs of the captured
     inputs' shapes and types."""
-    from fqss_edge.bench.profile import SyntheticValues, _all_tensor_values
+    from fqss_edge.bench.profile import SyntheticValues, all_tensor_values
 
     n = 4000
-    captured = _all_tensor_values(tiny.tflite, n, seed=0)
-    synthetic = _all_tensor_values(tiny.tflite, n, seed=0, budget=0)
+    captured = all_tensor_values(tiny.tflite, n, seed=0)
+    synthetic = all_tensor_values(tiny.tflite, n, seed=0, budget=0)
     assert isinstance(synthetic, SyntheticValues) and not isinstance(captured, SyntheticValues)
     from ai_edge_litert.tools import flatbuffer_utils as fu
 

@@ -102,6 +102,32 @@ def test_spec_names_the_corpus_relative_to_its_folder(dm_folder, tmp_path):
     assert len(DynamicMixDataset(moved / "data" / "train_dynamic", SR, 2, 0.5)) == 40
 
 
+@pytest.mark.parametrize("same_group_odds", [0.0, 0.5, 1.0])
+def test_same_group_odds_draws_that_share_within_one_group(tmp_path, same_group_odds):
+    """Groups {a, b} and {c, d}, equal odds: the usual draw pairs within a group 1 time in 3; ``same_group_odds``
+    of the items are drawn within one."""
+    corpus = _corpus(tmp_path / "corpus", seconds=0.1, utts=1)
+    write_spec(tmp_path / "dm", corpus, dict.fromkeys(SPEAKERS, 1.0), 600,
+               groups={"a": "x", "b": "x", "c": "y", "d": "y"}, same_group_odds=same_group_odds)
+    ds = DynamicMixDataset(tmp_path / "dm", SR, 2, 0.05, seed=0)
+    ds.set_epoch(0)
+    pairs = [ds._speakers(ds._rng(k)) for k in range(len(ds))]
+    assert all(len(set(p)) == 2 for p in pairs)
+    within = np.mean([ds.group[i] == ds.group[j] for i, j in pairs])
+    expected = same_group_odds + (1 - same_group_odds) / 3
+    assert abs(within - expected) < 0.06, (within, expected)
+
+
+def test_a_group_too_small_falls_back_to_the_usual_draw(tmp_path):
+    corpus = _corpus(tmp_path / "corpus", seconds=0.1, utts=1)
+    write_spec(tmp_path / "dm", corpus, dict.fromkeys(SPEAKERS, 1.0), 200,
+               groups={"a": "x", "b": "y", "c": "z", "d": "w"}, same_group_odds=1.0)
+    ds = DynamicMixDataset(tmp_path / "dm", SR, 2, 0.05, seed=0)
+    ds.set_epoch(0)
+    pairs = [tuple(sorted(ds._speakers(ds._rng(k)))) for k in range(len(ds))]
+    assert all(len(set(p)) == 2 for p in pairs) and len(set(pairs)) == 6
+
+
 @pytest.mark.parametrize("spec, message", [
     ("{", "not valid JSON"),
     ('{"corpus": "c", "speakers": {"a": 1, "b": 1}, "mixtures": 4, "extra": 1}', "extra"),
@@ -109,6 +135,9 @@ def test_spec_names_the_corpus_relative_to_its_folder(dm_folder, tmp_path):
     ('{"corpus": "c", "speakers": {"a": 1, "b": -1, "c": 1}, "mixtures": 4}', "none negative"),
     ('{"corpus": "c", "speakers": {"a": 1, "b": 1}, "mixtures": 0}', "mixtures"),
     ('{"corpus": "c", "speakers": {"a": 1, "zz": 1}, "mixtures": 4}', "no wavs of speaker(s) zz"),
+    ('{"corpus": "c", "speakers": {"a": 1, "b": 1}, "mixtures": 4, "same_group_odds": 0.5, "groups": {"a": "x"}}',
+     "none for b"),
+    ('{"corpus": "c", "speakers": {"a": 1, "b": 1}, "mixtures": 4, "same_group_odds": 1.5}', "same_group_odds"),
 ])
 def test_bad_specs_are_refused_naming_the_file(tmp_path, spec, message):
     _corpus(tmp_path / "dm" / "c")

@@ -192,6 +192,21 @@ def test_highpass_removes_dc_and_rumble_keeps_speech_band():
     np.testing.assert_allclose(np.abs(np.fft.rfft(ramp))[60] / (SR / 2), 0.5, atol=1e-6)
 
 
+@pytest.mark.parametrize("speaker, group", [
+    ("allison", "asterisk"), ("carlo", "asterisk"), ("menardi_p-4", "asterisk"), ("fillets_cs_v", "fillets_cs"),
+    ("fillets_nl_m_p+2", "fillets_nl"), ("klettres_en_GB", "klettres"), ("ktuberling_wa", "ktuberling"),
+    ("hedgewars_default_uk", "hedgewars"), ("syn_spk003", "synth")])
+def test_recording_group(speaker, group):
+    assert real_speech.recording_group(speaker) == group
+
+
+def test_every_speaker_has_a_recording_group():
+    assert {real_speech.recording_group(s.speaker_id) for s in REAL_SPEAKERS} == {
+        "asterisk", "fillets_cs", "fillets_nl", "klettres", "ktuberling", "hedgewars"}
+    with pytest.raises(FqssError, match="'librispeech_1'"):
+        real_speech.recording_group("librispeech_1")
+
+
 def test_split_long_cuts_long_clips_only():
     assert [len(p) for p in split_long(np.zeros(100, np.float32), 40)] == [34, 33, 33]
     assert [len(p) for p in split_long(np.zeros(40, np.float32), 40)] == [40]
@@ -229,6 +244,8 @@ def test_set_keeps_held_out_splits_real(tmp_path, monkeypatch):
     dm = DynamicMixDataset(data / "train_dynamic", SR, 2, 0.5)  # the training speakers, for dynamic mixing
     assert sorted(dm.names) == sorted(split["train"]) and len(dm) == counts["train"]
     assert dm.spec.speakers["ktuberling_wa"] == real_speech.SHORT_CLIP_ODDS and dm.spec.speakers["allison"] == 1.0
+    assert dm.spec.same_group_odds == real_speech.SAME_GROUP_ODDS
+    assert dm.spec.groups["allison_p+2"] == dm.spec.groups["menardi"] == "asterisk"
     for name, n in counts.items():
         with open(data / name / "metadata.csv", newline="") as f:
             rows = list(csv.DictReader(f))
