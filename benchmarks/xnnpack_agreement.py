@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import soxr
-from fqss_edge.runtimes.litert_backend import LiteRtBackend
 
 from fqss_edge.bench.agreement import group_agreement, kernel_agreement
+from fqss_edge.runtimes.litert_backend import LiteRtBackend
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from fqss_edge.bench.profile import all_tensor_values, single_op_model
+from fqss_edge.bench.profile import all_tensor_values, single_op_model, taken_by_delegate
 
 
 def kernel_agreement(path: str | Path, x: np.ndarray) -> list[dict[str, Any]]:
@@ -41,7 +41,7 @@ def kernel_agreement(path: str | Path, x: np.ndarray) -> list[dict[str, Any]]:
             it.invoke()
             outs[kernels] = np.array(it.get_tensor(it.get_output_details()[0]["index"]))
             if kernels == "xnnpack":
-                delegated = any(o["op_name"] == "DELEGATE" for o in it._get_ops_details())
+                delegated = taken_by_delegate(it)
         a, b = outs["builtin"], outs["xnnpack"]
         diff = np.abs(a.astype(np.float64) - b.astype(np.float64))
         rows.append({"index": i, "op": fu.opcode_to_name(model, op.opcodeIndex), "dtype": a.dtype.name,

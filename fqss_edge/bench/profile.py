@@ -144,7 +144,7 @@ def tflite_op_profile(target: Target, chunk_seconds: float, runs: int = 10, seed
             times.append((time.perf_counter_ns() - t0) / 1e6)
             cpu.append((time.process_time_ns() - c0) / 1e6)
         out = it.get_output_details()[0]
-        delegated = any(o["op_name"] == "DELEGATE" for o in it._get_ops_details())
+        delegated = taken_by_delegate(it)
         rows.append({"index": i, "op": fu.opcode_to_name(model, op.opcodeIndex), "xnnpack": delegated,
                      "output_shape": "x".join(str(s) for s in out["shape"]),
                      "output_dtype": np.dtype(out["dtype"]).name,
@@ -197,6 +197,11 @@ class SyntheticValues(Mapping):
 
     def __len__(self) -> int:
         return len(self._meta)
+
+
+def taken_by_delegate(it: Any) -> bool:
+    """Whether a delegate (XNNPACK) took an operator of this interpreter's model."""
+    return any(o["op_name"] == "DELEGATE" for o in it._get_ops_details())
 
 
 def activation_bytes(details: list[dict[str, Any]]) -> int:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from fqss_edge.runtimes.litert_backend import LiteRtBackend
-
 from fqss_edge.bench.agreement import group_agreement, kernel_agreement
 from fqss_edge.bench.device_runner import speech_like_input
+from fqss_edge.runtimes.litert_backend import LiteRtBackend
 
 MOVES = ("RESHAPE", "TRANSPOSE", "PAD", "CONCATENATION")  # data movement: equal by construction
 
