@@ -45,8 +45,6 @@ def main() -> int:
                     help="si_sdr: mean over utterances; museval: BSSEval v4 SDR, median over 1 s windows then over "
                          "tracks (music stems: --data a MUSDB18-HQ-layout folder)")
     ap.add_argument("--metric-jobs", type=int, default=1, help="worker processes scoring the metric (museval)")
-    ap.add_argument("--exact-leaky-relu", action="store_true",
-                    help="onnxruntime flavour with TFLite's LeakyRelu codes as tables (export --exact-leaky-relu)")
     ap.add_argument("--length", type=int, default=None,
                     help="fix the .tflite's input length in samples (DPRNN, DPTNet: their LSTM batch follows it); "
                          "the runtimes then run the mixtures in windows of that length")
@@ -58,8 +56,7 @@ def main() -> int:
     deleg_length = loaded.model.valid_length(4 * model_cfg.sample_rate)  # 4 s (32000 samples at 8 kHz)
     with tempfile.TemporaryDirectory() as tmp:
         formats = ("onnx",) if args.onnx_only else ("onnx", "tflite")
-        bundle = export_bundle(args.checkpoint, Path(tmp), formats=formats, length=args.length,
-                               leaky_relu="exact" if args.exact_leaky_relu else "fused")
+        bundle = export_bundle(args.checkpoint, Path(tmp), formats=formats, length=args.length)
         deleg = xnnpack_delegation(bundle.tflite, length=args.length or deleg_length) if bundle.tflite else None
         full = run_parity(args.checkpoint, bundle.files, args.data, max_utts=args.utts, per_layer=args.per_layer,
                           metric=args.metric, metric_jobs=args.metric_jobs)

@@ -36,30 +36,26 @@ class BundleExport:
 def export_bundle(checkpoint: str | Path, out_dir: str | Path, quantized: bool | None = None,
                   config: Any = None, formats: tuple[str, ...] | None = None,
                   io: str | None = None, min_runtime: str | None = None, length: int | None = None,
-                  target: str = "onnxruntime", audio_decoder: bool = False,
-                  leaky_relu: str = "fused") -> BundleExport:
+                  target: str = "onnxruntime", audio_decoder: bool = False) -> BundleExport:
     """``formats``: ("onnx", "tflite") by default. ``io``: the TFLite I/O, int16 (default) or float32 for an int8
     export; a float export has float32 I/O only. ``min_runtime``: the oldest TF Lite / LiteRT runtime the .tflite
     must load on (e.g. "2.14"); an export needing a newer one is refused and nothing is written. ``length``: fix
     the .tflite's input length in samples (needed by models with an LSTM whose batch follows the length: DPRNN,
     DPTNet); it must be a length the model takes. ``audio_decoder``: also ``model_audio_decoder.onnx``, the ONNX
-    graph behind onnxruntime-extensions' AudioDecoder (audio file bytes in: ``export/onnx/audio_decoder.py``).
-    ``leaky_relu``: the onnxruntime flavour's LeakyRelu, ``fused`` (fast, one rounding) or ``exact`` (TFLite's codes
-    as tables; ``export/onnx/flavour.py``)."""
-    from fqss_edge.export.onnx.flavour import TARGETS, check_leaky_relu_form
+    graph behind onnxruntime-extensions' AudioDecoder (audio file bytes in: ``export/onnx/audio_decoder.py``)."""
+    from fqss_edge.export.onnx.flavour import TARGETS
 
     if target not in TARGETS:
         from fqss_edge.errors import FqssError
 
         raise FqssError(f"export target {target!r}: choose one of {', '.join(TARGETS)}")
-    check_leaky_relu_form(leaky_relu)  # a usage error before any work
     if min_runtime is not None:
         from fqss_edge.export.tflite.versions import parse_version
 
         parse_version(min_runtime)  # a usage error before any work
     with output_folder(out_dir) as out:
         return _export_into(Path(checkpoint), out, quantized, config, formats, io, min_runtime, length, target,
-                            audio_decoder, leaky_relu)
+                            audio_decoder)
 
 
 AUDIO_DECODER_FILE = "model_audio_decoder.onnx"
@@ -93,8 +89,7 @@ def _write_audio_decoder(onnx_path: Path, out: Path) -> None:
 
 def _export_into(checkpoint: Path, out: Path, quantized: bool | None, config: Any, formats: tuple[str, ...] | None,
                  io: str | None, min_runtime: str | None, length: int | None = None,
-                 target: str = "onnxruntime", audio_decoder: bool = False,
-                 leaky_relu: str = "fused") -> BundleExport:
+                 target: str = "onnxruntime", audio_decoder: bool = False) -> BundleExport:
     staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out))
     try:
         onnx_result = export_checkpoint(checkpoint, staging, quantized, config)
@@ -115,7 +110,7 @@ def _export_into(checkpoint: Path, out: Path, quantized: bool | None, config: An
             meta = export_tflite(onnx_result.path, tflite, io=io, precision=precision, min_runtime=min_runtime,
                                  length=length)
         if "onnx" in formats:  # after the .tflite: the TFLite writer reads the contract graph
-            onnx_result = apply_flavour(onnx_result, target, leaky_relu)
+            onnx_result = apply_flavour(onnx_result, target)
         if audio_decoder:
             _write_audio_decoder(onnx_result.path, staging / AUDIO_DECODER_FILE)
         moved = {}

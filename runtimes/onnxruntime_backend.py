@@ -1,7 +1,7 @@
 """onnxruntime backend (CPU) with a choice of graph optimisation level and thread count.
 
 With optimisation ``extended``/``all``, onnxruntime fuses ``DQ -> Conv -> Q`` into integer kernels
-(QLinearConv, QLinearAdd, QLinearMul, QLinearLeakyRelu). On x86 it converts int8 QDQ pairs to uint8 first, which
+(QLinearConv, QLinearAdd, QLinearMul). On x86 it converts int8 QDQ pairs to uint8 first, which
 it cannot do for a tensor read by several operators (the TCN residual/skip branches), and those convolutions
 would stay float. ``int8_kernels=True`` (default) sets ``session.qdqisint8allowed`` so that every convolution
 runs as an int8 kernel.

@@ -5,11 +5,13 @@ their initializer name. Quantizer modules are read here; what a layer writes bey
 and constants, fixed activations of its own) is declared with its emitter (``register(..., constants=...,
 activations=...)``: ``<layer>.weight``, ``<gln>.gamma``, ``<gln>.beta``, ``<gln>.eps``,
 ``<gln>.square_threshold``, the splitter's bytes). Biases are checked structurally by the verifier
-(scale = s_in * s_w of the conv's own input and weight DQs).
+(scale = s_in * s_w of the conv's own input and weight DQs), and so is an activation a layer derives from its own
+input's quantization (``FromInput``: the two sides of an int8 LeakyReLU).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,9 +29,20 @@ class ExpectedConst:
     axis: int | None = None
 
 
+@dataclass(frozen=True)
+class FromInput:
+    """An activation whose parameters follow from the quantization of the layer's input: ``rule(scale,
+    zero_point)`` of the DQ that its Q reads (``through`` None: a requantization) or that the ``through`` op
+    producing it reads first. Written only in some forms of the layer (an int8 LeakyReLU's), so its absence is no
+    issue."""
+
+    rule: Callable[[float, int], QParams]
+    through: str | None = None
+
+
 @dataclass
 class Expected:
-    activations: dict[str, QParams] = field(default_factory=dict)
+    activations: dict[str, QParams | FromInput] = field(default_factory=dict)
     constants: dict[str, ExpectedConst] = field(default_factory=dict)
 
 

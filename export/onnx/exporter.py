@@ -128,17 +128,16 @@ def export_checkpoint(checkpoint: str | Path, out_dir: str | Path, quantized: bo
     return export_onnx(loaded.model, Path(out_dir) / filename, quantized, loaded.config, loaded.fingerprint)
 
 
-def apply_flavour(result: OnnxExport, target: str, leaky_relu: str = "fused") -> OnnxExport:
+def apply_flavour(result: OnnxExport, target: str) -> OnnxExport:
     """Rewrite an int8 export's file in place as the ``target`` flavour (``onnxruntime``; ``tflite`` leaves the
-    contract graph as it is; ``leaky_relu``: ``onnxruntime_flavour``'s). A float export has one graph for every
-    runtime."""
+    contract graph as it is). A float export has one graph for every runtime."""
     from fqss_edge.export.onnx.flavour import TARGETS, onnxruntime_flavour
 
     if target not in TARGETS:
         raise FqssError(f"export target {target!r}: choose one of {', '.join(TARGETS)}")
     if not result.quantized or target == "tflite":
         return result
-    proto = onnxruntime_flavour(onnx.load(str(result.path)), leaky_relu)
+    proto = onnxruntime_flavour(onnx.load(str(result.path)))
     check_onnx(proto, str(result.path))
     save_atomic(proto, result.path)
     return OnnxExport(result.path, True, dict(Counter(n.op_type for n in proto.graph.node)), target)

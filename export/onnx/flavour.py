@@ -39,21 +39,9 @@ over the middle axis of ``[1, T, C]`` (~30x slower than over the last axis). The
   (``quant/layers/norm.py``, ``exact_time_mean``). onnxruntime's float32 ReduceMean rounded exact ties (one
   sum in T for an even T) and some near ties the other way: on the smoke DPTNet (T = 4) 2.7 % of these codes,
   and the difference reached the output by 2 LSB once the attention's K and V were symmetric.
-* ``exact_leaky_relus`` (``leaky_relu="exact"``, ``export --exact-leaky-relu``; the default ``fused`` leaves
-  ``DQ -> LeakyRelu -> Q``, which onnxruntime fuses into QLinearLeakyRelu: one rounding, within one code of TFLite's
-  on a few % of the codes, for a model's output within the parity gate on the measured models — the real-speech
-  tiny Conv-TasNet -0.034 dB ΔSI-SDR — at the fused operator's speed): ``DQ(a) -> LeakyRelu(alpha) -> Q`` of 8-bit
-  tensors becomes
-  ``Gather(table, Cast(a, int32)) -> Q``: ``table`` holds the values of TFLite's LEAKY_RELU codes for the 256
-  input codes (``quantize_leaky_relu``, what the simulation's ``QPReLU`` and the integer reference compute), so
-  onnxruntime gives the simulation's codes exactly where its float LeakyRelu rounded once (TFLite's kernel rounds
-  the negative side twice: a few % of the codes one lower). int16 LeakyRelu keeps the float form (a table would be
-  65536 entries per activation): within one int16 code of the simulation. Cost: onnxruntime fuses the float form
-  into QLinearLeakyRelu (its own 256-entry table, ~0.2 ms on 512k codes here) but runs Gather at ~6 ns a code
-  (~3 ms): the tiny Conv-TasNets (25 LeakyRelu, 4 s) ran 40 -> 129 ms (shipped) and 60 -> 143 ms (real-speech)
-  at one thread (``benchmarks/ort_leaky_relu_table.py``). onnxruntime has no faster table operator, and the
-  double rounding is no single rounding of another slope (``QLinearLeakyRelu`` with a refitted alpha matched 4 of
-  14 tested parameter sets).
+(The flavour once also had ``exact_leaky_relus``, TFLite's int8 LEAKY_RELU codes as tables: since quantized-semantics
+revision 4 an int8 LeakyReLU is QUANTIZE, MUL and ADD, which onnxruntime computes as the simulation does, and no
+8-bit LeakyRelu is exported.)
 
 The result records ``fqss.onnx_flavour = onnxruntime`` and its own initializer hash. Per-layer parity reads its
 uint8 codes back as the int8 codes of the simulation (``codes_as_int8``).
@@ -67,13 +55,10 @@ from onnx import TensorProto, numpy_helper
 
 from fqss_edge.errors import FqssError
 from fqss_edge.export.onnx.integer_lstm import integer_lstms
-from fqss_edge.export.tflite.fixedpoint import quantize_leaky_relu
 from fqss_edge.fingerprint import ONNX_WEIGHTS_KEY, onnx_weights_sha256
 
 FLAVOUR_KEY = "fqss.onnx_flavour"
-LEAKY_RELU_KEY = "fqss.onnx_leaky_relu"
 TARGETS = ("onnxruntime", "tflite")
-LEAKY_RELU_FORMS = ("fused", "exact")
 
 
 def flavour_of(proto: onnx.ModelProto) -> str:
@@ -82,17 +67,8 @@ def flavour_of(proto: onnx.ModelProto) -> str:
     return meta.get(FLAVOUR_KEY, "tflite")
 
 
-def check_leaky_relu_form(form: str) -> None:
-    """``FqssError`` unless ``form`` is one of ``LEAKY_RELU_FORMS``."""
-    if form not in LEAKY_RELU_FORMS:
-        raise FqssError(f"onnxruntime LeakyRelu {form!r}: choose one of {', '.join(LEAKY_RELU_FORMS)}")
-
-
-def onnxruntime_flavour(proto: onnx.ModelProto, leaky_relu: str = "fused") -> onnx.ModelProto:
-    """The onnxruntime flavour of an int8 QDQ contract graph (a copy; see the module docstring). ``leaky_relu``:
-    ``fused`` keeps ``DQ -> LeakyRelu -> Q`` (onnxruntime's QLinearLeakyRelu: one rounding, within one code of
-    TFLite's per activation), ``exact`` writes TFLite's codes as tables (``exact_leaky_relus``: 2.3-3.2x slower)."""
-    check_leaky_relu_form(leaky_relu)
+def onnxruntime_flavour(proto: onnx.ModelProto) -> onnx.ModelProto:
+    """The onnxruntime flavour of an int8 QDQ contract graph (a copy; see the module docstring)."""
     if flavour_of(proto) != "tflite":
         raise FqssError(f"the graph is already the {flavour_of(proto)} flavour")
     m = onnx.ModelProto()
@@ -103,11 +79,8 @@ def onnxruntime_flavour(proto: onnx.ModelProto, leaky_relu: str = "fused") -> on
     channels_first_means(m.graph)
     integer_channel_sums(m)
     exact_time_means(m.graph)
-    if leaky_relu == "exact":
-        exact_leaky_relus(m.graph)
     props = {p.key: p.value for p in m.metadata_props}
     props[FLAVOUR_KEY] = "onnxruntime"
-    props[LEAKY_RELU_KEY] = leaky_relu
     props.pop(ONNX_WEIGHTS_KEY, None)
     del m.metadata_props[:]
     onnx.helper.set_model_props(m, props)
@@ -309,49 +282,6 @@ def exact_time_means(graph: onnx.GraphProto) -> None:
     graph.node.extend(nodes)
 
 
-def exact_leaky_relus(graph: onnx.GraphProto) -> None:
-    """``DQ(a) -> LeakyRelu -> Q`` (8-bit, per tensor; int8 or uint8 codes) -> ``Gather(table, Cast(a)) -> Q``,
-    ``table`` the 256 float32 values ``(c - z_out) * s_out`` of TFLite's output codes ``c``, at the position of the
-    input code modulo 256 (Gather wraps a negative int8 code to the end), in place."""
-    inits = {i.name: i for i in graph.initializer}
-    producers = {o: n for n in graph.node for o in n.output}
-    consumers = _consumers(graph)
-    instead: dict[str, list[onnx.NodeProto]] = {}  # LeakyRelu output -> the Cast and Gather written in its place
-    for lr in graph.node:
-        dq = producers.get(lr.input[0]) if lr.op_type == "LeakyRelu" else None
-        uses = consumers.get(lr.output[0], []) if dq is not None else []
-        if dq is None or dq.op_type != "DequantizeLinear" or len(dq.input) < 3 or len(uses) != 1 \
-                or uses[0][0].op_type != "QuantizeLinear" or len(uses[0][0].input) < 3:
-            continue
-        q = uses[0][0]
-        qp = [(inits.get(n.input[1]), inits.get(n.input[2])) for n in (dq, q)]
-        if any(s is None or z is None or z.data_type not in _BYTES or numpy_helper.to_array(s).size != 1
-               or numpy_helper.to_array(z).size != 1 for s, z in qp):
-            continue
-        (s_in, z_in), (s_out, z_out) = [(float(numpy_helper.to_array(s)), int(numpy_helper.to_array(z))) for s, z in qp]
-        lo, hi = _BYTES[qp[1][1].data_type]
-        position = np.arange(256)
-        codes = position if _BYTES[qp[0][1].data_type][0] == 0 else np.where(position < 128, position, position - 256)
-        alpha = next((a.f for a in lr.attribute if a.name == "alpha"), 0.01)
-        out = np.clip(quantize_leaky_relu(codes, s_in, z_in, s_out, z_out, alpha), lo, hi)
-        table = numpy_helper.from_array((out - z_out).astype(np.float32) * np.float32(s_out), f"{lr.name}/table")
-        graph.initializer.append(table)
-        head = lr.name
-        instead[lr.output[0]] = [
-            onnx.helper.make_node("Cast", [dq.input[0]], [f"{head}/codes:0"], name=f"{head}/Cast",
-                                  to=TensorProto.INT32),
-            onnx.helper.make_node("Gather", [table.name, f"{head}/codes:0"], [lr.output[0]], name=f"{head}/Gather")]
-    nodes = []
-    for n in graph.node:
-        nodes.extend(instead.get(n.output[0], [n]))
-    read = {i for n in nodes for i in n.input} | {o.name for o in graph.output}
-    del graph.node[:]
-    graph.node.extend(n for n in nodes if not (n.op_type == "DequantizeLinear" and n.output[0] not in read))
-
-
-_BYTES = {TensorProto.INT8: (-128, 127), TensorProto.UINT8: (0, 255)}
-
-
 def _renamed(name: str, axis: str) -> str:
     head, _, _ = name.rpartition("/")
     return f"{head}/ReduceMean_{axis}" if head else f"ReduceMean_{axis}"
@@ -370,6 +300,5 @@ def codes_as_int8(proto: onnx.ModelProto, name_to_codes: dict[str, np.ndarray]) 
     return out
 
 
-__all__ = ["FLAVOUR_KEY", "LEAKY_RELU_FORMS", "LEAKY_RELU_KEY", "TARGETS", "add_negated_means", "channels_first_means",
-           "check_leaky_relu_form", "codes_as_int8", "exact_leaky_relus", "exact_time_means", "flavour_of",
-           "integer_channel_sums", "onnxruntime_flavour", "uint8_activations"]
+__all__ = ["FLAVOUR_KEY", "TARGETS", "add_negated_means", "channels_first_means", "codes_as_int8", "exact_time_means",
+           "flavour_of", "integer_channel_sums", "onnxruntime_flavour", "uint8_activations"]

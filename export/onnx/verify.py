@@ -24,7 +24,8 @@ from onnx import numpy_helper
 
 import fqss_edge.export.onnx.emitters  # noqa: F401  (the layers' declarations: composites, bias ops)
 from fqss_edge.errors import FqssError
-from fqss_edge.export.onnx.expected import Expected
+from fqss_edge.export.onnx.expected import Expected, FromInput
+from fqss_edge.export.onnx.graph import QParams
 from fqss_edge.export.onnx.registry import declared_bias_ops, declared_composites
 
 Q, DQ = "QuantizeLinear", "DequantizeLinear"
@@ -141,6 +142,8 @@ def unquantized_tensors(model: onnx.ModelProto, index: GraphIndex | None = None)
 # -- quantization parameters -----------------------------------------------------------------------------------
 def _expected_for_q(gi: GraphIndex, q: onnx.NodeProto, expected: Expected) -> tuple[np.ndarray, np.ndarray] | None:
     qp = expected.activations.get(q.output[0])
+    if isinstance(qp, FromInput):
+        qp = _from_input(gi, q, qp)
     if qp is not None:
         return np.array(qp.scale, np.float32), np.array(qp.zero_point, np.int8 if qp.bits == 8 else np.int16)
     src = gi.producer.get(q.input[0])  # DQ -> Reshape/Unsqueeze -> Q keeps the parameters it had
@@ -155,8 +158,25 @@ def _expected_for_q(gi: GraphIndex, q: onnx.NodeProto, expected: Expected) -> tu
     return None
 
 
+def _from_input(gi: GraphIndex, q: onnx.NodeProto, rule: FromInput) -> QParams | None:
+    """``rule`` applied to the parameters of the DQ the Q reads (``rule.through`` None) or that the ``through`` op
+    producing the Q's input reads first; None: the graph is not so."""
+    op = gi.producer.get(q.input[0])
+    if op is not None and rule.through is not None:
+        op = gi.producer.get(op.input[0]) if op.op_type == rule.through and op.input else None
+    if op is None or op.op_type != DQ:
+        return None
+    s, z = gi.qparams(op)
+    if s is None or z is None or np.asarray(s).size != 1:
+        return None
+    return rule.rule(float(np.asarray(s).reshape(())), int(np.asarray(z).reshape(())))
+
+
 def _check_q(gi: GraphIndex, q: onnx.NodeProto, expected: Expected) -> list[Issue]:
     name = q.output[0]
+    rule = expected.activations.get(name)
+    if isinstance(rule, FromInput) and _from_input(gi, q, rule) is None:
+        return []  # its input is not quantized: reported as an unquantized tensor
     s, z = gi.qparams(q)
     want = _expected_for_q(gi, q, expected)
     if want is None:
@@ -235,7 +255,8 @@ def qparam_mismatches(model: onnx.ModelProto, expected: Expected | None = None,
     if expected is not None:
         written = {n.output[0] for n in gi.nodes if n.op_type == Q}
         issues += [Issue(name, "quantizer of the checkpoint has no QuantizeLinear in the graph", "qparams")
-                   for name in expected.activations if name not in written]
+                   for name, qp in expected.activations.items()
+                   if name not in written and not isinstance(qp, FromInput)]
     return issues
 
 

@@ -82,7 +82,7 @@ def quantize_leaky_relu(codes: np.ndarray, in_scale: float, in_zp: int, out_scal
     LeakyReluPrepare computes in float32, ``s_in * alpha / s_out`` and ``s_in / s_out``, then
     MultiplyByQuantizedMultiplier of ``code - in_zp``. The alpha side's multiplier is below 1/2 for a leaky slope
     (a right shift): this build rounds twice there, about 7 % of int8 codes one below a single rounding. The
-    integer reference kernel and the training simulation (``QPReLU``) both compute LEAKY_RELU with it."""
+    integer reference kernel and the int16 simulation (``QPReLU``) compute LEAKY_RELU with it."""
     f32 = np.float32
     ma, sa = quantize_multiplier(float(f32(in_scale) * f32(alpha) / f32(out_scale)))
     mi, si = quantize_multiplier(float(f32(in_scale) / f32(out_scale)))

@@ -16,7 +16,8 @@ export without export code of their own:
   13% of its codes 1 LSB off against onnxruntime, 5 LSB at the smoke model's output. The learned convolution
   after the upsampling sees the same neighbours and can learn the interpolation.);
 * ``SeparableConv``: depthwise (optionally dilated) convolution -> pointwise convolution -> activation;
-* ``act``: a single-slope PReLU (LEAKY_RELU in the .tflite: XNNPACK takes it; a per-channel PReLU it does not).
+* ``act``: a single-slope PReLU (int8: QUANTIZE, MUL and ADD in the .tflite, ``QPReLU``; XNNPACK takes them; a
+  per-channel PReLU it does not).
 
 Convolutions have no bias: digital silence stays exact zeros in every runtime (``tests/models/test_architectures``).
 """

@@ -14,6 +14,14 @@ layers a model has. Changes too small to re-measure for are recorded here and no
   twice (one code lower on a few % of the codes; ``export/tflite/fixedpoint.py``, ``quantize_leaky_relu``).
   Measured with ``fqss-edge eval --json``: the shipped tiny FQSS model's SI-SDRi moved by -0.0015 dB (40
   synthesized test mixtures), the real-speech tiny FQSS model's by +0.03 dB (200 real test mixtures).
+* revision 4: int8 LeakyReLU (``QPReLU``, int8 in and out) is ``relu(x) + Q_neg(alpha x)`` (QUANTIZE, MUL, ADD in
+  the .tflite; ``quant/layers/activations.py``, ``leaky_parts``) instead of TFLite's LEAKY_RELU, whose double
+  rounding XNNPACK does not share. Measured with ``fqss-edge eval --json`` (the same checkpoint, LEAKY_RELU
+  codes vs the new form): the shipped tiny FQSS model's SI-SDRi moved by +0.0045 dB (``assets/test_set``, 6
+  mixtures), the real-speech tiny FQSS model's by -0.007 dB (200 real test mixtures); the tiny music Conv-TasNet
+  PTQ model's museval SDR per stem by +0.03 / +0.08 / -0.03 / +0.10 dB (drums / bass / other / vocals, 6 rendered
+  tracks: ``benchmarks/results/parity_convtasnet_music_tiny_ptq.md``). Its export has no LEAKY_RELU left in int8
+  and no ``--exact-leaky-relu`` onnxruntime tables.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from torch import nn
 
 from fqss_edge.quant.quantizers import ActQuantizer
 
-QUANT_REVISION = 3
+QUANT_REVISION = 4
 METADATA_KEY = "fqss_edge.quant_revision"
 
 

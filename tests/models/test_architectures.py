@@ -38,7 +38,6 @@ from fqss_edge.parity.synthetic import (FQSS_QUANT_NORM8, VANILLA_QUANT, calibra
                                         smoke_model)
 from fqss_edge.quant.layers import QLSTM
 from fqss_edge.runtimes import open_backend
-from tests.exact_leaky_relu import with_exact_leaky_relus
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests use --import-mode=importlib
 from litert_ref import reference_equals_litert_ref  # noqa: E402
@@ -131,16 +130,10 @@ def test_onnxruntime_computes_the_simulation(exported, optimization, flavour):
     the onnxruntime flavour (what `export` writes) has the integer LSTM (export/onnx/integer_lstm.py)."""
     model, d, _ = exported
     path = d / "model.onnx"
-    if flavour == "tflite":  # onnxruntime's float LeakyRelu: one code from TFLite's on a few % of the codes
-        path = d / "model.exact.onnx"
-        if not path.exists():
-            with_exact_leaky_relus(d / "model.onnx", path)
     if flavour == "onnxruntime":
         path = d / "model.ort.onnx"
         if not path.exists():
-            # exact LeakyRelu tables: with them the whole flavour is held to 1 LSB (the default fused LeakyRelu is
-            # the contract graph's one rounding, tests/export/tflite/test_leaky_relu.py)
-            onnx.save(onnxruntime_flavour(onnx.load(str(d / "model.onnx")), "exact"), str(path))
+            onnx.save(onnxruntime_flavour(onnx.load(str(d / "model.onnx"))), str(path))
     # not a valid length for every model: padded, cropped. Seed 7 (before TFLite's LeakyRelu codes) now meets
     # near ties in onnxruntime's float rounding (smoke ResUNet decoder: -8.5000005 codes, the simulation's exact
     # accumulator rounds to -9, onnxruntime to -8; ConvTasNet's res_conv in float at opt=off): one code, 257 LSB
@@ -276,12 +269,10 @@ def test_export_info_parity_bench_separate_stream(trained, tiny_data, tmp_path, 
         assert list(Interpreter(model_path=str(fixed)).get_input_details()[0]["shape_signature"]) == [1, 3 * n]
         code, info = _cli("info", fixed)
         assert code == 0 and f"[1, {3 * n}]" in info and f"fixed {3 * n} samples" in info
-        assert _cli("export", ckpt, "--int8", "--format", "onnx", "--exact-leaky-relu", "-o", out)[0] == 0
+        assert _cli("export", ckpt, "--int8", "--format", "onnx", "-o", out)[0] == 0
         models = [out / "model.onnx", fixed]  # the app windows its input to the fixed length
     else:
-        # --exact-leaky-relu: onnxruntime with TFLite's LeakyRelu codes, held to 0.05 dB below (the default fused
-        # LeakyRelu rounds once, which this barely trained smoke model amplifies as it does LiteRT's rounding)
-        assert _cli("export", ckpt, "--int8", "--exact-leaky-relu", "-o", out)[0] == 0
+        assert _cli("export", ckpt, "--int8", "-o", out)[0] == 0
         models = [out / "model.onnx", out / "model.tflite"]
     code, info = _cli("info", out / "model.onnx")
     assert code == 0 and f"'name': '{arch}'" in info

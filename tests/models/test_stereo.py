@@ -29,7 +29,6 @@ from fqss_edge.quant.layers.io import split_bytes
 from fqss_edge.quant.tools import count_parameters
 from fqss_edge.runtimes import open_backend
 from fqss_edge.runtimes.base import IoContract, sources_by_channel
-from tests.exact_leaky_relu import with_exact_leaky_relus
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests use --import-mode=importlib
 from litert_ref import reference_equals_litert_ref  # noqa: E402
@@ -91,10 +90,7 @@ def test_onnxruntime_computes_the_simulation(exported, optimization):
     x = _stereo(1203, 7)  # not a valid length: padded, cropped
     with torch.no_grad():
         ref = model(torch.from_numpy(x)[None])[0].numpy()
-    exact = d / "model.exact.onnx"  # TFLite's LeakyRelu codes, as the simulation
-    if not exact.exists():
-        with_exact_leaky_relus(d / "model.onnx", exact)
-    backend = open_backend(exact, optimization=optimization)
+    backend = open_backend(d / "model.onnx", optimization=optimization)
     y = backend.run(x)
     assert y.shape == ref.shape == (8, 1203)
     assert np.abs(y - ref).max() / backend.io_contract.output_lsb <= 1.0
@@ -175,8 +171,7 @@ def test_parity_scores_each_stereo_stem_in_order(tmp_path):
     ck = save_random_checkpoint(tmp_path / "ck.safetensors", smoke_model("convtasnet", **STEREO), FQSS_QUANT_NORM8,
                                 sample_rate=44100)
     export_onnx(load_model(ck).model, tmp_path / "model.onnx")
-    exact = with_exact_leaky_relus(tmp_path / "model.onnx", tmp_path / "model.exact.onnx")  # TFLite's LeakyRelu
-    report = run_parity(ck, [exact], Path(__file__).parents[1] / "assets" / "music")
+    report = run_parity(ck, [tmp_path / "model.onnx"], Path(__file__).parents[1] / "assets" / "music")
     assert report.n_utts == 1 and list(report.reference_si_sdr_db) == STEMS
     for rt in report.runtimes:
         assert [o.output for o in rt.outputs] == STEMS

@@ -16,7 +16,6 @@ from fqss_edge.export.onnx import export_checkpoint
 from fqss_edge.parity import ParityReport, run_parity
 from fqss_edge.parity.metrics import DiffAccumulator
 from fqss_edge.parity.synthetic import FQSS_QUANT, TINY_MODEL, save_random_checkpoint, write_random_dataset
-from tests.exact_leaky_relu import with_exact_leaky_relus
 
 
 @pytest.fixture(scope="module")
@@ -28,14 +27,8 @@ def setup(tmp_path_factory):
     return d, ckpt, onnx_path, data
 
 
-def _exact_dir(d):
-    (d / "exact").mkdir(exist_ok=True)
-    return d / "exact"
-
-
 def test_run_parity_reports_every_runtime_and_output(setup):
     d, ckpt, onnx_path, data = setup
-    onnx_path = with_exact_leaky_relus(onnx_path, _exact_dir(d) / "model.onnx")  # TFLite's LeakyRelu codes, as the simulation
     report = run_parity(ckpt, [onnx_path], data)
     assert isinstance(report, ParityReport) and report.n_utts == 2 and report.lsb == 1 / 32768
     assert [r.runtime for r in report.runtimes] == ["onnxruntime[opt=off]", "onnxruntime[opt=all]"]
@@ -69,7 +62,6 @@ def test_pairwise_sqnr_matrix():
 
 def test_per_layer_names_the_first_diverging_layer(setup):
     d, ckpt, onnx_path, data = setup
-    onnx_path = with_exact_leaky_relus(onnx_path, _exact_dir(d) / "model.onnx")  # TFLite's LeakyRelu codes, as the simulation
     proto = onnx.load(str(onnx_path))
     name = "masker.blocks.1.dw_conv.weight"
     (init,) = [i for i in proto.graph.initializer if i.name == name]

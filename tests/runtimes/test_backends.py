@@ -16,7 +16,6 @@ from fqss_edge.parity.synthetic import FQSS_QUANT, TINY_MODEL, VANILLA_QUANT, ra
 from fqss_edge.runtimes import BACKENDS, Backend, SupportsIntermediates, open_backend
 from fqss_edge.runtimes.onnxruntime_backend import OPT_LEVELS, OnnxRuntimeBackend
 from fqss_edge.runtimes.torch_backend import TorchBackend
-from tests.exact_leaky_relu import with_exact_leaky_relus
 
 VARIANTS = {"fqss": FQSS_QUANT, "vanilla": VANILLA_QUANT}
 
@@ -26,15 +25,6 @@ def exported(request, tmp_path_factory):
     d = tmp_path_factory.mktemp(request.param)
     ckpt = save_random_checkpoint(d / "model.safetensors", TINY_MODEL, VARIANTS[request.param])
     return ckpt, export_checkpoint(ckpt, d).path
-
-
-def _exact(onnx_path):
-    """The contract graph with TFLite's LeakyRelu codes (as the simulation): whole-model outputs within 1 LSB."""
-    out = onnx_path.parent / "exact" / onnx_path.name
-    if not out.exists():
-        out.parent.mkdir(exist_ok=True)
-        with_exact_leaky_relus(onnx_path, out)
-    return out
 
 
 def _wave(n: int, seed: int = 3) -> np.ndarray:
@@ -71,7 +61,7 @@ def test_any_length_is_padded_and_cropped(exported, length):
         np.testing.assert_array_equal(y_ref, ref.model(torch.from_numpy(x)[None])[0].numpy())
     lsb = ref.io_contract.output_lsb
     for level in ("off", "all"):
-        y = open_backend(_exact(onnx_path), optimization=level).run(x)
+        y = open_backend(onnx_path, optimization=level).run(x)
         assert y.shape == (2, length)
         assert np.abs(y - y_ref).max() <= 1.01 * lsb
 
@@ -81,7 +71,7 @@ def test_every_optimisation_level_runs_within_1_lsb(exported, level):
     ckpt, onnx_path = exported
     ref = open_backend(ckpt)
     x = _wave(1600)
-    backend = OnnxRuntimeBackend(level, threads=2).load(_exact(onnx_path))
+    backend = OnnxRuntimeBackend(level, threads=2).load(onnx_path)
     assert np.abs(backend.run(x) - ref.run(x)).max() <= 1.01 * ref.io_contract.output_lsb
 
 
@@ -92,14 +82,14 @@ def test_full_optimisation_runs_every_convolution_as_an_integer_kernel(exported,
     ops = Counter(n.op_type for n in onnx.load(str(optimized)).graph.node)
     n_conv = Counter(n.op_type for n in onnx.load(str(onnx_path)).graph.node)["Conv"]
     assert ops["QLinearConv"] == n_conv and ops["Conv"] == 0, ops
-    assert ops["QLinearAdd"] > 0 and ops["QLinearLeakyRelu"] > 0
+    assert ops["QLinearAdd"] > 0 and ops["QLinearMul"] > 0 and ops["LeakyRelu"] == 0
 
 
 def test_intermediates_are_named_after_the_pytorch_quantizers(exported):
     ckpt, onnx_path = exported
     x = _wave(800)
     ref = open_backend(ckpt).intermediates(x)
-    got = open_backend(_exact(onnx_path), optimization="off").intermediates(x)
+    got = open_backend(onnx_path, optimization="off").intermediates(x)
     common = [n for n in ref if n in got]
     assert len(common) == len(ref) and "masker.blocks.1.norm2.q_rstd" in common
     for name in common:

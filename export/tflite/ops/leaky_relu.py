@@ -1,11 +1,11 @@
 """ONNX LeakyRelu (DQ -> LeakyRelu(alpha) -> Q) -> TFLite LEAKY_RELU: a single-slope PReLU.
 
 TFLite folds alpha into a fixed-point multiplier, and XNNPACK delegates int8 LEAKY_RELU (it does not delegate
-int8 PRELU), so a one-slope PReLU is exported as LeakyRelu. The kernel rounds the negative side twice (its
-multiplier ``s_in alpha / s_out`` is below 1/2): the simulation (``QPReLU``) computes these codes exactly
-(``fixedpoint.quantize_leaky_relu``, which the reference kernel uses too), and so does onnxruntime in the flavour
-``export --exact-leaky-relu`` writes (``export/onnx/flavour.py``, ``exact_leaky_relus``); the contract graph's float
-LeakyRelu, and the default flavour's (fused into QLinearLeakyRelu), round once (within one code).
+int8 PRELU). The kernel rounds the negative side twice (its multiplier ``s_in alpha / s_out`` is below 1/2;
+``fixedpoint.quantize_leaky_relu``, which the reference kernel uses too), XNNPACK once with 8-bit multipliers (9-15 %
+of int8 codes differ), onnxruntime once. Our own int8 LeakyReLU is therefore exported as QUANTIZE, MUL and ADD
+(``QPReLU``); this converter writes int16 LeakyReLUs (whose codes the simulation takes from the kernel) and the
+LeakyRelu nodes of other ONNX graphs.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from fqss_edge.export.tflite.registry import register
 @register("LeakyRelu", writes=(B.LEAKY_RELU, B.QUANTIZE), bits=(8, 16),
           constraints="alpha is a float32 attribute (stored as is); int16 zero points 0; int8 in and int16 out or "
                       "the reverse: in int16 (QUANTIZE of the int8 side). The negative side is rounded twice "
-                      "(multiplier s_in alpha / s_out < 1/2); the simulation (QPReLU) computes these codes exactly "
-                      "(one bit width), onnxruntime's float LeakyRelu within one code")
+                      "(multiplier s_in alpha / s_out < 1/2); the int16 simulation (QPReLU) computes these codes "
+                      "exactly, onnxruntime's float LeakyRelu within one code (QPReLU's int8 form is no LeakyRelu)")
 def convert_leaky_relu(ctx, node) -> None:
     x, out = unary_io(ctx, node, (8, 16), mixed=True)
     emit_leaky_relu(ctx, node, x, out, ctx.g.attr(node, "alpha", 0.01))

@@ -82,11 +82,6 @@ def register(app: typer.Typer) -> None:
                  "kernels run as QLinearConv/QLinearAdd/QLinearMul; the same quantized values) or tflite (the int8 "
                  "contract graph the .tflite is written from). The .tflite is the same either way.")
         ] = Target.onnxruntime,
-        exact_leaky_relu: Annotated[bool, typer.Option(
-            "--exact-leaky-relu", help="onnxruntime target: compute LeakyRelu as TFLite (and the simulation) does, "
-                                       "from a table per activation (Gather): exact, but 2.3-3.2x slower on the tiny "
-                                       "models. Default: onnxruntime's fused QLinearLeakyRelu, which rounds once "
-                                       "(one code off on a few % of the codes).")] = False,
         with_audio_decoder: Annotated[bool, typer.Option(
             "--with-audio-decoder", help="Also write model_audio_decoder.onnx: onnxruntime-extensions' AudioDecoder "
                                          "in front of the ONNX graph (the bytes of a wav / flac / mp3 file in, the "
@@ -99,8 +94,7 @@ def register(app: typer.Typer) -> None:
 
         formats = None if fmt is None else {"both": ("onnx", "tflite"), "onnx": ("onnx",), "tflite": ("tflite",)}[fmt.value]
         result = export_bundle(checkpoint, out, int8, run_config(config), formats, io.value if io else None,
-                               min_runtime, length, target.value, with_audio_decoder,
-                               "exact" if exact_leaky_relu else "fused")
+                               min_runtime, length, target.value, with_audio_decoder)
         for stale in result.removed:
             typer.echo(f"removed {stale} (from an earlier export)")
         if result.onnx_written:

@@ -13,7 +13,6 @@ import torch
 
 from fqss_edge.errors import FqssError
 from fqss_edge.export.onnx import check_qdq_graph, expected_from_model, export_checkpoint, export_onnx
-from fqss_edge.export.onnx.flavour import exact_leaky_relus
 from fqss_edge.parity.synthetic import (FQSS_QUANT, TINY_MODEL, VANILLA_QUANT, calibrated_random_model,
                                         save_random_checkpoint)
 from fqss_edge.runtimes.torch_backend import without_quantization
@@ -33,18 +32,14 @@ def _has_vnni() -> bool:
 
 
 def _ort(path, x: np.ndarray, signed_kernels: bool = True) -> np.ndarray:
-    """onnxruntime with full optimisation, the graph's LeakyRelus computed as TFLite does (``exact_leaky_relus``,
-    as the onnxruntime flavour and the simulation: onnxruntime's float LeakyRelu rounds once, a code above
-    TFLite's on a few % of the codes, which a whole model carries to its output). ``signed_kernels``: keep the
+    """onnxruntime with full optimisation. ``signed_kernels``: keep the
     int8 activations signed (``session.qdqisint8allowed``, as ``runtimes/onnxruntime_backend.py`` does). Without
     it, onnxruntime on x86 converts them to uint8, and its AVX2 u8s8 kernels (CPUs without VNNI) saturate pairs of
     products to int16."""
     so = ort.SessionOptions()
     if signed_kernels:
         so.add_session_config_entry("session.qdqisint8allowed", "1")
-    proto = onnx.load(str(path))
-    exact_leaky_relus(proto.graph)
-    sess = ort.InferenceSession(proto.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
     return sess.run(None, {"mixture": x})[0]
 
 

@@ -22,12 +22,10 @@ from fqss_edge.cli.main import app
 from fqss_edge.errors import FqssError
 from fqss_edge.export.bundle import export_bundle
 from fqss_edge.export.onnx import apply_flavour, export_checkpoint
-from fqss_edge.export.onnx.flavour import (FLAVOUR_KEY, LEAKY_RELU_KEY, flavour_of, onnxruntime_flavour,
-                                           uint8_activations)
+from fqss_edge.export.onnx.flavour import FLAVOUR_KEY, flavour_of, onnxruntime_flavour, uint8_activations
 from fqss_edge.parity.synthetic import (FQSS_QUANT, FQSS_QUANT_NORM8, TINY_MODEL, VANILLA_QUANT, random_audio,
                                         save_random_checkpoint, smoke_model)
 from fqss_edge.runtimes.onnxruntime_backend import OPT_LEVELS, OnnxRuntimeBackend, contract_of
-from tests.exact_leaky_relu import with_exact_leaky_relus
 
 SHIPPED = Path(assets_init).parent / "convtasnet_tiny_fqss.safetensors"
 RANDOM = {"fqss_norm16": (TINY_MODEL, FQSS_QUANT), "vanilla": (TINY_MODEL, VANILLA_QUANT),
@@ -47,23 +45,16 @@ def flavours(request, tmp_path_factory):
     shutil.copyfile(exported.path, contract)
     ort = apply_flavour(exported, "onnxruntime")
     assert ort.flavour == "onnxruntime" and "onnxruntime flavour" in ort.summary()
-    exact = d / "ort_exact.onnx"
-    onnx.save(onnxruntime_flavour(onnx.load(str(contract)), "exact"), str(exact))
-    return contract, ort.path, exact
+    return contract, ort.path
 
 
 def _wave(n: int = 4000) -> np.ndarray:
     return random_audio(1, n, seed=5)[0].numpy()
 
 
-@pytest.mark.parametrize("leaky_relu", ["fused", "exact"])
-def test_same_values_bit_for_bit_without_optimisation(flavours, tmp_path, leaky_relu):
-    """Every tensor of the flavour is the contract graph's: the default flavour keeps onnxruntime's LeakyRelu (one
-    rounding) as the contract graph does; the exact one computes it as TFLite does, compared with the contract graph
-    given the same tables (``tests/export/tflite/test_leaky_relu.py``)."""
-    contract, ort, exact = flavours
-    if leaky_relu == "exact":
-        contract, ort = with_exact_leaky_relus(contract, tmp_path / "contract_exact.onnx"), exact
+def test_same_values_bit_for_bit_without_optimisation(flavours):
+    """Every tensor of the flavour is the contract graph's."""
+    contract, ort = flavours
     a, b = OnnxRuntimeBackend("off").load(contract), OnnxRuntimeBackend("off").load(ort)
     x = _wave()
     assert np.array_equal(a.run(x), b.run(x))
@@ -74,7 +65,7 @@ def test_same_values_bit_for_bit_without_optimisation(flavours, tmp_path, leaky_
 
 
 def test_graph_is_uint8_and_checked(flavours):
-    contract, ort, _ = flavours
+    contract, ort = flavours
     proto = onnx.load(str(ort))
     onnx.checker.check_model(proto, full_check=True)
     contract_of(proto, ort)  # metadata and the initializer hash (rewritten) load
@@ -83,24 +74,8 @@ def test_graph_is_uint8_and_checked(flavours):
     assert onnx.TensorProto.INT8 not in types and onnx.TensorProto.UINT8 in types
     with pytest.raises(FqssError, match="already"):
         onnxruntime_flavour(proto)
-    meta = {p.key: p.value for p in proto.metadata_props}
-    assert meta[LEAKY_RELU_KEY] == "fused" and "LeakyRelu" in {n.op_type for n in proto.graph.node}
-
-
-def test_export_exact_leaky_relu_option(tmp_path, capsys):
-    """``export --exact-leaky-relu``: the flavour's LeakyRelus become tables (and say so); a bad form is refused."""
-    from fqss_edge.cli.main import main
-    from fqss_edge.export.bundle import export_bundle
-
-    ckpt = save_random_checkpoint(tmp_path / "m.safetensors", *RANDOM[next(iter(RANDOM))])
-    assert main(["export", str(ckpt), "-o", str(tmp_path / "x"), "--format", "onnx", "--exact-leaky-relu"]) == 0
-    proto = onnx.load(str(tmp_path / "x" / "model.onnx"))
     ops = {n.op_type for n in proto.graph.node}
-    assert "Gather" in ops and "LeakyRelu" not in ops
-    assert {p.key: p.value for p in proto.metadata_props}[LEAKY_RELU_KEY] == "exact"
-    with pytest.raises(FqssError, match="onnxruntime LeakyRelu 'table'"):
-        export_bundle(ckpt, tmp_path / "y", formats=("onnx",), leaky_relu="table")
-    assert not (tmp_path / "y" / "model.onnx").exists()
+    assert "LeakyRelu" not in ops and {"Mul", "Add"} <= ops  # int8 LeakyReLU: relu(x) + alpha x (QPReLU)
 
 
 def _optimised_ops(path: Path, tmp_path: Path) -> Counter:
@@ -112,7 +87,7 @@ def _optimised_ops(path: Path, tmp_path: Path) -> Counter:
 def test_onnxruntime_runs_integer_kernels(flavours, tmp_path):
     """Every Conv a QLinearConv, QLinearAdd/QLinearMul, no float Sub over a whole tensor (the gLN centring is a
     QLinearAdd of the negated mean), every gLN mean's channel sum a MatMulIntegerToFloat."""
-    contract, ort, _ = flavours
+    contract, ort = flavours
     nodes = onnx.load(str(contract)).graph.node
     source = Counter(n.op_type for n in nodes)
     ops = _optimised_ops(ort, tmp_path)

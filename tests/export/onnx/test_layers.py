@@ -9,7 +9,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
-from onnx import TensorProto, helper
+from onnx import TensorProto, helper, numpy_helper
 from torch import nn
 
 from fqss_edge.export.onnx.exporter import check_onnx, make_model
@@ -21,6 +21,7 @@ from fqss_edge.export.onnx.verify import check_qdq_graph
 from fqss_edge.quant.layers import (InputQuant, InputSplitter, QAdd, QConcat, QConv1d, QConvTranspose1d,
                                     QGlobalLayerNorm, QLayerNorm, QMatMul, QMul, QPad, QPositionalEncoding, QPReLU,
                                     QReLU, QSigmoid, QSlice, QSoftmax, QSub, QTanh, ResidualOutput)
+from fqss_edge.quant.layers.activations import leaky_parts
 from fqss_edge.quant.layers.io import BYTE_SCALE
 from fqss_edge.quant.spec import QuantSpec
 from fqss_edge.quant.tools import observation
@@ -146,10 +147,36 @@ def test_layer_matches_simulation_within_1_lsb(case, level):
     assert diff.max() <= 1, f"{case}: {out.name} off by up to {diff.max()} LSB ({(diff > 0).mean():.2%} of values)"
 
 
-def test_prelu_is_leaky_relu_with_float32_slope():
-    model = _calibrated(OneLayer(QPReLU(init=0.1, spec=SPEC), [(1, 4, T)]))
+@pytest.mark.parametrize("alpha", [0.1, -0.3, 1.4])
+def test_int8_prelu_is_relu_plus_negative_side_with_the_checkpoint_slope(alpha):
+    """relu(x) + Q_neg(alpha x): x requantized to zero point -128, Mul by the int8 slope constant, Add; the two
+    sides' parameters derived from the input's quantization (checked by the verifier from the graph: a Q with other
+    parameters is refused)."""
+    model = _calibrated(OneLayer(QPReLU(init=alpha, spec=SPEC), [(1, 4, T)]))
     proto, _ = _export(model, (1, 4, T))
-    (node,) = [n for n in proto.graph.node if n.op_type == "LeakyRelu"]
+    ops = [n.op_type for n in proto.graph.node]
+    assert "LeakyRelu" not in ops and ops.count("Mul") == 1 and ops.count("Add") == 1
+    inits = {i.name: numpy_helper.to_array(i) for i in proto.graph.initializer}
+    a = inits["layer.alpha"].astype(np.float32) * inits["layer.alpha.scale"]
+    assert abs(float(a[0]) - np.float32(alpha)) <= 1e-6
+    expected = expected_from_model(model)
+    assert check_qdq_graph(proto, expected) == []
+    x_scale, x_zp = model.inputs[0].out_quant.export_qparams()
+    for tensor, scale in (("layer.negative_side", leaky_parts(x_scale, x_zp, float(np.float32(alpha))).scale),
+                          ("layer.positive_side", x_scale)):
+        q = next(n for n in proto.graph.node if n.op_type == "QuantizeLinear" and n.output[0] == tensor)
+        init = next(i for i in proto.graph.initializer if i.name == q.input[1])
+        assert numpy_helper.to_array(init) == np.float32(scale)
+        init.CopyFrom(numpy_helper.from_array(np.array(np.float32(scale) * 1.001, np.float32), q.input[1]))
+        assert [i.tensor for i in check_qdq_graph(proto, expected)] == [tensor]  # not derived from x: refused
+        init.CopyFrom(numpy_helper.from_array(np.array(np.float32(scale), np.float32), q.input[1]))
+
+
+def test_float_prelu_is_leaky_relu_with_float32_slope():
+    model = OneLayer(QPReLU(init=0.1, spec=QuantSpec(enabled=False)), [(1, 4, T)])
+    b = GraphBuilder(False, module_names={id(m): n for n, m in model.named_modules()})
+    emit(b, model.layer, "layer", TensorRef("x0"))
+    (node,) = [n for n in b.nodes if n.op_type == "LeakyRelu"]
     assert node.attribute[0].f == np.float32(0.1)
 
 

@@ -62,7 +62,7 @@ def test_removed_q_node_is_an_unquantized_tensor(exported):
     _remove_q(broken, "masker.blocks.0.in_conv.out_quant")
     issues = _issues(model, broken)
     assert [i.kind for i in issues] == ["unquantized", "qparams"]
-    assert "masker.blocks.0.in_conv/Conv (Conv) -> masker.blocks.0.act1/LeakyRelu (LeakyRelu)" in str(issues[0])
+    assert "masker.blocks.0.in_conv/Conv (Conv) -> masker.blocks.0.act1/Mul (Mul)" in str(issues[0])
     assert str(issues[1]) == ("masker.blocks.0.in_conv.out_quant: quantizer of the checkpoint has no "
                               "QuantizeLinear in the graph")
 
