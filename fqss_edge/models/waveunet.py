@@ -14,8 +14,9 @@ What differs from the paper, and why:
 * nearest-neighbour upsampling instead of linear interpolation: integer midpoints are exact ties that every runtime
   rounds its own way (see ``unet_blocks``); the learned up convolution after it can learn the interpolation;
 * the activation is a single-slope PReLU initialised at 0.2 (LeakyReLU with a learned slope: QUANTIZE, MUL and ADD
-  in an int8 .tflite, ``QPReLU``), no biases (digital silence stays exact zeros), no tanh and no input-mixture concatenation before the
-  output layer (the FQSS splitter's bytes are not the waveform); the output layer is linear, as the base's decoder;
+  in an int8 .tflite, ``QPReLU``), no biases (digital silence stays exact zeros), no tanh and no input-mixture
+  concatenation before the output layer (the FQSS splitter's bytes are not the waveform); the output layer is
+  linear, as the base's decoder;
 * the concatenation requantizes both inputs to one output scale (CONCATENATION's equal-scale rule).
 """
 
