@@ -9,8 +9,8 @@ earlier export that this one does not rewrite is removed at commit."""
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,8 +90,11 @@ def _write_audio_decoder(onnx_path: Path, out: Path) -> None:
 def _export_into(checkpoint: Path, out: Path, quantized: bool | None, config: Any, formats: tuple[str, ...] | None,
                  io: str | None, min_runtime: str | None, length: int | None = None,
                  target: str = "onnxruntime", audio_decoder: bool = False) -> BundleExport:
-    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out))
+    # named before it exists and created inside the try: a Ctrl-C between creating it and entering the try
+    # (tempfile.mkdtemp's return) would leave it behind
+    staging = out / f".export-{os.getpid()}-{secrets.token_hex(4)}"
     try:
+        staging.mkdir()
         onnx_result = export_checkpoint(checkpoint, staging, quantized, config)
         if formats is None:  # int8: QDQ ONNX + integer .tflite; float: float ONNX + float32 .tflite
             formats = ("onnx", "tflite")
