@@ -27,6 +27,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from fqss_edge.bench.pages import write_page
+
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ("convtasnet_music", "waveunet_lite", "waveunet", "resunet")
 FQSS_EDGE = [sys.executable, "-m", "fqss_edge.cli.main"]
@@ -128,7 +130,7 @@ def main() -> int:
                   f"ms (load {b['load_before'][0]} -> {b['load_after'][0]}, {b['wall_seconds']:.0f} s)", flush=True)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(results, indent=2))
-    args.results.with_suffix(".md").write_text(to_markdown(results))
+    write_page(args.results.with_suffix(".md"), to_markdown(results))
     print(f"wrote {path} and .md")
     return 0
 
@@ -194,7 +196,7 @@ def to_markdown(results: dict) -> str:
              "(`benchmarks/random_checkpoints.py`: He-initialised, quantizers calibrated on two random batches), "
              "stereo in and out, 4 sources (drums, bass, other, vocals), each model at its own rate, int16 PCM I/O "
              "for int8. One timed run per model and chunk, no warm-up beyond the first inference, on a 2-core "
-             "x86-64 (AVX2, no VNNI) shared with four other jobs: the load averages are in each table. "
+             "x86-64 (AVX2, no VNNI), possibly shared with other jobs: the load averages are in each table. "
              "Absolute times are indicative only; the int8 / float32 ratio inside one bench (same moment) is "
              "the figure that counts.", ""]
     lines += ["| model | chunk | int8 ms | float32 ms | int8 / float32 | int8 RTF | int8 XNNPACK | peak RSS int8 / "
