@@ -101,7 +101,6 @@ def run_museval(checkpoint: Path, data: Path, config: Path | None = None, max_tr
     return report
 
 
-
 def resampled(x: np.ndarray, rate: int, to: int, length: int | None = None) -> np.ndarray:
     """``x`` ([..., T], float32) from ``rate`` to ``to`` with soxr HQ (as the data sets resample), then cut or
     zero-padded to ``length`` samples when given."""
