@@ -29,6 +29,7 @@ import torch
 from fqss_edge.bench.pages import write_page
 from fqss_edge.checkpoint import load_checkpoint
 from fqss_edge.config import load_config
+from fqss_edge.data.musdb import RATE as MUSDB_RATE
 from fqss_edge.music_metrics import METRICS, median_over_tracks, track_medians
 from fqss_edge.music_report import run_museval
 from fqss_edge.train.loop import train
@@ -135,9 +136,10 @@ def main() -> int:
     stem = f"qat_methods_music_{args.config.stem}"
     record = {"command": "python benchmarks/qat_methods_music.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
               "config": str(args.config.relative_to(ROOT)), "args": {k: str(v) for k, v in vars(args).items()},
-              "metric": "museval BSSEval v4 at the tracks' 44.1 kHz" + (
-                  f" (the {cfg.model.sample_rate} Hz model's stems resampled back)"
-                  if cfg.model.sample_rate != 44100 else "") + ": median over 1 s windows, then over test tracks (dB)",
+              "metric": "museval BSSEval v4 at the tracks' 44.1 kHz"
+                        + (f" (the {cfg.model.sample_rate} Hz model's stems resampled back)"
+                           if cfg.model.sample_rate != MUSDB_RATE else "")
+                        + ": median over 1 s windows, then over test tracks (dB)",
               "results": results, "train_seconds": timings,
               "float_reused": None if reused is None else {"epochs": len(reused), "metrics": reused},
               "reused_runs": reused_runs,

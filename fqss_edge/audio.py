@@ -63,6 +63,18 @@ def read_wav(path: PathLike, expected_sr: int | None = None,
     return np.ascontiguousarray(data.T), int(sr)
 
 
+def resampled(x: np.ndarray, rate: int, to: int, length: int | None = None) -> np.ndarray:
+    """``x`` ([..., T]) from ``rate`` to ``to`` with soxr HQ, as float32, then cut or zero-padded to ``length``
+    samples when given."""
+    if rate != to:
+        flat = x.reshape(-1, x.shape[-1])
+        x = soxr.resample(flat.T, rate, to, quality="HQ").T.reshape(*x.shape[:-1], -1)
+    if length is not None:
+        x = x[..., :length]
+        x = np.pad(x, [(0, 0)] * (x.ndim - 1) + [(0, length - x.shape[-1])])
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
 def write_wav(path: PathLike, audio: np.ndarray, sr: int, subtype: str = "PCM_16") -> Path:
     """Write ``audio`` ([C, T] or [T], float) atomically: a temp file in the same folder, then ``os.replace``.
 

@@ -15,19 +15,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import soxr
 import torch
 from rich.console import Console
 from rich.table import Table
 
+from fqss_edge.audio import resampled
 from fqss_edge.data import open_dataset
-from fqss_edge.data.musdb import RATE as MUSDB_RATE, MusdbDataset
+from fqss_edge.data.musdb import RATE as MUSDB_RATE
+from fqss_edge.data.musdb import is_musdb_root, is_musdb_split
 from fqss_edge.errors import FqssError
 from fqss_edge.evaluate import model_separator
 from fqss_edge.evaluation_report import _strict
 from fqss_edge.models.io import load_model
-from fqss_edge.music_metrics import METRICS, median_over_tracks, score_track, track_medians, write_track_json
+from fqss_edge.music_metrics import (
+    METRICS,
+    median_over_tracks,
+    score_track,
+    track_medians,
+    write_track_json,
+)
 
 
 @dataclass
@@ -80,10 +86,9 @@ def run_museval(checkpoint: Path, data: Path, config: Path | None = None, max_tr
     loaded = load_model(checkpoint, cfg)
     m = loaded.config.model
     names = list(m.source_names) or [f"s{k + 1}" for k in range(m.n_src)]
-    ds = open_dataset(data, "test", m.sample_rate, m.n_src, None, 0)
-    rate = MUSDB_RATE if isinstance(ds, MusdbDataset) else m.sample_rate
-    if rate != m.sample_rate:
-        ds = open_dataset(data, "test", rate, m.n_src, None, 0)
+    # the tracks' own rate for MUSDB18-HQ (open_dataset's test for that layout), else the model's
+    rate = MUSDB_RATE if is_musdb_split(Path(data)) or is_musdb_root(Path(data)) else m.sample_rate
+    ds = open_dataset(data, "test", rate, m.n_src, None, 0)
     if m.audio_channels == 1 and ds[0][0].dim() != 1:
         raise FqssError(f"{data}: stereo tracks, the model is mono")
     separate = model_separator(loaded.model)
@@ -100,14 +105,3 @@ def run_museval(checkpoint: Path, data: Path, config: Path | None = None, max_tr
             report.json_files.append(str(write_track_json(store, json_dir)))
     return report
 
-
-def resampled(x: np.ndarray, rate: int, to: int, length: int | None = None) -> np.ndarray:
-    """``x`` ([..., T], float32) from ``rate`` to ``to`` with soxr HQ (as the data sets resample), then cut or
-    zero-padded to ``length`` samples when given."""
-    if rate != to:
-        flat = x.reshape(-1, x.shape[-1])
-        x = soxr.resample(flat.T, rate, to, quality="HQ").T.reshape(*x.shape[:-1], -1)
-    if length is not None:
-        x = x[..., :length]
-        x = np.pad(x, [(0, 0)] * (x.ndim - 1) + [(0, length - x.shape[-1])])
-    return np.ascontiguousarray(x, dtype=np.float32)

@@ -20,10 +20,9 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-import soxr
 import torch
 
-from fqss_edge.audio import read_wav
+from fqss_edge.audio import read_wav, resampled
 from fqss_edge.data.common import Item, SeparationDataset, normalize_peak
 from fqss_edge.errors import FqssError
 
@@ -125,10 +124,7 @@ class MusdbDataset(SeparationDataset):
         if frames < 0 and start == 0:
             return read_wav(path, resample_to=self.sample_rate)[0]
         data, _ = sf.read(str(path), start=start, frames=frames, dtype="float32", always_2d=True, fill_value=0.0)
-        data = data.T
-        if self.sample_rate != RATE:
-            data = soxr.resample(data.T, RATE, self.sample_rate, quality="HQ").T
-        return np.ascontiguousarray(data, dtype=np.float32)
+        return resampled(data.T, RATE, self.sample_rate)
 
     def load(self, index: int) -> tuple[np.ndarray, np.ndarray, str]:
         track = self.tracks[index]
