@@ -19,7 +19,8 @@ from fqss_edge.export.tflite.emit import dequantize
 # XNNPACK and with the reference kernel (2^16 values over 2^-40 .. 2^20); an ADD rounds once, and a QUANTIZE's
 # division or product by 1/scale adds about 1
 TIE_MARGIN = 2.0 ** -19
-ISLAND_TENSORS = ("/float", "/floor", "/clamped", "/rsqrt", "/plus", "/constant")  # name suffixes of the islands' float32 tensors
+# name suffixes of the islands' float32 tensors
+ISLAND_TENSORS = ("/float", "/floor", "/clamped", "/rsqrt", "/plus", "/constant", "/nudge", "/nudged")
 
 
 def exact_codes(f: Callable[[np.ndarray], np.ndarray], s_in: float, z_in: int, s_out: float,
@@ -27,15 +28,21 @@ def exact_codes(f: Callable[[np.ndarray], np.ndarray], s_in: float, z_in: int, s
     """The int8 output code of ``Q(f(DQ(c)))`` for every int8 input code c (index c + 128), ``f`` evaluated in
     float64 on the float32 DEQUANTIZE values (positive results), or None when some code's value lies within
     ``TIE_MARGIN`` (relative) of a rounding boundary."""
+    codes, clear = codes_and_margins(f, s_in, z_in, s_out, z_out)
+    return codes if np.all(clear) else None
+
+
+def codes_and_margins(f: Callable[[np.ndarray], np.ndarray], s_in: float, z_in: int, s_out: float,
+                      z_out: int) -> tuple[np.ndarray, np.ndarray]:
+    """The int8 output code of ``Q(f(DQ(c)))`` for every int8 input code c (float64 rounding, ties up), and
+    whether that code is clear of a rounding boundary (farther than ``TIE_MARGIN``, relative, or saturated)."""
     codes = np.arange(-128, 128, dtype=np.float64)
     v = (np.float64(np.float32(s_in)) * (codes - z_in)).astype(np.float32)  # DEQUANTIZE: one float32 rounding
     y = f(v.astype(np.float64)) / np.float64(np.float32(s_out))
     mag = np.maximum(np.abs(y), 1.0)
     saturated = (y + z_out > 127.5 + TIE_MARGIN * mag) | (y + z_out < -128.5 - TIE_MARGIN * mag)
     off_tie = np.abs(y - np.floor(y) - 0.5) > TIE_MARGIN * mag
-    if not np.all(saturated | off_tie):
-        return None
-    return np.clip(np.floor(y + 0.5) + z_out, -128, 127).astype(np.int8)
+    return np.clip(np.floor(y + 0.5) + z_out, -128, 127).astype(np.int8), saturated | off_tie
 
 
 def island_input(ctx, t, name: str):

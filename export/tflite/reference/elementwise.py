@@ -29,9 +29,13 @@ def add_sub(op: RefOp) -> np.ndarray:
     return saturate(mbqm(raw, mo, so) + out.z, out)
 
 
-@reference_kernel(B.MUL)
+@reference_kernel(B.MUL, float32=True)
 def mul(op: RefOp) -> np.ndarray:
+    """int8 / int16; float32 only inside a float island (the nudged RSQRT island, ``ops/rsqrt.py``), exact there:
+    one float32 rounding, as TFLite's kernel."""
     (a, b), (ta, tb), out = op.inputs[:2], op.tensors[:2], op.out
+    if ta.dtype == np.float32:
+        return (a.astype(np.float32) * b.astype(np.float32)).astype(np.float32)
     m, s = qm(float(f32(ta.s) * f32(tb.s) / f32(out.s)))
     prod = (a.astype(np.int64) - ta.z) * (b.astype(np.int64) - tb.z)
     return saturate(mbqm(prod, m, s) + out.z, out)

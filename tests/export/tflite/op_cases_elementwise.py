@@ -123,6 +123,14 @@ def c_rsqrt(bits):
     return b
 
 
+def c_rsqrt_nudged_island(bits):  # codes at rounding ties (1/sqrt(0.05 n) / s_out = 10.5, 3.5, 1.5): a nudged island
+    b = QDQ(channels=2, length=16)
+    x = b.input(0.05, -128)
+    s = b.node("Sqrt", [b.dq(x)])
+    b.output(b.op("Reciprocal", [s], (float(np.float32(1 / np.sqrt(np.float64(np.float32(0.05))) / 10.5)), -128, 8)))
+    return b
+
+
 def c_requantize(bits):  # int8 -> int16 -> int8 (gLN widening / narrowing), or int8 -> int8
     b = QDQ(channels=3, length=16)
     x = b.input(0.04, 5)
@@ -154,6 +162,7 @@ CASES: dict[str, list[Case]] = {
     "ReduceMean": [Case("channels_and_time", c_reduce_mean, I16),
                    Case("time_then_channels", c_reduce_mean_time_then_channels, I16, lengths=RESIZE)],
     # int16 RSQRT is TFLite's 513-entry interpolated table: a few int16 LSB off the exact 1/sqrt (0.02 % here)
-    "Sqrt": [Case("rsqrt", c_rsqrt, I16, tol={8: 1, 16: 8}, positive=True)],
+    "Sqrt": [Case("rsqrt", c_rsqrt, I16, tol={8: 1, 16: 8}, positive=True),
+             Case("rsqrt_nudged_island", c_rsqrt_nudged_island, positive=True)],
     "QuantizeLinear": [Case("requantize", c_requantize, I16, float32=False)],
 }

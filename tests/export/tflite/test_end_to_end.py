@@ -88,7 +88,8 @@ def test_graph_is_integer_only_and_keeps_the_onnx_scales(exported):
             if i < 0:
                 continue
             t = sg.tensors[i]
-            in_island = code in (B.DEQUANTIZE, B.MAXIMUM, B.RSQRT, B.ADD, B.QUANTIZE) and name(t).endswith(ISLAND_TENSORS)
+            in_island = (code in (B.DEQUANTIZE, B.MAXIMUM, B.RSQRT, B.ADD, B.MUL, B.QUANTIZE)
+                         and name(t).endswith(ISLAND_TENSORS))
             if NUMPY_TYPES[t.type] == np.float32 and not in_island:  # the gLNs' scalar islands (_float_island.py)
                 pytest.fail(f"float32 tensor {name(t)} at operator {code} in an int16-I/O model")
         if code in (B.CONV_2D, B.DEPTHWISE_CONV_2D, B.TRANSPOSE_CONV):

@@ -1,7 +1,8 @@
 """The float islands (``ops/_float_island.py``). The int8 RSQRT (``ops/rsqrt.py``): DEQUANTIZE -> MAXIMUM -> RSQRT ->
 QUANTIZE, written when no input code's value is near a rounding boundary. Bit-identical on all 256 input codes:
 the simulation (the gLN's ``rsqrt`` and fake quantizer), the integer reference, LiteRT BUILTIN_REF and XNNPACK
-(which takes the island); otherwise the int8 RSQRT is written, as before. The same for ``variance + eps`` where
+(which takes the island); near a tie, the same with a float32 nudge before QUANTIZE; the int8 RSQRT only where
+neither is exact. The same for ``variance + eps`` where
 XNNPACK refuses the int8 ADD (``ops/add.py``)."""
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from conftest import assert_reference_matches_litert, run_litert
 from qdq_builder import QDQ
 
 from fqss_edge.export.tflite import convert_model
-from fqss_edge.export.tflite.ops.rsqrt import RSQRT_FLOOR, island_codes
+from fqss_edge.export.tflite.ops import rsqrt as rsqrt_op
+from fqss_edge.export.tflite.ops._float_island import codes_and_margins
+from fqss_edge.export.tflite.ops.rsqrt import RSQRT_FLOOR, island_codes, island_plan
 from fqss_edge.export.tflite.reference import ReferenceModel
 from fqss_edge.quant.layers import norm
 from fqss_edge.quant.quantizers import fake_quant
@@ -81,11 +84,49 @@ def test_most_gln_like_params_take_the_island():
     assert taken >= 180, f"only {taken}/200 parameter sets are exact as a float island"
 
 
-def test_near_tie_keeps_int8_rsqrt():
+def test_every_gln_like_param_set_has_an_island_plan():
+    """The near-tie ones too, with a nudge: no int8 RSQRT left to split XNNPACK's graph."""
+    params = list(_gln_like_params(400))
+    plans = [island_plan(*p) for p in params]
+    assert all(plan is not None for plan in plans), [p for p, plan in zip(params, plans) if plan is None][:3]
+    assert any(plan[1] is not None for plan in plans)  # some needed the nudge
+
+
+def _tie():
     s_in = np.float32(0.05)  # code -127: value 0.05, 1/sqrt(0.05) / s_out = 10.5, a tie
-    s_out = float(np.float32(1 / np.sqrt(np.float64(s_in)) / 10.5))
-    assert island_codes(float(s_in), -128, s_out, -128) is None
-    buf = _model(float(s_in), -128, s_out, -128)
+    return float(s_in), -128, float(np.float32(1 / np.sqrt(np.float64(s_in)) / 10.5)), -128
+
+
+def test_near_tie_is_a_nudged_island(tmp_path):
+    """A code at a rounding tie: DEQUANTIZE -> MAXIMUM -> RSQRT -> MUL(k) -> QUANTIZE, k within 2^-13 of 1; the
+    reference == BUILTIN_REF on every tensor, REF == XNNPACK == the plan's codes on all 256 inputs, one XNNPACK
+    partition; the simulation differs only on the tie codes, by one code at most."""
+    params = _tie()
+    assert island_codes(*params) is None
+    codes, k = island_plan(*params)
+    assert k is not None and abs(float(k) - 1) <= 2.0 ** -13
+    buf = _model(*params)
+    names = ReferenceModel(buf).op_names()
+    assert names.count("RSQRT") == 1 and "MUL" in names and "DEQUANTIZE" in names
+    x = CODES.reshape(1, 1, 256)
+    assert_reference_matches_litert(buf, x)
+    for kernel in ("ref", "xnnpack"):
+        np.testing.assert_array_equal(run_litert(buf, x, kernel).reshape(-1), codes, err_msg=kernel)
+    sim = _simulation(*params)
+    _, clear = codes_and_margins(rsqrt_op._rsqrt, *params)
+    assert CODES[~clear].tolist() == [-127, -119, -79]  # value 0.05 n: 10.5 / sqrt(n) = 10.5, 3.5, 1.5
+    moved = np.flatnonzero(codes.astype(np.int64) != sim)
+    assert not clear[moved].any() and np.all(np.abs(codes[moved].astype(np.int64) - sim[moved]) <= 1)
+    (tmp_path / "m.tflite").write_bytes(buf)
+    d = xnnpack_delegation(tmp_path / "m.tflite")
+    assert d["partitions"] == 1 and not d["not_delegated"], d
+
+
+def test_without_a_nudge_the_int8_rsqrt_is_written(monkeypatch):
+    monkeypatch.setattr(rsqrt_op, "NUDGES", ())
+    params = _tie()
+    assert island_plan(*params) is None
+    buf = _model(*params)
     assert "DEQUANTIZE" not in ReferenceModel(buf).op_names()
     x = np.clip(CODES, -128 + 1, None).reshape(1, 1, 256).astype(np.int8)  # the int8 kernel: no negative values
     assert_reference_matches_litert(buf, x)
