@@ -29,6 +29,7 @@ class DemoResult:
     utterances: list[dict[str, Any]] = field(default_factory=list)
     latency: list[dict[str, Any]] = field(default_factory=list)
     parity_markdown: str = ""
+    speed_note: str | None = None  # int8 not faster than float32 on a CPU without int8 dot products
 
 
 def _step(result: DemoResult, name: str, log: Callable[[str], None], msg: str):
@@ -95,17 +96,22 @@ def _paired(outputs: dict[str, list[Path]], references: list[Path], mixture: Pat
     return notes
 
 
-def _latency(models: list[Path], chunk: float, runs: int) -> tuple[list[dict[str, Any]], str]:
+def _latency(models: list[Path], chunk: float, runs: int) -> tuple[list[dict[str, Any]], str, str | None]:
+    """Bench rows, the report's markdown, and the int8 speed note (``int8_speed_note``) of the last two models,
+    the float32 and the int8 .tflite."""
+    from fqss_edge.bench.report import int8_speed_note
     from fqss_edge.bench.session import BenchRequest, run_bench
 
     report = run_bench(BenchRequest(models=models, chunk_seconds=chunk, runs=runs, warmup=3, threads=1))
+    flt, int8 = report.results[-2:]
+    note = int8_speed_note(int8.latency.mean, flt.latency.mean, report.environment.get("cpu_simd", []))
     rows = []
     for r in report.results:
         lat = r.latency
         rows.append({"model": r.label, "file (KB)": round(r.file_bytes / 1024, 1), "mean (ms)": round(lat.mean, 2),
                      "p90 (ms)": round(lat.p90, 2), "RTF": round(r.rtf, 4),
                      "peak RSS (MB)": round(r.memory.peak_mb, 1) if r.memory else "-"})
-    return rows, report.to_markdown()
+    return rows, report.to_markdown() + (f"\n{note}\n" if note else ""), note
 
 
 def run_demo(out_dir: Path, log: Callable[[str], None] = print, bench_runs: int = 20) -> DemoResult:
@@ -138,7 +144,7 @@ def run_demo(out_dir: Path, log: Callable[[str], None] = print, bench_runs: int 
     done = _step(result, "bench", log, "3/5 bench: float vs int8, 4 s chunks, 1 thread, on this CPU")
     # like for like: each runtime with the float and the int8 file
     models = [flt.onnx.path, int8.onnx.path, flt.tflite, int8.tflite]
-    result.latency, bench_md = _latency(models, 4.0, bench_runs)
+    result.latency, bench_md, result.speed_note = _latency(models, 4.0, bench_runs)
     (out / "bench.md").write_text(bench_md)
     done()
 
@@ -156,10 +162,11 @@ def run_demo(out_dir: Path, log: Callable[[str], None] = print, bench_runs: int 
     result.page = build_summary_page(out / "summary", example, outputs, result.metrics, result.latency,
                                      title="fqss-edge: tiny FQSS Conv-TasNet, float vs int8",
                                      references=references if notes else (), notes=notes,
-                                     utterance_table=result.utterances)
+                                     utterance_table=result.utterances, latency_note=result.speed_note)
     done()
     result.seconds["total"] = round(time.time() - t0, 1)
     (out / "summary.json").write_text(json.dumps({"seconds": result.seconds, "metrics": result.metrics,
                                                   "utterances": result.utterances, "latency": result.latency,
+                                                  "latency_note": result.speed_note,
                                                   "page": str(result.page)}, indent=2))
     return result

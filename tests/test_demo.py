@@ -1,5 +1,6 @@
 """The README's main command: `fqss-edge demo` on the shipped assets, end to end."""
 
+import html
 import json
 
 from fqss_edge.assets import asset
@@ -28,8 +29,11 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
         assert len(list((tmp_path / "separated" / sub).glob("*.wav"))) == 2
     for kind in ("int8", "float"):
         assert (tmp_path / "export" / kind / "model.tflite").is_file()
-    assert "summary page" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "summary page" in out
     text = page.read_text()  # issue 21: reference sources beside the estimates, per-utterance metrics
+    note = summary["latency_note"]  # None where the int8 .tflite is faster or the CPU has int8 dot products
+    assert note is None or ("no int8 dot-product instructions" in " ".join(out.split()) and html.escape(note) in text)
     assert text.count("reference and estimates</h2>") == 2 and "<h2>Per utterance</h2>" in text
     assert len(summary["utterances"]) == len(list(asset("test_set").joinpath("mix").glob("*.wav")))
 

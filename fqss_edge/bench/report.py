@@ -217,3 +217,21 @@ def cpu_info() -> dict[str, Any]:
     simd = sorted(f for f in flags if f.startswith(("avx", "fma", "sse4", "asimd", "sve", "i8mm")) or "vnni" in f
                   or f in ("asimddp", "dotprod"))
     return {"model": model, "simd": simd}
+
+
+def has_int8_dot_product(simd: list[str]) -> bool:
+    """Whether the CPU has int8 dot-product instructions (x86 VNNI, Arm dot product / i8mm), which XNNPACK's int8
+    convolutions need to run faster than float32's."""
+    return any("vnni" in f or f in ("asimddp", "dotprod", "i8mm") for f in simd)
+
+
+def int8_speed_note(int8_ms: float, float_ms: float, simd: list[str]) -> str | None:
+    """One line explaining an int8 model that is not faster than its float32 twin on a CPU without int8 dot
+    products (None otherwise): the user should not conclude that quantization failed."""
+    if int8_ms < float_ms or has_int8_dot_product(simd):
+        return None
+    return (f"The int8 .tflite takes {int8_ms / float_ms:.2f}x the float32 one's time on this CPU: it has no int8 "
+            "dot-product instructions (x86 VNNI, Arm dot product), so XNNPACK's int8 convolutions run at about "
+            "float32's speed here and the int8 model's extra element-wise operations (normalisation statistics, "
+            "requantizations) are not paid back (benchmarks/results/conv_int8_vs_float.md, bn_fold_speed.md). "
+            "Time it on the target device: fqss-edge bench --device rpi4 --host user@addr")

@@ -80,14 +80,14 @@ def build_summary_page(out_dir: str | Path, mixture_wav: str | Path, outputs: Ma
                        references: Sequence[str | Path] = (),
                        notes: Mapping[str, Sequence[str]] | None = None,
                        utterance_table: Sequence[Mapping[str, Any]] = (),
-                       source_names: Sequence[str] = ()) -> Path:
+                       source_names: Sequence[str] = (), latency_note: str | None = None) -> Path:
     """Write ``out_dir/index.html`` (+ ``audio/``, ``img/``) and return its path.
 
     ``outputs``: model label -> its separated wavs (one per source, in source order). ``references``: the true
     sources of the mixture, in the same order: then each source gets a row with its reference beside every
     model's estimate. ``notes``: model label -> a caption note per source (e.g. its SI-SDRi).
     ``utterance_table``: per-utterance metrics, shown under the mean table. ``source_names``: headings of the
-    reference rows (music stems: drums, bass, ...).
+    reference rows (music stems: drums, bass, ...). ``latency_note``: a paragraph under the latency table.
     """
     out = Path(out_dir)
     wavs = [Path(mixture_wav), *map(Path, references)] + [Path(p) for paths in outputs.values() for p in paths]
@@ -129,7 +129,8 @@ def build_summary_page(out_dir: str | Path, mixture_wav: str | Path, outputs: Ma
     if utterance_table:
         body.append("<h2>Per utterance</h2>\n" + html_table(utterance_table))
     if latency_table:
-        body.append("<h2>Latency</h2>\n" + html_table(latency_table))
+        body.append("<h2>Latency</h2>\n" + html_table(latency_table)
+                    + (f"\n<p>{html.escape(latency_note)}</p>" if latency_note else ""))
     page = (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'

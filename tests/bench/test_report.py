@@ -8,7 +8,7 @@ import pytest
 from rich.console import Console
 
 from fqss_edge.bench.memory import MemoryResult
-from fqss_edge.bench.report import EMULATED, BenchReport, ModelResult
+from fqss_edge.bench.report import EMULATED, BenchReport, ModelResult, has_int8_dot_product, int8_speed_note
 
 
 def _result(label: str, scale: float, size: int, peak: float | None, xnnpack: bool | None = None) -> ModelResult:
@@ -67,3 +67,19 @@ def test_rich_table_renders_backend_names_literally(report):
     report.print_table(console)
     text = console.export_text()
     assert "onnxruntime[opt=all]" in text and "int8.tflite" in text and "a caveat" in text
+
+
+AVX2 = ["avx", "avx2", "fma", "sse4_1", "sse4_2"]
+
+
+@pytest.mark.parametrize("simd, dot", [(AVX2, False), (AVX2 + ["avx512_vnni"], True), (AVX2 + ["avx_vnni"], True),
+                                       (["asimd"], False), (["asimd", "asimddp"], True), (["asimd", "i8mm"], True)])
+def test_int8_dot_product_flags(simd, dot):
+    assert has_int8_dot_product(simd) is dot
+
+
+def test_int8_speed_note_only_when_int8_is_not_faster_and_the_cpu_lacks_dot_products():
+    note = int8_speed_note(62.3, 34.1, AVX2)
+    assert note.startswith("The int8 .tflite takes 1.83x the float32 one's time on this CPU") and "VNNI" in note and "--device" in note
+    assert int8_speed_note(30.0, 34.1, AVX2) is None  # int8 faster: nothing to explain
+    assert int8_speed_note(62.3, 34.1, AVX2 + ["avx512_vnni"]) is None  # slower for another reason: no excuse given

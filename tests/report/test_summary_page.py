@@ -107,6 +107,15 @@ def test_references_sit_beside_the_estimates(paired_page):
     assert len(refs) == 2 and refs[0].read_bytes() != refs[1].read_bytes()  # both kept, not one overwritten
 
 
+def test_latency_note_sits_under_the_latency_table(tmp_path, page):
+    wav = page.parent.parent / "mix.wav"
+    latency = [{"model": "int8", "mean (ms)": 60.0}]
+    text = build_summary_page(tmp_path / "n", wav, {"m": [wav]}, latency_table=latency,
+                              latency_note="int8 is 1.80x <float32>'s time").read_text()
+    assert text.index("<h2>Latency</h2>") < text.index("<p>int8 is 1.80x &lt;float32&gt;&#x27;s time</p>")
+    assert "<p>" not in page.read_text().split("<h2>Latency</h2>")[1]  # no note, no paragraph
+
+
 def test_references_must_match_the_sources(tmp_path, page):
     wav = page.parent.parent / "mix.wav"
     with pytest.raises(FqssError, match="1 reference sources, but the models' outputs have \\[2\\] sources"):

@@ -47,6 +47,8 @@ def register(app: typer.Typer) -> None:
         for title, rows in (("Quality on held-out speakers", quality), ("Parity vs the PyTorch simulation", parity),
                             ("Latency, 4 s chunk, 1 thread (this CPU)", result.latency)):
             console.print(_table(title, rows))
+        if result.speed_note:
+            console.print(result.speed_note)
         console.print(f"summary page: [bold]{result.page}[/bold]  ({result.seconds['total']} s in all: "
                       + ", ".join(f"{k} {v} s" for k, v in result.seconds.items() if k != "total") + ")")
 
