@@ -1,9 +1,11 @@
 """ONNX Add (DQ, DQ -> Add -> Q) -> TFLite ADD.
 
-An int8 ADD of a one-element activation and a constant scalar that XNNPACK refuses (an input / output scale ratio
-outside [2^-10, 2^8): the gLN's ``variance + eps`` when the variance's scale is large) is written as the float
-island DEQUANTIZE -> ADD -> QUANTIZE when that is exact on all 256 input codes (``_float_island``), so that it does
-not split XNNPACK's partition.
+An int8 ADD of an activation and a constant scalar that XNNPACK refuses (an input / output scale ratio outside
+[2^-10, 2^8): the gLN's ``variance + eps`` when the variance's scale is large, a LayerNorm's per-row ``variance +
+eps`` whose eps has a far smaller scale) is written as the float island DEQUANTIZE -> ADD -> QUANTIZE when that is
+exact on all 256 input codes (``_float_island``), so that it does not split XNNPACK's partition. Exactness is a
+property of the codes, not of the tensor's size: the island is written for a one-element gLN statistic and for a
+LayerNorm's row of statistics alike (a few thousand elements: three cheap float32 operations inside the partition).
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ from fqss_edge.export.tflite.registry import register
 XNNPACK_ADD_RATIOS = (2.0 ** -10, 2.0 ** 8)  # input / output scales XNNPACK's int8 ADD takes: [lo, hi)
 
 
-def scalar_island(ctx, node):
-    """(activation, constant value) of an int8 Add that is written as a float island, or None."""
+def constant_island(ctx, node):
+    """(activation, constant value) of an int8 Add of a constant scalar that is written as a float island, or
+    None."""
     a, b, out = ctx.qinput(node, 0), ctx.qinput(node, 1), ctx.qoutput(node)
     if not a.bits == b.bits == out.bits == 8 or (a.const is None) == (b.const is None):
         return None
     x, c = (a, b) if b.const is not None else (b, a)
-    if c.const.size != 1 or int(np.prod(x.shape)) != 1 or any(x.dynamic) or not x.q.per_tensor:
+    if c.const.size != 1 or not x.q.per_tensor or tuple(x.shape) != tuple(out.shape):
         return None
     s_out = float(out.q.scale.reshape(-1)[0])
     lo, hi = XNNPACK_ADD_RATIOS
@@ -41,11 +44,11 @@ def scalar_island(ctx, node):
 @register("Add", writes=(B.ADD, B.RESHAPE, B.TRANSPOSE, B.QUANTIZE, B.DEQUANTIZE), bits=(8, 16),
           tflite="ADD (+RESHAPE / TRANSPOSE of a lower-rank operand)",
           constraints=("per-tensor operands of the output's type (int16: zero points 0); numpy broadcasting (any shapes and ranks); a constant "
-                      "operand is a DQ'd integer initializer") + MIXED + "; a one-element int8 activation plus a "
-                      "constant that XNNPACK refuses (scale ratio outside [2^-10, 2^8)): DEQUANTIZE -> float32 ADD "
-                      "-> QUANTIZE when exact on all 256 codes")
+                      "operand is a DQ'd integer initializer") + MIXED + "; an int8 activation plus a constant scalar "
+                      "that XNNPACK refuses (scale ratio outside [2^-10, 2^8)): DEQUANTIZE -> float32 ADD -> QUANTIZE "
+                      "when exact on all 256 codes")
 def convert_add(ctx, node) -> None:
-    island = scalar_island(ctx, node)
+    island = constant_island(ctx, node)
     if island is None:
         opt = schema.AddOptionsT()
         opt.potScaleInt16 = False  # general int16 rescaling (the power-of-two path needs POT scales)

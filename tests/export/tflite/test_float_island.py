@@ -152,3 +152,28 @@ def test_variance_plus_eps_xnnpack_refuses_is_a_float_island(tmp_path):
         assert_reference_matches_litert(buf, xc)
         for kernel in ("ref", "xnnpack"):
             assert int(run_litert(buf, xc, kernel).reshape(-1)[0]) == sim[int(code) + 128], (kernel, code)
+
+
+def test_a_row_of_variances_plus_eps_is_a_float_island(tmp_path):
+    """A LayerNorm's per-row ``variance + eps`` (Sepformer): eps' scale 1e-6 against a variance scale of 6.5e-3,
+    XNNPACK refuses the int8 ADD (each one split the tiny Sepformer's graph): the same float island over the whole
+    row, one XNNPACK partition, equal to the simulation on all 256 codes (one row holds them all) at two lengths."""
+    s_in, s_out, eps = 0.0065246047, 0.0065246085, np.float32(1e-6)
+    b = QDQ(channels=1, length=256)
+    b.in_shape[2] = "T"
+    x = b.input(s_in, -128)
+    b.output(b.op("Add", [b.dq(x), b.qconst(np.array(1), eps, bits=8)], (s_out, -128, 8)))
+    buf = convert_model(b.model(), io="quantized")[0]
+    names = ReferenceModel(buf).op_names()
+    assert [n for n in names if n != "RESHAPE"] == ["DEQUANTIZE", "ADD", "QUANTIZE"], names  # RESHAPE: the layout
+    (tmp_path / "m.tflite").write_bytes(buf)
+    d = xnnpack_delegation(tmp_path / "m.tflite", 256)
+    assert d["partitions"] == 1 and not d["not_delegated"], d
+    v = (torch.tensor(CODES, dtype=torch.float32) + 128) * torch.tensor(s_in, dtype=torch.float32)
+    sim = fake_quant(v + float(eps), torch.tensor(s_out, dtype=torch.float32), torch.tensor(-128.0), -128, 127)
+    sim = (torch.round(sim / torch.tensor(s_out, dtype=torch.float32)) - 128).to(torch.int64).numpy()
+    for x in (CODES.reshape(1, 1, 256), np.tile(CODES, 3).reshape(1, 1, 768)):
+        assert_reference_matches_litert(buf, x)
+        for kernel in ("ref", "xnnpack"):
+            got = run_litert(buf, x, kernel).reshape(-1).astype(np.int64)
+            np.testing.assert_array_equal(got, np.tile(sim, x.size // 256), err_msg=kernel)
