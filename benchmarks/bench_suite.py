@@ -52,16 +52,13 @@ def build_models(config: Path, work: Path, chunks: list[float], seed: int = 0) -
     from fqss_edge.export.onnx import apply_flavour, export_onnx
     from fqss_edge.export.tflite import export as export_tflite
     from fqss_edge.models import build_model
-    from fqss_edge.parity.synthetic import calibrate, randomize_batchnorms
+    from fqss_edge.parity.synthetic import calibrate, randomize_batchnorms, randomize_norm_affines
 
     cfg = load_config(config)
     work.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
     model = build_model(cfg.model, cfg.quant)
-    with torch.no_grad():  # gLN's initial beta = 0 quantizes with a ~1e-12 scale, which XNNPACK refuses to add:
-        for name, p in model.named_parameters():  # give gamma / beta trained-looking values
-            if name.endswith((".gamma", ".beta")):
-                p.add_(torch.randn_like(p) * (0.1 if name.endswith(".gamma") else 0.05))
+    randomize_norm_affines(model, seed)  # gamma / beta trained-looking (an all-zero beta: an ADD XNNPACK refuses)
     randomize_batchnorms(model, seed)  # norm: BN: trained-looking BatchNorm statistics (no-op for gLN)
     calibrate(model, batches=2, length=8000, seed=seed)
     paths = {"pytorch_float.safetensors": save_checkpoint(work / "pytorch_float.safetensors", model.state_dict(),

@@ -1,5 +1,7 @@
 """Random-weight checkpoints of a config's model (FQSS as configured, quantizers calibrated on two random batches,
-and float) for export and speed measurements that need no training, e.g. the full-size Sepformer:
+and float) for export and speed measurements that need no training, e.g. the full-size Sepformer. The norms' gamma
+and beta are moved off their initial 1 and 0 as a trained model's are (an all-zero beta is an int8 ADD at a ~1e-12
+scale that XNNPACK refuses, which no trained model has):
 
     .venv/bin/python benchmarks/random_checkpoints.py configs/sepformer_2spks_8k.yaml benchmarks/work/sepformer_full
     fqss-edge export benchmarks/work/sepformer_full/random_fqss.safetensors --int8 -o benchmarks/work/sepformer_full/int8
@@ -27,7 +29,7 @@ def main() -> int:
     quant = cfg.updated(quant={"calib_batches": 2}).quant.model_dump()
     for name, q in (("random_fqss", quant), ("random_float", None)):
         print(save_random_checkpoint(out / f"{name}.safetensors", cfg.model.model_dump(), q,
-                                     sample_rate=cfg.model.sample_rate))
+                                     sample_rate=cfg.model.sample_rate, norm_affines=True))
     return 0
 
 

@@ -54,6 +54,16 @@ def randomize_batchnorms(model: nn.Module, seed: int = 0) -> None:
 
 
 @torch.no_grad()
+def randomize_norm_affines(model: nn.Module, seed: int = 0) -> None:
+    """gLN / LayerNorm gamma and beta away from their initial 1 and 0 (a trained model's): an all-zero beta
+    quantizes with a ~1e-12 scale, an int8 ADD that XNNPACK refuses and no trained model has."""
+    g = torch.Generator().manual_seed(seed)
+    for name, p in model.named_parameters():
+        if name.endswith((".gamma", ".beta")):
+            p.add_(torch.randn(p.shape, generator=g) * (0.1 if name.endswith(".gamma") else 0.05))
+
+
+@torch.no_grad()
 def calibrate(model: nn.Module, batches: int = 2, length: int = 800, seed: int = 0, batch_size: int = 2) -> nn.Module:
     """Observe activation ranges over ``batches`` random batches (PTQ-style), then eval mode."""
     c = int(getattr(model, "audio_channels", 1))  # a stereo model: [B, C, T]
@@ -65,23 +75,28 @@ def calibrate(model: nn.Module, batches: int = 2, length: int = 800, seed: int =
 
 
 def calibrated_random_model(model_cfg: dict[str, Any] | None = None, quant_cfg: dict[str, Any] | None = None,
-                            seed: int = 0, batches: int = 2, length: int = 800, batch_size: int = 2) -> nn.Module:
+                            seed: int = 0, batches: int = 2, length: int = 800, batch_size: int = 2,
+                            norm_affines: bool = False) -> nn.Module:
+    """``norm_affines``: also move the norms' gamma / beta off their initial values (``randomize_norm_affines``)."""
     from fqss_edge.models import build_model
 
     torch.manual_seed(seed)
     model = build_model(model_cfg or TINY_MODEL, quant_cfg)
     randomize_batchnorms(model, seed)
+    if norm_affines:
+        randomize_norm_affines(model, seed)
     if not quant_cfg or not quant_cfg.get("enabled", True):
         return model.eval()
     return calibrate(model, batches, length, seed, batch_size)
 
 
 def save_random_checkpoint(path: str | Path, model_cfg: dict[str, Any] | None = None,
-                           quant_cfg: dict[str, Any] | None = None, seed: int = 0, sample_rate: int = 8000) -> Path:
+                           quant_cfg: dict[str, Any] | None = None, seed: int = 0, sample_rate: int = 8000,
+                           norm_affines: bool = False) -> Path:
     from fqss_edge.checkpoint import save_checkpoint
 
     model_cfg = dict(model_cfg or TINY_MODEL)
-    model = calibrated_random_model(model_cfg, quant_cfg, seed)
+    model = calibrated_random_model(model_cfg, quant_cfg, seed, norm_affines=norm_affines)
     config = {"model": dict(model_cfg, sample_rate=sample_rate), "quant": quant_cfg or {"enabled": False}}
     return save_checkpoint(path, model.state_dict(), config, {"method": "random"})
 
