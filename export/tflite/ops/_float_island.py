@@ -4,7 +4,12 @@ XNNPACK has no int8 RSQRT, and refuses an int8 ADD whose input / output scale ra
 gLN's ``variance + eps`` when the variance's scale is large); each such operator left to TFLite splits the delegated
 graph. The simulation computes these functions in float32 and rounds once (the fake quantizer), so a float island
 computes the same codes, provided no input code's value lies near a rounding boundary: ``exact_codes`` checks it
-on all 256 int8 input codes at export, in float64. Where it fails, the int8 operator is written as before.
+on all 256 int8 input codes at export, in float64.
+
+Where some code lies within the margin, ``island_plan`` looks for a float32 nudge k = 1 +- j 2^-18 (j <= 32)
+multiplied in before QUANTIZE: the smallest k for which every code is clear of the margin and every code that was
+already clear keeps its code. Only the near-tie codes may move, by one code, where the float32 roundings of the
+simulation and of the runtimes could already disagree. Where no such k exists, the int8 operator is written.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from fqss_edge.export.tflite.builder import BuiltinOperator as B
 from fqss_edge.export.tflite.emit import dequantize
 
 # 2^-19 relative, 16 to 32 float32 ulps: measured here, LiteRT's float32 RSQRT is within 1.5 ulps of 1/sqrt with
@@ -21,6 +27,9 @@ from fqss_edge.export.tflite.emit import dequantize
 TIE_MARGIN = 2.0 ** -19
 # name suffixes of the islands' float32 tensors
 ISLAND_TENSORS = ("/float", "/floor", "/clamped", "/rsqrt", "/plus", "/constant", "/nudge", "/nudged")
+
+
+NUDGES = tuple(np.float32(1 + sign * j * 2.0 ** -18) for j in range(1, 33) for sign in (1, -1))  # smallest first
 
 
 def exact_codes(f: Callable[[np.ndarray], np.ndarray], s_in: float, z_in: int, s_out: float,
@@ -43,6 +52,30 @@ def codes_and_margins(f: Callable[[np.ndarray], np.ndarray], s_in: float, z_in: 
     saturated = (y + z_out > 127.5 + TIE_MARGIN * mag) | (y + z_out < -128.5 - TIE_MARGIN * mag)
     off_tie = np.abs(y - np.floor(y) - 0.5) > TIE_MARGIN * mag
     return np.clip(np.floor(y + 0.5) + z_out, -128, 127).astype(np.int8), saturated | off_tie
+
+
+def island_plan(f: Callable[[np.ndarray], np.ndarray], s_in: float, z_in: int, s_out: float,
+                z_out: int) -> tuple[np.ndarray, np.float32 | None] | None:
+    """(codes, nudge) of ``Q(f(DQ(c)))`` written as a float island: nudge None for the plain island (``exact_codes``
+    exact), else the float32 factor k multiplied in before QUANTIZE; None when neither is exact."""
+    plain, clear = codes_and_margins(f, s_in, z_in, s_out, z_out)
+    if np.all(clear):
+        return plain, None
+    for k in NUDGES:
+        codes, ok = codes_and_margins(lambda v: np.float64(k) * f(v), s_in, z_in, s_out, z_out)
+        if np.all(ok) and np.array_equal(codes[clear], plain[clear]):
+            return codes, k
+    return None
+
+
+def nudged(ctx, r, name: str, nudge: np.float32 | None):
+    """``r`` (a float32 island tensor) times the plan's nudge (a MUL by a one-element constant), or ``r``."""
+    if nudge is None:
+        return r
+    k = ctx.b.const(name + ISLAND_TENSORS[6], np.full((1,) * len(r.shape), nudge, dtype=np.float32))
+    out = float_tensor(ctx, r, name, ISLAND_TENSORS[7])
+    ctx.b.op(B.MUL, [r, k], [out])
+    return out
 
 
 def island_input(ctx, t, name: str):

@@ -10,10 +10,9 @@ float32 rounding of any runtime (1/sqrt or an estimate refined by Newton steps, 
 
 Where some code lies within the margin (7 % of 2,000 random gLN-like scale sets; one of the 49 gLNs of a calibrated
 full Conv-TasNet, whose int8 RSQRT split XNNPACK's graph in two), the island multiplies the 1/sqrt by a float32
-nudge k = 1 +- j 2^-18 (j <= 32) before QUANTIZE: the smallest k for which every code is clear of the margin and
-every code that was already clear keeps its code (``island_plan``). Only the near-tie codes may move, by one code,
-where the float32 roundings of the simulation and of the runtimes could already disagree. Where no such k exists
-(1 of those 2,000 sets) the int8 RSQRT is written (TFLite's fixed-point GetInvSqrtQuantizedMultiplierExp).
+nudge k = 1 +- j 2^-18 before QUANTIZE (``_float_island.island_plan``): only the near-tie codes may move, by one.
+Where no nudge clears them (1 of those 2,000 sets) the int8 RSQRT is written (TFLite's fixed-point
+GetInvSqrtQuantizedMultiplierExp).
 """
 
 from __future__ import annotations
@@ -21,18 +20,12 @@ from __future__ import annotations
 import numpy as np
 
 from fqss_edge.export.tflite.builder import BuiltinOperator as B
-from fqss_edge.export.tflite.ops._float_island import (
-    ISLAND_TENSORS,
-    codes_and_margins,
-    exact_codes,
-    float_tensor,
-    island_input,
-)
+from fqss_edge.export.tflite.ops import _float_island
+from fqss_edge.export.tflite.ops._float_island import ISLAND_TENSORS, exact_codes, float_tensor, island_input, nudged
 from fqss_edge.export.tflite.ops._unary import unary_io
 from fqss_edge.export.tflite.registry import register
 
 RSQRT_FLOOR = np.float32(1e-12)  # the simulation's clamp before rsqrt (fqss_edge/quant/layers/norm.py)
-NUDGES = tuple(np.float32(1 + sign * j * 2.0 ** -18) for j in range(1, 33) for sign in (1, -1))  # smallest first
 
 
 def _rsqrt(v: np.ndarray) -> np.ndarray:
@@ -48,14 +41,7 @@ def island_codes(s_in: float, z_in: int, s_out: float, z_out: int) -> np.ndarray
 def island_plan(s_in: float, z_in: int, s_out: float, z_out: int) -> tuple[np.ndarray, np.float32 | None] | None:
     """(codes, nudge) of the int8 RSQRT written as a float island: nudge None for the plain island (``island_codes``
     exact), else the float32 factor k applied after RSQRT; None when neither is exact (the int8 RSQRT is written)."""
-    plain, clear = codes_and_margins(_rsqrt, s_in, z_in, s_out, z_out)
-    if np.all(clear):
-        return plain, None
-    for k in NUDGES:
-        codes, ok = codes_and_margins(lambda v: np.float64(k) * _rsqrt(v), s_in, z_in, s_out, z_out)
-        if np.all(ok) and np.array_equal(codes[clear], plain[clear]):
-            return codes, k
-    return None
+    return _float_island.island_plan(_rsqrt, s_in, z_in, s_out, z_out)
 
 
 @register("Sqrt", writes=(B.RSQRT, B.DEQUANTIZE, B.MAXIMUM, B.MUL, B.QUANTIZE), bits=(8, 16),
@@ -87,9 +73,5 @@ def convert_rsqrt(ctx, node) -> None:
     ctx.b.op(B.MAXIMUM, [f, floor], [m])
     r = float_tensor(ctx, f, out.name, ISLAND_TENSORS[3])
     ctx.b.op(B.RSQRT, [m], [r])
-    if nudge is not None:
-        k = ctx.b.const(out.name + ISLAND_TENSORS[6], np.full((1,) * len(f.shape), nudge, dtype=np.float32))
-        nudged = float_tensor(ctx, f, out.name, ISLAND_TENSORS[7])
-        ctx.b.op(B.MUL, [r, k], [nudged])
-        r = nudged
+    r = nudged(ctx, r, out.name, nudge)
     ctx.b.op(B.QUANTIZE, [r], [y])

@@ -71,6 +71,15 @@ def c_add_scalar_eps(bits):  # gLN variance + eps with a coarse variance: XNNPAC
     return b
 
 
+def c_add_eps_nudged_island(bits):  # variance + eps whose code -28 sits on a rounding tie: a nudged float island
+    b = QDQ(channels=1, length=16)
+    x = b.input(0.0248, -128)
+    eps = b.qconst(np.array(1), np.float32(1e-6), bits=8)
+    v = np.float64(np.float32(np.float64(np.float32(0.0248)) * 100))
+    b.output(b.op("Add", [b.dq(x), eps], (float(np.float32((v + np.float64(np.float32(1e-6))) / 103.5)), -128, 8)))
+    return b
+
+
 def _const_operand(op):
     def build(bits):  # gLN gamma / beta: an integer per-tensor [1, C, 1] constant
         b = QDQ(channels=4, length=16)
@@ -151,7 +160,8 @@ CASES: dict[str, list[Case]] = {
     "Add": [Case("add", _two("Add"), I16),
             Case("add_const", _const_operand("Add"), I16),
             Case("add_const_saturating", c_add_const_saturating),
-            Case("add_scalar_eps_island", c_add_scalar_eps)],
+            Case("add_scalar_eps_island", c_add_scalar_eps),
+            Case("add_eps_nudged_island", c_add_eps_nudged_island)],
     "Sub": [Case("sub", _two("Sub"), I16)],
     "Mul": [Case("mul", _two("Mul"), I16),
             Case("square", c_mul_square, I16),

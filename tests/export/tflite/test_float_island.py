@@ -15,6 +15,7 @@ from qdq_builder import QDQ
 
 from fqss_edge.export.tflite import convert_model
 from fqss_edge.export.tflite.ops import rsqrt as rsqrt_op
+from fqss_edge.export.tflite.ops import _float_island as float_island
 from fqss_edge.export.tflite.ops._float_island import codes_and_margins
 from fqss_edge.export.tflite.ops.rsqrt import RSQRT_FLOOR, island_codes, island_plan
 from fqss_edge.export.tflite.reference import ReferenceModel
@@ -123,7 +124,7 @@ def test_near_tie_is_a_nudged_island(tmp_path):
 
 
 def test_without_a_nudge_the_int8_rsqrt_is_written(monkeypatch):
-    monkeypatch.setattr(rsqrt_op, "NUDGES", ())
+    monkeypatch.setattr(float_island, "NUDGES", ())
     params = _tie()
     assert island_plan(*params) is None
     buf = _model(*params)
@@ -177,3 +178,38 @@ def test_a_row_of_variances_plus_eps_is_a_float_island(tmp_path):
         for kernel in ("ref", "xnnpack"):
             got = run_litert(buf, x, kernel).reshape(-1).astype(np.int64)
             np.testing.assert_array_equal(got, np.tile(sim, x.size // 256), err_msg=kernel)
+
+
+def _eps_tie():
+    """variance + eps with learned scales (a trained Sepformer's: 0.0248 in, ~0.024 out), the output scale chosen so
+    that code -28 (2.48 + 1e-6) lands on 103.5 output steps: a tie; eps' scale makes XNNPACK refuse the int8 ADD."""
+    s_in, eps = np.float32(0.0248), np.float32(1e-6)
+    v = np.float64(np.float32(np.float64(s_in) * 100))
+    return float(s_in), float(np.float32((v + np.float64(eps)) / 103.5)), eps
+
+
+def test_variance_plus_eps_at_a_tie_is_a_nudged_island(tmp_path):
+    s_in, s_out, eps = _eps_tie()
+    value = np.float64(np.float32(np.float64(np.float32(1e-6)) * 1))
+    codes, k = float_island.island_plan(lambda v: v + value, s_in, -128, s_out, -128)
+    assert k is not None
+    b = QDQ(channels=1, length=256)
+    x = b.input(s_in, -128)
+    b.output(b.op("Add", [b.dq(x), b.qconst(np.array(1), eps, bits=8)], (s_out, -128, 8)))
+    buf = convert_model(b.model(), io="quantized")[0]
+    names = ReferenceModel(buf).op_names()
+    assert [n for n in names if n != "RESHAPE"] == ["DEQUANTIZE", "ADD", "MUL", "QUANTIZE"], names
+    (tmp_path / "m.tflite").write_bytes(buf)
+    d = xnnpack_delegation(tmp_path / "m.tflite")
+    assert d["partitions"] == 1 and not d["not_delegated"], d
+    xc = CODES.reshape(1, 1, 256)
+    assert_reference_matches_litert(buf, xc)
+    for kernel in ("ref", "xnnpack"):
+        np.testing.assert_array_equal(run_litert(buf, xc, kernel).reshape(-1), codes, err_msg=kernel)
+    v = (torch.tensor(CODES, dtype=torch.float32) + 128) * torch.tensor(s_in, dtype=torch.float32)
+    sim = fake_quant(v + float(eps), torch.tensor(s_out, dtype=torch.float32), torch.tensor(-128.0), -128, 127)
+    sim = (torch.round(sim / torch.tensor(s_out, dtype=torch.float32)) - 128).to(torch.int64).numpy()
+    _, clear = codes_and_margins(lambda v: v + value, s_in, -128, s_out, -128)
+    assert not clear[100]  # code -28
+    moved = np.flatnonzero(codes.astype(np.int64) != sim)
+    assert not clear[moved].any() and np.all(np.abs(codes[moved].astype(np.int64) - sim[moved]) <= 1)
