@@ -25,11 +25,9 @@ from fqss_edge.export.tflite.emit import dequantize
 # XNNPACK and with the reference kernel (2^16 values over 2^-40 .. 2^20); an ADD rounds once, and a QUANTIZE's
 # division or product by 1/scale adds about 1
 TIE_MARGIN = 2.0 ** -19
+NUDGES = tuple(np.float32(1 + sign * j * 2.0 ** -18) for j in range(1, 33) for sign in (1, -1))  # smallest first
 # name suffixes of the islands' float32 tensors
 ISLAND_TENSORS = ("/float", "/floor", "/clamped", "/rsqrt", "/plus", "/constant", "/nudge", "/nudged")
-
-
-NUDGES = tuple(np.float32(1 + sign * j * 2.0 ** -18) for j in range(1, 33) for sign in (1, -1))  # smallest first
 
 
 def exact_codes(f: Callable[[np.ndarray], np.ndarray], s_in: float, z_in: int, s_out: float,

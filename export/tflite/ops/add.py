@@ -4,9 +4,9 @@ An int8 ADD of an activation and a constant scalar that XNNPACK refuses (an inpu
 [2^-10, 2^8): the gLN's ``variance + eps`` when the variance's scale is large, a LayerNorm's per-row ``variance +
 eps`` whose eps has a far smaller scale) is written as the float island DEQUANTIZE -> ADD -> QUANTIZE when that is
 exact on all 256 input codes, or with a float32 nudge before QUANTIZE where a near-tie code needs one
-(``_float_island.island_plan``), so that it does not split XNNPACK's partition. Exactness is a
-property of the codes, not of the tensor's size: the island is written for a one-element gLN statistic and for a
-LayerNorm's row of statistics alike (a few thousand elements: three cheap float32 operations inside the partition).
+(``_float_island.island_plan``), so that it does not split XNNPACK's partition. Exactness is a property of the
+codes, not of the tensor's size: the island is written for a one-element gLN statistic and for a LayerNorm's row of
+statistics alike (a few thousand elements: three or four cheap float32 operations inside the partition).
 """
 
 from __future__ import annotations
