@@ -32,7 +32,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNTIMES = {"pytorch_float.safetensors": "PyTorch float", "ort_float.onnx": "onnxruntime float",
@@ -51,16 +50,13 @@ def build_models(config: Path, work: Path, chunks: list[float], seed: int = 0) -
     from fqss_edge.config import load_config
     from fqss_edge.export.onnx import apply_flavour, export_onnx
     from fqss_edge.export.tflite import export as export_tflite
-    from fqss_edge.models import build_model
-    from fqss_edge.parity.synthetic import calibrate, randomize_batchnorms, randomize_norm_affines
+    from fqss_edge.parity.synthetic import calibrated_random_model
 
     cfg = load_config(config)
     work.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(seed)
-    model = build_model(cfg.model, cfg.quant)
-    randomize_norm_affines(model, seed)  # gamma / beta trained-looking (an all-zero beta: an ADD XNNPACK refuses)
-    randomize_batchnorms(model, seed)  # norm: BN: trained-looking BatchNorm statistics (no-op for gLN)
-    calibrate(model, batches=2, length=8000, seed=seed)
+    # trained-looking gamma / beta (an all-zero beta is an ADD XNNPACK refuses) and BatchNorm statistics
+    model = calibrated_random_model(cfg.model.model_dump(), cfg.quant.model_dump(), seed, length=8000,
+                                    norm_affines=True)
     paths = {"pytorch_float.safetensors": save_checkpoint(work / "pytorch_float.safetensors", model.state_dict(),
                                                           cfg, {"method": "random"})}
     paths["ort_float.onnx"] = export_onnx(model, work / "ort_float.onnx", False, cfg).path

@@ -31,8 +31,8 @@ def add_sub(op: RefOp) -> np.ndarray:
 
 @reference_kernel(B.MUL, float32=True)
 def mul(op: RefOp) -> np.ndarray:
-    """int8 / int16; float32 only inside a float island (the nudged RSQRT island, ``ops/rsqrt.py``), exact there:
-    one float32 rounding, as TFLite's kernel."""
+    """int8 / int16; float32 only inside a float island (its nudge, ``ops/_float_island.py``: the RSQRT and the
+    variance + eps islands), exact there: one float32 rounding, as TFLite's kernel."""
     (a, b), (ta, tb), out = op.inputs[:2], op.tensors[:2], op.out
     if ta.dtype == np.float32:
         return (a.astype(np.float32) * b.astype(np.float32)).astype(np.float32)
