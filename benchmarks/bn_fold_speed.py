@@ -1,15 +1,17 @@
-"""Speed of Conv-TasNet with gLN vs with BatchNorm folded into the 1x1 convolutions (``norm: BN``), in ONE run.
+"""Speed of Conv-TasNet with gLN, with gLN's gamma / beta folded into the next convolutions (``norm: gLN_folded``)
+and with BatchNorm folded into the 1x1 convolutions (``norm: BN``), in ONE run.
 
-For each size (tiny: ``configs/convtasnet_tiny{,_bn}.yaml``; full: ``configs/convtasnet_2spks_8k{,_bn}.yaml``)
-both models are built with random weights and calibrated activation ranges exactly as ``bench_suite.py`` builds
-its models (``build_models``: gLN gamma / beta perturbed, BatchNorms given random statistics, two calibration
-batches), and exported to LiteRT int8 / float32 and onnxruntime int8 (its flavour) / float. All eight files of a
-size are then timed side by side, alternating run by run (``fqss-edge bench``'s round-robin), at 1 thread and the
-given chunk. The LiteRT files (int8 and float) are also timed operator by operator (``--op-profile``).
+For each size (tiny: ``configs/convtasnet_tiny{,_gln_folded,_bn}.yaml``; full: ``configs/convtasnet_2spks_8k{,
+_gln_folded,_bn}.yaml``) the models are built with random weights and calibrated activation ranges exactly as
+``bench_suite.py`` builds its models (``build_models``: gLN gamma / beta perturbed, BatchNorms given random
+statistics, two calibration batches), and exported to LiteRT int8 / float32 and onnxruntime int8 (its flavour) /
+float. All files of a size are then timed side by side, alternating run by run (``fqss-edge bench``'s
+round-robin), at 1 thread and the given chunk. The LiteRT files (int8 and float) are also timed operator by
+operator (``--op-profile``).
 
     nice -n 10 env OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bn_fold_speed.py --sizes tiny full
 
-Writes ``benchmarks/results/bn_fold_speed.{json,md}``.
+Writes ``benchmarks/results/bn_fold_speed.{json,md}`` (notes under the page's notes marker are kept).
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_suite import RUNTIMES, build_models  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-CONFIGS = {"tiny": ("convtasnet_tiny", "convtasnet_tiny_bn"), "full": ("convtasnet_2spks_8k", "convtasnet_2spks_8k_bn")}
+NORMS = ("gLN", "gLN_folded", "BN")
+CONFIGS = {"tiny": ("convtasnet_tiny", "convtasnet_tiny_gln_folded", "convtasnet_tiny_bn"),
+           "full": ("convtasnet_2spks_8k", "convtasnet_2spks_8k_gln_folded", "convtasnet_2spks_8k_bn")}
 TIMED = [k for k in RUNTIMES if k != "pytorch_float.safetensors"]
 
 
@@ -35,7 +39,7 @@ def run(size: str, work: Path, chunk: float, threads: int, runs: int, warmup: in
     from fqss_edge.bench import BenchRequest, run_bench
 
     built = {norm: build_models(ROOT / "configs" / f"{name}.yaml", work / size / norm, [chunk])
-             for norm, name in zip(("gLN", "BN"), CONFIGS[size])}
+             for norm, name in zip(NORMS, CONFIGS[size])}
     paths = [built[norm]["paths"][k] for norm in built for k in TIMED]
     report = run_bench(BenchRequest(models=paths, threads=threads, chunk_seconds=chunk, warmup=warmup, runs=runs,
                                     memory=False)).to_dict()
@@ -82,7 +86,8 @@ def _delegation(d: dict | None) -> str:
 
 def to_markdown(record: dict[str, Any]) -> str:
     s = record["settings"]
-    lines = [f"# gLN vs folded BatchNorm (`norm: BN`): speed, {s['threads']} thread, {s['chunk']:g} s chunk", "",
+    lines = [f"# gLN vs gLN_folded vs folded BatchNorm (`norm: BN`): speed, {s['threads']} thread, "
+             f"{s['chunk']:g} s chunk", "",
              f"Command: `{record['command']}` ({record['started']}, {record['duration_s'] / 60:.1f} min; load average "
              f"{record['load_average'][0]:.2f} -> {record['load_average'][1]:.2f} on {record['cpu_count']} cores, "
              "shared with other jobs: compare within a table, where the files alternate run by run).", "",
@@ -95,7 +100,7 @@ def to_markdown(record: dict[str, Any]) -> str:
             lines.append(f"| {r['norm']} | {r['runtime']} | {r['rtf']:.4f} | {r['mean_ms']:.2f} | {r['p90_ms']:.2f} "
                          f"| {r['file_mb']:.3f} | {_delegation(r['delegation'])} |")
         lines += ["", "| norm | " + " | ".join(ratios(res["rows"], "gLN")) + " |", "|---" * 4 + "|"]
-        for norm in ("gLN", "BN"):
+        for norm in NORMS:
             lines.append(f"| {norm} | " + " | ".join("" if v is None else f"{v:.2f}"
                                                      for v in ratios(res["rows"], norm).values()) + " |")
         lines += ["", "LiteRT, operator by operator (each timed alone; top groups by time):", ""]
@@ -109,6 +114,8 @@ def to_markdown(record: dict[str, Any]) -> str:
 
 
 def main() -> int:
+    from fqss_edge.bench.pages import write_page
+
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", nargs="+", choices=list(CONFIGS), default=["tiny"])
     ap.add_argument("--chunk", type=float, default=4.0)
@@ -130,7 +137,7 @@ def main() -> int:
               "results": results}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bn_fold_speed.json").write_text(json.dumps(record, indent=2, default=str))
-    (args.out / "bn_fold_speed.md").write_text(to_markdown(record))
+    write_page(args.out / "bn_fold_speed.md", to_markdown(record))
     print(to_markdown(record))
     return 0
 

@@ -31,7 +31,8 @@ class ConvTasNetConfig(ModelConfigBase):
     n_blocks: Annotated[Count, Field(le=24)] = 8  # X: blocks per repeat (dilations 1 .. 2**(X-1))
     n_repeats: Count = 3  # R
     mask_act: Literal["relu", "sigmoid"] = "relu"
-    norm: Literal["gLN", "BN"] = "gLN"  # BN: BatchNorm folded into the 1x1 convs, no run-time cost (tcn.py)
+    # gLN_folded: gamma / beta folded into the next convs; BN: BatchNorm folded into the 1x1 convs (tcn.py)
+    norm: Literal["gLN", "gLN_folded", "BN"] = "gLN"
     encoder_act: Literal["relu", "none"] = "relu"
 
     @field_validator("stride")

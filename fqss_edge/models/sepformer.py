@@ -25,6 +25,9 @@ Two layouts (``layout``) and a positional encoding (``positional_encoding``):
   constants and quantized ADDs. ``intra`` adds the intra-chunk one only. The field's default is ``none``: the
   model that checkpoints written before the field existed hold (they store no value for it).
 
+``fold_norms: true`` folds the gamma and beta of the masker's gLN and of the transformer layers' LayerNorms into the
+1x1 convs after them (exactly: a SpeechBrain checkpoint gives the same float output with it).
+
 A SpeechBrain checkpoint imports into ``layout: speechbrain, positional_encoding: both``
 (``fqss_edge/models/import_speechbrain.py``), which reproduces SpeechBrain's output
 (``tests/models/test_import_speechbrain.py``); the same weights run in ``layout: fqss`` on the int8 path.
@@ -63,6 +66,10 @@ class SepformerConfig(ModelConfigBase):
     d_ffn: PosInt = 1024
     layout: Literal["fqss", "speechbrain"] = "fqss"
     positional_encoding: Literal["none", "intra", "both"] = "none"
+    # gamma / beta of the masker's gLN and of every transformer layer's LayerNorms folded into the 1x1 convs they feed
+    # (exact: the same function, two full-tensor ops fewer per norm; the blocks' gLNs and each transformer's last
+    # LayerNorm feed residual ADDs and keep theirs)
+    fold_norms: bool = False
 
     _stride_fits_kernel = field_validator("stride")(stride_fits_kernel)
     _even = field_validator("chunk_size")(even_chunk)
@@ -93,15 +100,17 @@ class SepformerMasker(nn.Module):
         super().__init__()
         n = c.n_filters
         self.n_src = c.n_src
-        self.norm = QGlobalLayerNorm(n, spec, eps=1e-8)
+        self.norm = QGlobalLayerNorm(n, spec, eps=1e-8, folded=c.fold_norms)
         self.conv1d = QConv1d(n, n, 1, bias=False, spec=spec)
+        if c.fold_norms:
+            self.conv1d.fold_affine_of(self.norm)
         padding = "speechbrain" if c.layout == "fqss" else "speechbrain_gap"
         self.segment = Segmentation(c.chunk_size, padding)
 
         def transformer(layers: int, encoded: bool, length: int | None) -> QTransformerEncoder:
             """``length``: of the sequences (intra: ``chunk_size``), None: it follows the input (inter: chunks)."""
             pos_enc = QPositionalEncoding(n, spec, length=length) if encoded else None
-            return QTransformerEncoder(layers, n, c.n_heads, c.d_ffn, spec, pos_enc=pos_enc)
+            return QTransformerEncoder(layers, n, c.n_heads, c.d_ffn, spec, pos_enc=pos_enc, fold_norms=c.fold_norms)
 
         pe = c.positional_encoding
         self.blocks = nn.ModuleList(

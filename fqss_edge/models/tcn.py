@@ -1,6 +1,14 @@
 """Temporal convolutional network (Conv-TasNet masker), built from quantized layers.
 
-``norm``: ``gLN`` (global layer norm, as in the paper) or ``BN``: BatchNorm placed where it folds exactly into a 1x1
+``norm``: ``gLN`` (global layer norm, as in the paper), ``gLN_folded`` or ``BN``.
+
+``gLN_folded``: the same gLNs, each with its gamma and beta folded into the convolutions it feeds (the bottleneck,
+a block's depthwise conv, its residual and skip 1x1 convs; ``QGlobalLayerNorm(..., folded=True)``): two
+full-tensor operations fewer per norm at run time. Exact for the 1x1 convs; the depthwise conv's padded taps read
+0 in the normalised domain (``fqss_edge/quant/layers/norm.py``), so this is a model to train as such, not a
+rewrite of a gLN checkpoint.
+
+``BN``: BatchNorm placed where it folds exactly into a 1x1
 convolution (``fqss_edge/quant/layers/bn_fold.py``), so that the exported graph has no normalisation op at all:
 
 * before the bottleneck: a BatchNorm on the bottleneck 1x1 conv's input side (where gLN was);
@@ -22,27 +30,41 @@ from fqss_edge.quant.qtensor import QTensor
 from fqss_edge.quant.spec import QuantSpec
 
 
-Norm = Literal["gLN", "BN"]
+Norm = Literal["gLN", "gLN_folded", "BN"]
+
+
+def _gln(channels: int, spec: QuantSpec, norm: Norm) -> QGlobalLayerNorm | None:
+    return None if norm == "BN" else QGlobalLayerNorm(channels, spec, folded=norm == "gLN_folded")
+
+
+def _fold(gln: QGlobalLayerNorm | None, *consumers: QConv1d) -> None:
+    """With ``gLN_folded`` the convs after ``gln`` apply its gamma and beta."""
+    if gln is not None and gln.folded:
+        for conv in consumers:
+            conv.fold_affine_of(gln)
 
 
 class TCNBlock(nn.Module):
     """1x1 conv -> PReLU -> gLN -> dilated depthwise conv -> PReLU -> gLN -> (residual 1x1, skip 1x1); with ``BN``
-    the BatchNorms folded into the 1x1 convs instead (module docstring)."""
+    the BatchNorms folded into the 1x1 convs instead, with ``gLN_folded`` the gLNs' affine maps folded into the
+    convs after them (module docstring)."""
 
     def __init__(self, bn_chan: int, hid_chan: int, skip_chan: int, kernel_size: int, dilation: int, spec: QuantSpec,
                  first: bool = False, norm: Norm = "gLN"):
         super().__init__()
         pad = (kernel_size - 1) * dilation // 2
-        gln = norm == "gLN"
-        self.in_conv = QConv1d(bn_chan, hid_chan, 1, spec=spec, fold_bn=None if gln else "out")
+        bn = norm == "BN"
+        self.in_conv = QConv1d(bn_chan, hid_chan, 1, spec=spec, fold_bn="out" if bn else None)
         self.act1 = QPReLU(spec=spec)
-        self.norm1 = QGlobalLayerNorm(hid_chan, spec) if gln else None
+        self.norm1 = _gln(hid_chan, spec, norm)
         self.dw_conv = QConv1d(hid_chan, hid_chan, kernel_size, padding=pad, dilation=dilation, groups=hid_chan,
                                spec=spec)
         self.act2 = QPReLU(spec=spec)
-        self.norm2 = QGlobalLayerNorm(hid_chan, spec) if gln else None
-        self.res_conv = QConv1d(hid_chan, bn_chan, 1, spec=spec, fold_bn=None if gln else "in")
-        self.skip_conv = QConv1d(hid_chan, skip_chan, 1, spec=spec, fold_bn=None if gln else "in")
+        self.norm2 = _gln(hid_chan, spec, norm)
+        self.res_conv = QConv1d(hid_chan, bn_chan, 1, spec=spec, fold_bn="in" if bn else None)
+        self.skip_conv = QConv1d(hid_chan, skip_chan, 1, spec=spec, fold_bn="in" if bn else None)
+        _fold(self.norm1, self.dw_conv)
+        _fold(self.norm2, self.res_conv, self.skip_conv)
         self.res_add = QAdd(spec)
         self.skip_add = None if first else QAdd(spec)  # the first block starts the skip sum
 
@@ -67,8 +89,9 @@ class TCN(nn.Module):
         super().__init__()
         self.n_src = n_src
         self.in_chan = in_chan
-        self.norm = QGlobalLayerNorm(in_chan, spec) if norm == "gLN" else None
-        self.bottleneck = QConv1d(in_chan, bn_chan, 1, spec=spec, fold_bn=None if norm == "gLN" else "in")
+        self.norm = _gln(in_chan, spec, norm)
+        self.bottleneck = QConv1d(in_chan, bn_chan, 1, spec=spec, fold_bn="in" if norm == "BN" else None)
+        _fold(self.norm, self.bottleneck)
         self.blocks = nn.ModuleList(
             TCNBlock(bn_chan, hid_chan, skip_chan, conv_kernel_size, 2**x, spec, first=(r == 0 and x == 0), norm=norm)
             for r in range(n_repeats) for x in range(n_blocks)

@@ -81,16 +81,23 @@ class QFeedForward(nn.Module):
 
 
 class QTransformerLayer(nn.Module):
-    """Pre-LN encoder layer: ``x + MHA(LN(x))``, then ``x + FFN(LN(x))``."""
+    """Pre-LN encoder layer: ``x + MHA(LN(x))``, then ``x + FFN(LN(x))``. ``fold_norms``: each LayerNorm's gamma and
+    beta folded into the 1x1 convs it feeds (Q, K, V projections; the first feed-forward layer): exact, two
+    full-tensor operations fewer per LayerNorm (``QGlobalLayerNorm(..., folded=True)``)."""
 
-    def __init__(self, d_model: int, n_heads: int, d_ffn: int, spec: QuantSpec, eps: float = 1e-6):
+    def __init__(self, d_model: int, n_heads: int, d_ffn: int, spec: QuantSpec, eps: float = 1e-6,
+                 fold_norms: bool = False):
         super().__init__()
-        self.norm1 = QLayerNorm(d_model, spec, eps=eps)
+        self.norm1 = QLayerNorm(d_model, spec, eps=eps, folded=fold_norms)
         self.attn = QMultiHeadAttention(d_model, n_heads, spec)
         self.add1 = QAdd(spec)
-        self.norm2 = QLayerNorm(d_model, spec, eps=eps)
+        self.norm2 = QLayerNorm(d_model, spec, eps=eps, folded=fold_norms)
         self.ffn = QFeedForward(d_model, d_ffn, spec)
         self.add2 = QAdd(spec)
+        if fold_norms:
+            for conv in (self.attn.q_proj, self.attn.k_proj, self.attn.v_proj):
+                conv.fold_affine_of(self.norm1)
+            self.ffn.fc1.fold_affine_of(self.norm2)
 
     def forward(self, x: QTensor) -> QTensor:
         x = self.add1(x, self.attn(self.norm1(x)))
@@ -98,13 +105,15 @@ class QTransformerLayer(nn.Module):
 
 
 class QTransformerEncoder(nn.Module):
-    """An optional positional encoding, ``n_layers`` pre-LN layers and a final LayerNorm, ``[B, D, L] -> [B, D, L]``."""
+    """An optional positional encoding, ``n_layers`` pre-LN layers and a final LayerNorm, ``[B, D, L] -> [B, D, L]``
+    (``fold_norms``: the layers', see ``QTransformerLayer``; the final one feeds whatever follows and keeps its own)."""
 
     def __init__(self, n_layers: int, d_model: int, n_heads: int, d_ffn: int, spec: QuantSpec, eps: float = 1e-6,
-                 pos_enc: QPositionalEncoding | None = None):
+                 pos_enc: QPositionalEncoding | None = None, fold_norms: bool = False):
         super().__init__()
         self.pos_enc = pos_enc
-        self.layers = nn.ModuleList(QTransformerLayer(d_model, n_heads, d_ffn, spec, eps) for _ in range(n_layers))
+        self.layers = nn.ModuleList(QTransformerLayer(d_model, n_heads, d_ffn, spec, eps, fold_norms)
+                                    for _ in range(n_layers))
         self.norm = QLayerNorm(d_model, spec, eps=eps)
 
     def forward(self, x: QTensor) -> QTensor:

@@ -115,3 +115,26 @@ def test_bn_norm_folds_into_the_1x1_convs_and_leaves_no_normalisation_op(tmp_pat
     export_tflite(tmp_path / "m.onnx", tmp_path / "m.tflite")
     ops = set(ReferenceModel.from_file(tmp_path / "m.tflite").op_names())
     assert "CONV_2D" in ops and not ops & {"MEAN", "RSQRT", "SQUARED_DIFFERENCE"}, ops
+
+
+@pytest.mark.parametrize("quant", [FQSS, dict(FQSS, norm_bits=16)], ids=["norm8", "norm16"])
+def test_gln_folded_leaves_two_full_tensor_ops_fewer_per_norm(tmp_path, quant):
+    """The same gLNs (five in the smoke model) with gamma / beta in the convs after them: per norm one MUL and one
+    ADD fewer in the ONNX graph and in the .tflite, no gamma / beta constants, parameters as gLN's."""
+    counts = {}
+    for norm in ("gLN", "gLN_folded"):
+        model = calibrated_random_model(dict(TINY, norm=norm), dict(quant, calib_batches=2), norm_affines=True)
+        glns = [m for m in model.modules() if isinstance(m, QGlobalLayerNorm)]
+        assert len(glns) == 5 and all(m.folded == (norm == "gLN_folded") for m in glns)
+        onnx_path, tfl = tmp_path / f"{norm}.onnx", tmp_path / f"{norm}.tflite"
+        export_onnx(model, onnx_path)
+        graph = onnx.load(str(onnx_path)).graph
+        names = {i.name for i in graph.initializer}
+        assert any(n.endswith("norm1.gamma") for n in names) == (norm == "gLN")
+        export_tflite(onnx_path, tfl)
+        ops = ReferenceModel.from_file(tfl).op_names()
+        counts[norm] = (count_parameters(model), *(sum(n.op_type == k for n in graph.node) for k in ("Mul", "Add")),
+                        ops.count("MUL"), ops.count("ADD"))
+    (p_gln, *gln), (p_folded, *folded) = counts["gLN"], counts["gLN_folded"]
+    assert p_gln == p_folded
+    assert [a - b for a, b in zip(gln, folded)] == [5, 5, 5, 5], counts

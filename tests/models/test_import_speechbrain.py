@@ -29,13 +29,15 @@ def golden() -> tuple[dict, dict[str, torch.Tensor], torch.Tensor, torch.Tensor]
     return hparams, state, t["input"], t["output"]
 
 
-def sepformer(hparams: dict, **changes: str) -> torch.nn.Module:
+def sepformer(hparams: dict, **changes: object) -> torch.nn.Module:
     return build_model({"name": "sepformer", **hparams, **SPEECHBRAIN, **changes}).eval()
 
 
-def test_float_model_reproduces_speechbrains_golden_output():
+@pytest.mark.parametrize("fold", [False, True], ids=["norms", "folded-norms"])
+def test_float_model_reproduces_speechbrains_golden_output(fold):
+    """``fold_norms``: the gLN's and the LayerNorms' gamma / beta in the 1x1 convs after them, the same function."""
     hparams, state, x, want = golden()
-    model = sepformer(hparams)
+    model = sepformer(hparams, fold_norms=fold)
     from_speechbrain(model, state)
     with torch.no_grad():
         y = model(x)

@@ -152,3 +152,30 @@ def test_speechbrain_layout_takes_any_multiple_of_the_stride(pe):
     for t in (16, 24, 8 * 37):
         with torch.no_grad():
             assert model(torch.rand(2, t) - 0.5).shape == (2, 2, t)
+
+
+def test_fold_norms_leaves_one_mul_and_one_add_fewer_per_folded_norm(tmp_path):
+    """``fold_norms``: the masker's gLN and every transformer layer's two LayerNorms end at the normalised values
+    (their gamma / beta in the 1x1 convs after them); the blocks' gLNs and each transformer's last LayerNorm keep
+    theirs. The exported graph has one Mul and one Add fewer per folded norm; the parameters are the same."""
+    import onnx
+
+    from fqss_edge.export.onnx import export_onnx
+    from fqss_edge.parity.synthetic import calibrated_random_model
+    from fqss_edge.quant.layers import QGlobalLayerNorm
+
+    counts = {}
+    for fold in (False, True):
+        cfg = smoke_model("sepformer", fold_norms=fold)
+        model = calibrated_random_model(cfg, dict(FQSS_QUANT_NORM8, calib_batches=2), length=cfg["stride"] * 40,
+                                        norm_affines=True)
+        norms = [m for m in model.modules() if isinstance(m, QGlobalLayerNorm)]
+        folded = sum(m.folded for m in norms)
+        layers = cfg["n_blocks"] * (cfg["n_intra"] + cfg["n_inter"])
+        assert folded == (1 + 2 * layers if fold else 0)
+        export_onnx(model, tmp_path / f"{fold}.onnx")
+        graph = onnx.load(str(tmp_path / f"{fold}.onnx")).graph
+        counts[fold] = (count_parameters(model), folded, *(sum(n.op_type == k for n in graph.node)
+                                                           for k in ("Mul", "Add")))
+    (p0, _, mul0, add0), (p1, folded, mul1, add1) = counts[False], counts[True]
+    assert p0 == p1 and (mul0 - mul1, add0 - add1) == (folded, folded), counts

@@ -14,7 +14,9 @@ the squares are split (see ``fqss_edge/quant/layers/norm.py``)::
 with ``threshold`` the int8 constant code -1, scale float32(255 s_xc^2).
 
 eps is an integer constant of the statistics' type with code 1 and scale float32(eps): exactly the value the
-simulation adds. gamma and beta are int8 per-tensor constants ``[1, C, 1]``.
+simulation adds. gamma and beta are int8 per-tensor constants ``[1, C, 1]``; a folded gLN (``gLN_folded``) has
+neither and ends at ``out = Q8(xn * rstd)`` (``norm_bits`` 16: ``nrm = Q16(xn * rstd)``, ``out = Q8(DQ(nrm))``),
+its consumer convs' weights and bias carrying gamma and beta.
 """
 
 from __future__ import annotations
@@ -88,10 +90,10 @@ def eps_const(b: GraphBuilder, m: QGlobalLayerNorm, name: str, consumer: str) ->
 
 def gln_constants(m: QGlobalLayerNorm, name: str) -> dict[str, ExpectedConst]:
     """gamma and beta (int8 per tensor, [1, C, 1]), eps (code 1), the split squares' threshold (code -1)."""
-    if not m.gamma_quant.enabled:
+    if not (m.q_mean if m.folded else m.gamma_quant).enabled:
         return {}
     out = {}
-    for which in ("gamma", "beta"):
+    for which in () if m.folded else ("gamma", "beta"):
         codes, scale = getattr(m, f"{which}_quant").export(getattr(m, which).detach().view(1, -1))
         out[f"{name}.{which}"] = ExpectedConst(codes.numpy().reshape(1, -1, 1), scale.numpy().reshape(()))
     out[f"{name}.eps"] = ExpectedConst(np.array(1), np.array(np.float32(m.eps)))
@@ -126,7 +128,11 @@ def emit_gln(b: GraphBuilder, m: QGlobalLayerNorm, name: str, x: TensorRef) -> T
     ve = b.quantize(op("Add", [var], "var_eps", (eps,)), m.q_var_eps, n("q_var_eps"))
     root = op("Sqrt", [ve], "rsqrt")
     rstd = b.quantize(b.node("Reciprocal", [root], f"{name}/rsqrt/Reciprocal"), m.q_rstd, n("q_rstd"))
+    if m.folded and not m.widen:
+        return b.quantize(op("Mul", [xn, rstd], "normed"), m.out_quant, n("out_quant"))
     nrm = b.quantize(op("Mul", [xn, rstd], "normed"), m.q_normed, n("q_normed"))
+    if m.folded:
+        return b.requantize(nrm, m.out_quant, n("out_quant"))
     if m.widen:
         nrm = b.requantize(nrm, m.q_normed_narrow, n("q_normed_narrow"))
     gamma = _affine_const(b, m, name, "gamma", f"{name}/scaled")

@@ -23,6 +23,11 @@ before the split (``InputSplitter.pad``), where a padded sample is silence.
 Folded BatchNorm (``QConv1d(..., fold_bn="in" | "out")``, ``bn_fold.py``): the conv's weights and bias are the
 folded ones everywhere (``folded_params``: the weight quantizer, the int32 bias, the exports), except in float
 training, where the BatchNorm runs on batch statistics next to the plain convolution.
+
+Folded gLN affine (``QConv1d.fold_affine_of(norm)``, a ``QGlobalLayerNorm(..., folded=True)`` before the conv): the
+conv applies the norm's gamma and beta, folded into its weights and bias (``QGlobalLayerNorm.affine_fold``) in
+training and everywhere else; the norm holds the parameters (one norm may feed several convs), the conv only
+refers to it (not a submodule: the parameters are saved once, under the norm).
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ class _QConvBase(nn.Module):
         """Quantizers given as arguments (e.g. a 4-bit weight quantizer, a fixed-scale output) or from ``spec``;
         ``fold_bn``: a BatchNorm on that side of the conv, folded into its weights and bias."""
         self.bn = None
+        self.affine_in = None  # a folded QGlobalLayerNorm whose gamma / beta this conv applies (fold_affine_of)
         if fold_bn is not None:
             self.bn = FoldedBatchNorm(out_channels if fold_bn == "out" else self.conv.in_channels, fold_bn)
             check_foldable(self.bn, self.conv)
@@ -62,9 +68,22 @@ class _QConvBase(nn.Module):
     def folded_params(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The weights and bias the layer applies: the conv's own, or with its BatchNorm (running statistics)
         folded in."""
+        if self.affine_in is not None:
+            return self.affine_in.affine_fold(self.conv.weight, self.conv.bias, self.conv.groups)
         if self.bn is None:
             return self.conv.weight, self.conv.bias
         return self.bn.fold(self.conv.weight, self.conv.bias)
+
+    def fold_affine_of(self, norm: nn.Module) -> None:
+        """Apply ``norm``'s gamma and beta (a ``QGlobalLayerNorm(..., folded=True)`` whose output is this conv's
+        input) folded into the weights and bias; a Conv1d with groups 1 or depthwise, no folded BatchNorm."""
+        c = self.conv
+        depthwise = c.groups == c.in_channels == c.out_channels
+        if not getattr(norm, "folded", False) or self.weight_axis != 0 or self.bn is not None \
+                or not (c.groups == 1 or depthwise) or norm.gamma.numel() != c.in_channels:
+            raise ValueError(f"a folded norm's affine goes into a Conv1d (groups 1 or depthwise, no folded BatchNorm) "
+                             f"with as many input channels as the norm ({c.in_channels} here)")
+        object.__setattr__(self, "affine_in", norm)  # a reference, not a submodule
 
     def batch_statistics(self) -> bool:
         """Float training with a BatchNorm: it normalises with batch statistics (and updates its running ones)."""
@@ -76,8 +95,8 @@ class _QConvBase(nn.Module):
     def set_input_offset(self, offset: list[float]) -> None:
         """Read input channel c as ``x_c + offset[c]`` (compensated in the bias; see the module docstring)."""
         if self.weight_axis != 0 or self.conv.groups != 1 or len(offset) != self.conv.in_channels \
-                or self.bn is not None:
-            raise ValueError(f"an input offset needs a Conv1d with groups 1, no folded BatchNorm and one offset per "
+                or self.bn is not None or self.affine_in is not None:
+            raise ValueError(f"an input offset needs a Conv1d with groups 1, no folded norm and one offset per "
                              f"input channel ({self.conv.in_channels}), not {len(offset)}")
         self.register_buffer("input_offset", torch.tensor(offset, dtype=torch.float32))
 

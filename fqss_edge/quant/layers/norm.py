@@ -10,6 +10,15 @@ operators (MEAN, SUB, MUL, ADD, RSQRT, MUL, ADD). The statistics path (squared d
     rstd = Q16(rsqrt(ve))            nrm = Q16(xn * rstd)      n8 = Q8(nrm)
     y    = Q8(n8 * gamma_q)          out = Q8(y + beta_q)
 
+``folded=True`` (``norm: gLN_folded``): gamma and beta stay the layer's parameters but the consumer convolutions
+apply them (``affine_fold``: the conv's weights and bias with the affine map folded in, before the conv's own
+weight quantizer), so the layer ends at the normalised values, ``out = Q8(xn * rstd)`` (``norm_bits`` 16:
+``nrm = Q16(xn * rstd)``, ``out = Q8(nrm)``): two full-tensor operations fewer (the MUL by gamma, the ADD of
+beta) and no int8 gamma / beta constants. The fold is exact for a 1x1 convolution; a padded (depthwise)
+convolution reads its padded taps as 0 in the normalised domain, where the unfolded layer read 0 after the
+affine map, so its first and last ``pad`` frames differ from gLN-then-conv: the folded model is its own model,
+trained as such (simulation, ONNX and .tflite compute the same thing).
+
 With ``norm_bits: 8`` the squares are split, because one int8 range cannot hold squares that span four decades
 (most of them round to code 0 and the variance came out 0.6-1.2x the true one, varying by layer and utterance):
 
@@ -79,9 +88,10 @@ def _mean_c(v: torch.Tensor) -> torch.Tensor:
 class QGlobalLayerNorm(nn.Module):
     over_time: bool = True  # statistics over channels and time (gLN); False: over channels per frame (LayerNorm)
 
-    def __init__(self, channels: int, spec: QuantSpec = QuantSpec(), eps: float = 1e-5):
+    def __init__(self, channels: int, spec: QuantSpec = QuantSpec(), eps: float = 1e-5, folded: bool = False):
         super().__init__()
         self.eps = eps
+        self.folded = folded
         self.gamma = nn.Parameter(torch.ones(channels))
         self.beta = nn.Parameter(torch.zeros(channels))
         nb, ab = spec.norm_bits, spec.act_bits
@@ -100,6 +110,11 @@ class QGlobalLayerNorm(nn.Module):
         self.q_var = spec.act(nb, tracking=True)
         self.q_var_eps = spec.act(nb, tracking=True)
         self.q_rstd = spec.act(nb, tracking=True)
+        if folded:  # the layer ends at the normalised values: out_quant (int8), after q_normed when widened
+            self.q_normed = spec.act(nb) if self.widen else None
+            self.q_normed_narrow = self.q_scaled = self.gamma_quant = self.beta_quant = None
+            self.out_quant = spec.act(ab)
+            return
         self.q_normed = spec.act(nb)
         self.q_normed_narrow = spec.act(ab) if self.widen else None
         self.q_scaled = spec.act(ab)
@@ -115,8 +130,18 @@ class QGlobalLayerNorm(nn.Module):
         return ["q_centered_wide", "q_square", "q_var_time", "q_var", "q_var_eps", "q_rstd", "q_normed"]
 
     def init_quant_ranges(self) -> None:
-        self.gamma_quant.init_range(self.gamma.view(1, -1))
-        self.beta_quant.init_range(self.beta.view(1, -1))
+        if not self.folded:
+            self.gamma_quant.init_range(self.gamma.view(1, -1))
+            self.beta_quant.init_range(self.beta.view(1, -1))
+
+    def affine_fold(self, w: torch.Tensor, b: torch.Tensor | None, groups: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """A folded layer's gamma and beta folded into its consumer, a Conv1d with weights ``w`` [out, in / groups,
+        k], bias ``b`` and ``groups`` 1 or in = out (depthwise): ``W gamma`` per input channel, ``b + sum_{c, k}
+        W[o, c, k] beta_c`` (float; the conv's weight quantizer quantizes the result)."""
+        depthwise = groups > 1
+        shape = (-1, 1, 1) if depthwise else (1, -1, 1)
+        shift = (w * self.beta.view(shape)).sum(dim=(1, 2))
+        return w * self.gamma.view(shape), shift if b is None else b + shift
 
     def quantized_affine(self) -> tuple[torch.Tensor, torch.Tensor]:
         g = self.gamma_quant(self.gamma.view(1, -1)).view(-1)
@@ -155,6 +180,10 @@ class QGlobalLayerNorm(nn.Module):
             var = self.q_var(var_t.mean(dim=1, keepdim=True))
         ve = self.q_var_eps(var.value + self.eps)
         rstd = self.q_rstd(rsqrt(ve.value))
+        if self.folded:
+            if not self.widen:
+                return self.out_quant(xn.value * rstd.value)
+            return self.out_quant(self.q_normed(xn.value * rstd.value).value)
         nrm = self.q_normed(xn.value * rstd.value)
         if self.q_normed_narrow is not None:
             nrm = self.q_normed_narrow(nrm.value)
