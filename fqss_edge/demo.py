@@ -97,21 +97,20 @@ def _paired(outputs: dict[str, list[Path]], references: list[Path], mixture: Pat
 
 
 def _latency(models: list[Path], chunk: float, runs: int) -> tuple[list[dict[str, Any]], str, str | None]:
-    """Bench rows, the report's markdown, and the int8 speed note (``int8_speed_note``) of the last two models,
-    the float32 and the int8 .tflite."""
-    from fqss_edge.bench.report import int8_speed_note
+    """Bench rows, the report's markdown, and the int8 speed note of the float32 and the int8 .tflite
+    (``int8_speed_caveat``: also one of the report's caveats, so in its markdown)."""
+    from fqss_edge.bench.report import int8_speed_caveat
     from fqss_edge.bench.session import BenchRequest, run_bench
 
     report = run_bench(BenchRequest(models=models, chunk_seconds=chunk, runs=runs, warmup=3, threads=1))
-    flt, int8 = report.results[-2:]
-    note = int8_speed_note(int8.latency.mean, flt.latency.mean, report.environment.get("cpu_simd", []))
+    note = int8_speed_caveat(report.results, report.environment.get("cpu_simd", []))
     rows = []
     for r in report.results:
         lat = r.latency
         rows.append({"model": r.label, "file (KB)": round(r.file_bytes / 1024, 1), "mean (ms)": round(lat.mean, 2),
                      "p90 (ms)": round(lat.p90, 2), "RTF": round(r.rtf, 4),
                      "peak RSS (MB)": round(r.memory.peak_mb, 1) if r.memory else "-"})
-    return rows, report.to_markdown() + (f"\n{note}\n" if note else ""), note
+    return rows, report.to_markdown(), note
 
 
 def run_demo(out_dir: Path, log: Callable[[str], None] = print, bench_runs: int = 20) -> DemoResult:

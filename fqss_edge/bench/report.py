@@ -225,6 +225,28 @@ def has_int8_dot_product(simd: list[str]) -> bool:
     return any("vnni" in f or f in ("asimddp", "dotprod", "i8mm") for f in simd)
 
 
+def tflite_precision(path: str) -> str | None:
+    """``int8`` / ``float32``: the precision an fqss-edge .tflite's metadata records (None: no such metadata)."""
+    from fqss_edge.errors import FqssError
+    from fqss_edge.export.tflite.metadata import read_tflite_metadata
+
+    try:
+        return read_tflite_metadata(path).get("precision")
+    except FqssError:
+        return None
+
+
+def int8_speed_caveat(results: list[ModelResult], simd: list[str]) -> str | None:
+    """``int8_speed_note`` for the first int8 and the first float32 .tflite of a run (None without both)."""
+    first: dict[str | None, ModelResult] = {}
+    for r in results:
+        if r.kind == "tflite":
+            first.setdefault(tflite_precision(r.path), r)
+    if "int8" not in first or "float32" not in first:
+        return None
+    return int8_speed_note(first["int8"].latency.mean, first["float32"].latency.mean, simd)
+
+
 def int8_speed_note(int8_ms: float, float_ms: float, simd: list[str]) -> str | None:
     """One line explaining an int8 model that is not faster than its float32 twin on a CPU without int8 dot
     products (None otherwise): the user should not conclude that quantization failed."""

@@ -15,7 +15,7 @@ from typing import Any
 
 from fqss_edge.bench.devices import DeviceProfile, host_arch, load_device
 from fqss_edge.bench.memory import CAVEAT, MemoryResult, measure_peak_rss
-from fqss_edge.bench.report import EMULATED, BenchReport, ModelResult, host_environment
+from fqss_edge.bench.report import EMULATED, BenchReport, ModelResult, host_environment, int8_speed_caveat
 from fqss_edge.bench.runner import Measurement, Settings, Target, make_target, run_round_robin, unique_labels
 from fqss_edge.errors import FqssError
 
@@ -73,6 +73,9 @@ def _report(profile: DeviceProfile, where: str, settings: Settings, results: lis
     if emulated:
         caveats.append(f"every time above is {EMULATED}: qemu-user translates each aarch64 instruction; use it "
                        f"to check that the model runs and matches, never for speed")
+    elif environment and "cpu_simd" in environment:  # only where the CPU's instructions are known (this host)
+        note = int8_speed_caveat(results, environment["cpu_simd"])
+        caveats += [note] if note else []
     return BenchReport(device=profile.model_dump(), where=where, settings=asdict(settings), results=results,
                        emulated=emulated, environment=environment or {}, caveats=caveats)
 

@@ -77,8 +77,12 @@ def uncalibrated(model: nn.Module) -> list[str]:
 
 
 def load_network_state(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
-    """Load weights strictly, except that quantizer ranges may be absent (float / FQSS-style state dicts)."""
-    result = model.load_state_dict(state, strict=False)
+    """Load weights strictly, except that quantizer ranges may be absent (float / FQSS-style state dicts), and that
+    the ranges of quantizers a folded norm does not have (``absent_quantizers``: an unfolded model's checkpoint, e.g.
+    the float teacher of a ``fold_norms`` run) are dropped."""
+    absent = [f"{name}.{q}." if name else f"{q}." for name, m in model.named_modules()
+              for q in getattr(m, "absent_quantizers", list)()]
+    result = model.load_state_dict({k: v for k, v in state.items() if not is_quantizer_key(k, absent)}, strict=False)
     prefixes = quantizer_prefixes(model)
     missing = [k for k in result.missing_keys if not is_quantizer_key(k, prefixes)]
     if missing or result.unexpected_keys:

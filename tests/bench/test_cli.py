@@ -54,6 +54,24 @@ def test_side_by_side_json(tiny, capsys):
     assert d["environment"]["litert_module"] == "ai_edge_litert" and d["environment"]["litert_version"]
 
 
+def test_int8_speed_note_is_a_caveat_where_int8_is_not_faster_on_a_cpu_without_dot_products(tiny, capsys):
+    """An int8 and a float32 .tflite in one local run: the report carries ``int8_speed_note`` exactly when the int8
+    one was not faster and this CPU lacks int8 dot products (on this project's CI host, AVX2 only, it does)."""
+    from fqss_edge.bench.report import has_int8_dot_product
+    from fqss_edge.export.tflite import export as export_tflite
+
+    flt = tiny.dir / "float32.tflite"
+    if not flt.exists():
+        export_tflite(tiny.onnx_float, flt, precision="float32")
+    code, out, _ = run_cli(["bench", tiny.tflite, flt, "--json", "--no-memory", *FAST], capsys)
+    assert code == 0
+    d = json.loads(out)
+    int8, f32 = (r["latency_ms"]["mean"] for r in d["results"])
+    expected = int8 >= f32 and not has_int8_dot_product(d["environment"]["cpu_simd"])
+    notes = [c for c in d["caveats"] if c.startswith("The int8 .tflite takes")]
+    assert len(notes) == expected, (int8, f32, d["caveats"])
+
+
 def test_markdown_with_torch_float_and_no_xnnpack(tiny, capsys):
     code, out, _ = run_cli(["bench", tiny.tflite, tiny.ckpt, "--md", "--no-xnnpack", "--torch-float", "--no-memory",
                             "--threads", "2", *FAST], capsys)

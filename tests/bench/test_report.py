@@ -80,6 +80,23 @@ def test_int8_dot_product_flags(simd, dot):
 
 def test_int8_speed_note_only_when_int8_is_not_faster_and_the_cpu_lacks_dot_products():
     note = int8_speed_note(62.3, 34.1, AVX2)
-    assert note.startswith("The int8 .tflite takes 1.83x the float32 one's time on this CPU") and "VNNI" in note and "--device" in note
+    assert note.startswith("The int8 .tflite takes 1.83x the float32 one's time on this CPU")
+    assert "VNNI" in note and "--device" in note
     assert int8_speed_note(30.0, 34.1, AVX2) is None  # int8 faster: nothing to explain
     assert int8_speed_note(62.3, 34.1, AVX2 + ["avx512_vnni"]) is None  # slower for another reason: no excuse given
+
+
+def test_int8_speed_caveat_pairs_the_int8_and_float32_tflite_by_their_metadata(monkeypatch):
+    """The first int8 and the first float32 .tflite of a run (by the precision their metadata records), whatever
+    their order; nothing without both."""
+    from fqss_edge.bench import report as report_module
+
+    precision = {"/m/a.tflite": "float32", "/m/b.tflite": "int8", "/m/c.tflite": "int8"}
+    monkeypatch.setattr(report_module, "tflite_precision", lambda path: precision.get(path))
+    onnx, flt, int8, int8_fast = (_result("m.onnx", 0.1, 1, None), _result("a.tflite", 1.0, 4, None, True),
+                                  _result("b.tflite", 1.8, 1, None, True), _result("c.tflite", 0.5, 1, None, True))
+    note = report_module.int8_speed_caveat([onnx, int8, flt, int8_fast], AVX2)
+    assert note is not None and note.startswith("The int8 .tflite takes 1.80x the float32 one's time")
+    assert report_module.int8_speed_caveat([flt, int8_fast, int8], AVX2) is None  # the first int8 is faster
+    assert report_module.int8_speed_caveat([onnx, int8], AVX2) is None
+    assert report_module.int8_speed_caveat([int8, flt], AVX2 + ["avx512_vnni"]) is None

@@ -179,3 +179,29 @@ def test_fold_norms_leaves_one_mul_and_one_add_fewer_per_folded_norm(tmp_path):
                                                            for k in ("Mul", "Add")))
     (p0, _, mul0, add0), (p1, folded, mul1, add1) = counts[False], counts[True]
     assert p0 == p1 and (mul0 - mul1, add0 - add1) == (folded, folded), counts
+
+
+def test_an_unfolded_float_checkpoint_loads_into_fold_norms_with_the_same_output():
+    """The fold is exact: the weights of a model without ``fold_norms`` (its state dict holds the affine maps'
+    quantizer ranges, which the folded norms do not have: dropped) give the same float output with it."""
+    from fqss_edge.parity.synthetic import randomize_norm_affines
+    from fqss_edge.quant.layers import QGlobalLayerNorm
+    from fqss_edge.quant.tools import load_network_state
+
+    torch.manual_seed(0)
+    plain = build_model(smoke_model("sepformer"))
+    randomize_norm_affines(plain, 0)  # gamma / beta off 1 / 0, or the fold would change nothing
+    state = plain.state_dict()
+    assert any(".norm1.gamma_quant." in k for k in state)
+    folded = build_model(smoke_model("sepformer", fold_norms=True))
+    load_network_state(folded, state)
+    x = torch.randn(1, plain.config.stride * 80)
+    with torch.no_grad():
+        y, y_folded = plain.eval()(x), folded.eval()(x)
+        for m in plain.modules():  # without its affine maps the plain model is another function
+            if isinstance(m, QGlobalLayerNorm):
+                m.gamma.fill_(1.0), m.beta.zero_()
+        assert torch.allclose(y_folded, y, atol=1e-5) and not torch.allclose(plain(x), y, atol=1e-3)
+    state["masker.norm.gamma"] = state.pop("masker.blocks.0.intra.layers.0.norm1.gamma")
+    with pytest.raises(KeyError, match="missing tensors masker.blocks.0.intra.layers.0.norm1.gamma"):
+        load_network_state(folded, state)

@@ -16,8 +16,8 @@ weight quantizer), so the layer ends at the normalised values, ``out = Q8(xn * r
 ``nrm = Q16(xn * rstd)``, ``out = Q8(nrm)``): two full-tensor operations fewer (the MUL by gamma, the ADD of
 beta) and no int8 gamma / beta constants. The fold is exact for a 1x1 convolution; a padded (depthwise)
 convolution reads its padded taps as 0 in the normalised domain, where the unfolded layer read 0 after the
-affine map, so its first and last ``pad`` frames differ from gLN-then-conv: the folded model is its own model,
-trained as such (simulation, ONNX and .tflite compute the same thing).
+affine map, so its first and last ``pad`` frames differ from gLN-then-conv (simulation, ONNX and .tflite compute
+the folded model; an unfolded checkpoint loads into it, ``absent_quantizers``).
 
 With ``norm_bits: 8`` the squares are split, because one int8 range cannot hold squares that span four decades
 (most of them round to code 0 and the variance came out 0.6-1.2x the true one, varying by layer and utterance):
@@ -128,6 +128,12 @@ class QGlobalLayerNorm(nn.Module):
         if not self.widen:
             return []
         return ["q_centered_wide", "q_square", "q_var_time", "q_var", "q_var_eps", "q_rstd", "q_normed"]
+
+    def absent_quantizers(self) -> list[str]:
+        """The quantizers an unfolded layer has and this one has not (a folded layer's affine map and what led to
+        it): their ranges in an unfolded checkpoint are dropped when it loads (``load_network_state``)."""
+        return [n for n in ("q_normed", "q_normed_narrow", "q_scaled", "gamma_quant", "beta_quant")
+                if self.folded and getattr(self, n) is None]
 
     def init_quant_ranges(self) -> None:
         if not self.folded:
