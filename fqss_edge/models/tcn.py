@@ -9,8 +9,8 @@ full-tensor operations fewer per norm at run time. Exact for the 1x1 convs; the 
 teacher of a QAT run) differs in the first and last ``pad`` frames of each depthwise conv: a trained tiny gLN
 float model scored -0.001 dB SI-SDRi that way on its test split.
 
-``BN``: BatchNorm placed where it folds exactly into a 1x1
-convolution (``fqss_edge/quant/layers/bn_fold.py``), so that the exported graph has no normalisation op at all:
+``BN``: BatchNorm placed where it folds exactly into a 1x1 convolution (``fqss_edge/quant/layers/bn_fold.py``), so
+that the exported graph has no normalisation op at all:
 
 * before the bottleneck: a BatchNorm on the bottleneck 1x1 conv's input side (where gLN was);
 * in a block: ``in_conv -> BN -> PReLU -> dw_conv -> PReLU -> BN -> res_conv / skip_conv``. The first BN folds into
