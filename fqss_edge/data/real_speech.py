@@ -5,7 +5,9 @@ prompts), the spoken dialogs of the game Fish Fillets NG in Czech and Dutch (``f
 fish ``v`` and the small fish ``m`` of each dub, four voice actors with about 35 min each, ogg), and short clips for
 training only: KLettres' letters and syllables (``klettres-data``: one folder per language, 0.5-3 min each),
 KTuberling's spoken object names (``ktuberling-data``: 12 languages, 15-210 words each) and Hedgewars' voice packs
-(``hedgewars-data``: 14 packs of acted exclamations, ~1 min each).
+(``hedgewars-data``: 14 packs of acted exclamations, ~1 min each), and for training the English dialogue of the game
+Flight of the Amazon Queen (``flight-of-the-amazon-queen``, ``fqss_edge.data.queen_speech``: the hero, about 50 min,
+and the person he talks to in each of 69 dialog files, 0.3-2.7 min each).
 Each speaker's clips are trimmed of silence, long ones are cut, and they are packed into utterances of a few
 seconds. The split is fixed by speaker and never changes with the seed (``REAL_SPLIT``): three real speakers (one
 male) are only ever tested, two others (one male) only validated, as real+real mixtures, the rest is trained on.
@@ -30,6 +32,7 @@ import soundfile as sf
 import soxr
 
 from fqss_edge.audio import write_wav
+from fqss_edge.data import queen_speech
 from fqss_edge.data.common import read_mono
 from fqss_edge.data.dynamic_mix import write_spec
 from fqss_edge.data.external import require_tool, run_tool, trim_silence
@@ -69,6 +72,12 @@ def _ktuberling(lang: str) -> RealSpeaker:
     return RealSpeaker(f"ktuberling_{lang}", "?", lang, (("ktuberling-data", f"{KTUBERLING}/{lang}", r"[^/]*\.ogg"),))
 
 
+def _queen(speaker_id: str, gender: str) -> RealSpeaker:
+    """One speaker of Flight of the Amazon Queen's dialogue (``queen_speech.unpack_speech`` writes the files)."""
+    return RealSpeaker(speaker_id, gender, "en", ((queen_speech.PACKAGE, queen_speech.SPEECH,
+                                                   rf"{speaker_id}/[^/]*\.mp3"),))
+
+
 def _hedgewars(pack: str) -> RealSpeaker:
     """One Hedgewars voice pack: acted exclamations, ``<pack>/<line>.ogg``."""
     return RealSpeaker(f"hedgewars_{pack.lower()}", "?", "?", (("hedgewars-data", f"{HEDGEWARS}/{pack}",
@@ -99,6 +108,7 @@ REAL_SPEAKERS = (
     *(_klettres(lang) for lang in KLETTRES_LANGS),
     *(_ktuberling(lang) for lang in KTUBERLING_LANGS),
     *(_hedgewars(pack) for pack in HEDGEWARS_PACKS),
+    _queen(queen_speech.JOE, "m"), *(_queen(f"queen_d{d}", "?") for d in queen_speech.DIALOGS),
 )
 # Voices of short clips (a word, a letter, an exclamation), packed into utterances: training only, drawn less often.
 SHORT_CLIP_PREFIXES = ("klettres_", "ktuberling_", "hedgewars_")
@@ -109,18 +119,21 @@ LICENCES = {"asterisk-core-sounds-en-wav": "CC-BY-SA-3.0", "asterisk-core-sounds
             "asterisk-core-sounds-ru-wav": "CC-BY-SA-3.0", "asterisk-prompt-it-menardi-wav": "CC-BY-SA-3.0 (Italian)",
             "asterisk-prompt-fr-armelle": "GPL-2+", "asterisk-prompt-es-co": "GPL",
             "fillets-ng-data-cs": "GPL-2", "fillets-ng-data-nl": "GPL-2", "klettres-data": "GPL-2+",
-            "ktuberling-data": "GPL-2+", "hedgewars-data": "GFDL-1.3 (Data/Sounds)"}
+            "ktuberling-data": "GPL-2+", "hedgewars-data": "GFDL-1.3 (Data/Sounds)",
+            "flight-of-the-amazon-queen": "Flight-of-the-Amazon-Queen-License (free redistribution, no sale)"}
 # Fixed by speaker, nothing here depends on the seed. Test: the only male Asterisk voice and two unseen languages
 # (as in the first run, for comparability); valid: real+real only, a male and a female voice not trained on.
 REAL_SPLIT = {"train": ["allison", "ivrvoice", "menardi", "fillets_cs_v", "fillets_cs_m", "fillets_nl_m",
-                        *(s.speaker_id for s in REAL_SPEAKERS if s.speaker_id.startswith(SHORT_CLIP_PREFIXES))],
+                        *(s.speaker_id for s in REAL_SPEAKERS if s.speaker_id.startswith(SHORT_CLIP_PREFIXES)),
+                        *(s.speaker_id for s in REAL_SPEAKERS if s.speaker_id.startswith("queen_"))],
               "valid": ["july", "fillets_nl_v"], "test": ["armelle", "carlo", "june"]}
 # Training speakers widened with pitch/speed copies: the ones with minutes of speech, not KLettres' short clips
 # (their copies would outnumber the long-form voices).
-AUGMENTED = ("allison", "ivrvoice", "menardi", "fillets_cs_v", "fillets_cs_m", "fillets_nl_m")
+AUGMENTED = ("allison", "ivrvoice", "menardi", "fillets_cs_v", "fillets_cs_m", "fillets_nl_m", queen_speech.JOE)
 # The short-clip voices (SHORT_CLIP_PREFIXES) are drawn this much less often than the others in training mixtures:
 # 46 voices of 15-260 short clips each would otherwise be in 8 training mixtures of 10 (2 speakers drawn from 82);
-# at 0.4 they are in about 6 of 10, a long-form or synthesized voice in the others.
+# at 0.4 they are in about 6 of 10, a long-form or synthesized voice in the others. (Since Flight of the Amazon
+# Queen's 70 voices joined, 155 training speakers, they are in about 3 of 10 at 0.4.)
 SHORT_CLIP_ODDS = 0.4
 PITCH_SHIFTS = (-4.0, -2.0, 2.0)  # semitones: new pseudo-speakers of each training speaker
 SPEED_FACTORS = (0.95, 1.05)
@@ -153,6 +166,7 @@ def extract_packages(deb_dir: str | Path, root: str | Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     for p in PACKAGES:
         run_tool([dpkg, "-x", str(sorted(deb_dir.glob(f"{p}_*.deb"))[-1]), str(root)], timeout=600)
+    queen_speech.unpack_speech(root)  # one resource file: its speech lines as files, by speaker
     return root
 
 
@@ -299,7 +313,7 @@ def build_real_speech_set(work: str | Path, deb_dir: str | Path, counts: dict[st
 
 def recording_group(speaker_id: str) -> str:
     """The recording set-up a corpus speaker comes from: ``asterisk``, ``fillets_<lang>`` (one dub), ``klettres``,
-    ``ktuberling``, ``hedgewars`` or ``synth``; pitch-shifted copies (``<id>_p-2``) keep their speaker's."""
+    ``ktuberling``, ``hedgewars``, ``queen`` or ``synth``; pitch-shifted copies (``<id>_p-2``) keep their speaker's."""
     base = re.sub(r"_p[+-]\d+$", "", speaker_id)
     if base in ASTERISK_VOICES:
         return "asterisk"
@@ -307,6 +321,8 @@ def recording_group(speaker_id: str) -> str:
         return base.rsplit("_", 1)[0]
     if base.startswith("syn_"):
         return "synth"
+    if base.startswith("queen_"):
+        return "queen"
     prefix = base.split("_", 1)[0]
     if f"{prefix}_" in SHORT_CLIP_PREFIXES:
         return prefix

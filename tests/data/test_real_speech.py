@@ -14,7 +14,7 @@ import soundfile as sf
 import soxr
 
 from fqss_edge.audio import read_wav, write_wav
-from fqss_edge.data import DynamicMixDataset, real_speech
+from fqss_edge.data import DynamicMixDataset, queen_speech, real_speech
 from fqss_edge.data.generate import list_speakers
 from fqss_edge.data.real_speech import (
     AUGMENTED,
@@ -31,6 +31,7 @@ from fqss_edge.data.real_speech import (
     split_long,
 )
 from fqss_edge.errors import FqssError
+from tests.data.test_queen_speech import mp3_clip, write_resource
 
 SR = 8000
 needs_tools = pytest.mark.skipif(not (shutil.which("dpkg-deb") and shutil.which("sox")),
@@ -98,8 +99,14 @@ def _fake_debs(tmp: Path, n_prompts: int = 6) -> Path:
                                                  "Maintainer: t <t@t>\nDescription: stand-in\n")
         for s, spk in enumerate(REAL_SPEAKERS):
             for p, folder, _ in spk.sources:
-                if p == pkg:
+                if p == pkg != queen_speech.PACKAGE:
                     _speaker_files(tree, spk, folder, s, n_prompts, rng)
+        if pkg == queen_speech.PACKAGE:  # one resource file: the speakers' lines, a cut-scene line, a picture
+            lines = {"C100A032.SB": mp3_clip(900), "ROOM1.PCX": b"\1\2"}
+            for k in range(n_prompts):
+                lines[f"0200{k:02d}J1.SB"] = mp3_clip(180)
+                lines.update({f"{d}00{k:02d}P1.SB": mp3_clip(220 + 5 * i) for i, d in enumerate(queen_speech.DIALOGS)})
+            write_resource(tree / queen_speech.RESOURCE, lines)
         if pkg.startswith("fillets-ng-data-"):
             lang = pkg.rsplit("-", 1)[1]
             _write_ogg(tree / real_speech.FILLETS / "lvl0" / lang / "lvl0-pap-x.ogg", soxr_up(_prompt(rng, 900)))
@@ -195,14 +202,15 @@ def test_highpass_removes_dc_and_rumble_keeps_speech_band():
 @pytest.mark.parametrize("speaker, group", [
     ("allison", "asterisk"), ("carlo", "asterisk"), ("menardi_p-4", "asterisk"), ("fillets_cs_v", "fillets_cs"),
     ("fillets_nl_m_p+2", "fillets_nl"), ("klettres_en_GB", "klettres"), ("ktuberling_wa", "ktuberling"),
-    ("hedgewars_default_uk", "hedgewars"), ("syn_spk003", "synth")])
+    ("hedgewars_default_uk", "hedgewars"), ("syn_spk003", "synth"), ("queen_joe", "queen"), ("queen_joe_p-2", "queen"),
+    ("queen_d57", "queen")])
 def test_recording_group(speaker, group):
     assert real_speech.recording_group(speaker) == group
 
 
 def test_every_speaker_has_a_recording_group():
     assert {real_speech.recording_group(s.speaker_id) for s in REAL_SPEAKERS} == {
-        "asterisk", "fillets_cs", "fillets_nl", "klettres", "ktuberling", "hedgewars"}
+        "asterisk", "fillets_cs", "fillets_nl", "klettres", "ktuberling", "hedgewars", "queen"}
     with pytest.raises(FqssError, match="'librispeech_1'"):
         real_speech.recording_group("librispeech_1")
 
