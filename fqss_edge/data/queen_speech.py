@@ -6,9 +6,10 @@ The package holds one resource file, ``queen.1c`` (ScummVM's compressed form): `
 a bundle byte and big-endian uint32 offset and size into the same file. Speech lines are the ``.SB`` entries, each
 an MP3 stream (11.025 kHz mono here; libsndfile decodes it). Speakers, from the names: ``<dialog:2><line:4>J<n>.SB``
 and ``JOE<5 digits>.SB`` are Joe King, the hero (one actor); ``<dialog:2><line:4>P<n>.SB`` the person Joe talks to
-in dialog file ``dialog``, one pseudo-speaker per dialog file (``queen_dNN``; a character with several dialog
-files, e.g. Sparky's eight, is several pseudo-speakers). Cut-scene and narration lines (other names) are left out:
-their speaker is not in the name.
+in that dialog, one pseudo-speaker per dialog number (``queen_dNN``). That the first two digits number the dialog
+files (73 ``.DOG`` entries, e.g. ``SPARKY1``-``SPARKY8``) is read from the names, not from the game's code: a
+character with several dialogs is then several pseudo-speakers. Cut-scene and narration lines (other names) are
+left out: their speaker is not in the name.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ _JOE = re.compile(r"JOE\d{5}\.SB")
 JOE = "queen_joe"
 # The dialog files with a person's lines in the Debian package (1.0.0-9) and about 0.3 min of speech or more (from
 # their MP3 bytes at 16 kbit/s): the speakers REAL_SPEAKERS lists (a missing one is an error when the corpus is
-# built). Joe has about 50 minutes, the dialogs 0.3-2.7 each (70 in all).
+# built). Joe has about 50 minutes, the 69 dialogs 0.3-2.7 each.
 DIALOGS = ("02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "12", "13", "14", "15", "16", "17", "18",
            "20", "21", "22", "23", "24", "25", "26", "27", "28", "29", "31", "33", "34", "35", "36", "37",
            "38", "39", "40", "41", "42", "45", "48", "49", "50", "51", "52", "53", "55", "57", "58", "59",
@@ -49,18 +50,21 @@ class Entry:
 def read_table(path: str | Path) -> tuple[int, list[Entry]]:
     """The compression byte and the entries of a ``queen.1c``; a file that is not one is an error naming it."""
     p = Path(path)
-    data = p.read_bytes()
-    if len(data) < _HEADER.size or data[:4] != b"QTBL":
-        raise FqssError(f"{p}: not a Flight of the Amazon Queen resource file (no QTBL table)")
-    _, _, _, compression, count = _HEADER.unpack_from(data)
-    end = _HEADER.size + count * _ENTRY.size
-    if end > len(data):
-        raise FqssError(f"{p}: truncated table ({count} entries need {end} bytes, the file has {len(data)})")
+    total = p.stat().st_size
+    with p.open("rb") as f:  # the table only (the file is 54 MB)
+        head = f.read(_HEADER.size)
+        if len(head) < _HEADER.size or head[:4] != b"QTBL":
+            raise FqssError(f"{p}: not a Flight of the Amazon Queen resource file (no QTBL table)")
+        _, _, _, compression, count = _HEADER.unpack(head)
+        end = _HEADER.size + count * _ENTRY.size
+        if end > total:
+            raise FqssError(f"{p}: truncated table ({count} entries need {end} bytes, the file has {total})")
+        table = f.read(count * _ENTRY.size)
     entries = []
     for k in range(count):
-        raw, _, offset, size = _ENTRY.unpack_from(data, _HEADER.size + k * _ENTRY.size)
+        raw, _, offset, size = _ENTRY.unpack_from(table, k * _ENTRY.size)
         name = raw.split(b"\0", 1)[0].decode("ascii", errors="replace")
-        if offset + size > len(data):
+        if offset + size > total:
             raise FqssError(f"{p}: entry {name} runs past the end of the file")
         entries.append(Entry(name, offset, size))
     return compression, entries
