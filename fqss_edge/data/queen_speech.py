@@ -29,7 +29,8 @@ _HEADER = struct.Struct(">4s6s2sBH")
 _ENTRY = struct.Struct(">12sBII")
 _LINE = re.compile(r"(\d\d)\d{4}([JP])\d\.SB")
 _JOE = re.compile(r"JOE\d{5}\.SB")
-JOE = "queen_joe"
+PREFIX = "queen_"  # of every speaker id here
+JOE = f"{PREFIX}joe"
 # The dialog files with a person's lines in the Debian package (1.0.0-9) and about 0.3 min of speech or more (from
 # their MP3 bytes at 16 kbit/s): the speakers REAL_SPEAKERS lists (a missing one is an error when the corpus is
 # built). Joe has about 50 minutes, the 69 dialogs 0.3-2.7 each.
@@ -38,6 +39,7 @@ DIALOGS = ("02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "12", "13
            "38", "39", "40", "41", "42", "45", "48", "49", "50", "51", "52", "53", "55", "57", "58", "59",
            "60", "61", "62", "64", "66", "67", "68", "69", "70", "71", "72", "73", "74", "75", "76", "77", "79",
            "80", "83", "84")
+SPEAKERS = (JOE, *(f"{PREFIX}d{d}" for d in DIALOGS))
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ def speaker_of(name: str) -> str | None:
     m = _LINE.fullmatch(name)
     if m is None:
         return None
-    return JOE if m[2] == "J" else f"queen_d{m[1]}"
+    return JOE if m[2] == "J" else f"{PREFIX}d{m[1]}"
 
 
 def unpack_speech(root: str | Path) -> Path:

@@ -108,7 +108,7 @@ REAL_SPEAKERS = (
     *(_klettres(lang) for lang in KLETTRES_LANGS),
     *(_ktuberling(lang) for lang in KTUBERLING_LANGS),
     *(_hedgewars(pack) for pack in HEDGEWARS_PACKS),
-    _queen(queen_speech.JOE, "m"), *(_queen(f"queen_d{d}", "?") for d in queen_speech.DIALOGS),
+    *(_queen(s, "m" if s == queen_speech.JOE else "?") for s in queen_speech.SPEAKERS),
 )
 # Voices of short clips (a word, a letter, an exclamation), packed into utterances: training only, drawn less often.
 SHORT_CLIP_PREFIXES = ("klettres_", "ktuberling_", "hedgewars_")
@@ -124,8 +124,8 @@ LICENCES = {"asterisk-core-sounds-en-wav": "CC-BY-SA-3.0", "asterisk-core-sounds
 # Fixed by speaker, nothing here depends on the seed. Test: the only male Asterisk voice and two unseen languages
 # (as in the first run, for comparability); valid: real+real only, a male and a female voice not trained on.
 REAL_SPLIT = {"train": ["allison", "ivrvoice", "menardi", "fillets_cs_v", "fillets_cs_m", "fillets_nl_m",
-                        *(s.speaker_id for s in REAL_SPEAKERS if s.speaker_id.startswith(SHORT_CLIP_PREFIXES)),
-                        *(s.speaker_id for s in REAL_SPEAKERS if s.speaker_id.startswith("queen_"))],
+                        *(s.speaker_id for s in REAL_SPEAKERS
+                          if s.speaker_id.startswith((*SHORT_CLIP_PREFIXES, queen_speech.PREFIX)))],
               "valid": ["july", "fillets_nl_v"], "test": ["armelle", "carlo", "june"]}
 # Training speakers widened with pitch/speed copies: the ones with minutes of speech, not KLettres' short clips
 # (their copies would outnumber the long-form voices).
@@ -321,7 +321,7 @@ def recording_group(speaker_id: str) -> str:
         return base.rsplit("_", 1)[0]
     if base.startswith("syn_"):
         return "synth"
-    if base.startswith("queen_"):
+    if base.startswith(queen_speech.PREFIX):
         return "queen"
     prefix = base.split("_", 1)[0]
     if f"{prefix}_" in SHORT_CLIP_PREFIXES:
