@@ -1,9 +1,9 @@
-"""The built-in default job (the README's main command): the shipped tiny FQSS Conv-TasNet from checkpoint to
-app in one run, with a summary page a person can open.
+"""The built-in default job (the README's main command): the shipped tiny FQSS Conv-TasNet (trained on real
+recorded speech) from checkpoint to app in one run, with a summary page a person can open.
 
 export (model.onnx + model.tflite) -> parity (PyTorch vs onnxruntime vs LiteRT) -> evaluation (float vs int8 on
-held-out speakers) -> bench (latency / real-time factor, float vs int8 side by side) -> separate the example
-mixture with the float model and the int8 .tflite -> ``summary/index.html``.
+real voices never trained on) -> bench (latency / real-time factor, float vs int8 side by side) -> separate the
+example mixture with the float model and the int8 .tflite -> ``summary/index.html``.
 """
 
 from __future__ import annotations
@@ -133,7 +133,8 @@ def run_demo(out_dir: Path, log: Callable[[str], None] = print, bench_runs: int 
     flt = export_bundle(float_ckpt, out / "export" / "float")
     done()
 
-    done = _step(result, "parity", log, "2/5 parity and quality on held-out speakers: PyTorch vs onnxruntime vs LiteRT")
+    done = _step(result, "parity", log,
+                 "2/5 parity and quality on real voices never trained on: PyTorch vs onnxruntime vs LiteRT")
     parity = run_parity(int8_ckpt, [int8.onnx.path, int8.tflite], test_set)
     result.parity_markdown = parity.to_markdown()
     (out / "parity.md").write_text(result.parity_markdown)
@@ -159,7 +160,7 @@ def run_demo(out_dir: Path, log: Callable[[str], None] = print, bench_runs: int 
 
     done = _step(result, "page", log, "5/5 summary page")
     result.page = build_summary_page(out / "summary", example, outputs, result.metrics, result.latency,
-                                     title="fqss-edge: tiny FQSS Conv-TasNet, float vs int8",
+                                     title="fqss-edge: tiny FQSS Conv-TasNet on real speech, float vs int8",
                                      references=references if notes else (), notes=notes,
                                      utterance_table=result.utterances, latency_note=result.speed_note)
     done()

@@ -1,11 +1,12 @@
-"""Copy the tiny models trained by benchmarks/qat_methods.py, and a few held-out test mixtures, into
-fqss_edge/assets/ (the built-in default of `fqss-edge demo`).
+"""Copy a float and an FQSS tiny Conv-TasNet trained on the real-speech set (``scripts/real_speech_set.py``), and a
+few of its real test mixtures (voices never trained on), into fqss_edge/assets/ (the built-in default of
+`fqss-edge demo`), and write the assets' README from the checkpoints and the set.
 
-    python benchmarks/qat_methods.py ...            # trains float, PTQ, vanilla QAT, FQSS on synthesized speakers
-    python scripts/ship_demo_assets.py              # ships float + FQSS and 6 test mixtures
-    python scripts/ship_demo_assets.py --fqss benchmarks/work/qat_methods/gln_qat/nb8_s0/best.safetensors
-                                                    # another FQSS run of the same data (e.g. the best of several
-                                                    # seeds by validation SI-SDRi)
+    python scripts/real_speech_set.py WORK                     # the set (Debian packages, offline afterwards)
+    fqss-edge train -c CFG --method float -o R/float           # CFG: configs/convtasnet_tiny_real_speech.yaml
+    fqss-edge train -c CFG --method fqss --teacher R/float/best.safetensors -o R/fqss
+    python scripts/ship_demo_assets.py --float R/float/best.safetensors --fqss R/fqss/best.safetensors --mixtures 20 \\
+        --data WORK/data --results benchmarks/results/real_speech_shipped.md
 """
 
 from __future__ import annotations
@@ -17,44 +18,68 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+ASSETS = ROOT / "fqss_edge" / "assets"
+
+
+def _shown(path: Path) -> str:
+    path = path.resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def _voices(names: list[str]) -> str:
+    """The test voices of the shipped mixtures with their package and licence."""
+    from fqss_edge.data.real_speech import LICENCES, REAL_SPEAKERS
+
+    by_id = {s.speaker_id: s for s in REAL_SPEAKERS}
+    ids = sorted({spk for n in names for spk in Path(n).stem.split("_")[1:]})
+    out = []
+    for spk in ids:
+        s = by_id[spk]
+        pkgs = sorted({pkg for pkg, _, _ in s.sources})
+        out.append(f"{spk} ({s.gender}, {s.language}; Debian `{'`, `'.join(pkgs)}`, "
+                   f"{', '.join(LICENCES[p] for p in pkgs)})")
+    return "; ".join(out)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "work" / "qat_methods")
+    ap.add_argument("--float", dest="float_ckpt", type=Path, required=True, help="float checkpoint (the teacher)")
+    ap.add_argument("--fqss", type=Path, required=True, help="FQSS checkpoint trained from it")
+    ap.add_argument("--data", type=Path, required=True, help="the real-speech set: test/ and speaker_split.json")
+    ap.add_argument("--results", type=Path, required=True, help="the results page with the shipped pair's figures")
     ap.add_argument("--mixtures", type=int, default=6)
-    ap.add_argument("--fqss", type=Path, default=None, help="FQSS checkpoint to ship (default: the qat_methods run)")
     args = ap.parse_args()
-    assets = ROOT / "fqss_edge" / "assets"
-    runs, test = args.work / "runs", args.work / "data" / "test"
-    shutil.copyfile(runs / "float" / "best.safetensors", assets / "convtasnet_tiny_float.safetensors")
-    fqss = args.fqss or runs / "fqss" / "best.safetensors"
-    shutil.copyfile(fqss, assets / "convtasnet_tiny_fqss.safetensors")
     from fqss_edge.checkpoint import load_checkpoint
 
-    ck = load_checkpoint(fqss)
-    shown = fqss.resolve().relative_to(ROOT) if fqss.resolve().is_relative_to(ROOT) else fqss
-    fqss_note = (f"The FQSS model is `{shown}` (norm_bits {ck.config['quant']['norm_bits']}, validation SI-SDRi "
-                 f"{ck.meta.get('best_si_sdri', float('nan')):.2f} dB).")
+    test = args.data / "test"
     names = sorted(p.name for p in (test / "mix").glob("*.wav"))[: args.mixtures]
-    shutil.rmtree(assets / "test_set", ignore_errors=True)
+    split = json.loads((args.data / "speaker_split.json").read_text())["split"]
+    if not names or not args.results.is_file():
+        sys.exit(f"{test / 'mix' if not names else args.results}: missing")
+    ckpts = {"float": load_checkpoint(args.float_ckpt), "fqss": load_checkpoint(args.fqss)}
+    shutil.copyfile(args.float_ckpt, ASSETS / "convtasnet_tiny_float.safetensors")
+    shutil.copyfile(args.fqss, ASSETS / "convtasnet_tiny_fqss.safetensors")
+    shutil.rmtree(ASSETS / "test_set", ignore_errors=True)
     for sub in ("mix", "s1", "s2"):
-        (assets / "test_set" / sub).mkdir(parents=True)
+        (ASSETS / "test_set" / sub).mkdir(parents=True)
         for n in names:
-            shutil.copyfile(test / sub / n, assets / "test_set" / sub / n)
-    shutil.copyfile(test / "mix" / names[0], assets / "example_mixture.wav")
-    split = json.loads((args.work / "data" / "speaker_split.json").read_text())
-    results = ROOT / "benchmarks" / "results" / "qat_methods.md"
-    (assets / "README.md").write_text(
+            shutil.copyfile(test / sub / n, ASSETS / "test_set" / sub / n)
+    shutil.copyfile(test / "mix" / names[0], ASSETS / "example_mixture.wav")
+    runs = "; ".join(f"{k}: `{_shown(p)}` (epoch {ckpts[k].meta.get('epoch')}, validation SI-SDRi "
+                     f"{ckpts[k].meta.get('best_si_sdri', float('nan')):.2f} dB)"
+                     for k, p in (("float", args.float_ckpt), ("fqss", args.fqss)))
+    (ASSETS / "README.md").write_text(
         "# Built-in default assets\n\n"
         "- `convtasnet_tiny_float.safetensors`, `convtasnet_tiny_fqss.safetensors`: `configs/convtasnet_tiny.yaml`, "
-        "trained by `benchmarks/qat_methods.py` (float, then FQSS 8-bit QAT from it) on 2-speaker mixtures of "
-        f"espeak-ng/flite speakers at 8 kHz; results in `benchmarks/results/qat_methods.md`. {fqss_note}\n"
-        f"- `test_set/`: {len(names)} mixtures of held-out speakers ({', '.join(split['test'])}), mix/ s1/ s2/.\n"
+        "trained float, then FQSS 8-bit QAT from it (the float model is the teacher), on the real-speech set of "
+        "`scripts/real_speech_set.py` (real recorded voices from Debian packages, with pitch / speed copies and "
+        f"synthesized voices; `fqss_edge/data/real_speech.py`). Runs: {runs}. Figures, recipe and commands: "
+        f"`{_shown(args.results)}`.\n"
+        f"- `test_set/`: {len(names)} mixtures of the set's real test voices, never trained or validated on "
+        f"(test split: {', '.join(split['test'])}), mix/ s1/ s2/, 8 kHz. Voices: {_voices(names)}.\n"
         f"- `example_mixture.wav`: `test_set/mix/{names[0]}`.\n\n"
-        f"Regenerate: `python benchmarks/qat_methods.py` then `python scripts/ship_demo_assets.py"
-        f"{' --fqss ' + str(args.fqss) if args.fqss else ''}`.\n")
-    print(f"shipped to {assets} ({'see ' + str(results) if results.exists() else 'run the benchmark first'})")
+        "Regenerate: the commands in `scripts/ship_demo_assets.py`'s docstring.\n")
+    print(f"shipped to {ASSETS} (figures: {_shown(args.results)})")
     return 0
 
 

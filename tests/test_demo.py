@@ -6,6 +6,8 @@ import json
 from fqss_edge.assets import asset
 from fqss_edge.checkpoint import load_checkpoint
 from fqss_edge.cli.main import main
+from fqss_edge.config import load_config, shipped_config
+from fqss_edge.data.real_speech import REAL_SPLIT
 
 
 def test_shipped_assets_are_the_tiny_float_and_fqss_models():
@@ -13,7 +15,20 @@ def test_shipped_assets_are_the_tiny_float_and_fqss_models():
     q = load_checkpoint(asset("convtasnet_tiny_fqss.safetensors"))
     assert f.config["quant"]["enabled"] is False
     assert q.config["quant"]["splitter"] and q.config["quant"]["residual_output"]
-    assert len(list(asset("test_set").joinpath("mix").glob("*.wav"))) >= 5
+    assert f.config["model"] == q.config["model"] == load_config(shipped_config("convtasnet_tiny")).model.model_dump()
+
+
+def test_shipped_test_set_is_real_voices_never_trained_or_validated_on():
+    """Issue 21: the demo's mixtures are two of the real-speech set's test voices each (real recordings, held
+    out of training and validation by speaker), with their reference sources."""
+    names = sorted(p.name for p in asset("test_set").joinpath("mix").glob("*.wav"))
+    assert len(names) >= 5 and (asset("test_set") / "mix" / names[0]).read_bytes() == \
+        asset("example_mixture.wav").read_bytes()
+    for name in names:
+        voices = name[:-4].split("_")[1:]
+        assert len(voices) == 2 and set(voices) <= set(REAL_SPLIT["test"]), name
+        assert all((asset("test_set") / s / name).is_file() for s in ("s1", "s2"))
+    assert not set(REAL_SPLIT["test"]) & (set(REAL_SPLIT["train"]) | set(REAL_SPLIT["valid"]))
 
 
 def test_demo_runs_end_to_end(tmp_path, capsys):

@@ -1,5 +1,5 @@
-"""Built-in default assets (see README.md here): the tiny Conv-TasNet trained on synthesized speakers, float and
-FQSS 8-bit, an example mixture and a few held-out test mixtures with their sources."""
+"""Built-in default assets (see README.md here): the tiny Conv-TasNet trained on real recorded speech, float
+and FQSS 8-bit, an example mixture and a few test mixtures of real voices never trained on, with their sources."""
 
 from importlib.resources import files
 from pathlib import Path

@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
         result = run_demo(out, log=log, bench_runs=bench_runs)
         quality = [r for r in result.metrics if "SI-SDRi (dB)" in r]
         parity = [r for r in result.metrics if "SI-SDRi (dB)" not in r]
-        for title, rows in (("Quality on held-out speakers", quality), ("Parity vs the PyTorch simulation", parity),
+        for title, rows in (("Quality on unseen real voices", quality), ("Parity vs the PyTorch simulation", parity),
                             ("Latency, 4 s chunk, 1 thread (this CPU)", result.latency)):
             console.print(_table(title, rows))
         if result.speed_note:

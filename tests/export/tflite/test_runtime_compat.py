@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
 from fqss_edge.bench import device_runner
@@ -135,29 +136,52 @@ def _snr_db(y: np.ndarray, ref: np.ndarray) -> float:
     return float(10 * np.log10(np.sum(ref ** 2) / max(np.sum((y - ref) ** 2), 1e-30)))
 
 
+def _shipped_test_set() -> list[tuple[np.ndarray, np.ndarray]]:
+    """The shipped test mixtures (real voices, about 5 s each) as int16 PCM, each with its two reference sources."""
+    out = []
+    for mix in sorted((ASSETS / "test_set" / "mix").glob("*.wav")):
+        sources = np.stack([sf.read(mix.parents[1] / f"s{j}" / mix.name, dtype="float64")[0] for j in (1, 2)])
+        out.append((sf.read(mix, dtype="int16")[0].astype(np.float64), sources))
+    return out
+
+
 def test_default_kernels_of_tflite_runtime_2_14_stay_within_the_parity_bounds(models, tflite214_python, tmp_path):
-    """Default kernels (XNNPACK) round differently from REF. On a 1 s two-voice mixture: for the shipped (trained)
-    models the SI-SDR moves by <= 0.05 dB from ai-edge-litert REF's; for every model, 2.14's output is no
-    farther from REF (SNR) than ai-edge-litert's own default kernels' output, less 10 dB."""
+    """Default kernels (XNNPACK) round differently from REF. For the shipped (trained) models, on the 20 shipped
+    test mixtures (real voices, their own references) the mean SI-SDR moves by <= 0.05 dB from ai-edge-litert
+    REF's; for every model and input (those mixtures, or a 1 s two-voice mixture for the others), 2.14's output is
+    no farther from REF (SNR) than ai-edge-litert's own default kernels' output, less 10 dB.
+
+    Why 20 mixtures: on the shipped real-speech model (outputs near 1-2 dB SI-SDR) one mixture's dSI-SDR between
+    int8 kernel sets spreads with a standard deviation of about 0.07 dB (2.14's default kernels against REF; 0.13
+    for ai-edge-litert's XNNPACK) over 100 real test mixtures, so the first six alone gave -0.09 dB here. Over those
+    100 (2026-12-04): tflite-runtime 2.14 default kernels -0.004 dB from REF, ai-edge-litert XNNPACK +0.011, builtin
+    -0.004; every runtime within 0.021 dB of the simulation (benchmarks/results/parity_real_speech_shipped.md)."""
     rng = np.random.default_rng(0)
-    n = 8000
-    sources = np.stack([_voice(rng, n) for _ in range(2)])
-    pcm = np.clip(np.floor(sources.sum(0) * 32768), -32768, 32767)
-    runs = {}
+    synthetic = np.stack([_voice(rng, 8000) for _ in range(2)])
+    synthetic_pcm = np.clip(np.floor(synthetic.sum(0) * 32768), -32768, 32767)
+    runs, sources = {}, {}
     for name, path in _on_214(models).items():
-        shape = _input(path, n).shape  # a valid length (>= n), and [1, 2, T] for a stereo model
-        mono = np.pad(pcm, (0, shape[-1] - n)) if shape[-1] >= n else pcm[:shape[-1]]
-        x = np.stack([np.roll(mono, 7 * c) for c in range(int(np.prod(shape[:-1])))])  # stereo: two channels
-        x = x.astype(np.int16) if _input(path, 8).dtype == np.int16 else (x / 32768).astype(np.float32)
-        runs[name] = (path, x.reshape(shape))
+        inputs = _shipped_test_set() if name.startswith("shipped") else [(synthetic_pcm, synthetic)]
+        for k, (pcm, refs) in enumerate(inputs):
+            n = pcm.shape[-1]
+            shape = _input(path, n).shape  # a valid length (>= n), and [1, 2, T] for a stereo model
+            mono = np.pad(pcm, (0, shape[-1] - n)) if shape[-1] >= n else pcm[:shape[-1]]
+            x = np.stack([np.roll(mono, 7 * c) for c in range(int(np.prod(shape[:-1])))])  # stereo: two channels
+            x = x.astype(np.int16) if _input(path, 8).dtype == np.int16 else (x / 32768).astype(np.float32)
+            runs[f"{name}#{k}"], sources[f"{name}#{k}"] = (path, x.reshape(shape)), refs
     got = _tflite214(tflite214_python, runs, "xnnpack", tmp_path)
-    for name, (path, x) in runs.items():
+    deltas: dict[str, list[float]] = {}
+    for key, (path, x) in runs.items():
         ref, own = _litert(path, x, "ref"), _litert(path, x, "xnnpack")
-        assert _snr_db(got[name], ref) >= min(_snr_db(own, ref), 100.0) - 10.0, name
-        if name.startswith("shipped"):
-            scale = 1 / 32768 if ref.dtype == np.int16 else 1.0
-            d = np.mean(pit_si_sdr(got[name][:, :n] * scale, sources)) - np.mean(pit_si_sdr(ref[:, :n] * scale, sources))
-            assert abs(d) <= 0.05, f"{name}: |dSI-SDR| {abs(d):.3f} dB"
+        assert _snr_db(got[key], ref) >= min(_snr_db(own, ref), 100.0) - 10.0, key
+        if key.startswith("shipped"):
+            scale, n = 1 / 32768 if ref.dtype == np.int16 else 1.0, sources[key].shape[-1]
+            deltas.setdefault(key.split("#")[0], []).append(
+                np.mean(pit_si_sdr(got[key][:, :n] * scale, sources[key]))
+                - np.mean(pit_si_sdr(ref[:, :n] * scale, sources[key])))
+    assert len(deltas) == 5  # int8 with int16 / float32 I/O, its pre-2.13 form, its float graph; the float model
+    for name, d in deltas.items():
+        assert len(d) >= 20 and abs(np.mean(d)) <= 0.05, f"{name}: |dSI-SDR| {abs(np.mean(d)):.3f} dB ({d})"
 
 
 def test_the_exports_need_no_runtime_newer_than_2_14(models):
