@@ -159,15 +159,16 @@ def test_default_kernels_of_tflite_runtime_2_14_stay_within_the_parity_bounds(mo
     rng = np.random.default_rng(0)
     synthetic = np.stack([_voice(rng, 8000) for _ in range(2)])
     synthetic_pcm = np.clip(np.floor(synthetic.sum(0) * 32768), -32768, 32767)
+    shipped = _shipped_test_set()
     runs, sources = {}, {}
     for name, path in _on_214(models).items():
-        inputs = _shipped_test_set() if name.startswith("shipped") else [(synthetic_pcm, synthetic)]
-        for k, (pcm, refs) in enumerate(inputs):
+        pcm16 = _input(path, 8).dtype == np.int16
+        for k, (pcm, refs) in enumerate(shipped if name.startswith("shipped") else [(synthetic_pcm, synthetic)]):
             n = pcm.shape[-1]
             shape = _input(path, n).shape  # a valid length (>= n), and [1, 2, T] for a stereo model
             mono = np.pad(pcm, (0, shape[-1] - n)) if shape[-1] >= n else pcm[:shape[-1]]
             x = np.stack([np.roll(mono, 7 * c) for c in range(int(np.prod(shape[:-1])))])  # stereo: two channels
-            x = x.astype(np.int16) if _input(path, 8).dtype == np.int16 else (x / 32768).astype(np.float32)
+            x = x.astype(np.int16) if pcm16 else (x / 32768).astype(np.float32)
             runs[f"{name}#{k}"], sources[f"{name}#{k}"] = (path, x.reshape(shape)), refs
     got = _tflite214(tflite214_python, runs, "xnnpack", tmp_path)
     deltas: dict[str, list[float]] = {}
