@@ -29,7 +29,7 @@ from fqss_edge.models.io import checkpoint_config
 from fqss_edge.quant.tools import calibrating, observation, sync_ranges, uncalibrated
 from fqss_edge.train import distributed as ddp
 from fqss_edge.train.losses import PERMUTATION_FREE, distillation_loss, separation_loss
-from fqss_edge.train.methods import build_models, effective_quant
+from fqss_edge.train.methods import build_models, effective_quant, init_matching
 from fqss_edge.train.progress import TrainProgress
 
 
@@ -85,14 +85,21 @@ def validate(model: nn.Module, loader: DataLoader, limit: int | None, pit: bool 
 
 class Trainer:
     def __init__(self, cfg: RunConfig, method: str, out_dir: Path, teacher: Path | None, resume: bool,
-                 progress: bool = True):
+                 progress: bool = True, init: Path | None = None):
         self.method, self.out_dir = method, Path(out_dir)
+        if init is not None and (method != "float" or teacher is not None):
+            raise FqssError("--init starts a float run from another float checkpoint; quantized methods start from "
+                            "--teacher")
         self.info = ddp.init_distributed()
         t = cfg.train
         torch.manual_seed(t.seed)
         float_state = _float_state(teacher, cfg.model.name) if teacher is not None else None
         self.cfg = cfg.updated(quant=effective_quant(cfg.quant, method).model_dump())
         self.student, self.teacher = build_models(cfg.model, cfg.quant, method, float_state)
+        self.init: dict[str, Any] | None = None
+        if init is not None and not resume:
+            copied, total = init_matching(self.student, _float_state(init, cfg.model.name), str(init))
+            self.init = {"checkpoint": str(init), "tensors_copied": copied, "tensors": total}
         self.train_loader = _loader(cfg, "train", self.info, True)
         self.valid_loader = _loader(cfg, "valid", self.info, False)
         self.opt = torch.optim.Adam(self.student.parameters(), lr=t.lr)
@@ -108,8 +115,9 @@ class Trainer:
 
     # -- checkpoints ----------------------------------------------------------------------------------------
     def _meta(self, metrics: dict[str, float]) -> dict[str, Any]:
-        return {"method": self.method, "epoch": self.epoch, "best_si_sdri": self.best, "bad_epochs": self.bad_epochs,
+        meta = {"method": self.method, "epoch": self.epoch, "best_si_sdri": self.best, "bad_epochs": self.bad_epochs,
                 "metrics": metrics, "fqss_edge_version": __version__}
+        return meta if self.init is None else dict(meta, init=self.init)
 
     def _save(self, name: str, metrics: dict[str, float], with_optimizer: bool) -> Path:
         path = self.out_dir / name
@@ -127,6 +135,7 @@ class Trainer:
         if ck.meta.get("method") != self.method:
             raise FqssError(f"{last}: was trained with --method {ck.meta.get('method')}, not {self.method}")
         self.student.load_state_dict(ck.state_dict)
+        self.init = ck.meta.get("init")  # the run's --init, kept in the checkpoints it writes on
         state = load_optimizer_state(last.with_suffix(".optim.safetensors"))
         self.opt.load_state_dict(state["optimizer"])
         self.sched.load_state_dict(state["scheduler"])
@@ -250,8 +259,9 @@ class Trainer:
 
 
 def train(cfg: RunConfig | dict[str, Any], method: str, out_dir: Path, teacher: Path | None = None,
-          resume: bool = False, progress: bool = True) -> TrainResult:
-    """``cfg``: a run config (a mapping is validated first)."""
+          resume: bool = False, progress: bool = True, init: Path | None = None) -> TrainResult:
+    """``cfg``: a run config (a mapping is validated first); ``init``: a float checkpoint whose matching network
+    tensors start a float run (``methods.init_matching``)."""
     if not isinstance(cfg, RunConfig):
         cfg = parse_config(cfg, "run config")
-    return Trainer(cfg, method, out_dir, teacher, resume, progress).run()
+    return Trainer(cfg, method, out_dir, teacher, resume, progress, init).run()

@@ -52,6 +52,18 @@ def build_models(model_cfg: ModelConfigBase, quant_cfg: QuantConfig, method: str
     return student, teacher
 
 
+def init_matching(model: SeparationModel, state: dict[str, torch.Tensor], source: str) -> tuple[int, int]:
+    """Start a float model from another float checkpoint's network tensors (``train --init``): every tensor whose
+    name and shape match is copied, the others keep their initialisation (e.g. a gLN model's convolutions into a
+    BatchNorm model, whose BatchNorms start fresh). Returns (copied, tensors in the model)."""
+    own = model.state_dict()
+    matching = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    if not matching:
+        raise FqssError(f"{source}: no tensor of this checkpoint fits the model config (--init)")
+    model.load_state_dict(matching, strict=False)
+    return len(matching), len(own)
+
+
 def _load(model: SeparationModel, state: dict[str, torch.Tensor]) -> None:
     try:
         load_network_state(model, state)

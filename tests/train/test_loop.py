@@ -12,7 +12,7 @@ from fqss_edge.checkpoint import load_checkpoint
 from fqss_edge.config import load_config
 from fqss_edge.models.io import load_model
 from fqss_edge.quant.tools import uncalibrated
-from fqss_edge.train.loop import train
+from fqss_edge.train.loop import Trainer, train
 
 
 def _cfg(path, **train):
@@ -67,6 +67,38 @@ def test_float_model_of_either_norm_layout_seeds_either(teacher_bits, student_bi
     cfg = cfg.updated(quant={"norm_bits": student_bits})
     result = train(cfg, "fqss", tmp_path / "fqss", teacher, progress=False)
     assert load_model(result.best_checkpoint).config.quant.norm_bits == student_bits
+
+
+def test_init_starts_a_batchnorm_float_run_from_a_gln_float_model(float_run, tiny_config, tmp_path):
+    """``train --init``: the gLN model's convolutions (and everything else that fits by name and shape) seed a
+    norm: BN model, whose BatchNorms start fresh; the run's checkpoints record where they started from."""
+    from fqss_edge.models.factory import network_state
+    from fqss_edge.models.io import checkpoint_config
+
+    src = float_run.out_dir / "best.safetensors"
+    ck = load_checkpoint(src)
+    source = network_state(ck.state_dict, checkpoint_config(ck, src))  # without the (unused) quantizers' tensors
+    cfg = _cfg(tiny_config, epochs=1).updated(model={"norm": "BN"})
+    trainer = Trainer(cfg, "float", tmp_path / "bn", None, False, progress=False, init=src)
+    own = trainer.student.state_dict()
+    fits = [k for k in own if k in source and source[k].shape == own[k].shape]
+    assert trainer.init["tensors_copied"] == len(fits) and 0 < len(fits) < len(own) == trainer.init["tensors"]
+    assert "masker.blocks.0.in_conv.conv.weight" in fits and all(torch.equal(own[k], source[k]) for k in fits)
+    assert torch.equal(own["masker.bottleneck.bn.weight"], torch.ones_like(own["masker.bottleneck.bn.weight"]))
+    result = trainer.run()
+    meta = load_checkpoint(result.best_checkpoint).meta
+    assert meta["init"] == {"checkpoint": str(src), "tensors_copied": len(fits), "tensors": len(own)}
+    assert load_model(result.best_checkpoint).config.model.norm == "BN"
+
+
+@pytest.mark.parametrize("method,teacher", [("fqss", True), ("float", True), ("vanilla", False)])
+def test_init_is_for_float_runs_only(method, teacher, float_run, tiny_config, tmp_path):
+    from fqss_edge.errors import FqssError
+
+    src = float_run.out_dir / "best.safetensors"
+    with pytest.raises(FqssError, match="--init starts a float run"):
+        train(_cfg(tiny_config), method, tmp_path / "x", src if teacher else None, progress=False, init=src)
+    assert not (tmp_path / "x").exists()
 
 
 def test_qat_without_teacher_is_a_clear_error(tiny_config, tmp_path):
