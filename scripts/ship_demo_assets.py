@@ -3,10 +3,11 @@ few of its real test mixtures (voices never trained on), into fqss_edge/assets/ 
 `fqss-edge demo`), and write the assets' README from the checkpoints and the set.
 
     python scripts/real_speech_set.py WORK                     # the set (Debian packages, offline afterwards)
-    fqss-edge train -c CFG --method float -o R/float           # CFG: configs/convtasnet_tiny_real_speech.yaml
+    fqss-edge train -c CFG --method float [--init F] -o R/float  # CFG: configs/convtasnet_tiny_real_speech.yaml
+                                                                 # F: a float model to start from (results page)
     fqss-edge train -c CFG --method fqss --teacher R/float/best.safetensors -o R/fqss
     python scripts/ship_demo_assets.py --float R/float/best.safetensors --fqss R/fqss/best.safetensors --mixtures 20 \\
-        --data WORK/data --results benchmarks/results/real_speech_shipped.md
+        --data WORK/data --recipe CFG --results benchmarks/results/real_speech_shipped.md
 """
 
 from __future__ import annotations
@@ -47,16 +48,24 @@ def main() -> int:
     ap.add_argument("--fqss", type=Path, required=True, help="FQSS checkpoint trained from it")
     ap.add_argument("--data", type=Path, required=True, help="the real-speech set: test/ and speaker_split.json")
     ap.add_argument("--results", type=Path, required=True, help="the results page with the shipped pair's figures")
+    ap.add_argument("--recipe", type=Path, required=True, help="the run config both checkpoints were trained with")
     ap.add_argument("--mixtures", type=int, default=6)
     args = ap.parse_args()
     from fqss_edge.checkpoint import load_checkpoint
+    from fqss_edge.config import load_config
 
     test = args.data / "test"
     names = sorted(p.name for p in (test / "mix").glob("*.wav"))[: args.mixtures]
+    for path, ok in ((test / "mix", names), (args.results, args.results.is_file()),
+                     (args.data / "speaker_split.json", (args.data / "speaker_split.json").is_file())):
+        if not ok:
+            sys.exit(f"{path}: missing")
     split = json.loads((args.data / "speaker_split.json").read_text())["split"]
-    if not names or not args.results.is_file():
-        sys.exit(f"{test / 'mix' if not names else args.results}: missing")
     ckpts = {"float": load_checkpoint(args.float_ckpt), "fqss": load_checkpoint(args.fqss)}
+    recipe = load_config(args.recipe).model.model_dump(mode="json")
+    for path, ck in zip((args.float_ckpt, args.fqss), ckpts.values()):
+        if ck.config["model"] != recipe:
+            sys.exit(f"{path}: its model is not the one of {args.recipe}")
     shutil.copyfile(args.float_ckpt, ASSETS / "convtasnet_tiny_float.safetensors")
     shutil.copyfile(args.fqss, ASSETS / "convtasnet_tiny_fqss.safetensors")
     shutil.rmtree(ASSETS / "test_set", ignore_errors=True)
@@ -70,11 +79,11 @@ def main() -> int:
                      for k, p in (("float", args.float_ckpt), ("fqss", args.fqss)))
     (ASSETS / "README.md").write_text(
         "# Built-in default assets\n\n"
-        "- `convtasnet_tiny_float.safetensors`, `convtasnet_tiny_fqss.safetensors`: `configs/convtasnet_tiny.yaml`, "
-        "trained float, then FQSS 8-bit QAT from it (the float model is the teacher), on the real-speech set of "
-        "`scripts/real_speech_set.py` (real recorded voices from Debian packages, with pitch / speed copies and "
-        f"synthesized voices; `fqss_edge/data/real_speech.py`). Runs: {runs}. Figures, recipe and commands: "
-        f"`{_shown(args.results)}`.\n"
+        f"- `convtasnet_tiny_float.safetensors`, `convtasnet_tiny_fqss.safetensors`: `{_shown(args.recipe)}` "
+        f"(norm: {recipe['norm']}), trained float, then FQSS 8-bit QAT from it (the float model is the teacher), "
+        "on the real-speech set of `scripts/real_speech_set.py` (real recorded voices from Debian packages, with "
+        "pitch / speed copies and synthesized voices; `fqss_edge/data/real_speech.py`). "
+        f"Runs: {runs}. Figures, recipe and commands: `{_shown(args.results)}`.\n"
         f"- `test_set/`: {len(names)} mixtures of the set's real test voices, never trained or validated on "
         f"(test split: {', '.join(split['test'])}), mix/ s1/ s2/, 8 kHz. Voices: {_voices(names)}.\n"
         f"- `example_mixture.wav`: `test_set/mix/{names[0]}`.\n\n"
