@@ -54,20 +54,20 @@ def main() -> int:
     from fqss_edge.checkpoint import load_checkpoint
     from fqss_edge.config import load_config
 
-    test = args.data / "test"
+    test, split_file = args.data / "test", args.data / "speaker_split.json"
     names = sorted(p.name for p in (test / "mix").glob("*.wav"))[: args.mixtures]
-    for path, ok in ((test / "mix", names), (args.results, args.results.is_file()),
-                     (args.data / "speaker_split.json", (args.data / "speaker_split.json").is_file())):
+    for path, ok in ((test / "mix", names), (args.results, args.results.is_file()), (split_file, split_file.is_file())):
         if not ok:
             sys.exit(f"{path}: missing")
-    split = json.loads((args.data / "speaker_split.json").read_text())["split"]
-    ckpts = {"float": load_checkpoint(args.float_ckpt), "fqss": load_checkpoint(args.fqss)}
+    split = json.loads(split_file.read_text())["split"]
+    paths = {"float": args.float_ckpt, "fqss": args.fqss}
+    ckpts = {k: load_checkpoint(p) for k, p in paths.items()}
     recipe = load_config(args.recipe).model.model_dump(mode="json")
-    for path, ck in zip((args.float_ckpt, args.fqss), ckpts.values()):
+    for k, ck in ckpts.items():
         if ck.config["model"] != recipe:
-            sys.exit(f"{path}: its model is not the one of {args.recipe}")
-    shutil.copyfile(args.float_ckpt, ASSETS / "convtasnet_tiny_float.safetensors")
-    shutil.copyfile(args.fqss, ASSETS / "convtasnet_tiny_fqss.safetensors")
+            sys.exit(f"{paths[k]}: its model is not the one of {args.recipe}")
+    for k, p in paths.items():
+        shutil.copyfile(p, ASSETS / f"convtasnet_tiny_{k}.safetensors")
     shutil.rmtree(ASSETS / "test_set", ignore_errors=True)
     for sub in ("mix", "s1", "s2"):
         (ASSETS / "test_set" / sub).mkdir(parents=True)
@@ -76,7 +76,7 @@ def main() -> int:
     shutil.copyfile(test / "mix" / names[0], ASSETS / "example_mixture.wav")
     runs = "; ".join(f"{k}: `{_shown(p)}` (epoch {ckpts[k].meta.get('epoch')}, validation SI-SDRi "
                      f"{ckpts[k].meta.get('best_si_sdri', float('nan')):.2f} dB)"
-                     for k, p in (("float", args.float_ckpt), ("fqss", args.fqss)))
+                     for k, p in paths.items())
     (ASSETS / "README.md").write_text(
         "# Built-in default assets\n\n"
         f"- `convtasnet_tiny_float.safetensors`, `convtasnet_tiny_fqss.safetensors`: `{_shown(args.recipe)}` "
