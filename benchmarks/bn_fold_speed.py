@@ -1,13 +1,14 @@
-"""Speed of Conv-TasNet with gLN, with gLN's gamma / beta folded into the next convolutions (``norm: gLN_folded``)
-and with BatchNorm folded into the 1x1 convolutions (``norm: BN``), in ONE run.
+"""Speed of Conv-TasNet with gLN, with gLN's gamma / beta folded into the next convolutions (``norm: gLN_folded``),
+with BatchNorm folded into the 1x1 convolutions (``norm: BN``) and with those blocks behind one gLN (``norm:
+gLN_BN``), in ONE run.
 
-For each size (tiny: ``configs/convtasnet_tiny{,_gln_folded,_bn}.yaml``; full: ``configs/convtasnet_2spks_8k{,
-_gln_folded,_bn}.yaml``) the models are built with random weights and calibrated activation ranges exactly as
-``bench_suite.py`` builds its models (``build_models``: gLN gamma / beta perturbed, BatchNorms given random
-statistics, two calibration batches), and exported to LiteRT int8 / float32 and onnxruntime int8 (its flavour) /
-float. All files of a size are then timed side by side, alternating run by run (``fqss-edge bench``'s
-round-robin), at 1 thread and the given chunk. The LiteRT files (int8 and float) are also timed operator by
-operator (``--op-profile``).
+For each size (tiny: ``configs/convtasnet_tiny{,_gln_folded,_bn,_gln_bn}.yaml``; full:
+``configs/convtasnet_2spks_8k{,_gln_folded,_bn,_gln_bn}.yaml``) the models are built with random weights and
+calibrated activation ranges exactly as ``bench_suite.py`` builds its models (``build_models``: gLN gamma / beta
+perturbed, BatchNorms given random statistics, two calibration batches), and exported to LiteRT int8 / float32
+and onnxruntime int8 (its flavour) / float. All files of a size are then timed side by side, alternating run by
+run (``fqss-edge bench``'s round-robin), at 1 thread and the given chunk. The LiteRT files (int8 and float) are
+also timed operator by operator (``--op-profile``).
 
     nice -n 10 env OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bn_fold_speed.py --sizes tiny full
 
@@ -29,9 +30,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_suite import RUNTIMES, build_models  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-NORMS = ("gLN", "gLN_folded", "BN")
-CONFIGS = {"tiny": ("convtasnet_tiny", "convtasnet_tiny_gln_folded", "convtasnet_tiny_bn"),
-           "full": ("convtasnet_2spks_8k", "convtasnet_2spks_8k_gln_folded", "convtasnet_2spks_8k_bn")}
+NORMS = ("gLN", "gLN_folded", "BN", "gLN_BN")
+CONFIGS = {"tiny": ("convtasnet_tiny", "convtasnet_tiny_gln_folded", "convtasnet_tiny_bn", "convtasnet_tiny_gln_bn"),
+           "full": ("convtasnet_2spks_8k", "convtasnet_2spks_8k_gln_folded", "convtasnet_2spks_8k_bn",
+                    "convtasnet_2spks_8k_gln_bn")}
 TIMED = [k for k in RUNTIMES if k != "pytorch_float.safetensors"]
 
 
@@ -86,7 +88,7 @@ def _delegation(d: dict | None) -> str:
 
 def to_markdown(record: dict[str, Any]) -> str:
     s = record["settings"]
-    lines = [f"# gLN vs gLN_folded vs folded BatchNorm (`norm: BN`): speed, {s['threads']} thread, "
+    lines = [f"# gLN vs gLN_folded vs folded BatchNorm (`norm: BN`, `gLN_BN`): speed, {s['threads']} thread, "
              f"{s['chunk']:g} s chunk", "",
              f"Command: `{record['command']}` ({record['started']}, {record['duration_s'] / 60:.1f} min; load average "
              f"{record['load_average'][0]:.2f} -> {record['load_average'][1]:.2f} on {record['cpu_count']} cores, "

@@ -31,8 +31,9 @@ class ConvTasNetConfig(ModelConfigBase):
     n_blocks: Annotated[Count, Field(le=24)] = 8  # X: blocks per repeat (dilations 1 .. 2**(X-1))
     n_repeats: Count = 3  # R
     mask_act: Literal["relu", "sigmoid"] = "relu"
-    # gLN_folded: gamma / beta folded into the next convs; BN: BatchNorm folded into the 1x1 convs (tcn.py)
-    norm: Literal["gLN", "gLN_folded", "BN"] = "gLN"
+    # gLN_folded: gamma / beta folded into the next convs; BN: BatchNorm folded into the 1x1 convs; gLN_BN: those
+    # blocks behind one gLN at the masker input (tcn.py)
+    norm: Literal["gLN", "gLN_folded", "BN", "gLN_BN"] = "gLN"
     encoder_act: Literal["relu", "none"] = "relu"
 
     @field_validator("stride")

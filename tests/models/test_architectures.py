@@ -45,10 +45,12 @@ from litert_ref import reference_equals_litert_ref  # noqa: E402
 ARCHS = sorted(ARCHITECTURES)
 # model variants held to the same guards as the architectures: id -> (architecture, changes to its smoke config)
 VARIANTS = {a: (a, {}) for a in ARCHS} | {"convtasnet-BN": ("convtasnet", {"norm": "BN"}),
+                                          "convtasnet-gLN_BN": ("convtasnet", {"norm": "gLN_BN"}),
                                           "convtasnet-gLN_folded": ("convtasnet", {"norm": "gLN_folded"}),
                                           "sepformer-fold_norms": ("sepformer", {"fold_norms": True})}
 # the shipped tiny configs: one per architecture, and the variants'
-TINY_CONFIGS = [f"{a}_tiny" for a in ARCHS] + ["convtasnet_tiny_bn", "convtasnet_tiny_gln_folded"]
+TINY_CONFIGS = [f"{a}_tiny" for a in ARCHS] + ["convtasnet_tiny_bn", "convtasnet_tiny_gln_bn",
+                                                "convtasnet_tiny_gln_folded"]
 QUANTS = {"fqss": FQSS_QUANT_NORM8, "vanilla": VANILLA_QUANT}
 
 # The contract graph (`export --target tflite`) holds ONNX's float LSTM, which onnxruntime runs in float: the bound

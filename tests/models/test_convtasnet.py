@@ -118,6 +118,31 @@ def test_bn_norm_folds_into_the_1x1_convs_and_leaves_no_normalisation_op(tmp_pat
     assert "CONV_2D" in ops and not ops & {"MEAN", "RSQRT", "SQUARED_DIFFERENCE"}, ops
 
 
+@pytest.mark.parametrize("norm", ["BN", "gLN_BN"])
+def test_gln_bn_keeps_one_gln_and_makes_the_output_follow_the_input_level(norm):
+    """``gLN_BN``: the gLN before the bottleneck and the blocks' folded BatchNorms, none on the bottleneck. With
+    trained-looking BatchNorms (random running statistics, gamma, beta) the float model scales its output with the
+    input (the masker sees the same normalised features at any level); the ``BN`` model does not."""
+    torch.manual_seed(0)
+    model = build_model(dict(TINY, norm=norm)).eval()
+    for m in model.modules():
+        if isinstance(m, FoldedBatchNorm):
+            m.running_mean.normal_(0, 0.5), m.running_var.uniform_(0.2, 3.0)
+            m.weight.data.uniform_(0.5, 1.5), m.bias.data.normal_(0, 0.3)
+    bns = {n for n, m in model.named_modules() if isinstance(m, FoldedBatchNorm)}
+    glns = [n for n, m in model.named_modules() if isinstance(m, QGlobalLayerNorm)]
+    assert ("masker.bottleneck.bn" in bns) == (norm == "BN") and len(bns) == (7 if norm == "BN" else 6)
+    assert glns == ([] if norm == "BN" else ["masker.norm"])
+    x = 0.3 * torch.randn(1, 4000)
+    with torch.no_grad():
+        y = model(x)
+        errs = [float((model(g * x) / g - y).abs().max() / y.abs().max()) for g in (0.5, 2.0)]
+    if norm == "gLN_BN":  # measured 2.2e-4, 5.5e-5: the gLN's eps, relatively larger at the lower level
+        assert max(errs) < 1e-3, errs
+    else:  # measured 0.029, 0.054
+        assert min(errs) > 0.01, errs
+
+
 @pytest.mark.parametrize("quant", [FQSS, dict(FQSS, norm_bits=16)], ids=["norm8", "norm16"])
 def test_gln_folded_leaves_two_full_tensor_ops_fewer_per_norm(tmp_path, quant):
     """The same gLNs (five in the smoke model) with gamma / beta in the convs after them: per norm one MUL and one
