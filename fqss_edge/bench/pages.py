@@ -25,8 +25,12 @@ def kept_notes(path: str | Path) -> str:
 
 
 def write_page(path: str | Path, text: str) -> Path:
-    """Write ``text`` (the generated page) to ``path``, atomically, followed by the old page's notes if any."""
+    """Write ``text`` (the generated page) to ``path``, atomically, followed by the old page's notes if any. A
+    generated page may end with the marker itself (an empty notes section to write in); with old notes kept, that
+    marker gives way to theirs, so rewrites never stack markers."""
     notes = kept_notes(path)
+    if notes:
+        text = text.split(NOTES_MARKER)[0]
     body = text.rstrip("\n") + "\n"
     if notes:
         body += "\n" + notes.rstrip("\n") + "\n"

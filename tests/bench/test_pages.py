@@ -18,3 +18,13 @@ def test_notes_under_the_marker_survive_a_rewrite(tmp_path):
     write_page(page, "# run 3")
     assert page.read_text().startswith("# run 3\n\n") and page.read_text().count(NOTES_MARKER) == 1
     assert "run 2" not in page.read_text() and page.read_text().endswith("Before: 0.9 dB.\n")
+
+
+def test_a_page_generated_with_an_empty_marker_keeps_one_marker(tmp_path):
+    """Scripts that end their page with the marker (an empty notes section) rewrite it without stacking markers."""
+    page = write_page(tmp_path / "r.md", f"# run 1\n\n{NOTES_MARKER}\n")
+    assert page.read_text() == f"# run 1\n\n{NOTES_MARKER}\n"
+    page.write_text(page.read_text() + "Measured by hand.\n")
+    write_page(page, f"# run 2\n\n{NOTES_MARKER}\n")
+    write_page(page, f"# run 3\n\n{NOTES_MARKER}\n")
+    assert page.read_text() == f"# run 3\n\n{NOTES_MARKER}\nMeasured by hand.\n"
