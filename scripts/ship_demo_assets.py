@@ -3,11 +3,11 @@ few of its real test mixtures (voices never trained on), into fqss_edge/assets/ 
 `fqss-edge demo`), and write the assets' README from the checkpoints and the set.
 
     python scripts/real_speech_set.py WORK                     # the set (Debian packages, offline afterwards)
-    fqss-edge train -c CFG --method float [--init F] -o R/float  # CFG: configs/convtasnet_tiny_real_speech.yaml
+    fqss-edge train -c CFG --method float [--init F] -o R/float  # CFG: configs/convtasnet_tiny_gln_bn_real_speech.yaml
                                                                  # F: a float model to start from (results page)
     fqss-edge train -c CFG --method fqss --teacher R/float/best.safetensors -o R/fqss
     python scripts/ship_demo_assets.py --float R/float/best.safetensors --fqss R/fqss/best.safetensors --mixtures 20 \\
-        --data WORK/data --recipe CFG --results benchmarks/results/real_speech_shipped.md
+        --data WORK/data --recipe CFG --results benchmarks/results/real_speech_gln_bn.md
 """
 
 from __future__ import annotations

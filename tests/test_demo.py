@@ -15,7 +15,8 @@ def test_shipped_assets_are_the_tiny_float_and_fqss_models():
     q = load_checkpoint(asset("convtasnet_tiny_fqss.safetensors"))
     assert f.config["quant"]["enabled"] is False
     assert q.config["quant"]["splitter"] and q.config["quant"]["residual_output"]
-    assert f.config["model"] == q.config["model"] == load_config(shipped_config("convtasnet_tiny")).model.model_dump()
+    tiny = load_config(shipped_config("convtasnet_tiny_gln_bn")).model.model_dump()  # norm: gLN_BN, issue 21
+    assert f.config["model"] == q.config["model"] == tiny
 
 
 def test_shipped_test_set_is_real_voices_never_trained_or_validated_on():

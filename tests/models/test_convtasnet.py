@@ -85,16 +85,18 @@ def test_one_pass_calibrates_every_quantizer(quant):
 # SHA-256 of the shipped FQSS model's output (float32 bytes) on the first 2 s of the example mixture, under
 # quantized-semantics revision 4 (int8 LeakyReLU as relu(x) + alpha x). The quantized forward is integer-exact (the
 # exact accumulator; the LeakyReLU's parts are element-wise), so the digest does not depend on threads or machine
-# (the same with 1 and 2 threads): gLN checkpoints must keep computing exactly this. The model trained on real
-# speech (issue 21, 2026-12-04); the synthesized-voice model shipped before it gave d608d18d... (revision 4) and
-# b852e05d... (revision 3, TFLite's LEAKY_RELU codes) on its own example mixture.
-SHIPPED_FQSS_DIGEST = "295dd3e0c0d0f0c0ac3f0246d659c3464371bd832840daa196bd03668003dd74"
+# (the same with 1 and 2 threads): the shipped checkpoint must keep computing exactly this. Its norm is gLN_BN since
+# 2026-12-05 (issue 21: one gLN, the blocks' BatchNorms folded into their 1x1 convs). The gLN model shipped from
+# 2026-12-04 gave 295dd3e0... on its example mixture; the synthesized-voice model before it d608d18d... (revision
+# 4) and b852e05d... (revision 3, TFLite's LEAKY_RELU codes).
+SHIPPED_FQSS_DIGEST = "5808539d3ead7b2c28c3a0590d60042e75ddf5ced85515675461bbd983a7df95"
 
 
-def test_shipped_gln_model_computes_bit_identically():
+def test_shipped_model_computes_bit_identically():
     loaded = load_model(asset("convtasnet_tiny_fqss.safetensors"))
-    assert loaded.config.model.norm == "gLN"
-    assert not any(isinstance(m, FoldedBatchNorm) for m in loaded.model.modules())
+    assert loaded.config.model.norm == "gLN_BN"
+    assert [n for n, m in loaded.model.named_modules() if isinstance(m, QGlobalLayerNorm)] == ["masker.norm"]
+    assert sum(isinstance(m, FoldedBatchNorm) for m in loaded.model.modules()) == 36  # 12 blocks x 3
     x = torch.from_numpy(read_wav(asset("example_mixture.wav"))[0][0, :16000])
     with torch.no_grad():
         y = loaded.model(x[None])

@@ -155,7 +155,8 @@ def test_default_kernels_of_tflite_runtime_2_14_stay_within_the_parity_bounds(mo
     int8 kernel sets spreads with a standard deviation of about 0.07 dB (2.14's default kernels against REF; 0.13
     for ai-edge-litert's XNNPACK) over 100 real test mixtures, so the first six alone gave -0.09 dB here. Over those
     100 (2026-12-04): tflite-runtime 2.14 default kernels -0.004 dB from REF, ai-edge-litert XNNPACK +0.011, builtin
-    -0.004; every runtime within 0.021 dB of the simulation (benchmarks/results/parity_real_speech_shipped.md)."""
+    -0.004; every runtime within 0.021 dB of the simulation (benchmarks/results/parity_real_speech_shipped.md).
+    The gLN_BN model shipped since 2026-12-05: every runtime within 0.004 dB over 100 (parity_real_speech_gln_bn.md)."""
     rng = np.random.default_rng(0)
     synthetic = np.stack([_voice(rng, 8000) for _ in range(2)])
     synthetic_pcm = np.clip(np.floor(synthetic.sum(0) * 32768), -32768, 32767)
