@@ -21,9 +21,10 @@ that the exported graph has no normalisation op at all:
 
 ``gLN_BN``: the blocks of ``BN`` behind the one gLN of ``gLN`` before the bottleneck. That gLN makes the masker
 independent of the input's level (the encoder, a bias-free conv and ReLU, scales with it): a ``BN`` model's
-BatchNorms, whose statistics are fixed after training, are not, and on the real-speech set its SI-SDRi moved by
-several dB with the mixture's gain (``benchmarks/results/real_speech_bn.md``). One gLN costs a few percent of the
-int8 run time where 25 cost more than the int8 convolutions save.
+BatchNorms, whose statistics are fixed after training, are not (the real-speech BN float model: validation SI-SDRi
+5.66 dB at the training level, 1.26 dB 18 dB below it; ``benchmarks/results/level_sweep_real_speech.md``). One gLN
+costs about 5 % of the tiny model's int8 run time where 25 cost more than the int8 convolutions save
+(``benchmarks/results/bn_fold_speed_avx512vnni.md``).
 """
 
 from __future__ import annotations
