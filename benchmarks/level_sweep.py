@@ -21,36 +21,22 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import soundfile as sf
 import torch
 from rich.progress import Progress
 
 from fqss_edge.bench.pages import NOTES_MARKER, write_page
-from fqss_edge.data.common import normalize_peak
-from fqss_edge.metrics import pit_si_sdr, si_sdr
+from fqss_edge.data import open_dataset
+from fqss_edge.evaluate import evaluate, model_separator, summarize
 from fqss_edge.models.io import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
 GAINS_DB = (0.0, -6.0, -12.0, -18.0)
 
 
-def load_split(split: Path, n: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The first ``n`` mixtures (sorted by name) and their two sources, at the training level."""
-    names = sorted(p.name for p in (split / "mix").glob("*.wav"))[:n]
-    if not names:
-        sys.exit(f"{split / 'mix'}: no .wav mixtures")
-    read = lambda p: sf.read(p, dtype="float32")[0]  # noqa: E731
-    return [normalize_peak(read(split / "mix" / k), np.stack([read(split / s / k) for s in ("s1", "s2")]))
-            for k in names]
-
-
-def si_sdri(model: torch.nn.Module, mix: np.ndarray, refs: np.ndarray, gain: float) -> float:
-    x = torch.from_numpy(mix * np.float32(gain))[None]
-    ref = torch.from_numpy(refs)[None]
-    with torch.no_grad():
-        best, _ = pit_si_sdr(model(x), ref)
-    return float(best.mean() - si_sdr(x[:, None], ref).mean())
+def scaled(separate, gain: float):
+    """``separate`` fed the mixture times ``gain`` (SI-SDR and its improvement do not depend on the estimates'
+    scale, so the scores stay comparable)."""
+    return lambda mix: separate(mix * gain)
 
 
 def page(record: dict) -> str:
@@ -83,23 +69,22 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     models = dict(m.split("=", 1) for m in args.model)
-    nets = {k: load_model(p).model.eval() for k, p in models.items()}
-    data = {s: load_split(args.data / s, args.utts) for s in args.split}
+    loaded = {k: load_model(p) for k, p in models.items()}
+    m = next(iter(loaded.values())).config.model
+    # the eval command's items: peak-normalised to the training level, first N by name
+    datasets = {s: open_dataset(args.data / s, "test", m.sample_rate, m.n_src, None, 0) for s in args.split}
+    data = {s: [ds[i] for i in range(min(len(ds), args.utts))] for s, ds in datasets.items()}
     t0 = time.perf_counter()
     results = {}
     with Progress() as bar:
-        task = bar.add_task("level sweep", total=sum(len(d) for d in data.values()) * len(nets) * len(GAINS_DB))
+        task = bar.add_task("level sweep", total=sum(len(d) for d in data.values()) * len(loaded) * len(GAINS_DB))
         for split, items in data.items():
             scores = {}
-            for label, net in nets.items():
-                per_gain = []
-                for g in GAINS_DB:
-                    v = []
-                    for mix, refs in items:
-                        v.append(si_sdri(net, mix, refs, 10 ** (g / 20)))
-                        bar.advance(task)
-                    per_gain.append(float(np.mean(v)))
-                scores[label] = per_gain
+            for label, lm in loaded.items():
+                separate = model_separator(lm.model)
+                scores[label] = [summarize(evaluate(scaled(separate, 10 ** (g / 20)), items, with_sdr=False,
+                                                    on_item=lambda _: bar.advance(task)))["si_sdri"]
+                                 for g in GAINS_DB]
             results[split] = {"n": len(items), "si_sdri": scores}
     record = {"name": args.name, "command": "python benchmarks/level_sweep.py "
               + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
