@@ -39,10 +39,11 @@ from fqss_edge.quant.spec import QuantSpec
 
 
 Norm = Literal["gLN", "gLN_folded", "BN", "gLN_BN"]
+BN_BLOCKS = ("BN", "gLN_BN")  # the norms whose blocks fold BatchNorms into their 1x1 convs instead of gLNs
 
 
 def _gln(channels: int, spec: QuantSpec, norm: Norm) -> QGlobalLayerNorm | None:
-    return None if norm in ("BN", "gLN_BN") else QGlobalLayerNorm(channels, spec, folded=norm == "gLN_folded")
+    return None if norm in BN_BLOCKS else QGlobalLayerNorm(channels, spec, folded=norm == "gLN_folded")
 
 
 def _fold(gln: QGlobalLayerNorm | None, *consumers: QConv1d) -> None:
@@ -61,7 +62,7 @@ class TCNBlock(nn.Module):
                  first: bool = False, norm: Norm = "gLN"):
         super().__init__()
         pad = (kernel_size - 1) * dilation // 2
-        bn = norm in ("BN", "gLN_BN")
+        bn = norm in BN_BLOCKS
         self.in_conv = QConv1d(bn_chan, hid_chan, 1, spec=spec, fold_bn="out" if bn else None)
         self.act1 = QPReLU(spec=spec)
         self.norm1 = _gln(hid_chan, spec, norm)
