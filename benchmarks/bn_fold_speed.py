@@ -1,14 +1,14 @@
 """Speed of Conv-TasNet with gLN, with gLN's gamma / beta folded into the next convolutions (``norm: gLN_folded``),
-with BatchNorm folded into the 1x1 convolutions (``norm: BN``) and with those blocks behind one gLN (``norm:
-gLN_BN``), in ONE run.
+with BatchNorm folded into the 1x1 convolutions (``norm: BN``), with those blocks behind one gLN (``norm:
+gLN_BN``) and that with ReLU blocks (``gLN_BN_relu``: ``block_act: relu``), in ONE run.
 
-For each size (tiny: ``configs/convtasnet_tiny{,_gln_folded,_bn,_gln_bn}.yaml``; full:
-``configs/convtasnet_2spks_8k{,_gln_folded,_bn,_gln_bn}.yaml``) the models are built with random weights and
-calibrated activation ranges exactly as ``bench_suite.py`` builds its models (``build_models``: gLN gamma / beta
-perturbed, BatchNorms given random statistics, two calibration batches), and exported to LiteRT int8 / float32
-and onnxruntime int8 (its flavour) / float. All files of a size are then timed side by side, alternating run by
-run (``fqss-edge bench``'s round-robin), at 1 thread and the given chunk. The LiteRT files (int8 and float) are
-also timed operator by operator (``--op-profile``).
+For each size (tiny: ``configs/convtasnet_tiny{,_gln_folded,_bn,_gln_bn,_gln_bn_relu}.yaml``; full:
+``configs/convtasnet_2spks_8k{,_gln_folded,_bn,_gln_bn,_gln_bn_relu}.yaml``; ``--norms``: some of them) the models
+are built with random weights and calibrated activation ranges exactly as ``bench_suite.py`` builds its models
+(``build_models``: gLN gamma / beta perturbed, BatchNorms given random statistics, two calibration batches), and
+exported to LiteRT int8 / float32 and onnxruntime int8 (its flavour) / float. All files of a size are then timed
+side by side, alternating run by run (``fqss-edge bench``'s round-robin), at 1 thread and the given chunk. The
+LiteRT files (int8 and float) are also timed operator by operator (``--op-profile``).
 
     nice -n 10 env OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bn_fold_speed.py --sizes tiny full
 
@@ -30,18 +30,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_suite import RUNTIMES, build_models  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-NORMS = ("gLN", "gLN_folded", "BN", "gLN_BN")
-CONFIGS = {"tiny": ("convtasnet_tiny", "convtasnet_tiny_gln_folded", "convtasnet_tiny_bn", "convtasnet_tiny_gln_bn"),
+NORMS = ("gLN", "gLN_folded", "BN", "gLN_BN", "gLN_BN_relu")
+CONFIGS = {"tiny": ("convtasnet_tiny", "convtasnet_tiny_gln_folded", "convtasnet_tiny_bn", "convtasnet_tiny_gln_bn",
+                    "convtasnet_tiny_gln_bn_relu"),
            "full": ("convtasnet_2spks_8k", "convtasnet_2spks_8k_gln_folded", "convtasnet_2spks_8k_bn",
-                    "convtasnet_2spks_8k_gln_bn")}
+                    "convtasnet_2spks_8k_gln_bn", "convtasnet_2spks_8k_gln_bn_relu")}
 TIMED = [k for k in RUNTIMES if k != "pytorch_float.safetensors"]
 
 
-def run(size: str, work: Path, chunk: float, threads: int, runs: int, warmup: int) -> dict[str, Any]:
+def run(size: str, work: Path, chunk: float, threads: int, runs: int, warmup: int,
+        norms: tuple[str, ...] = NORMS) -> dict[str, Any]:
     from fqss_edge.bench import BenchRequest, run_bench
 
     built = {norm: build_models(ROOT / "configs" / f"{name}.yaml", work / size / norm, [chunk])
-             for norm, name in zip(NORMS, CONFIGS[size])}
+             for norm, name in zip(NORMS, CONFIGS[size]) if norm in norms}
     paths = [built[norm]["paths"][k] for norm in built for k in TIMED]
     report = run_bench(BenchRequest(models=paths, threads=threads, chunk_seconds=chunk, warmup=warmup, runs=runs,
                                     memory=False)).to_dict()
@@ -53,7 +55,7 @@ def run(size: str, work: Path, chunk: float, threads: int, runs: int, warmup: in
                      "file_mb": r["file_bytes"] / 2**20, "delegation": r.get("delegation")})
     ops = {f"{norm} {kind}": op_groups(built[norm]["paths"][f"litert_{kind}.tflite"], chunk)
            for norm in built for kind in ("int8", "float")}
-    return {"size": size, "rows": rows, "litert_ops": ops}
+    return {"size": size, "norms": list(built), "rows": rows, "litert_ops": ops}
 
 
 def op_groups(path: Path, chunk: float, runs: int = 3) -> list[dict[str, Any]]:
@@ -88,8 +90,8 @@ def _delegation(d: dict | None) -> str:
 
 def to_markdown(record: dict[str, Any]) -> str:
     s = record["settings"]
-    lines = [f"# gLN vs gLN_folded vs folded BatchNorm (`norm: BN`, `gLN_BN`): speed, {s['threads']} thread, "
-             f"{s['chunk']:g} s chunk", "",
+    lines = [f"# gLN vs gLN_folded vs folded BatchNorm (`norm: BN`, `gLN_BN`, ReLU blocks): speed, {s['threads']} "
+             f"thread, {s['chunk']:g} s chunk", "",
              f"Command: `{record['command']}` ({record['started']}, {record['duration_s'] / 60:.1f} min; load average "
              f"{record['load_average'][0]:.2f} -> {record['load_average'][1]:.2f} on {record['cpu_count']} cores, "
              "shared with other jobs: compare within a table, where the files alternate run by run).", "",
@@ -102,7 +104,7 @@ def to_markdown(record: dict[str, Any]) -> str:
             lines.append(f"| {r['norm']} | {r['runtime']} | {r['rtf']:.4f} | {r['mean_ms']:.2f} | {r['p90_ms']:.2f} "
                          f"| {r['file_mb']:.3f} | {_delegation(r['delegation'])} |")
         lines += ["", "| norm | " + " | ".join(ratios(res["rows"], "gLN")) + " |", "|---" * 4 + "|"]
-        for norm in NORMS:
+        for norm in res.get("norms", NORMS):
             lines.append(f"| {norm} | " + " | ".join("" if v is None else f"{v:.2f}"
                                                      for v in ratios(res["rows"], norm).values()) + " |")
         lines += ["", "LiteRT, operator by operator (each timed alone; top groups by time):", ""]
@@ -120,6 +122,7 @@ def main() -> int:
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", nargs="+", choices=list(CONFIGS), default=["tiny"])
+    ap.add_argument("--norms", nargs="+", choices=NORMS, default=list(NORMS))
     ap.add_argument("--chunk", type=float, default=4.0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--runs", type=int, default=20)
@@ -131,7 +134,7 @@ def main() -> int:
     results = []
     for size in args.sizes:
         print(f"[{size}] building, exporting, timing", flush=True)
-        results.append(run(size, args.work, args.chunk, args.threads, args.runs, args.warmup))
+        results.append(run(size, args.work, args.chunk, args.threads, args.runs, args.warmup, tuple(args.norms)))
     record = {"command": "python benchmarks/bn_fold_speed.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
               "started": started, "duration_s": time.time() - t0, "load_average": [load0, os.getloadavg()[0]],
               "cpu_count": os.cpu_count(),

@@ -55,7 +55,7 @@ def main() -> int:
     ap.add_argument("--retrain", nargs="*", default=None, metavar="METHOD",
                     help="retrain only these methods; reuse the other runs' best checkpoints (evaluated again; "
                          "the table says which). --retrain alone reuses every run")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=0, help="of the corpus, the speaker split and the mixtures")
     ap.add_argument("--threads", type=int, default=2, help="torch threads (1 on a machine shared with other jobs)")
     ap.add_argument("--quick", action="store_true", help="tiny smoke run; results are not recorded")
     args = ap.parse_args()
@@ -69,6 +69,7 @@ def main() -> int:
     cfg = load_config(args.config).with_data_root(data)
     runs, timings = args.work / "runs", {}
     stem = "qat_methods" if args.config.stem == "convtasnet_tiny" else f"qat_methods_{args.config.stem}"
+    stem += f"_seed{args.seed}" if args.seed else ""  # another split of speakers and mixtures: a page of its own
     plan = [("float", args.float_epochs, None), ("ptq", 1, "float"), ("vanilla", args.qat_epochs, "float"),
             ("fqss", args.qat_epochs, "float")]
     results, reused = {}, set()

@@ -7,9 +7,10 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated
+from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, StrictInt,
+                      model_serializer, model_validator)
 
 __all__ = ["Section", "ModelConfigBase", "PosInt", "NonNegInt", "PosFloat", "NonNegFloat", "Dim", "Count", "SourceName",
            "check_source_names", "replace",
@@ -68,6 +69,18 @@ class ModelConfigBase(Section):
     audio_channels: Annotated[StrictInt, Field(ge=1, le=2)] = 1
     # the sources' names (file names of ``separate``; [] = s1, s2, ...): one per source, e.g. drums, bass, ...
     source_names: list[SourceName] = []
+    # fields added after checkpoints and exports recorded this config: dumped only when they differ from their
+    # default, so that a model that does not use one keeps its saved config, its checkpoint fingerprint
+    # (``fingerprint.py``, over the dumped config) and its exports' fingerprints
+    late_fields: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _without_late_defaults(self, handler: SerializerFunctionWrapHandler) -> Any:
+        d = handler(self)
+        for k in self.late_fields:
+            if isinstance(d, dict) and getattr(self, k) == type(self).model_fields[k].default:
+                d.pop(k, None)
+        return d
 
     @model_validator(mode="after")
     def _one_name_per_source(self) -> "ModelConfigBase":

@@ -35,6 +35,9 @@ class ConvTasNetConfig(ModelConfigBase):
     # blocks behind one gLN at the masker input (tcn.py)
     norm: Literal["gLN", "gLN_folded", "BN", "gLN_BN"] = "gLN"
     encoder_act: Literal["relu", "none"] = "relu"
+    # the TCN's activations: PReLU (the paper) or ReLU fused into the convs and the last skip sum (tcn.py)
+    block_act: Literal["prelu", "relu"] = "prelu"
+    late_fields = ("block_act",)
 
     @field_validator("stride")
     @classmethod
@@ -58,5 +61,6 @@ class ConvTasNet(MaskingModel):
         self.length_multiple, self.min_length = c.stride, c.kernel_size
         self.build_filterbank(c.n_filters, c.kernel_size, c.stride,
                               lambda: TCN(c.n_filters, c.n_src, c.bn_chan, c.hid_chan, c.skip_chan,
-                                          c.conv_kernel_size, c.n_blocks, c.n_repeats, c.mask_act, spec, c.norm),
+                                          c.conv_kernel_size, c.n_blocks, c.n_repeats, c.mask_act, spec, c.norm,
+                                          c.block_act),
                               enc_act=c.encoder_act == "relu")

@@ -25,6 +25,11 @@ BatchNorms, whose statistics are fixed after training, are not (the real-speech 
 5.66 dB at the training level, 1.26 dB 18 dB below it; ``benchmarks/results/level_sweep_real_speech.md``). One gLN
 costs about 5 % of the tiny model's int8 run time where 25 cost more than the int8 convolutions save
 (``benchmarks/results/bn_fold_speed_avx512vnni.md``).
+
+``block_act``: ``prelu`` (the paper) or ``relu``. ReLU is fused into the conv in front of it (``QConv1d(...,
+act="relu")``: the in and depthwise convs) and, for the activation after the skip sum, into the last skip ADD
+(``QAdd(..., act="relu")``; the skip conv when one block is the whole TCN): one requantization each, where a PReLU
+is three int8 operations (QUANTIZE, MUL, ADD; ``QPReLU``) after the conv's own.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from fqss_edge.quant.spec import QuantSpec
 
 
 Norm = Literal["gLN", "gLN_folded", "BN", "gLN_BN"]
+BlockAct = Literal["prelu", "relu"]
 BN_BLOCKS = ("BN", "gLN_BN")  # the norms whose blocks fold BatchNorms into their 1x1 convs instead of gLNs
 
 
@@ -59,27 +65,32 @@ class TCNBlock(nn.Module):
     convs after them (module docstring)."""
 
     def __init__(self, bn_chan: int, hid_chan: int, skip_chan: int, kernel_size: int, dilation: int, spec: QuantSpec,
-                 first: bool = False, norm: Norm = "gLN"):
+                 first: bool = False, norm: Norm = "gLN", block_act: BlockAct = "prelu", last: bool = False):
+        """``last`` with ``block_act="relu"``: the block's skip sum (its skip conv for a first block) applies the
+        ReLU the TCN puts after the whole skip sum."""
         super().__init__()
         pad = (kernel_size - 1) * dilation // 2
         bn = norm in BN_BLOCKS
-        self.in_conv = QConv1d(bn_chan, hid_chan, 1, spec=spec, fold_bn="out" if bn else None)
-        self.act1 = QPReLU(spec=spec)
+        fused = "relu" if block_act == "relu" else None
+        self.in_conv = QConv1d(bn_chan, hid_chan, 1, spec=spec, fold_bn="out" if bn else None, act=fused)
+        self.act1 = _prelu(spec, block_act)
         self.norm1 = _gln(hid_chan, spec, norm)
         self.dw_conv = QConv1d(hid_chan, hid_chan, kernel_size, padding=pad, dilation=dilation, groups=hid_chan,
-                               spec=spec)
-        self.act2 = QPReLU(spec=spec)
+                               spec=spec, act=fused)
+        self.act2 = _prelu(spec, block_act)
         self.norm2 = _gln(hid_chan, spec, norm)
         self.res_conv = QConv1d(hid_chan, bn_chan, 1, spec=spec, fold_bn="in" if bn else None)
-        self.skip_conv = QConv1d(hid_chan, skip_chan, 1, spec=spec, fold_bn="in" if bn else None)
+        self.skip_conv = QConv1d(hid_chan, skip_chan, 1, spec=spec, fold_bn="in" if bn else None,
+                                 act=fused if last and first else None)
         _fold(self.norm1, self.dw_conv)
         _fold(self.norm2, self.res_conv, self.skip_conv)
         self.res_add = QAdd(spec)
-        self.skip_add = None if first else QAdd(spec)  # the first block starts the skip sum
+        # the first block starts the skip sum
+        self.skip_add = None if first else QAdd(spec, act=fused if last else None)
 
     def forward(self, x: QTensor, skip: QTensor | None) -> tuple[QTensor, QTensor]:
-        h = _norm(self.norm1, self.act1(self.in_conv(x)))
-        h = _norm(self.norm2, self.act2(self.dw_conv(h)))
+        h = _norm(self.norm1, _act(self.act1, self.in_conv(x)))
+        h = _norm(self.norm2, _act(self.act2, self.dw_conv(h)))
         out = self.res_add(x, self.res_conv(h))
         s = self.skip_conv(h)
         return out, (s if self.skip_add is None else self.skip_add(skip, s))
@@ -89,12 +100,23 @@ def _norm(norm: QGlobalLayerNorm | None, x: QTensor) -> QTensor:
     return x if norm is None else norm(x)
 
 
+def _prelu(spec: QuantSpec, block_act: BlockAct) -> QPReLU | None:
+    """A PReLU, or None where the ReLU is fused into the layer in front."""
+    return QPReLU(spec=spec) if block_act == "prelu" else None
+
+
+def _act(act: QPReLU | None, x: QTensor) -> QTensor:
+    return x if act is None else act(x)
+
+
 class TCN(nn.Module):
     """gLN -> bottleneck 1x1 -> R x X TCN blocks (dilations 1..2^(X-1)) -> PReLU -> 1x1 -> mask activation (``BN``:
-    the BatchNorms folded into the 1x1 convs, module docstring)."""
+    the BatchNorms folded into the 1x1 convs; ``block_act="relu"``: ReLUs fused into the layers in front; module
+    docstring)."""
 
     def __init__(self, in_chan: int, n_src: int, bn_chan: int, hid_chan: int, skip_chan: int, conv_kernel_size: int,
-                 n_blocks: int, n_repeats: int, mask_act: str, spec: QuantSpec, norm: Norm = "gLN"):
+                 n_blocks: int, n_repeats: int, mask_act: str, spec: QuantSpec, norm: Norm = "gLN",
+                 block_act: BlockAct = "prelu"):
         super().__init__()
         self.n_src = n_src
         self.in_chan = in_chan
@@ -102,10 +124,11 @@ class TCN(nn.Module):
         self.bottleneck = QConv1d(in_chan, bn_chan, 1, spec=spec, fold_bn="in" if norm == "BN" else None)
         _fold(self.norm, self.bottleneck)
         self.blocks = nn.ModuleList(
-            TCNBlock(bn_chan, hid_chan, skip_chan, conv_kernel_size, 2**x, spec, first=(r == 0 and x == 0), norm=norm)
+            TCNBlock(bn_chan, hid_chan, skip_chan, conv_kernel_size, 2**x, spec, first=(r == 0 and x == 0), norm=norm,
+                     block_act=block_act, last=(r == n_repeats - 1 and x == n_blocks - 1))
             for r in range(n_repeats) for x in range(n_blocks)
         )
-        self.out_act = QPReLU(spec=spec)
+        self.out_act = _prelu(spec, block_act)  # relu: fused into the last block's skip sum
         self.mask_conv = QConv1d(skip_chan, n_src * in_chan, 1, spec=spec)
         self.mask_act = make_activation(mask_act, spec)
 
@@ -115,4 +138,4 @@ class TCN(nn.Module):
         skip = None
         for block in self.blocks:
             x, skip = block(x, skip)
-        return self.mask_act(self.mask_conv(self.out_act(skip)))
+        return self.mask_act(self.mask_conv(_act(self.out_act, skip)))

@@ -47,10 +47,15 @@ ARCHS = sorted(ARCHITECTURES)
 VARIANTS = {a: (a, {}) for a in ARCHS} | {"convtasnet-BN": ("convtasnet", {"norm": "BN"}),
                                           "convtasnet-gLN_BN": ("convtasnet", {"norm": "gLN_BN"}),
                                           "convtasnet-gLN_folded": ("convtasnet", {"norm": "gLN_folded"}),
+                                          "convtasnet-gLN_BN-relu": ("convtasnet", {"norm": "gLN_BN",
+                                                                                    "block_act": "relu"}),
+                                          # one block: its skip conv is the whole skip sum (the ReLU fused there)
+                                          "convtasnet-relu-1block": ("convtasnet", {"block_act": "relu",
+                                                                                    "n_blocks": 1}),
                                           "sepformer-fold_norms": ("sepformer", {"fold_norms": True})}
 # the shipped tiny configs: one per architecture, and the variants'
 TINY_CONFIGS = [f"{a}_tiny" for a in ARCHS] + ["convtasnet_tiny_bn", "convtasnet_tiny_gln_bn",
-                                                "convtasnet_tiny_gln_folded"]
+                                                "convtasnet_tiny_gln_bn_relu", "convtasnet_tiny_gln_folded"]
 QUANTS = {"fqss": FQSS_QUANT_NORM8, "vanilla": VANILLA_QUANT}
 
 # The contract graph (`export --target tflite`) holds ONNX's float LSTM, which onnxruntime runs in float: the bound

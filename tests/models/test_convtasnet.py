@@ -90,6 +90,9 @@ def test_one_pass_calibrates_every_quantizer(quant):
 # 2026-12-04 gave 295dd3e0... on its example mixture; the synthesized-voice model before it d608d18d... (revision
 # 4) and b852e05d... (revision 3, TFLite's LEAKY_RELU codes).
 SHIPPED_FQSS_DIGEST = "5808539d3ead7b2c28c3a0590d60042e75ddf5ced85515675461bbd983a7df95"
+# its checkpoint fingerprint (tensors and dumped configs, ``fingerprint.py``): exports made from it before a config
+# field was added must still match it (``late_fields``: a new field at its default is not dumped)
+SHIPPED_FQSS_FINGERPRINT = "cc3c3e65535caaa18422f57d27b93eeb89e62c97bb548c453b2fc3a116ccb2fb"
 
 
 def test_shipped_model_computes_bit_identically():
@@ -101,6 +104,7 @@ def test_shipped_model_computes_bit_identically():
     with torch.no_grad():
         y = loaded.model(x[None])
     assert hashlib.sha256(y.numpy().tobytes()).hexdigest() == SHIPPED_FQSS_DIGEST
+    assert loaded.fingerprint == SHIPPED_FQSS_FINGERPRINT
 
 
 def test_bn_norm_folds_into_the_1x1_convs_and_leaves_no_normalisation_op(tmp_path):
@@ -143,6 +147,38 @@ def test_gln_bn_keeps_one_gln_and_makes_the_output_follow_the_input_level(norm):
         assert max(errs) < 1e-3, errs
     else:  # measured 0.029, 0.054
         assert min(errs) > 0.01, errs
+
+
+@pytest.mark.parametrize("norm", ["gLN", "gLN_BN"])
+def test_relu_blocks_fuse_every_activation_into_the_layer_in_front(tmp_path, norm):
+    """``block_act: relu``: the in and depthwise convs of each block and the last skip sum apply the ReLU with
+    their own (non-negative) output quantizer. The .tflite has no LEAKY_RELU and no RELU op: the PReLU model's
+    QUANTIZE, MUL and ADD per activation (2 per block and the one after the skip sum) are gone, and every in /
+    depthwise conv and the last skip ADD carry a fused RELU."""
+    ops, n_params = {}, {}
+    for act in ("prelu", "relu"):
+        model = calibrated_random_model(dict(TINY, norm=norm, block_act=act), dict(FQSS_QUANT, calib_batches=2))
+        n_params[act] = count_parameters(model)
+        export_onnx(model, tmp_path / f"{act}.onnx")
+        export_tflite(tmp_path / f"{act}.onnx", tmp_path / f"{act}.tflite")
+        ref = ReferenceModel.from_file(tmp_path / f"{act}.tflite")
+        names = ref.op_names()
+        fused = [name for name, op in zip(names, ref.sg.operators)
+                 if getattr(op.builtinOptions, "fusedActivationFunction", 0) == 1]  # RELU
+        ops[act] = (names, fused)
+    blocks = [m for m in model.masker.blocks]
+    assert all(b.in_conv.act == b.dw_conv.act == "relu" and b.act1 is b.act2 is None for b in blocks)
+    assert [b.skip_add.act if b.skip_add else None for b in blocks] == [None] * (len(blocks) - 1) + ["relu"]
+    assert model.masker.out_act is None and n_params["prelu"] - n_params["relu"] == 2 * len(blocks) + 1
+    (prelu_ops, prelu_fused), (relu_ops, relu_fused) = ops["prelu"], ops["relu"]
+    n_acts = 2 * len(blocks) + 1
+    assert "LEAKY_RELU" not in relu_ops and "RELU" not in relu_ops
+    assert prelu_ops.count("QUANTIZE") - relu_ops.count("QUANTIZE") == n_acts
+    assert prelu_ops.count("MUL") - relu_ops.count("MUL") == n_acts
+    assert prelu_ops.count("ADD") - relu_ops.count("ADD") == n_acts
+    # the encoder's RELU (and the mask ReLU) are fused in both; the blocks' convs and the last ADD only with relu
+    assert len(relu_fused) - len(prelu_fused) == 2 * len(blocks) + 1
+    assert relu_fused.count("ADD") == 1 and "ADD" not in prelu_fused
 
 
 @pytest.mark.parametrize("quant", [FQSS, dict(FQSS, norm_bits=16)], ids=["norm8", "norm16"])

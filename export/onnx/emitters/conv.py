@@ -1,4 +1,5 @@
-"""QConv1d (incl. depthwise and dilated) and QConvTranspose1d: ``DQ(x), DQ(int8 W, axis), DQ(int32 b) -> Conv -> Q``.
+"""QConv1d (incl. depthwise and dilated) and QConvTranspose1d: ``DQ(x), DQ(int8 W, axis), DQ(int32 b) -> Conv -> Q``
+(a fused ReLU: ``Conv -> Relu -> Q``).
 
 The weights and bias are the layer's ``folded_params`` (a folded BatchNorm leaves no node of its own)."""
 
@@ -62,6 +63,10 @@ def conv_constants(layer: QConv, name: str) -> dict[str, ExpectedConst]:
     return {f"{name}.weight": ExpectedConst(codes.numpy(), scale.numpy(), layer.weight_axis)}
 
 
-@register(QConv1d, QConvTranspose1d, constants=conv_constants, bias_ops=("Conv", "ConvTranspose"))
+@register(QConv1d, QConvTranspose1d, constants=conv_constants, bias_ops=("Conv", "ConvTranspose"),
+          composites=(("Conv", "Relu"),))
 def emit_conv(b: GraphBuilder, layer: QConv, name: str, x: TensorRef) -> TensorRef:
-    return b.quantize(conv_linear(b, layer, name, x), layer.out_quant, child(name, "out_quant"))
+    y = conv_linear(b, layer, name, x)
+    if layer.act == "relu":
+        y = b.node("Relu", [y], f"{name}/Relu")
+    return b.quantize(y, layer.out_quant, child(name, "out_quant"))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
+from ai_edge_litert import schema_py_generated as schema
+
 from fqss_edge.export.tflite.builder import Quant
 from fqss_edge.export.tflite.context import WIDEN, ConvertContext, QIn
 from fqss_edge.export.tflite.layout import to_tflite_array
@@ -40,9 +42,14 @@ def operand(ctx: ConvertContext, node: onnx.NodeProto, x: QIn, out_rank: int, bi
     return t
 
 
-def convert_binary(ctx: ConvertContext, node: onnx.NodeProto, code: int, options: object) -> None:
+def convert_binary(ctx: ConvertContext, node: onnx.NodeProto, code: int, options: object,
+                   fuse: tuple[str, ...] = ()) -> None:
+    """``fuse``: ``("Relu",)`` where ``options`` has a fused activation (``Add -> Relu -> Q``: a fused RELU, the
+    clamp at the output zero point)."""
     a, b = ctx.qinput(node, 0), ctx.qinput(node, 1)
-    out = ctx.qoutput(node)
+    out = ctx.qoutput(node, fuse=fuse)
+    if out.fused:
+        options.fusedActivationFunction = schema.ActivationFunctionType.RELU
     if out.bits not in (8, 16):
         raise ctx.fail(node, f"int{out.bits} output")
     if a.const is not None and b.const is not None:

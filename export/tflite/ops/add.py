@@ -25,8 +25,8 @@ XNNPACK_ADD_RATIOS = (2.0 ** -10, 2.0 ** 8)  # input / output scales XNNPACK's i
 def constant_island(ctx, node):
     """(activation, constant value, nudge) of an int8 Add of a constant scalar that is written as a float island,
     or None."""
-    a, b, out = ctx.qinput(node, 0), ctx.qinput(node, 1), ctx.qoutput(node)
-    if not a.bits == b.bits == out.bits == 8 or (a.const is None) == (b.const is None):
+    a, b, out = ctx.qinput(node, 0), ctx.qinput(node, 1), ctx.qoutput(node, fuse=("Relu",))
+    if out.fused or not a.bits == b.bits == out.bits == 8 or (a.const is None) == (b.const is None):
         return None
     x, c = (a, b) if b.const is not None else (b, a)
     if c.const.size != 1 or not x.q.per_tensor or tuple(x.shape) != tuple(out.shape):
@@ -41,7 +41,7 @@ def constant_island(ctx, node):
 
 
 @register("Add", writes=(B.ADD, B.RESHAPE, B.TRANSPOSE, B.QUANTIZE, B.DEQUANTIZE, B.MUL), bits=(8, 16),
-          tflite="ADD (+RESHAPE / TRANSPOSE of a lower-rank operand)",
+          tflite="ADD (+RESHAPE / TRANSPOSE of a lower-rank operand; Add -> Relu -> Q: a fused RELU)",
           constraints=("per-tensor operands of the output's type (int16: zero points 0); numpy broadcasting (any shapes and ranks); a constant "
                       "operand is a DQ'd integer initializer") + MIXED + "; an int8 activation plus a constant scalar "
                       "that XNNPACK refuses (scale ratio outside [2^-10, 2^8)): DEQUANTIZE -> float32 ADD (-> MUL "
@@ -51,7 +51,7 @@ def convert_add(ctx, node) -> None:
     if island is None:
         opt = schema.AddOptionsT()
         opt.potScaleInt16 = False  # general int16 rescaling (the power-of-two path needs POT scales)
-        convert_binary(ctx, node, B.ADD, opt)
+        convert_binary(ctx, node, B.ADD, opt, fuse=("Relu",))
         return
     x, value, nudge = island
     out = ctx.qoutput(node)

@@ -28,9 +28,17 @@ Folded gLN affine (``QConv1d.fold_affine_of(norm)``, a ``QGlobalLayerNorm(..., f
 conv applies the norm's gamma and beta, folded into its weights and bias (``QGlobalLayerNorm.affine_fold``) in
 training and everywhere else; the norm holds the parameters (one norm may feed several convs), the conv only
 refers to it (not a submodule: the parameters are saved once, under the norm).
+
+Fused ReLU (``act="relu"``): ``Q_out(relu(accumulator))`` with a non-negative output quantizer (int8 zero point
+-128) unless one is given: one requantization, as TFLite's CONV_2D with a fused RELU (its clamp at the output zero
+point) computes it, where a separate ``QReLU`` costs a second requantization (a QUANTIZE in the .tflite). Exported
+as ``Conv -> Relu -> Q``: the .tflite converter fuses the RELU, onnxruntime drops a Relu before a QuantizeLinear
+whose zero point is the type's minimum and runs a QLinearConv.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -42,6 +50,7 @@ from fqss_edge.quant.quantizers import bias_scale, export_bias, quantize_bias
 from fqss_edge.quant.ranges import INT32
 from fqss_edge.quant.spec import QuantSpec
 
+FusedAct = Literal["relu"]
 _F32_EXACT_INTEGERS = 2.0**24  # float32 holds every integer of magnitude up to 2^24
 
 
@@ -52,9 +61,14 @@ class _QConvBase(nn.Module):
     bn: FoldedBatchNorm | None
 
     def _init_quant(self, spec: QuantSpec, out_channels: int, out_quant: nn.Module | None,
-                    weight_quant: nn.Module | None, fold_bn: FoldSide | None = None) -> None:
+                    weight_quant: nn.Module | None, fold_bn: FoldSide | None = None,
+                    act: FusedAct | None = None) -> None:
         """Quantizers given as arguments (e.g. a 4-bit weight quantizer, a fixed-scale output) or from ``spec``;
-        ``fold_bn``: a BatchNorm on that side of the conv, folded into its weights and bias."""
+        ``fold_bn``: a BatchNorm on that side of the conv, folded into its weights and bias; ``act``: a fused
+        activation (module docstring)."""
+        if act not in (None, "relu"):
+            raise ValueError(f"fused activation {act!r}: only 'relu' is fused into a convolution")
+        self.act = act
         self.bn = None
         self.affine_in = None  # a folded QGlobalLayerNorm whose gamma / beta this conv applies (fold_affine_of)
         if fold_bn is not None:
@@ -62,7 +76,7 @@ class _QConvBase(nn.Module):
             check_foldable(self.bn, self.conv)
         self.weight_quant = weight_quant if weight_quant is not None else spec.weight(out_channels,
                                                                                        axis=self.weight_axis)
-        self.out_quant = out_quant if out_quant is not None else spec.act()
+        self.out_quant = out_quant if out_quant is not None else spec.act(nonneg=act == "relu")
         self.register_buffer("input_offset", None)
 
     def folded_params(self) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -196,8 +210,10 @@ class _QConvBase(nn.Module):
         return exact + (y - y.detach())  # the exact value, the float convolution's gradient
 
     def requantized(self, x: QTensor, quantizer: nn.Module) -> QTensor:
-        """``quantizer(linear(x))`` with values in the input's dtype (the exact accumulator is float64)."""
-        y = quantizer(self.linear(x))
+        """``quantizer(linear(x))`` (``act``: of its ReLU) with values in the input's dtype (the exact accumulator is
+        float64)."""
+        acc = self.linear(x)
+        y = quantizer(torch.relu(acc) if self.act == "relu" else acc)
         return y if y.value.dtype == x.value.dtype else y.with_value(y.value.to(x.value.dtype))
 
     def forward(self, x: QTensor) -> QTensor:
@@ -210,10 +226,10 @@ class QConv1d(_QConvBase):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0,
                  dilation: int = 1, groups: int = 1, bias: bool = True, spec: QuantSpec = QuantSpec(),
                  out_quant: nn.Module | None = None, weight_quant: nn.Module | None = None,
-                 fold_bn: FoldSide | None = None):
+                 fold_bn: FoldSide | None = None, act: FusedAct | None = None):
         super().__init__()
         self.conv = nn.Conv1d(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias)
-        self._init_quant(spec, out_channels, out_quant, weight_quant, fold_bn)
+        self._init_quant(spec, out_channels, out_quant, weight_quant, fold_bn, act)
 
     def _conv(self, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:
         c = self.conv

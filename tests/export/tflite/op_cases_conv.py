@@ -90,6 +90,19 @@ def c_conv_relu(bits):  # encoder -> ReLU: the RELU is fused into the CONV_2D, a
     return b
 
 
+def _conv_relu_one_requantization(zp, depthwise):
+    """``QConv1d(..., act="relu")``: Conv -> Relu -> Q, no Q between them: a fused RELU and no QUANTIZE. Output zero
+    point -128 (the layer's non-negative quantizer) or above it (the fused clamp at the zero point does the work)."""
+    def build(bits):
+        b = QDQ(channels=6, length=40)
+        x = b.input(*act(bits))
+        c_out, attrs = (6, dict(group=6, dilations=[2], pads=[2, 2])) if depthwise else (5, dict(pads=[1, 1]))
+        w, s = wq((c_out, 1 if depthwise else 6, 3), c_out)
+        y = b.node("Conv", [b.dq(x), b.qconst(w, s, axis=0), bias(b, act(bits)[0], s)], kernel_shape=[3], **attrs)
+        b.output(b.q(b.node("Relu", [y]), *out_q(bits, 0.03, zp)))
+        return b
+    return build
+
 
 CASES: dict[str, list[Case]] = {
     "Conv": [Case("pointwise", c_conv_pointwise),
@@ -100,5 +113,8 @@ CASES: dict[str, list[Case]] = {
              Case("causal_pad", c_conv_causal_pad)],
     "ConvTranspose": [Case("decoder", c_conv_transpose, lengths=RESIZE),
                       Case("pads_bias", c_conv_transpose_pads_bias, lengths=RESIZE)],
-    "Relu": [Case("conv_relu_fused", c_conv_relu)],
+    "Relu": [Case("conv_relu_fused", c_conv_relu),
+             Case("conv_relu_one_requantization", _conv_relu_one_requantization(-128, False), bits=(8, 16)),
+             Case("depthwise_relu_one_requantization", _conv_relu_one_requantization(-128, True), bits=(8, 16)),
+             Case("conv_relu_clamp_at_zero_point", _conv_relu_one_requantization(-40, False))],
 }

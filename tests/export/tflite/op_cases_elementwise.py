@@ -40,6 +40,18 @@ def _two(op):
     return build
 
 
+def _add_relu(zp):
+    """``QAdd(..., act="relu")``: Add -> Relu -> Q, an ADD with a fused RELU; zero point -128 (the layer's
+    non-negative quantizer) or above it (the fused clamp at the zero point does the work)."""
+    def build(bits):
+        b = QDQ(channels=3, length=16)
+        x = b.input(*act(bits))
+        n = b.op("Sub", [b.dq(x), b.dq(b.op("Relu", [b.dq(x)], out_q(bits, 0.02, -128)))], out_q(bits, 0.04, 60))
+        b.output(b.q(b.node("Relu", [b.node("Add", [b.dq(x), b.dq(n)])]), *out_q(bits, 0.06, zp)))
+        return b
+    return build
+
+
 def c_mul_square(bits):
     b = QDQ(channels=3, length=16)
     x = b.input(*act(bits))
@@ -159,6 +171,8 @@ CASES: dict[str, list[Case]] = {
     "Tanh": [Case("tanh", c_tanh)],
     "Add": [Case("add", _two("Add"), I16),
             Case("add_const", _const_operand("Add"), I16),
+            Case("add_relu_fused", _add_relu(-128), I16),
+            Case("add_relu_clamp_at_zero_point", _add_relu(-30)),
             Case("add_const_saturating", c_add_const_saturating),
             Case("add_scalar_eps_island", c_add_scalar_eps),
             Case("add_eps_nudged_island", c_add_eps_nudged_island)],
