@@ -105,8 +105,8 @@ def to_markdown(record: dict[str, Any]) -> str:
                          f"| {r['file_mb']:.3f} | {_delegation(r['delegation'])} |")
         lines += ["", "| norm | " + " | ".join(ratios(res["rows"], "gLN")) + " |", "|---" * 4 + "|"]
         for norm in res.get("norms", NORMS):
-            lines.append(f"| {norm} | " + " | ".join("" if v is None else f"{v:.2f}"
-                                                     for v in ratios(res["rows"], norm).values()) + " |")
+            lines.append(f"| {norm} | " + " | ".join("" if v is None else f"{v:.3f}" if "size" in k else f"{v:.2f}"
+                                                     for k, v in ratios(res["rows"], norm).items()) + " |")
         lines += ["", "LiteRT, operator by operator (each timed alone; top groups by time):", ""]
         for norm, groups in res["litert_ops"].items():
             total = sum(g["median_ms"] for g in groups)
