@@ -166,7 +166,7 @@ def test_relu_blocks_fuse_every_activation_into_the_layer_in_front(tmp_path, nor
         fused = [name for name, op in zip(names, ref.sg.operators)
                  if getattr(op.builtinOptions, "fusedActivationFunction", 0) == 1]  # RELU
         ops[act] = (names, fused)
-    blocks = [m for m in model.masker.blocks]
+    blocks = list(model.masker.blocks)
     assert all(b.in_conv.act == b.dw_conv.act == "relu" and b.act1 is b.act2 is None for b in blocks)
     assert [b.skip_add.act if b.skip_add else None for b in blocks] == [None] * (len(blocks) - 1) + ["relu"]
     assert model.masker.out_act is None and n_params["prelu"] - n_params["relu"] == 2 * len(blocks) + 1
