@@ -42,6 +42,12 @@ def _logged_seconds(run: Path) -> float | None:
     return round(sum(s for s in secs if s is not None), 1) if any(s is not None for s in secs) else None
 
 
+def seeded(stem: str, seed: int) -> str:
+    """The page of ``stem`` for ``--seed``: another corpus, speaker split and mixtures get a page of their own
+    (seed 0 keeps the plain stem)."""
+    return f"{stem}_seed{seed}" if seed else stem
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "work" / "qat_methods")
@@ -68,8 +74,8 @@ def main() -> int:
                                {"train": args.train_mixtures, "valid": 24, "test": 40}, args.seed)
     cfg = load_config(args.config).with_data_root(data)
     runs, timings = args.work / "runs", {}
-    stem = "qat_methods" if args.config.stem == "convtasnet_tiny" else f"qat_methods_{args.config.stem}"
-    stem += f"_seed{args.seed}" if args.seed else ""  # another split of speakers and mixtures: a page of its own
+    stem = seeded("qat_methods" if args.config.stem == "convtasnet_tiny" else f"qat_methods_{args.config.stem}",
+                  args.seed)
     plan = [("float", args.float_epochs, None), ("ptq", 1, "float"), ("vanilla", args.qat_epochs, "float"),
             ("fqss", args.qat_epochs, "float")]
     results, reused = {}, set()

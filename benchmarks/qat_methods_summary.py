@@ -18,35 +18,37 @@ import statistics
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from qat_methods import seeded  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 METHODS = ("float", "ptq", "vanilla", "fqss")
 
 
-def page(stem: str, seed: int) -> Path:
-    return RESULTS / (f"{stem}.json" if seed == 0 else f"{stem}_seed{seed}.json")
-
-
-def load(variants: dict[str, str], seeds: list[int]) -> dict[str, dict[int, dict[str, float]]]:
-    """variant -> seed -> method -> test SI-SDRi; a missing page is a one-line error naming it."""
-    table = {}
+def load(variants: dict[str, str], seeds: list[int]) -> tuple[dict[str, dict[int, dict[str, float]]], set[int]]:
+    """variant -> seed -> method -> test SI-SDRi, and the pages' test mixture counts; a missing page is a one-line
+    error naming it."""
+    table, counts = {}, set()
     for label, stem in variants.items():
         table[label] = {}
         for seed in seeds:
-            p = page(stem, seed)
+            p = RESULTS / f"{seeded(stem, seed)}.json"
             if not p.exists():
                 sys.exit(f"{p}: no such page (run qat_methods.py for it with --seed {seed})")
             results = json.loads(p.read_text())["results"]
             table[label][seed] = {m: results[m]["si_sdri"] for m in METHODS if m in results}
-    return table
+            counts |= {results[m]["n"] for m in METHODS if m in results}
+    return table, counts
 
 
-def to_markdown(table: dict, seeds: list[int], command: str) -> tuple[str, dict]:
+def to_markdown(table: dict, seeds: list[int], counts: set[int], command: str) -> tuple[str, dict]:
     first = next(iter(table))
     lines = ["# QAT methods over seeds: test SI-SDRi (dB) per variant", "",
              f"Command: `{command}`", "",
              "Each seed is another synthesized corpus, speaker split and set of mixtures (`qat_methods.py --seed`); "
-             "all variants of one seed train and test on the same data. 40 test mixtures per seed.", "",
+             f"all variants of one seed train and test on the same data. {' or '.join(map(str, sorted(counts)))} test "
+             "mixtures per seed.", "",
              "| variant | method | " + " | ".join(f"seed {s}" for s in seeds) + " | mean | min .. max | "
              f"mean difference from {first} |", "|---|---|" + "---:|" * (len(seeds) + 3)]
     summary = {}
@@ -77,10 +79,10 @@ def main(argv: list[str] | None = None) -> int:
     if bad:
         sys.exit(f"{bad[0]}: expected LABEL=STEM")
     variants = dict(v.split("=", 1) for v in args.variants)
-    table = load(variants, args.seeds)
+    table, counts = load(variants, args.seeds)
     command = "python benchmarks/qat_methods_summary.py " + " ".join(
         shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
-    text, summary = to_markdown(table, args.seeds, command)
+    text, summary = to_markdown(table, args.seeds, counts, command)
     out = RESULTS / f"qat_methods_summary_{args.name}"
     out.with_suffix(".json").write_text(json.dumps({"command": command, "seeds": args.seeds, "table": table,
                                                     "summary": summary}, indent=1))

@@ -78,7 +78,7 @@ class ModelConfigBase(Section):
     def _without_late_defaults(self, handler: SerializerFunctionWrapHandler) -> Any:
         d = handler(self)
         for k in self.late_fields:
-            if isinstance(d, dict) and getattr(self, k) == type(self).model_fields[k].default:
+            if getattr(self, k) == type(self).model_fields[k].default:
                 d.pop(k, None)
         return d
 

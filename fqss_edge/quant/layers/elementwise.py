@@ -10,13 +10,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from fqss_edge.quant.layers.conv import FusedAct
 from fqss_edge.quant.qtensor import QTensor
 from fqss_edge.quant.spec import QuantSpec
 
 
 class QAdd(nn.Module):
     def __init__(self, spec: QuantSpec = QuantSpec(), bits: int | None = None, out_quant: nn.Module | None = None,
-                 act: str | None = None):
+                 act: FusedAct | None = None):
         super().__init__()
         if act is not None and (act != "relu" or type(self) is not QAdd):
             raise ValueError(f"fused activation {act!r}: only an Add fuses one, a ReLU")
