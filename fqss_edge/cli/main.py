@@ -1,12 +1,14 @@
 """The ``fqss-edge`` command: thin typer commands that call library functions.
 
 User errors (``FqssError``) print one line to stderr and exit with status 2, without a traceback; user warnings
-(``FqssWarning``) print one ``warning:`` line and the command goes on. Ctrl-C
-(SIGINT) exits with 130 and SIGTERM with 143, after the command's clean-up ran (temporary files removed).
+(``FqssWarning``) print one ``warning:`` line and the command goes on. On Ctrl-C (SIGINT) or SIGTERM the
+command's clean-up runs (temporary files removed), one line is printed, ``main`` returns 130 / 143, and the program
+(``cli``) then ends by that signal, so that a calling shell sees 130 / 143 and a shell loop stops on Ctrl-C.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -104,5 +106,24 @@ def _run_app(argv: list[str] | None) -> int:
     return rv if isinstance(rv, int) and not isinstance(rv, bool) else 0
 
 
+SIGNAL_EXITS = {130: signal.SIGINT, 143: signal.SIGTERM}
+
+
+def cli() -> None:
+    """The program (console script ``fqss-edge`` and ``python -m fqss_edge.cli.main``): ``main``, and after an
+    interrupt, once the clean-up ran, the signal again at its default action. A POSIX program that handles SIGINT
+    ends this way: a calling shell tells it from a normal exit, stops its loop, and reports 130 / 143. It also
+    makes ``python -m`` deterministic: CPython re-raises SIGINT at exit on its own whenever the KeyboardInterrupt
+    went through ``exec``'d code (a dataclass being built during an import), and only then."""
+    code = main()
+    sig = SIGNAL_EXITS.get(code)
+    if sig is not None and os.name == "posix":
+        sys.stdout.flush()
+        sys.stderr.flush()
+        signal.signal(sig, signal.SIG_DFL)
+        os.kill(os.getpid(), sig)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    cli()
