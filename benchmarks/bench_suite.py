@@ -13,7 +13,10 @@ LiteRT float is the float ONNX graph converted by ``fqss_edge.export.tflite``'s 
 operators as the int8 file, float32 I/O, XNNPACK in one partition; no TensorFlow): the targets "3x faster than
 LiteRT float" and "int8 file <= 0.27x float" are measured against it.
 
-Writes ``benchmarks/results/bench_suite.{json,md,png}``. Run the recorded suite on a QUIET machine:
+``--full-config`` / ``--tiny-config`` time other variants of the two models (e.g. the ReLU-block recipe,
+``configs/convtasnet_2spks_8k_gln_bn_relu.yaml``), with ``--name`` naming the page.
+
+Writes ``benchmarks/results/<name>.{json,md,png}`` (``bench_suite``). Run the recorded suite on a QUIET machine:
 
     .venv/bin/python benchmarks/bench_suite.py              # the recorded run (~15 min)
     .venv/bin/python benchmarks/bench_suite.py --quick      # tiny model, 1 thread, 1 s, a few runs (not recorded)
@@ -182,9 +185,17 @@ def _target(name: str, value: Any, met: bool | None, shown: str) -> dict[str, An
     return {"target": name, "value": value, "met": met, "shown": shown}
 
 
+def _shown(path: Path) -> str:
+    """A config's path relative to the repository when it is inside it."""
+    path = path.resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def to_markdown(record: dict[str, Any]) -> str:
     lines = [f"# bench suite ({record['machine'].get('cpu')}, {record['machine'].get('cpu_count')} cores)", "",
              f"`{record['command']}` — {record['duration_s']:.0f} s, {record['started']}", ""]
+    if record.get("model_configs"):
+        lines += ["Models: " + ", ".join(f"{size} `{c}`" for size, c in record["model_configs"].items()) + ".", ""]
     if "cpu_simd" in record["machine"]:  # int8 vs float speed depends on them (VNNI / dot-product instructions)
         lines += [f"CPU SIMD flags: {', '.join(record['machine']['cpu_simd']) or 'none found'}.", ""]
     if record.get("load_average"):  # the 1-minute load average of this (shared) machine at start and end
@@ -275,8 +286,14 @@ def main() -> int:
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--chunks", type=float, nargs="+", default=[1.0, 4.0])
     ap.add_argument("--quick", action="store_true", help="tiny model, 1 thread, 1 s, 3 runs; written to --work")
+    ap.add_argument("--full-config", type=Path, default=ROOT / "configs" / "convtasnet_2spks_8k.yaml")
+    ap.add_argument("--tiny-config", type=Path, default=ROOT / "configs" / "convtasnet_tiny.yaml")
+    ap.add_argument("--name", default="bench_suite", help="the page's name: <out>/<name>.{json,md,png}")
     args = ap.parse_args()
-    sizes = {"full": ROOT / "configs" / "convtasnet_2spks_8k.yaml", "tiny": ROOT / "configs" / "convtasnet_tiny.yaml"}
+    sizes = {"full": args.full_config, "tiny": args.tiny_config}
+    missing = [p for p in sizes.values() if not p.is_file()]
+    if missing:
+        sys.exit(f"{missing[0]}: no such config")
     if args.quick:
         sizes.pop("full")
         args.threads, args.chunks, args.runs, args.warmup = [1], [1.0], 3, 1
@@ -308,13 +325,15 @@ def main() -> int:
                         "benchmark_litert_model runs a fixed-length float-I/O copy of the int8 model (it cannot "
                         "fill int16 inputs) and times only the invoke; fqss-edge bench times backend.run on a "
                         "waveform (int16 conversion, padding and cropping included)."],
-              "summary": rows, "targets": targets(rows), "litert_int8_ops": breakdown, "configs": entries}
+              "summary": rows, "targets": targets(rows), "litert_int8_ops": breakdown, "configs": entries,
+              "model_configs": {size: _shown(config) for size, config in sizes.items()}}
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "bench_suite.json").write_text(json.dumps(record, indent=2))
-    (args.out / "bench_suite.md").write_text(to_markdown(record))
-    plot(record, args.out / "bench_suite.png")
+    out = args.out / args.name
+    out.with_suffix(".json").write_text(json.dumps(record, indent=2))
+    out.with_suffix(".md").write_text(to_markdown(record))
+    plot(record, out.with_suffix(".png"))
     print(to_markdown(record))
-    print(f"wrote {args.out / 'bench_suite.json'}, .md, .png")
+    print(f"wrote {out.with_suffix('.json')}, .md, .png")
     return 0
 
 
