@@ -49,6 +49,8 @@ def to_markdown(table: dict, seeds: list[int], counts: set[int], command: str) -
              "Each seed is another synthesized corpus, speaker split and set of mixtures (`qat_methods.py --seed`); "
              f"all variants of one seed train and test on the same data. {' or '.join(map(str, sorted(counts)))} test "
              "mixtures per seed.", "",
+             f"Mean difference from {first}: the mean of the per-seed differences (in brackets) ± its standard error "
+             "(their standard deviation / sqrt(seeds)).", "",
              "| variant | method | " + " | ".join(f"seed {s}" for s in seeds) + " | mean | min .. max | "
              f"mean difference from {first} |", "|---|---|" + "---:|" * (len(seeds) + 3)]
     summary = {}
@@ -58,12 +60,14 @@ def to_markdown(table: dict, seeds: list[int], counts: set[int], command: str) -
             if any(v is None for v in vals):
                 continue
             diffs = [v - table[first][s][m] for v, s in zip(vals, seeds)]
+            stderr = statistics.stdev(diffs) / len(diffs) ** 0.5 if len(diffs) > 1 else None
             summary[f"{label} {m}"] = {"values": vals, "mean": statistics.fmean(vals),
-                                       "mean_difference": statistics.fmean(diffs)}
+                                       "mean_difference": statistics.fmean(diffs), "standard_error": stderr}
+            shown = f"{statistics.fmean(diffs):+.2f}" + ("" if stderr is None else f" ± {stderr:.2f}")
             lines.append(f"| {label} | {m} | " + " | ".join(f"{v:.2f}" for v in vals)
                          + f" | {statistics.fmean(vals):.2f} | {min(vals):.2f} .. {max(vals):.2f} | "
-                         + ("" if label == first else f"{statistics.fmean(diffs):+.2f} ("
-                            + ", ".join(f"{d:+.2f}" for d in diffs) + ")") + " |")
+                         + ("" if label == first else f"{shown} (" + ", ".join(f"{d:+.2f}" for d in diffs) + ")")
+                         + " |")
     return "\n".join(lines) + "\n", summary
 
 
