@@ -36,8 +36,8 @@ FUSED_BOUNDS = {schema.ActivationFunctionType.RELU: (0.0, None), schema.Activati
 
 def fused_range(opt, out: Tensor) -> tuple[int | None, int | None]:
     """(lo, hi) codes of the fused activation (CalculateActivationRangeQuantized: zp + TfLiteRound(f / scale) in
-    float32), None where it does not clamp beyond the type."""
-    act = opt.fusedActivationFunction
+    float32), None where it does not clamp beyond the type (or the op has no options)."""
+    act = schema.ActivationFunctionType.NONE if opt is None else opt.fusedActivationFunction
     if act == schema.ActivationFunctionType.NONE:
         return None, None
     if act not in FUSED_BOUNDS:

@@ -27,13 +27,7 @@ def add_sub(op: RefOp) -> np.ndarray:
     x1 = (a.astype(np.int64) - ta.z) << left
     x2 = (b.astype(np.int64) - tb.z) << left
     raw = mbqm_smaller_than_one(x1, m1, s1) + sign * mbqm_smaller_than_one(x2, m2, s2)
-    return fused_clamp(saturate(mbqm(raw, mo, so) + out.z, out), op)
-
-
-def fused_clamp(y: np.ndarray, op: RefOp) -> np.ndarray:
-    """``y`` clamped to the op's fused activation range (none: as it is), as the kernels' activation min / max."""
-    lo, hi = fused_range(op.options, op.out) if op.options is not None else (None, None)
-    return y if lo is None and hi is None else np.clip(y, lo, hi).astype(y.dtype)
+    return saturate(mbqm(raw, mo, so) + out.z, out, *fused_range(op.options, out))
 
 
 @reference_kernel(B.MUL, float32=True)
@@ -45,7 +39,7 @@ def mul(op: RefOp) -> np.ndarray:
         return (a.astype(np.float32) * b.astype(np.float32)).astype(np.float32)
     m, s = qm(float(f32(ta.s) * f32(tb.s) / f32(out.s)))
     prod = (a.astype(np.int64) - ta.z) * (b.astype(np.int64) - tb.z)
-    return fused_clamp(saturate(mbqm(prod, m, s) + out.z, out), op)
+    return saturate(mbqm(prod, m, s) + out.z, out, *fused_range(op.options, out))
 
 
 @reference_kernel(B.MAXIMUM, B.MINIMUM, float32=True)
