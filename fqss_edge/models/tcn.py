@@ -92,24 +92,21 @@ class TCNBlock(nn.Module):
         self.skip_add = None if first else QAdd(spec, act=fused if last else None)
 
     def forward(self, x: QTensor, skip: QTensor | None) -> tuple[QTensor, QTensor]:
-        h = _norm(self.norm1, _act(self.act1, self.in_conv(x)))
-        h = _norm(self.norm2, _act(self.act2, self.dw_conv(h)))
+        h = _optional(self.norm1, _optional(self.act1, self.in_conv(x)))
+        h = _optional(self.norm2, _optional(self.act2, self.dw_conv(h)))
         out = self.res_add(x, self.res_conv(h))
         s = self.skip_conv(h)
         return out, (s if self.skip_add is None else self.skip_add(skip, s))
 
 
-def _norm(norm: QGlobalLayerNorm | None, x: QTensor) -> QTensor:
-    return x if norm is None else norm(x)
+def _optional(layer: nn.Module | None, x: QTensor) -> QTensor:
+    """``layer(x)``, or ``x`` where the layer is absent (a gLN folded away, a ReLU fused into the layer in front)."""
+    return x if layer is None else layer(x)
 
 
 def _prelu(spec: QuantSpec, block_act: BlockAct) -> QPReLU | None:
     """A PReLU, or None where the ReLU is fused into the layer in front."""
     return QPReLU(spec=spec) if block_act == "prelu" else None
-
-
-def _act(act: QPReLU | None, x: QTensor) -> QTensor:
-    return x if act is None else act(x)
 
 
 class TCN(nn.Module):
@@ -137,8 +134,8 @@ class TCN(nn.Module):
 
     def forward(self, tf_rep: QTensor) -> QTensor:
         """[B, N, F] -> masks [B, n_src * N, F]."""
-        x = self.bottleneck(_norm(self.norm, tf_rep))
+        x = self.bottleneck(_optional(self.norm, tf_rep))
         skip = None
         for block in self.blocks:
             x, skip = block(x, skip)
-        return self.mask_act(self.mask_conv(_act(self.out_act, skip)))
+        return self.mask_act(self.mask_conv(_optional(self.out_act, skip)))
