@@ -35,9 +35,10 @@ def breakdown(path: Path) -> dict[str, int]:
     """Bytes of ``path`` per part of ``PARTS`` (they add up to the file size)."""
     from ai_edge_litert import schema_py_generated as schema
 
+    from fqss_edge.export.tflite.builder import NUMPY_TYPES
+
     data = path.read_bytes()
     model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(data, 0))
-    names = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
     parts = dict.fromkeys(PARTS, 0)
     buffers_seen, vectors_seen = set(), set()
     for graph in model.subgraphs:
@@ -45,9 +46,10 @@ def breakdown(path: Path) -> dict[str, int]:
             buf = model.buffers[t.buffer]
             if t.buffer not in buffers_seen and buf.data is not None and len(buf.data):
                 buffers_seen.add(t.buffer)
-                kind = f"{names[t.type].lower()} tensor data"
+                dtype = NUMPY_TYPES.get(t.type)
+                kind = f"{dtype} tensor data"
                 if kind not in parts:
-                    sys.exit(f"{path}: a constant tensor of type {names[t.type]}, which this page does not count")
+                    sys.exit(f"{path}: a constant tensor of TFLite type {t.type}, which this page does not count")
                 parts[kind] += len(buf.data)
             parts["tensor names"] += _vector_bytes(np.frombuffer((t.name or b"") + b"\0", np.uint8))
             q = t.quantization
@@ -64,7 +66,7 @@ def breakdown(path: Path) -> dict[str, int]:
                 if part == "scales" and v.size == 1:
                     part = "per-tensor scales"
                 elif part == "scales":
-                    part = "per-channel scales of " + ("biases" if t.type == schema.TensorType.INT32 else "weights")
+                    part = "per-channel scales of " + ("biases" if NUMPY_TYPES.get(t.type) == np.int32 else "weights")
                 parts[part] += _vector_bytes(v)
     parts["rest"] = len(data) - sum(parts.values())
     return parts
